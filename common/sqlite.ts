@@ -1,0 +1,49 @@
+/**
+ * Opens a SQLite file in WAL mode and applies numbered migrations (`NNN-name.sql`) forward
+ * only, tracked in `PRAGMA user_version`. Used by both the edge and the server.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export type Db = Database.Database;
+
+export interface OpenOptions {
+  /** Folder of `NNN-name.sql` files. */
+  migrationsDir: string;
+  /**
+   * FULL on the edge: a check-in shown to an elder must survive power loss, so every commit
+   * is fsynced. NORMAL is enough on the server, where the edge re-sends until it has a receipt.
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+export function openDatabase(file: string, opts: OpenOptions): Db {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, opts.migrationsDir);
+  return db;
+}
+
+export function migrate(db: Db, migrationsDir: string): number {
+  const files = readdirSync(migrationsDir)
+    .filter((f) => /^\d{3}-[\w-]+\.sql$/.test(f))
+    .sort();
+  let version = db.pragma('user_version', { simple: true }) as number;
+  for (const f of files) {
+    const n = Number(f.slice(0, 3));
+    if (n <= version) continue;
+    if (n !== version + 1) throw new Error(`migration ${f} skips a number (database is at ${version})`);
+    const sql = readFileSync(join(migrationsDir, f), 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${n}`);
+    })();
+    version = n;
+  }
+  return version;
+}

@@ -1,0 +1,73 @@
+/**
+ * The seam between the edge and the face models. Everything above this interface (enrolment,
+ * check-in pipeline, evaluation) is model-agnostic and can be tested with a fake engine; the
+ * real implementation (`face-api-engine.ts`) runs the models in a worker thread.
+ */
+
+export interface FaceBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface DetectedFace {
+  /** Box in the input image's pixel coordinates. */
+  box: FaceBox;
+  /** Detector confidence, 0..1. */
+  score: number;
+  /** 68 landmarks in image coordinates. */
+  landmarks: Point[];
+  /** 128-d face descriptor (L2 distance between descriptors measures dissimilarity). */
+  descriptor: Float32Array;
+}
+
+/** An image as the engine accepts it: encoded bytes (JPEG/PNG) or raw RGB pixels. */
+export type EngineImage =
+  | { kind: 'encoded'; bytes: Uint8Array }
+  | { kind: 'rgb'; data: Uint8Array; width: number; height: number };
+
+export interface FaceEngineInfo {
+  /** tfjs backend in use: `tensorflow` (tfjs-node), `wasm` or `cpu`. */
+  backend: string;
+  /** Detector name and input size, e.g. `ssdMobilenetv1`. */
+  detector: string;
+}
+
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface FaceEngine {
+  /** Loads and verifies the models, picks the backend, warms up every net. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Valid after start(). */
+  info(): FaceEngineInfo;
+  /** Every face in the image, largest first. Throws ImageError for bad input. */
+  detect(image: EngineImage): Promise<DetectedFace[]>;
+}
+
+export type ImageErrorCode = 'unsupported-format' | 'corrupt' | 'too-large' | 'empty';
+
+/** A bad input image: the message says what is wrong, in words staff can act on. */
+export class ImageError extends Error {
+  constructor(
+    readonly code: ImageErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}
+
+/** Models missing or corrupt: the edge refuses to run and names the file. */
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}

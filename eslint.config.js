@@ -1,0 +1,63 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'models/', 'data/', 'coverage/', '.tmp/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@tensorflow/*', '@vladmandic/*'], message: 'tfjs and face models are imported only in edge/src/vision/' }] },
+      ],
+    },
+  },
+  {
+    files: ['edge/src/vision/**'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    files: ['edge/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/server/**'], message: 'edge must not import server code; share through common/' },
+            { group: ['@tensorflow/*', '@vladmandic/*'], message: 'tfjs and face models are imported only in edge/src/vision/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['edge/src/vision/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/server/**'], message: 'edge must not import server code' }] }],
+    },
+  },
+  {
+    files: ['server/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/edge/**'], message: 'server must not import edge code; share through common/' },
+            { group: ['@tensorflow/*', '@vladmandic/*'], message: 'tfjs and face models are imported only in edge/src/vision/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+);
