@@ -32,8 +32,10 @@ type ValueOf<S extends Setting> = S['type'] extends 'int' | 'number'
       ? string[]
       : string;
 
+type HasDefault<S> = S extends { default: infer D } ? (undefined extends D ? false : true) : false;
+
 export type SettingsOf<T extends SettingsSpec> = {
-  [K in keyof T]: T[K]['required'] extends true ? ValueOf<T[K]> : T[K]['default'] extends undefined ? ValueOf<T[K]> | undefined : ValueOf<T[K]>;
+  [K in keyof T]: T[K] extends { required: true } ? ValueOf<T[K]> : HasDefault<T[K]> extends true ? ValueOf<T[K]> : ValueOf<T[K]> | undefined;
 };
 
 export class ConfigError extends Error {

@@ -3,8 +3,15 @@
  * Both programs import this file and nothing else of each other. Face descriptors and
  * photos never appear here: biometric data stays on the edge box.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+// TypeBox knows no string formats until they are registered: without this, every
+// `format: 'date-time'` check fails with "Unknown format" and no event would validate.
+const dateTimeRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (v) => dateTimeRe.test(v) && !Number.isNaN(Date.parse(v)));
+}
 
 export const CONTRACT_VERSION = 1 as const;
 export const TOPIC_ROOT = 'mealcheck/v1';

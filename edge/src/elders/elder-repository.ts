@@ -1,0 +1,103 @@
+/**
+ * Elders enrolled at this centre and their face templates. Descriptors are stored here and
+ * nowhere else: they never travel in MQTT payloads, server tables or logs.
+ */
+import { isValidId } from '../../../common/contract.ts';
+import type { Db } from '../../../common/sqlite.ts';
+import { DESCRIPTOR_LENGTH, type TemplateSet } from '../recognition/matcher.ts';
+
+export { DESCRIPTOR_LENGTH, type TemplateSet };
+
+const DESCRIPTOR_BYTES = DESCRIPTOR_LENGTH * 4;
+
+export interface Elder {
+  elderId: string;
+  name: string;
+  /** ISO 8601. */
+  createdAt: string;
+}
+
+export interface ElderSummary extends Elder {
+  templateCount: number;
+}
+
+export interface ElderRepository {
+  /**
+   * Inserts the elder, or renames an existing one (keeps its templates and created_at).
+   * Throws RangeError when the id is not topic-safe (see `isValidId`) or the name is blank.
+   */
+  upsertElder(elderId: string, name: string): void;
+  /** Adds one template; the elder must exist. Returns the template id. */
+  addTemplate(elderId: string, descriptor: Float32Array, source: string): number;
+  listElders(): ElderSummary[];
+  getElder(elderId: string): Elder | undefined;
+  loadTemplates(): TemplateSet;
+  /** All templates, or one elder's. */
+  countTemplates(elderId?: string): number;
+}
+
+interface ElderRow {
+  elder_id: string;
+  name: string;
+  created_at: string;
+}
+
+/** Encodes a descriptor as 128 little-endian float32 values (the on-disk layout). */
+export function encodeDescriptor(descriptor: Float32Array): Buffer {
+  if (descriptor.length !== DESCRIPTOR_LENGTH) throw new RangeError(`a descriptor has ${DESCRIPTOR_LENGTH} values, got ${descriptor.length}`);
+  for (const v of descriptor) if (!Number.isFinite(v)) throw new RangeError('a descriptor must not contain NaN or infinity');
+  const buf = Buffer.alloc(DESCRIPTOR_BYTES);
+  for (let i = 0; i < DESCRIPTOR_LENGTH; i++) buf.writeFloatLE(descriptor[i]!, i * 4);
+  return buf;
+}
+
+export function createElderRepository(db: Db, now: () => Date = () => new Date()): ElderRepository {
+  const upsert = db.prepare<[string, string, string]>(
+    `INSERT INTO elders (elder_id, name, created_at) VALUES (?, ?, ?)
+     ON CONFLICT (elder_id) DO UPDATE SET name = excluded.name`,
+  );
+  const insertTemplate = db.prepare<[string, Buffer, string, string]>(
+    'INSERT INTO templates (elder_id, descriptor, source, created_at) VALUES (?, ?, ?, ?)',
+  );
+  const list = db.prepare<[], ElderRow & { template_count: number }>(
+    `SELECT e.elder_id, e.name, e.created_at, (SELECT count(*) FROM templates t WHERE t.elder_id = e.elder_id) AS template_count
+     FROM elders e ORDER BY e.elder_id`,
+  );
+  const get = db.prepare<[string], ElderRow>('SELECT elder_id, name, created_at FROM elders WHERE elder_id = ?');
+  const all = db.prepare<[], { elder_id: string; descriptor: Buffer }>('SELECT elder_id, descriptor FROM templates ORDER BY id');
+  const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM templates');
+  const countOne = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM templates WHERE elder_id = ?');
+
+  return {
+    upsertElder(elderId, name) {
+      if (!isValidId(elderId)) throw new RangeError(`invalid elder id "${elderId}": letters, digits, "_", "." and "-", at most 64`);
+      if (name.trim() === '') throw new RangeError(`elder ${elderId} needs a name`);
+      upsert.run(elderId, name, now().toISOString());
+    },
+    addTemplate(elderId, descriptor, source) {
+      const r = insertTemplate.run(elderId, encodeDescriptor(descriptor), source, now().toISOString());
+      return Number(r.lastInsertRowid);
+    },
+    listElders() {
+      return list.all().map((r) => ({ elderId: r.elder_id, name: r.name, createdAt: r.created_at, templateCount: r.template_count }));
+    },
+    getElder(elderId) {
+      const r = get.get(elderId);
+      return r && { elderId: r.elder_id, name: r.name, createdAt: r.created_at };
+    },
+    loadTemplates() {
+      const rows = all.all();
+      const descriptors = new Float32Array(rows.length * DESCRIPTOR_LENGTH);
+      const elderIds: string[] = [];
+      rows.forEach((r, i) => {
+        elderIds.push(r.elder_id);
+        // Read explicitly as little-endian: the BLOB's byte offset need not be float-aligned.
+        for (let j = 0; j < DESCRIPTOR_LENGTH; j++) descriptors[i * DESCRIPTOR_LENGTH + j] = r.descriptor.readFloatLE(j * 4);
+      });
+      return { elderIds, descriptors };
+    },
+    countTemplates(elderId) {
+      return (elderId === undefined ? countAll.get() : countOne.get(elderId))?.n ?? 0;
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * Enrolment: an elder's photos become face templates, through the same engine that recognises
+ * at the door, so enrolment and recognition cannot drift apart.
+ *
+ * Every photo is checked before anything is stored, and every problem is reported together
+ * (staff fix them all in one go); nothing is stored unless every photo is good.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { isValidId } from '../../../common/contract.ts';
+import { ImageError, type DetectedFace, type FaceEngine } from '../vision/face-engine.ts';
+
+/** The part of the elder repository enrolment writes to. */
+export interface EnrolmentStore {
+  /** Inserts the elder, or renames an existing one. */
+  upsertElder(elderId: string, name: string): unknown;
+  /** Adds one template; `source` names where it came from (the photo file name). */
+  addTemplate(elderId: string, descriptor: Float32Array, source: string): unknown;
+  /**
+   * Runs `fn` in one transaction, when the store can: then a failing write leaves nothing
+   * behind. Without it, a disk error midway may leave some templates stored.
+   */
+  transaction?<T>(fn: () => T): T;
+}
+
+export interface EnrolmentRequest {
+  engine: FaceEngine;
+  elders: EnrolmentStore;
+  elderId: string;
+  name: string;
+  /** Paths of the photos (ID-card photo, live captures). */
+  photos: readonly string[];
+  /** Faces smaller than this (px, shorter box side) make poor templates and are refused. Default 40. */
+  minFaceSize?: number;
+}
+
+export type EnrolmentProblemCode = 'invalid-elder-id' | 'invalid-name' | 'no-photos' | 'unreadable' | 'bad-image' | 'no-face' | 'several-faces' | 'face-too-small';
+
+export interface EnrolmentProblem {
+  code: EnrolmentProblemCode;
+  /** The photo concerned (as given), if the problem is about one photo. */
+  photo?: string;
+  /** Says what is wrong in words staff can act on, naming the photo. */
+  message: string;
+}
+
+/** The enrolment was refused; `problems` lists every reason, each naming its photo. */
+export class EnrolmentError extends Error {
+  constructor(readonly problems: EnrolmentProblem[]) {
+    super(problems.length === 1 ? problems[0]!.message : `enrolment refused:\n  - ${problems.map((p) => p.message).join('\n  - ')}`);
+    this.name = 'EnrolmentError';
+  }
+}
+
+export interface EnrolledTemplate {
+  photo: string;
+  /** Detector confidence and box of the face used, for the quality feedback on screen. */
+  score: number;
+  box: DetectedFace['box'];
+}
+
+export interface EnrolmentResult {
+  elderId: string;
+  name: string;
+  /** Templates added, one per photo, in photo order. */
+  templates: EnrolledTemplate[];
+}
+
+/**
+ * Checks every photo, then stores the elder and one template per photo. Throws EnrolmentError
+ * listing every problem when any photo is refused; engine failures (not the photo's fault)
+ * propagate unchanged.
+ */
+export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult> {
+  const { engine, elders, elderId, photos } = req;
+  const name = req.name.trim();
+  const minFaceSize = req.minFaceSize ?? 40;
+
+  const problems: EnrolmentProblem[] = [];
+  if (!isValidId(elderId)) problems.push({ code: 'invalid-elder-id', message: `elder id "${elderId}" is not valid: use 1-64 letters, digits, "_", "." or "-", starting with a letter or digit` });
+  if (name === '') problems.push({ code: 'invalid-name', message: 'the elder needs a name' });
+  if (photos.length === 0) problems.push({ code: 'no-photos', message: 'enrolment needs at least one photo of the elder' });
+  if (problems.length) throw new EnrolmentError(problems);
+
+  const good: { photo: string; face: DetectedFace }[] = [];
+  for (const photo of photos) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(photo);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a photo' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (err as Error).message})`;
+      problems.push({ code: 'unreadable', photo, message: `photo ${photo} ${why}` });
+      continue;
+    }
+    let faces: DetectedFace[];
+    try {
+      faces = await engine.detect({ kind: 'encoded', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
+    } catch (err) {
+      if (err instanceof ImageError) {
+        problems.push({ code: 'bad-image', photo, message: `photo ${photo} is not a usable image: ${err.message}` });
+        continue;
+      }
+      throw err;
+    }
+    if (faces.length === 0) {
+      problems.push({ code: 'no-face', photo, message: `photo ${photo}: no face found; take a photo with the elder's face clearly in view` });
+    } else if (faces.length > 1) {
+      problems.push({ code: 'several-faces', photo, message: `photo ${photo}: ${faces.length} faces found; take a photo with only the elder in it` });
+    } else {
+      const face = faces[0]!;
+      const size = Math.round(Math.min(face.box.width, face.box.height));
+      if (size < minFaceSize) problems.push({ code: 'face-too-small', photo, message: `photo ${photo}: the face is too small (${size} px, at least ${minFaceSize} px); take the photo closer` });
+      else good.push({ photo, face });
+    }
+  }
+  if (problems.length) throw new EnrolmentError(problems);
+
+  const store = (): void => {
+    elders.upsertElder(elderId, name);
+    for (const g of good) elders.addTemplate(elderId, g.face.descriptor, basename(g.photo));
+  };
+  if (elders.transaction) elders.transaction(store);
+  else store();
+
+  return { elderId, name, templates: good.map((g) => ({ photo: g.photo, score: g.face.score, box: { ...g.face.box } })) };
+}

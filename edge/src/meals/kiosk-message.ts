@@ -1,0 +1,26 @@
+/** What the kiosk screen shows (and says aloud) for a check-in outcome, in Chinese. */
+import type { Meal } from '../../../common/contract.ts';
+import type { CheckInResult } from './check-in.ts';
+
+export const MEAL_NAMES_ZH: Record<Meal, string> = { breakfast: '早餐', lunch: '午餐', dinner: '晚餐' };
+
+export interface KioskMessage {
+  /** `ok` green, `info` neutral, `error` red: the elder must not think a failure succeeded. */
+  tone: 'ok' | 'info' | 'error';
+  text: string;
+}
+
+export function kioskMessage(result: CheckInResult): KioskMessage {
+  switch (result.status) {
+    case 'recorded':
+      return { tone: 'ok', text: `${result.checkIn.elderName} ${MEAL_NAMES_ZH[result.checkIn.meal]}签到成功` };
+    case 'already-checked-in':
+      return { tone: 'info', text: `${result.checkIn.elderName} 本餐已签到` };
+    case 'outside-meal-window':
+      return { tone: 'info', text: '现在不是就餐时间' };
+    case 'unknown-elder':
+      return { tone: 'error', text: '请联系工作人员' };
+    case 'not-recorded':
+      return { tone: 'error', text: '签到未成功，请联系工作人员' };
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Meal windows: which meal (if any) an instant belongs to, on which service date, in the
+ * centre's own time zone. Pure: the caller passes the instant (from the injected clock).
+ */
+import { MEALS, type Meal } from '../../../common/contract.ts';
+
+export interface MealWindow {
+  meal: Meal;
+  /** Minutes after local midnight, inclusive. */
+  start: number;
+  /** Minutes after local midnight, exclusive: 11:00-13:30 is open at 13:29:59, closed at 13:30. */
+  end: number;
+}
+
+export const DEFAULT_MEAL_WINDOWS = 'breakfast=06:00-09:00,lunch=11:00-13:30,dinner=17:30-19:30';
+export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
+
+export class MealWindowError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid meal windows: ${problems.join('; ')}`);
+    this.name = 'MealWindowError';
+  }
+}
+
+const hhmm = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+/** `24:00` is accepted as an end time only: a window may run to midnight. */
+function parseTime(s: string, isEnd = false): number | undefined {
+  if (isEnd && s.trim() === '24:00') return 24 * 60;
+  const m = hhmm.exec(s.trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) : undefined;
+}
+
+export function formatMinutes(min: number): string {
+  return `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+}
+
+/**
+ * Parses `breakfast=06:00-09:00,lunch=11:00-13:30,dinner=17:30-19:30`. Each meal at most once,
+ * a window may not cross midnight and windows may not overlap. Throws MealWindowError naming
+ * every problem; returns the windows sorted by start.
+ */
+export function parseMealWindows(spec: string): MealWindow[] {
+  const problems: string[] = [];
+  const windows: MealWindow[] = [];
+  const parts = spec.split(',').map((p) => p.trim()).filter(Boolean);
+  if (parts.length === 0) throw new MealWindowError(['no meal windows given (expected e.g. "lunch=11:00-13:30")']);
+  for (const part of parts) {
+    const m = /^([a-z]+)\s*=\s*([^-\s]+)\s*-\s*(\S+)$/.exec(part);
+    if (!m) {
+      problems.push(`"${part}" is not meal=HH:MM-HH:MM`);
+      continue;
+    }
+    const [, name, from, to] = m as unknown as [string, string, string, string];
+    if (!(MEALS as readonly string[]).includes(name)) {
+      problems.push(`"${name}" is not a meal (one of ${MEALS.join(', ')})`);
+      continue;
+    }
+    const start = parseTime(from);
+    const end = parseTime(to, true);
+    if (start === undefined || end === undefined) {
+      problems.push(`${name}: "${start === undefined ? from : to}" is not a 24-hour time HH:MM`);
+      continue;
+    }
+    if (end <= start) {
+      problems.push(`${name}: ${from}-${to} ends before it starts (windows may not cross midnight)`);
+      continue;
+    }
+    if (windows.some((w) => w.meal === name)) {
+      problems.push(`${name} is given twice`);
+      continue;
+    }
+    windows.push({ meal: name as Meal, start, end });
+  }
+  windows.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < windows.length; i++) {
+    const a = windows[i - 1]!;
+    const b = windows[i]!;
+    if (b.start < a.end) problems.push(`${a.meal} (${formatMinutes(a.start)}-${formatMinutes(a.end)}) overlaps ${b.meal} (${formatMinutes(b.start)}-${formatMinutes(b.end)})`);
+  }
+  if (problems.length) throw new MealWindowError(problems);
+  return windows;
+}
+
+export function formatMealWindows(windows: readonly MealWindow[]): string {
+  return windows.map((w) => `${w.meal}=${formatMinutes(w.start)}-${formatMinutes(w.end)}`).join(',');
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    // en-CA and h23 give stable numeric parts; we read them by type, never by position.
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    formatterFor(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The local calendar date and minute of the day of `instant` in `timeZone`. */
+export function localTime(instant: Date, timeZone: string): { date: string; minutes: number } {
+  const parts: Record<string, string> = {};
+  for (const p of formatterFor(timeZone).formatToParts(instant)) parts[p.type] = p.value;
+  return {
+    date: `${parts.year}-${parts.month}-${parts.day}`,
+    minutes: Number(parts.hour) * 60 + Number(parts.minute),
+  };
+}
+
+/** The service date (YYYY-MM-DD) of `instant` at the centre. */
+export function serviceDateOf(instant: Date, timeZone: string): string {
+  return localTime(instant, timeZone).date;
+}
+
+/** The meal open at `instant` in the centre's zone, with its service date, or null between meals. */
+export function mealAt(instant: Date, windows: readonly MealWindow[], timeZone: string = DEFAULT_TIME_ZONE): { serviceDate: string; meal: Meal } | null {
+  const { date, minutes } = localTime(instant, timeZone);
+  const w = windows.find((x) => minutes >= x.start && minutes < x.end);
+  return w ? { serviceDate: date, meal: w.meal } : null;
+}

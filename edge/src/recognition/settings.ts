@@ -1,0 +1,45 @@
+/**
+ * Pipeline settings, for the edge's settings spec (`edge/src/config.ts`, which already has the
+ * matcher's `match-threshold` and `match-margin`): spread `recognitionSettings` into it and map
+ * the values with `recognitionOptions()`.
+ */
+import type { SettingsOf, SettingsSpec } from '../../../common/config.ts';
+import type { RecognitionPipelineOptions } from './pipeline.ts';
+
+export const recognitionSettings = {
+  minFaceSize: {
+    flag: 'min-face-size',
+    env: 'MEALCHECK_MIN_FACE_SIZE',
+    type: 'int',
+    default: 40,
+    min: 0,
+    max: 2000,
+    doc: 'faces smaller than this (px, shorter side) are tracked but not matched',
+  },
+  votesNeeded: {
+    flag: 'votes-needed',
+    env: 'MEALCHECK_VOTES_NEEDED',
+    type: 'int',
+    default: 2,
+    min: 1,
+    max: 20,
+    doc: 'frames that must agree on one elder before a check-in',
+  },
+  maxAttempts: {
+    flag: 'max-attempts',
+    env: 'MEALCHECK_MAX_ATTEMPTS',
+    type: 'int',
+    default: 5,
+    min: 1,
+    max: 100,
+    doc: 'frames matched per face before it is decided unknown',
+  },
+} satisfies SettingsSpec;
+
+export type RecognitionSettings = SettingsOf<typeof recognitionSettings>;
+
+/** Pipeline options (all but `cameraId`) from the settings. */
+export function recognitionOptions(s: RecognitionSettings): Omit<Partial<RecognitionPipelineOptions>, 'cameraId'> {
+  // maxAttempts below votesNeeded could never recognise anyone: raise it rather than refuse to start.
+  return { minFaceSize: s.minFaceSize, voter: { minAgreeing: s.votesNeeded, maxAttempts: Math.max(s.maxAttempts, s.votesNeeded) } };
+}

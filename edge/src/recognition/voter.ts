@@ -1,0 +1,154 @@
+/**
+ * Multi-frame decision per track: one frame's match is never enough to check an elder in.
+ * A track is decided `recognised` when enough frames agree on one elder, and `unknown` when
+ * the cap on attempts is reached (or the track ends) without agreement. Once decided, a track
+ * takes no more votes, so the pipeline stops matching its faces.
+ *
+ * `decide()` is a pure function of the votes; `Voter` only keeps the votes per track.
+ */
+import { withDefaults } from './defaults.ts';
+import type { MatchResult, UnknownReason } from './matcher.ts';
+
+export interface VoterOptions {
+  /** Agreeing `recognised` votes for one elder needed to decide. */
+  minAgreeing: number;
+  /** Votes after which an undecided track is decided `unknown`. */
+  maxAttempts: number;
+  /**
+   * Face size (px) at which a vote has full weight; smaller faces weigh proportionally less
+   * (a big, close face is more trustworthy than a small, distant one). 0 turns weighting off.
+   */
+  fullWeightSize: number;
+}
+
+export const DEFAULT_VOTER_OPTIONS: Readonly<VoterOptions> = { minAgreeing: 2, maxAttempts: 5, fullWeightSize: 112 };
+
+export interface Vote {
+  match: MatchResult;
+  /** Face size in px (the shorter side of its box). */
+  faceSize: number;
+}
+
+export type VoteUnknownReason = UnknownReason | 'no-agreement';
+
+export type VoteDecision =
+  | {
+      kind: 'recognised';
+      elderId: string;
+      /** Size-weighted mean distance over the agreeing votes. */
+      distance: number;
+      /** Votes for this elder / all votes. */
+      agreeing: number;
+      votes: number;
+    }
+  | {
+      kind: 'unknown';
+      /**
+       * `no-agreement`: some frames recognised an elder, but not enough of them agreed. Else
+       * the most frequent reason among the votes (`above-threshold`: a stranger, most likely).
+       */
+      reason: VoteUnknownReason;
+      /** The elder closest to the face across the votes, for staff review. */
+      bestElderId?: string;
+      distance?: number;
+      votes: number;
+    };
+
+function weight(v: Vote, o: VoterOptions): number {
+  if (o.fullWeightSize <= 0) return 1;
+  return Math.min(1, Math.max(v.faceSize, 1) / o.fullWeightSize);
+}
+
+/**
+ * Decision over a track's votes, or null to keep collecting. With `final` (the track has
+ * ended, or the attempts are used up) an undecided track with votes is decided `unknown`.
+ */
+export function decide(votes: readonly Vote[], options: VoterOptions, final = false): VoteDecision | null {
+  if (votes.length === 0) return null;
+  const byElder = new Map<string, { count: number; weight: number; weightedDistance: number }>();
+  let recognisedWeight = 0;
+  for (const v of votes) {
+    if (v.match.kind !== 'recognised') continue;
+    const w = weight(v, options);
+    const e = byElder.get(v.match.elderId) ?? { count: 0, weight: 0, weightedDistance: 0 };
+    e.count++;
+    e.weight += w;
+    e.weightedDistance += w * v.match.distance;
+    byElder.set(v.match.elderId, e);
+    recognisedWeight += w;
+  }
+  for (const [elderId, e] of byElder) {
+    // Enough frames agree, and they outweigh every frame that named someone else.
+    if (e.count >= options.minAgreeing && e.weight > recognisedWeight - e.weight) {
+      return { kind: 'recognised', elderId, distance: e.weightedDistance / e.weight, agreeing: e.count, votes: votes.length };
+    }
+  }
+  if (!final && votes.length < options.maxAttempts) return null;
+
+  let closest: { elderId: string; distance: number } | undefined;
+  const reasons = new Map<UnknownReason, number>();
+  for (const v of votes) {
+    const m = v.match;
+    const id = m.kind === 'recognised' ? m.elderId : m.bestElderId;
+    if (id !== undefined && m.distance !== undefined && (!closest || m.distance < closest.distance)) closest = { elderId: id, distance: m.distance };
+    if (m.kind === 'unknown') reasons.set(m.reason, (reasons.get(m.reason) ?? 0) + 1);
+  }
+  let reason: VoteUnknownReason = 'no-agreement';
+  if (byElder.size === 0) {
+    let most = 0;
+    for (const [r, n] of reasons) {
+      if (n > most) {
+        most = n;
+        reason = r;
+      }
+    }
+  }
+  return { kind: 'unknown', reason, bestElderId: closest?.elderId, distance: closest?.distance, votes: votes.length };
+}
+
+/** Keeps the votes of open tracks and their decisions. */
+export class Voter {
+  private readonly options: VoterOptions;
+  private readonly votes = new Map<number, Vote[]>();
+  private readonly decided = new Map<number, VoteDecision>();
+
+  constructor(options: Partial<VoterOptions> = {}) {
+    this.options = withDefaults(DEFAULT_VOTER_OPTIONS, options);
+    if (this.options.minAgreeing < 1) throw new RangeError('minAgreeing must be at least 1');
+    if (this.options.maxAttempts < this.options.minAgreeing) throw new RangeError('maxAttempts must be at least minAgreeing');
+  }
+
+  isDecided(trackId: number): boolean {
+    return this.decided.has(trackId);
+  }
+
+  decision(trackId: number): VoteDecision | undefined {
+    return this.decided.get(trackId);
+  }
+
+  /** Adds one frame's vote; returns the decision when this vote decides the track, else null. */
+  add(trackId: number, vote: Vote): VoteDecision | null {
+    if (this.decided.has(trackId)) return null;
+    const list = this.votes.get(trackId) ?? [];
+    list.push(vote);
+    this.votes.set(trackId, list);
+    const d = decide(list, this.options);
+    if (d) {
+      this.decided.set(trackId, d);
+      this.votes.delete(trackId);
+    }
+    return d;
+  }
+
+  /**
+   * The track has ended: forgets it. Returns an `unknown` decision when it had votes but was
+   * never decided (a face seen too briefly to agree on), else null.
+   */
+  end(trackId: number): VoteDecision | null {
+    const list = this.votes.get(trackId);
+    this.votes.delete(trackId);
+    this.decided.delete(trackId);
+    if (!list || list.length === 0) return null;
+    return decide(list, this.options, true);
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * Forwards the outbox to the server over MQTT and removes rows only when the server's receipt
+ * names them. A PUBACK means only that the broker took the message: a broker may lose it when
+ * it crashes, and an ACL-denied publish may still be PUBACKed. So:
+ *
+ * - outbox rows go out in `seq` order, in batches, with at most `maxInFlight` unreceipted
+ *   batches at a time;
+ * - a receipt deletes the rows it names; nothing else deletes them;
+ * - when the oldest unreceipted batch is older than `receiptTimeoutMs`, and after every
+ *   (re)connect, everything still in the outbox is sent again from the oldest row (the server
+ *   ingests idempotently by eventId);
+ * - a broker that is down never stops the edge: the forwarder retries forever with backoff,
+ *   and check-ins keep being recorded into the outbox meanwhile.
+ *
+ * MQTT 5 is asked for first. A broker that refuses it (aedes 1.x, the embedded broker, speaks
+ * only 3.1.1) gets 3.1.1 on the next attempt: nothing here needs 5, since receipts, not
+ * PUBACKs, decide what the server has.
+ */
+import { EventEmitter } from 'node:events';
+import mqtt, { type MqttClient } from 'mqtt';
+import { CONTRACT_VERSION, parseReceipt, topics, type DeviceStatus, type EventBatch } from '../../../common/contract.ts';
+import type { Clock } from '../../../common/clock.ts';
+import type { Logger } from '../../../common/logger.ts';
+import type { OutboxRepository } from './outbox-repository.ts';
+
+export interface ForwarderOptions {
+  /** e.g. `mqtt://127.0.0.1:1883` or `mqtts://server:8883`. */
+  url: string;
+  centreId: string;
+  deviceId: string;
+  username?: string;
+  password?: string;
+  /** Events per EventBatch (the contract allows 500). Default 100. */
+  batchSize?: number;
+  /** Unreceipted batches allowed at once. Default 4. */
+  maxInFlight?: number;
+  /** Re-send when a batch has no receipt after this long. Default 10 s. */
+  receiptTimeoutMs?: number;
+  /** Give up one connection attempt after this long. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Reconnect delay starts here and doubles per failed attempt up to the max. Default 1 s / 30 s. */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Safety net: look at the outbox this often even without notify(). Default 5 s. */
+  pollIntervalMs?: number;
+  /** MQTT keepalive in seconds. Default 30. */
+  keepaliveSeconds?: number;
+  /** Protocol asked for first. Default 5. */
+  protocolVersion?: 5 | 4;
+  /** Fall back to 3.1.1 when the broker refuses 5. Default true. */
+  allowProtocolFallback?: boolean;
+}
+
+export interface ForwarderDeps {
+  outbox: OutboxRepository;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface ForwarderStats {
+  connected: boolean;
+  /** Rows in the outbox (sent or not) still waiting for a receipt. */
+  pending: number;
+  /** Events sent and not yet receipted. */
+  inFlight: number;
+  /** ISO 8601 time of the last valid receipt, or null. */
+  lastReceiptAt: string | null;
+  /** ISO 8601 time the current (or last) connection came up, or null. */
+  lastConnectedAt: string | null;
+}
+
+export interface ForwarderEvents {
+  connected: [];
+  disconnected: [];
+  /** A valid receipt arrived; `deleted` rows left the outbox. */
+  receipt: [eventIds: string[], deleted: number];
+  /** A batch went out (also on re-sends). */
+  sent: [eventIds: string[]];
+}
+
+interface InFlightBatch {
+  ids: Set<string>;
+  sentAt: number;
+}
+
+/** Resolves after `ms` or when `p` settles, whichever is first; never rejects. */
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    p.then(
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+    );
+  });
+}
+
+export class Forwarder extends EventEmitter<ForwarderEvents> {
+  private readonly o: Required<Omit<ForwarderOptions, 'username' | 'password'>> & Pick<ForwarderOptions, 'username' | 'password'>;
+  private client: MqttClient | null = null;
+  private running = false;
+  private connected = false;
+  private failures = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private pumpScheduled = false;
+  private lastPollAt = 0;
+  /** Highest outbox seq sent since the last full re-send; the next batch starts after it. */
+  private cursor = 0;
+  private readonly inFlight: InFlightBatch[] = [];
+  private lastReceiptAt: string | null = null;
+  private lastConnectedAt: string | null = null;
+
+  constructor(
+    opts: ForwarderOptions,
+    private readonly deps: ForwarderDeps,
+  ) {
+    super();
+    this.o = {
+      batchSize: 100,
+      maxInFlight: 4,
+      receiptTimeoutMs: 10_000,
+      connectTimeoutMs: 10_000,
+      reconnectMinMs: 1_000,
+      reconnectMaxMs: 30_000,
+      pollIntervalMs: 5_000,
+      keepaliveSeconds: 30,
+      protocolVersion: 5,
+      allowProtocolFallback: true,
+      // An option passed as undefined (e.g. straight from an unset setting) keeps its default.
+      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ForwarderOptions),
+    };
+    this.o.batchSize = Math.min(Math.max(1, this.o.batchSize), 500);
+  }
+
+  private get topicEvents(): string {
+    return topics.events(this.o.centreId, this.o.deviceId);
+  }
+  private get topicReceipts(): string {
+    return topics.receipts(this.o.centreId, this.o.deviceId);
+  }
+  private get topicStatus(): string {
+    return topics.status(this.o.centreId, this.o.deviceId);
+  }
+
+  /** Starts connecting and returns at once: it does not wait for the broker. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const { logger } = this.deps;
+    const offline: DeviceStatus = { v: CONTRACT_VERSION, state: 'offline' };
+    const client = mqtt.connect(this.o.url, {
+      protocolVersion: this.o.protocolVersion,
+      clientId: `edge-${this.o.centreId}-${this.o.deviceId}`,
+      username: this.o.username,
+      password: this.o.password,
+      clean: true,
+      keepalive: this.o.keepaliveSeconds,
+      connectTimeout: this.o.connectTimeoutMs,
+      // We reconnect ourselves, with backoff; MQTT.js only knows a fixed period.
+      reconnectPeriod: 0,
+      will: { topic: this.topicStatus, payload: Buffer.from(JSON.stringify(offline)), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => this.onConnect());
+    client.on('close', () => this.onClose());
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    // Socket errors (refused, reset, timeout) end in 'close', where we schedule the retry.
+    client.on('error', (err: Error & { code?: unknown }) => {
+      // CONNACK return code 1 (3.1.1) / reason 0x84 (5): the broker does not speak MQTT 5.
+      if ((err.code === 1 || err.code === 0x84) && client.options.protocolVersion === 5 && this.o.allowProtocolFallback) {
+        logger.warn({ url: this.o.url }, 'broker refuses MQTT 5; using MQTT 3.1.1');
+        client.options.protocolVersion = 4;
+        this.failures = 0;
+        return;
+      }
+      logger.warn({ err: err.message, url: this.o.url }, 'mqtt error');
+    });
+    const tickMs = Math.max(50, Math.min(1_000, Math.floor(this.o.receiptTimeoutMs / 4)));
+    this.tickTimer = setInterval(() => this.tick(), tickMs);
+    this.tickTimer.unref();
+    logger.info({ url: this.o.url, clientId: client.options.clientId }, 'forwarder started');
+  }
+
+  /** Publishes `offline` when it can, then disconnects. Bounded: never hangs on a dead broker. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.reconnectTimer = this.tickTimer = null;
+    const client = this.client;
+    this.client = null;
+    if (!client) return;
+    if (client.connected) {
+      const offline: DeviceStatus = { v: CONTRACT_VERSION, state: 'offline', at: this.deps.clock.now().toISOString() };
+      await within(client.publishAsync(this.topicStatus, JSON.stringify(offline), { qos: 1, retain: true }), 1_000);
+      await within(client.endAsync(false), 1_000);
+    }
+    // end(true) on a client whose socket is already gone may never call back: do not await it.
+    if (!client.disconnected) client.end(true);
+    client.removeAllListeners('connect');
+    client.removeAllListeners('close');
+    client.removeAllListeners('message');
+    this.setDisconnected();
+    this.deps.logger.info('forwarder stopped');
+  }
+
+  /** A check-in was recorded: send it soon instead of at the next poll. */
+  notify(): void {
+    if (!this.running || this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** The MQTT protocol level in use (5, or 4 after a fallback); null before start(). */
+  protocolVersion(): number | null {
+    return this.client?.options.protocolVersion ?? null;
+  }
+
+  stats(): ForwarderStats {
+    let pending = -1;
+    try {
+      pending = this.deps.outbox.pendingCount();
+    } catch (err) {
+      this.deps.logger.error({ err }, 'cannot count outbox');
+    }
+    return {
+      connected: this.connected,
+      pending,
+      inFlight: this.inFlight.reduce((n, b) => n + b.ids.size, 0),
+      lastReceiptAt: this.lastReceiptAt,
+      lastConnectedAt: this.lastConnectedAt,
+    };
+  }
+
+  private onConnect(): void {
+    const client = this.client;
+    if (!client) return;
+    this.connected = true;
+    this.failures = 0;
+    this.lastConnectedAt = this.deps.clock.now().toISOString();
+    this.deps.logger.info({ url: this.o.url }, 'mqtt connected');
+    const online: DeviceStatus = { v: CONTRACT_VERSION, state: 'online', at: this.lastConnectedAt };
+    client.publish(this.topicStatus, JSON.stringify(online), { qos: 1, retain: true }, (err) => {
+      if (err) this.deps.logger.warn({ err: err.message }, 'could not publish online status');
+    });
+    // Send only once the receipt subscription is in place, so no receipt can be missed.
+    client.subscribe(this.topicReceipts, { qos: 1 }, (err, granted) => {
+      if (err || granted?.some((g) => g.qos >= 0x80)) {
+        // Keep sending: the server still commits; rows stay and are re-sent until a receipt.
+        this.deps.logger.error({ err: err?.message, granted }, 'cannot subscribe to receipts');
+      }
+      if (client !== this.client || !client.connected) return;
+      this.emit('connected');
+      this.resendAll('connected');
+    });
+  }
+
+  private onClose(): void {
+    if (this.connected) this.deps.logger.warn({ url: this.o.url }, 'mqtt connection lost');
+    this.setDisconnected();
+    this.scheduleReconnect();
+  }
+
+  private setDisconnected(): void {
+    const was = this.connected;
+    this.connected = false;
+    // Whatever was in flight is re-sent after the next connect.
+    this.inFlight.length = 0;
+    this.cursor = 0;
+    if (was) this.emit('disconnected');
+  }
+
+  private scheduleReconnect(): void {
+    if (!this.running || this.reconnectTimer) return;
+    const base = Math.min(this.o.reconnectMaxMs, this.o.reconnectMinMs * 2 ** Math.min(this.failures, 20));
+    // Jitter, so the boxes of a whole city do not reconnect in step after a server restart.
+    const delay = Math.round(base * (0.75 + Math.random() * 0.25));
+    this.failures++;
+    this.deps.logger.debug({ delay, failures: this.failures }, 'mqtt reconnect scheduled');
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.running && this.client && !this.client.connected) this.client.reconnect();
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic !== this.topicReceipts) return;
+    const parsed = parseReceipt(payload);
+    if (!parsed.ok) {
+      this.deps.logger.warn({ topic, error: parsed.error, bytes: payload.length }, 'invalid receipt ignored');
+      return;
+    }
+    const ids = parsed.value.eventIds;
+    let deleted: number;
+    try {
+      deleted = this.deps.outbox.deleteByEventIds(ids);
+    } catch (err) {
+      // The rows stay; the next receipt for the re-send deletes them.
+      this.deps.logger.error({ err }, 'cannot delete receipted outbox rows');
+      return;
+    }
+    const named = new Set(ids);
+    for (let i = this.inFlight.length - 1; i >= 0; i--) {
+      const b = this.inFlight[i]!;
+      for (const id of b.ids) if (named.has(id)) b.ids.delete(id);
+      if (b.ids.size === 0) this.inFlight.splice(i, 1);
+    }
+    this.lastReceiptAt = this.deps.clock.now().toISOString();
+    this.deps.logger.debug({ receipted: ids.length, deleted }, 'receipt');
+    this.emit('receipt', ids, deleted);
+    this.pump();
+  }
+
+  private tick(): void {
+    if (!this.connected) return;
+    const oldest = this.inFlight[0];
+    if (oldest && performance.now() - oldest.sentAt >= this.o.receiptTimeoutMs) {
+      this.deps.logger.warn({ unreceipted: oldest.ids.size, timeoutMs: this.o.receiptTimeoutMs }, 'no receipt in time; re-sending');
+      this.resendAll('receipt timeout');
+      return;
+    }
+    if (performance.now() - this.lastPollAt >= this.o.pollIntervalMs) this.pump();
+  }
+
+  private resendAll(why: string): void {
+    this.inFlight.length = 0;
+    this.cursor = 0;
+    this.deps.logger.debug({ why }, 'sending outbox from the oldest row');
+    this.pump();
+  }
+
+  /** Fills the in-flight window with the next outbox rows, in seq order. */
+  private pump(): void {
+    const client = this.client;
+    if (!this.running || !client || !this.connected) return;
+    this.lastPollAt = performance.now();
+    while (this.inFlight.length < this.o.maxInFlight && client.connected) {
+      let rows;
+      try {
+        rows = this.deps.outbox.takeOldest(this.o.batchSize, this.cursor);
+      } catch (err) {
+        this.deps.logger.error({ err }, 'cannot read outbox');
+        return;
+      }
+      if (rows.length === 0) return;
+      const ids = rows.map((r) => r.eventId);
+      const batch: EventBatch = { v: CONTRACT_VERSION, events: rows.map((r) => r.event) };
+      this.cursor = rows[rows.length - 1]!.seq;
+      this.inFlight.push({ ids: new Set(ids), sentAt: performance.now() });
+      const v5 = client.options.protocolVersion === 5;
+      const props = v5 ? { properties: { payloadFormatIndicator: true, contentType: 'application/json' } } : {};
+      client.publish(this.topicEvents, JSON.stringify(batch), { qos: 1, ...props }, (err) => {
+        // A lost publish is re-sent after the receipt timeout or the next connect.
+        if (err) this.deps.logger.warn({ err: err.message, events: ids.length }, 'publish failed');
+      });
+      try {
+        this.deps.outbox.bumpAttempts(ids, this.deps.clock.now().toISOString());
+      } catch (err) {
+        this.deps.logger.warn({ err }, 'cannot count outbox attempts');
+      }
+      this.emit('sent', ids);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * SQL for the `outbox` table: meal events waiting for the server's receipt, in `seq` order.
+ * A row is removed only when a receipt names its event (see forwarder.ts).
+ */
+import type { MealEvent } from '../../../common/contract.ts';
+import type { Db } from '../../../common/sqlite.ts';
+
+export interface OutboxRow {
+  seq: number;
+  eventId: string;
+  event: MealEvent;
+  createdAt: string;
+  attempts: number;
+  lastAttemptAt?: string;
+}
+
+export interface OutboxRepository {
+  /** Called inside the check-in transaction. Throws on any SQLite error. */
+  enqueue(event: MealEvent, createdAt: string): void;
+  pendingCount(): number;
+  /** Oldest rows first, at most `limit`, only those with `seq > afterSeq`. */
+  takeOldest(limit: number, afterSeq?: number): OutboxRow[];
+  /** Deletes the named rows (unknown ids are ignored); returns how many went. */
+  deleteByEventIds(eventIds: readonly string[]): number;
+  /** Counts one more send of each named row. */
+  bumpAttempts(eventIds: readonly string[], at: string): void;
+}
+
+interface Row {
+  seq: number;
+  event_id: string;
+  payload: string;
+  created_at: string;
+  attempts: number;
+  last_attempt_at: string | null;
+}
+
+export function createOutboxRepository(db: Db): OutboxRepository {
+  const insert = db.prepare<[string, string, string]>('INSERT INTO outbox (event_id, payload, created_at) VALUES (?, ?, ?)');
+  const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox');
+  const take = db.prepare<[number, number], Row>(
+    'SELECT seq, event_id, payload, created_at, attempts, last_attempt_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+  );
+  const del = db.prepare<[string]>('DELETE FROM outbox WHERE event_id = ?');
+  const bump = db.prepare<[string, string]>('UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ? WHERE event_id = ?');
+  const deleteMany = db.transaction((ids: readonly string[]) => ids.reduce((n, id) => n + del.run(id).changes, 0));
+  const bumpMany = db.transaction((ids: readonly string[], at: string) => {
+    for (const id of ids) bump.run(at, id);
+  });
+
+  return {
+    enqueue(event, createdAt) {
+      insert.run(event.eventId, JSON.stringify(event), createdAt);
+    },
+    pendingCount() {
+      return count.get()?.n ?? 0;
+    },
+    takeOldest(limit, afterSeq = 0) {
+      return take.all(afterSeq, limit).map((r) => {
+        const row: OutboxRow = {
+          seq: r.seq,
+          eventId: r.event_id,
+          // Written by enqueue() from a MealEvent; nothing else writes this table.
+          event: JSON.parse(r.payload) as MealEvent,
+          createdAt: r.created_at,
+          attempts: r.attempts,
+        };
+        if (r.last_attempt_at !== null) row.lastAttemptAt = r.last_attempt_at;
+        return row;
+      });
+    },
+    deleteByEventIds(eventIds) {
+      return eventIds.length ? deleteMany(eventIds) : 0;
+    },
+    bumpAttempts(eventIds, at) {
+      if (eventIds.length) bumpMany(eventIds, at);
+    },
+  };
+}

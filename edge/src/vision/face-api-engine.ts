@@ -1,0 +1,228 @@
+/**
+ * The real FaceEngine: @vladmandic/face-api (SSD MobileNet or TinyFaceDetector, 68 landmarks,
+ * 128-d descriptor) running in a worker thread, so the edge's event loop stays free while a
+ * detection takes hundreds of milliseconds on the wasm backend.
+ */
+import { Worker } from 'node:worker_threads';
+import { createLogger, type Logger } from '../../../common/logger.ts';
+import {
+  ImageError,
+  ModelError,
+  type BackendChoice,
+  type DetectedFace,
+  type EngineImage,
+  type FaceEngine,
+  type FaceEngineInfo,
+} from './face-engine.ts';
+import { DEFAULT_MAX_PIXELS, type PadMode } from './image.ts';
+import { DEFAULT_MANIFEST, DEFAULT_MODELS_DIR, verifyModels } from './models.ts';
+import { BackendError } from './backend.ts';
+import type { DetectResult, DetectorName, InitResult, WireError, WorkerCall, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
+
+export { BackendError };
+export type { DetectorName, DetectResult };
+
+export interface FaceApiEngineOptions {
+  /** Folder holding the weights (default `<repo>/models`). */
+  modelsDir?: string;
+  /** Manifest the weights are checked against (default: the one in git, `<repo>/models/manifest.json`). */
+  manifestPath?: string;
+  /**
+   * `auto` (default): tfjs-node when it loads, else wasm; if wasm fails too, start() fails.
+   * `cpu` is ~20x slower and is used only when named here.
+   */
+  backend?: BackendChoice;
+  /** `ssdMobilenetv1` (default, more accurate) or `tinyFaceDetector` (~10x faster on wasm). */
+  detector?: DetectorName;
+  /** Detector confidence below which a box is dropped (default 0.5). */
+  minConfidence?: number;
+  /**
+   * Images are shrunk so the longer side is at most this before detection (default 640);
+   * boxes are mapped back and landmarks/descriptors are computed on the full image. SSD looks
+   * at 512 px anyway, and shrinking natively first is several times faster on wasm.
+   */
+  maxInputSide?: number;
+  /** TinyFaceDetector input size, a multiple of 32 (default 416). */
+  tinyInputSize?: number;
+  /** Largest image accepted, in pixels (default 40 MP); larger gives ImageError 'too-large'. */
+  maxPixels?: number;
+  /**
+   * Retry once on the image with a border added when nothing is found or a face touches the
+   * image edge (default true). Tight, ID-photo style crops are otherwise often missed, or
+   * their box is cut by the frame and the descriptor suffers. Costs a second pass on
+   * face-less images; consider turning it off for camera frames.
+   */
+  padRetry?: boolean;
+  /** Border per side as a fraction of width/height (default 0.5, best on the sample crops). */
+  padRatio?: number;
+  /** Border fill, also used where a face crop reaches outside the image (default 'black'). */
+  padMode?: PadMode;
+  logger?: Logger;
+}
+
+export interface FaceApiEngineInfo extends FaceEngineInfo {
+  tfjsVersion: string;
+  maxInputSide: number;
+  /** Time from spawning the worker to warmed-up nets. */
+  startMs: number;
+}
+
+interface Pending {
+  resolve(value: InitResult | DetectResult): void;
+  reject(err: Error): void;
+}
+
+function fromWire(e: WireError): Error {
+  switch (e.name) {
+    case 'ImageError':
+      return new ImageError(e.code ?? 'corrupt', e.message);
+    case 'ModelError':
+      return new ModelError(e.message);
+    case 'BackendError':
+      return new BackendError(e.message);
+    default: {
+      const err = new Error(e.message);
+      err.name = e.name;
+      return err;
+    }
+  }
+}
+
+/** Copies image bytes into a fresh buffer we can transfer without detaching the caller's. */
+function forTransfer(image: EngineImage): { image: EngineImage; transfer: ArrayBuffer[] } {
+  const bytes = image.kind === 'encoded' ? image.bytes : image.data;
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  const out: EngineImage = image.kind === 'encoded' ? { kind: 'encoded', bytes: copy } : { kind: 'rgb', data: copy, width: image.width, height: image.height };
+  return { image: out, transfer: [copy.buffer] };
+}
+
+export class FaceApiEngine implements FaceEngine {
+  private readonly settings: WorkerSettings;
+  private readonly manifestPath: string;
+  private readonly log: Logger;
+  private worker: Worker | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private current: FaceApiEngineInfo | undefined;
+
+  constructor(opts: FaceApiEngineOptions = {}) {
+    this.settings = {
+      modelsDir: opts.modelsDir ?? DEFAULT_MODELS_DIR,
+      backend: opts.backend ?? 'auto',
+      detector: opts.detector ?? 'ssdMobilenetv1',
+      minConfidence: opts.minConfidence ?? 0.5,
+      maxInputSide: opts.maxInputSide ?? 640,
+      tinyInputSize: opts.tinyInputSize ?? 416,
+      maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
+      padRetry: opts.padRetry ?? true,
+      padRatio: opts.padRatio ?? 0.5,
+      padMode: opts.padMode ?? 'black',
+    };
+    this.manifestPath = opts.manifestPath ?? DEFAULT_MANIFEST;
+    this.log = opts.logger ?? createLogger('face-engine');
+  }
+
+  /** Verifies the weights, spawns the worker, loads and warms up the nets. Idempotent. */
+  start(): Promise<void> {
+    if (this.current && this.worker) return Promise.resolve();
+    this.starting ??= this.doStart().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    const t0 = performance.now();
+    await verifyModels(this.settings.modelsDir, this.manifestPath);
+    this.stopping = false;
+    const worker = new Worker(new URL('./worker-entry.js', import.meta.url));
+    this.worker = worker;
+    worker.on('message', (msg: WorkerResponse) => this.onMessage(msg));
+    worker.on('error', (err) => {
+      this.log.error({ err }, 'face engine worker crashed');
+      this.failAll(new Error(`face engine worker crashed: ${err.message}`));
+    });
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.current = undefined;
+      if (!this.stopping) this.log.error({ code }, 'face engine worker exited; call start() to restart it');
+      this.failAll(new Error(this.stopping ? 'face engine stopped' : `face engine worker exited unexpectedly (exit code ${code}); restart the engine`));
+    });
+    try {
+      const r = (await this.request({ type: 'init', settings: this.settings }, [])) as InitResult;
+      this.current = {
+        backend: r.backend,
+        detector: r.detector,
+        tfjsVersion: r.tfjsVersion,
+        maxInputSide: this.settings.maxInputSide,
+        startMs: Math.round(performance.now() - t0),
+      };
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.log.info(
+      { backend: this.current.backend, detector: this.current.detector, tfjs: this.current.tfjsVersion, modelsDir: this.settings.modelsDir, startMs: this.current.startMs },
+      `face engine ready on the ${this.current.backend} backend`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.stopping = true;
+    this.current = undefined;
+    await worker.terminate();
+    if (this.worker === worker) this.worker = undefined;
+    this.failAll(new Error('face engine stopped'));
+  }
+
+  info(): FaceApiEngineInfo {
+    if (!this.current) throw new Error('face engine not started');
+    return this.current;
+  }
+
+  async detect(image: EngineImage): Promise<DetectedFace[]> {
+    return (await this.detectWithStats(image)).faces;
+  }
+
+  /** detect() plus the worker's timing and whether the faces needed the padded retry. */
+  async detectWithStats(image: EngineImage): Promise<DetectResult> {
+    if (!this.current || !this.worker) throw new Error('face engine not started');
+    const { image: copy, transfer } = forTransfer(image);
+    return (await this.request({ type: 'detect', image: copy }, transfer)) as DetectResult;
+  }
+
+  private request(req: WorkerCall, transfer: ArrayBuffer[]): Promise<InitResult | DetectResult> {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new Error('face engine not started'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const msg: WorkerRequest = { ...req, id };
+      worker.postMessage(msg, transfer);
+    });
+  }
+
+  private onMessage(msg: WorkerResponse): void {
+    if ('type' in msg && msg.type === 'log') {
+      this.log.info(msg.data ?? {}, msg.msg);
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(fromWire(msg.error));
+  }
+
+  private failAll(err: Error): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Image input for the face engine: decodes JPEG/PNG with sharp into raw RGB, and the
+ * resizing/padding the detector needs. Every bad input becomes an ImageError with a code and a
+ * message staff can act on; nothing here throws anything else for bad bytes.
+ */
+import sharp from 'sharp';
+import { ImageError } from './face-engine.ts';
+
+/** Raw 8-bit RGB pixels, row-major, 3 bytes per pixel. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * Default pixel limit (40 megapixels): above any camera or phone photo we expect, below what
+ * would exhaust a small box's memory when decoded (40 MP is 120 MB of RGB).
+ */
+export const DEFAULT_MAX_PIXELS = 40_000_000;
+
+export interface DecodeOptions {
+  /** Largest width x height accepted, checked from the header before decoding. */
+  maxPixels?: number;
+}
+
+export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'bmp' | 'tiff' | 'heif/avif' | 'svg' | 'pdf' | 'ico' | 'unknown';
+
+function startsWith(bytes: Uint8Array, sig: readonly number[], at = 0): boolean {
+  if (bytes.length < at + sig.length) return false;
+  return sig.every((b, i) => bytes[at + i] === b);
+}
+
+function ascii(bytes: Uint8Array, from: number, to: number): string {
+  return String.fromCharCode(...bytes.subarray(from, Math.min(to, bytes.length)));
+}
+
+/**
+ * The format named by the file's magic bytes. We look ourselves instead of asking sharp, so
+ * formats we do not accept are never handed to a decoder at all.
+ */
+export function sniffFormat(bytes: Uint8Array): ImageFormat {
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  const head = ascii(bytes, 0, 16);
+  if (head.startsWith('GIF87a') || head.startsWith('GIF89a')) return 'gif';
+  if (head.startsWith('RIFF') && head.slice(8, 12) === 'WEBP') return 'webp';
+  if (head.startsWith('BM')) return 'bmp';
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return 'tiff';
+  if (head.slice(4, 8) === 'ftyp') return 'heif/avif';
+  if (head.startsWith('%PDF')) return 'pdf';
+  if (startsWith(bytes, [0x00, 0x00, 0x01, 0x00])) return 'ico';
+  const text = ascii(bytes, 0, 256).trimStart();
+  if (text.startsWith('<svg') || (text.startsWith('<?xml') && text.includes('<svg'))) return 'svg';
+  return 'unknown';
+}
+
+/**
+ * Decodes JPEG or PNG bytes into RGB, applying EXIF orientation (phone photos are often stored
+ * sideways) and dropping alpha; greyscale and CMYK become RGB.
+ */
+export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<RgbImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (bytes.length === 0) throw new ImageError('empty', 'the image is empty (0 bytes)');
+  const format = sniffFormat(bytes);
+  if (format !== 'jpeg' && format !== 'png') {
+    const what = format === 'unknown' ? 'not a recognised image format' : `a ${format.toUpperCase()} image`;
+    throw new ImageError('unsupported-format', `the file is ${what}; only JPEG and PNG photos are accepted`);
+  }
+  try {
+    // Default failOn ('warning'): a truncated or damaged file is rejected, not half-decoded
+    // into a grey bottom that would give a wrong descriptor.
+    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new ImageError('corrupt', `decoded ${info.channels} channels, expected 3`);
+    if (info.width === 0 || info.height === 0) throw new ImageError('empty', 'the image has no pixels');
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
+    const msg = (err as Error).message;
+    if (/pixel limit/i.test(msg)) {
+      throw new ImageError('too-large', `the ${format.toUpperCase()} image is larger than the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels`);
+    }
+    throw new ImageError('corrupt', `the ${format.toUpperCase()} image is damaged or truncated (${msg.trim()})`);
+  }
+}
+
+/** Checks raw RGB input (frames from the capture side) the way decodeImage checks files. */
+export function checkRgb(image: RgbImage, opts: DecodeOptions = {}): RgbImage {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const { width, height, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
+    throw new ImageError('corrupt', `invalid raw image size ${width}x${height}`);
+  }
+  if (width === 0 || height === 0 || data.length === 0) throw new ImageError('empty', 'the raw image has no pixels');
+  if (width * height > maxPixels) {
+    throw new ImageError('too-large', `the raw image (${width}x${height}) is larger than the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels`);
+  }
+  if (data.length !== width * height * 3) {
+    throw new ImageError('corrupt', `raw image of ${width}x${height} needs ${width * height * 3} RGB bytes, got ${data.length}`);
+  }
+  return image;
+}
+
+function rawInput(image: RgbImage) {
+  // Our own buffers, already checked against the limit: no second limit here.
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 }, limitInputPixels: false });
+}
+
+async function toRgb(pipeline: sharp.Sharp): Promise<RgbImage> {
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
+/**
+ * Shrinks an image so its longer side is at most `maxSide` (never enlarges). `scale` maps
+ * the result back: original = resized / scale. The detector resizes to its own input
+ * (512 px for SSD) anyway; doing it here natively first is several times faster on wasm.
+ */
+export async function downscale(image: RgbImage, maxSide: number): Promise<{ image: RgbImage; scale: number }> {
+  const longest = Math.max(image.width, image.height);
+  if (maxSide <= 0 || longest <= maxSide) return { image, scale: 1 };
+  const scale = maxSide / longest;
+  const width = Math.max(1, Math.round(image.width * scale));
+  const height = Math.max(1, Math.round(image.height * scale));
+  const out = await toRgb(rawInput(image).resize(width, height, { fit: 'fill' }));
+  return { image: out, scale: out.width / image.width };
+}
+
+export type PadMode = 'black' | 'replicate';
+
+/** A rectangle in whole pixels. */
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Cuts `r` out of the image as int32 RGB (what tfjs takes), row by row. face-api's
+ * extractFaceTensors slices the whole-image tensor instead, which on wasm takes a generic
+ * per-element path (~60 ms a face on a 1920 px photo); this is well under a millisecond.
+ * `r` may reach outside the image: those pixels are black or copies of the nearest edge
+ * pixel. face-api clips instead, which shifts a tight crop's face off-centre in the square
+ * input of the landmark and recognition nets.
+ */
+export function cropRgb(img: RgbImage, r: Rect, mode: PadMode): Int32Array {
+  const replicate = mode === 'replicate';
+  const { width: w, height: h, data } = img;
+  const out = new Int32Array(r.width * r.height * 3);
+  const inX0 = Math.min(w, Math.max(0, r.x));
+  const inX1 = Math.max(inX0, Math.min(w, r.x + r.width));
+  for (let row = 0; row < r.height; row++) {
+    const sy = r.y + row;
+    if (!replicate && (sy < 0 || sy >= h)) continue;
+    const y = Math.min(h - 1, Math.max(0, sy));
+    const dst = row * r.width * 3;
+    if (inX1 > inX0) {
+      const from = (y * w + inX0) * 3;
+      out.set(data.subarray(from, from + (inX1 - inX0) * 3), dst + (inX0 - r.x) * 3);
+    }
+    if (!replicate) continue;
+    for (let x = r.x; x < r.x + r.width; x++) {
+      if (x >= inX0 && x < inX1) continue;
+      const src = (y * w + Math.min(w - 1, Math.max(0, x))) * 3;
+      const d = dst + (x - r.x) * 3;
+      out[d] = data[src]!;
+      out[d + 1] = data[src + 1]!;
+      out[d + 2] = data[src + 2]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Adds a border of `ratio` x width (left/right) and `ratio` x height (top/bottom). Tight,
+ * ID-photo style crops have no context around the face and detectors miss them; the same face
+ * with a border is found. Returns the offsets to map coordinates back.
+ */
+export async function pad(image: RgbImage, ratio: number, mode: PadMode = 'black'): Promise<{ image: RgbImage; dx: number; dy: number }> {
+  const dx = Math.round(image.width * ratio);
+  const dy = Math.round(image.height * ratio);
+  const out = await toRgb(
+    rawInput(image).extend({
+      top: dy,
+      bottom: dy,
+      left: dx,
+      right: dx,
+      ...(mode === 'black' ? { background: { r: 0, g: 0, b: 0 } } : { extendWith: 'copy' as const }),
+    }),
+  );
+  return { image: out, dx, dy };
+}

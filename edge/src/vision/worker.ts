@@ -1,0 +1,216 @@
+/**
+ * The model worker: owns tfjs and the face-api nets, so a detection that takes hundreds of
+ * milliseconds on wasm never blocks the edge's HTTP and MQTT event loop. Requests are handled
+ * one at a time, in order. Started through worker-entry.js (which registers tsx).
+ */
+import { parentPort } from 'node:worker_threads';
+import type { Tensor3D } from '@tensorflow/tfjs';
+import { ImageError, ModelError, type EngineImage, type Point } from './face-engine.ts';
+import { loadBackend, type FaceApi, type LoadedBackend } from './backend.ts';
+import { checkRgb, cropRgb, decodeImage, downscale, pad, type Rect, type RgbImage } from './image.ts';
+import type { DetectResult, InitResult, WireError, WireFace, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
+
+if (!parentPort) throw new Error('worker.ts must run in a worker thread');
+const port = parentPort;
+
+interface State {
+  loaded: LoadedBackend;
+  settings: WorkerSettings;
+  detectorOptions: InstanceType<FaceApi['SsdMobilenetv1Options']> | InstanceType<FaceApi['TinyFaceDetectorOptions']>;
+}
+let state: State | undefined;
+
+function post(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+function log(msg: string, data?: Record<string, unknown>): void {
+  post({ id: 0, type: 'log', level: 'info', msg, ...(data ? { data } : {}) });
+}
+
+async function init(settings: WorkerSettings): Promise<InitResult> {
+  if (state) throw new Error('the face engine worker is already initialised');
+  const t0 = performance.now();
+  const loaded = await loadBackend(settings.backend, log);
+  const { faceapi } = loaded;
+  const nets = [settings.detector === 'ssdMobilenetv1' ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector, faceapi.nets.faceLandmark68Net, faceapi.nets.faceRecognitionNet];
+  for (const net of nets) {
+    try {
+      await net.loadFromDisk(settings.modelsDir);
+    } catch (err) {
+      throw new ModelError(`cannot load the ${net.constructor.name} model from ${settings.modelsDir}: ${(err as Error).message}`);
+    }
+  }
+  const detectorOptions =
+    settings.detector === 'ssdMobilenetv1'
+      ? new faceapi.SsdMobilenetv1Options({ minConfidence: settings.minConfidence })
+      : new faceapi.TinyFaceDetectorOptions({ inputSize: settings.tinyInputSize, scoreThreshold: settings.minConfidence });
+  state = { loaded, settings, detectorOptions };
+  await warmUp(state);
+  return { backend: loaded.backend, detector: settings.detector, tfjsVersion: loaded.tf.version_core, warmupMs: Math.round(performance.now() - t0) };
+}
+
+/**
+ * The first call of each net compiles kernels and uploads weights (several times slower), so
+ * run every net once at start rather than on the first elder at the door.
+ */
+async function warmUp(s: State): Promise<void> {
+  const { tf, faceapi } = s.loaded;
+  const side = Math.max(64, Math.min(s.settings.maxInputSide, 640));
+  const frame = tf.zeros([Math.round(side * 0.75), side, 3], 'int32') as Tensor3D;
+  const face = tf.zeros([150, 150, 3], 'int32') as Tensor3D;
+  try {
+    await faceapi.detectAllFaces(frame, s.detectorOptions);
+    await faceapi.nets.faceLandmark68Net.detectLandmarks(face);
+    await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face);
+  } finally {
+    frame.dispose();
+    face.dispose();
+  }
+}
+
+async function toRgb(image: EngineImage, maxPixels: number): Promise<RgbImage> {
+  switch (image.kind) {
+    case 'encoded':
+      return decodeImage(image.bytes, { maxPixels });
+    case 'rgb':
+      return checkRgb({ data: image.data, width: image.width, height: image.height }, { maxPixels });
+    default:
+      throw new ImageError('unsupported-format', `unknown image kind "${(image as { kind: unknown }).kind}"`);
+  }
+}
+
+/** A face crop as a tensor; see cropRgb for why not face-api's extractFaceTensors. */
+function cropTensor(s: State, img: RgbImage, r: Rect): Tensor3D {
+  return s.loaded.tf.tensor3d(cropRgb(img, r, s.settings.padMode), [r.height, r.width, 3], 'int32');
+}
+
+/** A rectangle floored to whole pixels, kept whole even where it leaves the image. */
+function whole(box: { x: number; y: number; width: number; height: number }): Rect | null {
+  const x = Math.floor(box.x);
+  const y = Math.floor(box.y);
+  const width = Math.floor(box.x + box.width) - x;
+  const height = Math.floor(box.y + box.height) - y;
+  return width > 0 && height > 0 ? { x, y, width, height } : null;
+}
+
+/** Offset for alignment, beyond any image we accept (an integer, so floors agree). */
+const FAR = 1_000_000;
+
+/** Whole pixels of the image inside `box`, or null when none. */
+function inside(box: { x: number; y: number; width: number; height: number }, img: RgbImage): Rect | null {
+  const x0 = Math.max(0, box.x);
+  const y0 = Math.max(0, box.y);
+  const x1 = Math.min(img.width, box.x + box.width);
+  const y1 = Math.min(img.height, box.y + box.height);
+  return x1 > x0 && y1 > y0 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : null;
+}
+
+/**
+ * One detection pass. The detector looks at a downscaled copy (with a border when `padded`);
+ * boxes are mapped back to `img`, and landmarks and descriptors are computed on `img` at full
+ * size, the same steps as face-api's withFaceLandmarks().withFaceDescriptors().
+ */
+async function pass(s: State, img: RgbImage, padded: boolean): Promise<WireFace[]> {
+  const { tf, faceapi } = s.loaded;
+  let det = img;
+  let dx = 0;
+  let dy = 0;
+  if (padded) ({ image: det, dx, dy } = await pad(img, s.settings.padRatio, s.settings.padMode));
+  const { image: small } = await downscale(det, s.settings.maxInputSide);
+  const smallT = tf.tensor3d(small.data, [small.height, small.width, 3], 'int32');
+  let found: Awaited<ReturnType<FaceApi['detectAllFaces']>>;
+  try {
+    found = await faceapi.detectAllFaces(smallT, s.detectorOptions);
+  } finally {
+    smallT.dispose();
+  }
+  const out: WireFace[] = [];
+  for (const d of found) {
+    const rel = d.relativeBox;
+    const box = { x: rel.x * det.width - dx, y: rel.y * det.height - dy, width: rel.width * det.width, height: rel.height * det.height };
+    const visible = inside(box, img);
+    // A "face" mostly in the added border is the border fooling the detector.
+    if (!visible || visible.width * visible.height < 0.2 * box.width * box.height) continue;
+    const faceRect = whole(box);
+    if (!faceRect) continue;
+    const faceT = cropTensor(s, img, faceRect);
+    let raw: InstanceType<FaceApi['FaceLandmarks68']>;
+    try {
+      raw = (await faceapi.nets.faceLandmark68Net.detectLandmarks(faceT)) as InstanceType<FaceApi['FaceLandmarks68']>;
+    } finally {
+      faceT.dispose();
+    }
+    // face-api's dlib alignment clamps the box's top-left at 0, which pushes the face of a
+    // tight crop off-centre; align far from the origin and shift back to keep it centred
+    // (cropRgb fills whatever lies outside the image).
+    const landmarks = raw.shiftBy<InstanceType<FaceApi['FaceLandmarks68']>>(faceRect.x, faceRect.y);
+    const far = raw.shiftBy<InstanceType<FaceApi['FaceLandmarks68']>>(faceRect.x + FAR, faceRect.y + FAR).align(null, { useDlibAlignment: true });
+    const alignedRect = whole({ x: far.x - FAR, y: far.y - FAR, width: far.width, height: far.height });
+    if (!alignedRect) continue;
+    const alignedT = cropTensor(s, img, alignedRect);
+    let descriptor: Float32Array;
+    try {
+      // A fresh copy: the result may be a view on backend memory, and it is transferred.
+      descriptor = Float32Array.from((await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(alignedT)) as Float32Array);
+    } finally {
+      alignedT.dispose();
+    }
+    // Landmarks may fall just outside a tight crop (a chin cut off): kept as they are.
+    out.push({ box: visible, score: d.score, landmarks: landmarks.positions.map((p): Point => ({ x: p.x, y: p.y })), descriptor });
+  }
+  return out;
+}
+
+function touchesEdge(b: Rect, img: RgbImage): boolean {
+  return b.x < 1 || b.y < 1 || b.x + b.width > img.width - 1 || b.y + b.height > img.height - 1;
+}
+
+async function detect(image: EngineImage): Promise<DetectResult> {
+  if (!state) throw new Error('the face engine worker is not initialised');
+  const s = state;
+  const t0 = performance.now();
+  const img = await toRgb(image, s.settings.maxPixels);
+  let faces = await pass(s, img, false);
+  let padded = false;
+  // Retry with a border when nothing was found, or when a face touches the edge (its box is
+  // cut by the frame, so landmarks and descriptor come out worse): both mark tight crops.
+  if (s.settings.padRetry && s.settings.padRatio > 0 && (faces.length === 0 || faces.some((f) => touchesEdge(f.box, img)))) {
+    const again = await pass(s, img, true);
+    if (again.length >= faces.length && again.length > 0) {
+      faces = again;
+      padded = true;
+    }
+  }
+  faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+  return { faces, ms: Math.round(performance.now() - t0), padded };
+}
+
+function toWireError(err: unknown): WireError {
+  if (err instanceof ImageError) return { name: 'ImageError', code: err.code, message: err.message };
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: 'Error', message: String(err) };
+}
+
+async function handle(req: WorkerRequest): Promise<void> {
+  try {
+    switch (req.type) {
+      case 'init':
+        post({ id: req.id, ok: true, type: 'init', result: await init(req.settings) });
+        break;
+      case 'detect': {
+        const result = await detect(req.image);
+        post({ id: req.id, ok: true, type: 'detect', result }, result.faces.map((f) => f.descriptor.buffer as ArrayBuffer));
+        break;
+      }
+    }
+  } catch (err) {
+    post({ id: req.id, ok: false, error: toWireError(err) });
+  }
+}
+
+// One request at a time: interleaving two detections would only double peak memory.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (req: WorkerRequest) => {
+  queue = queue.then(() => handle(req));
+});

@@ -1,0 +1,156 @@
+/**
+ * `mealcheck <command>`: one entry point for the server, the edge, enrolment and the demo.
+ * Each command validates its settings once, reporting every problem together, and exits
+ * non-zero with a clear message on bad input instead of a stack trace.
+ */
+import { ConfigError, describeSettings, parseArgs } from '../common/config.ts';
+import { createLogger } from '../common/logger.ts';
+import { edgeSettings, loadEdgeConfig } from '../edge/src/config.ts';
+import { EnrolmentError, enrolElder } from '../edge/src/elders/enrolment.ts';
+import { createElderRepository } from '../edge/src/elders/elder-repository.ts';
+import { openEdgeDatabase, startEdge } from '../edge/src/main.ts';
+import { FaceApiEngine } from '../edge/src/vision/face-api-engine.ts';
+import { ModelError } from '../edge/src/vision/face-engine.ts';
+import { readServerSettings, serverSettingsSpec } from '../server/src/config.ts';
+import { startServer } from '../server/src/server.ts';
+import { join } from 'node:path';
+
+const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
+
+  mealcheck server [--data DIR] [--http-port N] [--mqtt-port N | --mqtt-url URL]
+  mealcheck edge   --centre ID --device ID [--data DIR] [--server URL] [--camera SOURCE] [--http-port N]
+  mealcheck enrol  --data DIR --elder ID --name NAME PHOTO...
+  mealcheck demo   [--once] [--json]
+
+Run \`mealcheck <command> --help\` for every setting of a command.`;
+
+/** Resolves on SIGINT/SIGTERM. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+async function serverCommand(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    console.log(`mealcheck server [options]\n\n${describeSettings(serverSettingsSpec)}`);
+    return 0;
+  }
+  const settings = readServerSettings(argv);
+  const server = await startServer(settings, { logger: createLogger('server', settings.logLevel) });
+  console.log(`mealcheck server: HTTP ${server.httpUrl}, MQTT ${server.mqttUrl}${server.embeddedBroker ? ' (embedded broker)' : ''}`);
+  if (server.tokenGenerated) console.log(`admin token (generated, stored in ${join(settings.dataDir, 'admin-token')}): ${server.token}`);
+  await untilSignal();
+  await server.stop();
+  return 0;
+}
+
+async function edgeCommand(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    console.log(`mealcheck edge [options]\n\n${describeSettings(edgeSettings)}`);
+    return 0;
+  }
+  const config = loadEdgeConfig(argv);
+  const edge = await startEdge(config);
+  console.log(`mealcheck edge ${config.centreId}/${config.deviceId}: status ${edge.statusUrl}/api/v1/status`);
+  await untilSignal();
+  await edge.stop();
+  return 0;
+}
+
+async function enrolCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const get = (f: string) => {
+    const v = args.flags.get(f);
+    return typeof v === 'string' ? v : undefined;
+  };
+  if (wantsHelp(argv)) {
+    console.log('mealcheck enrol --data DIR --elder ID --name NAME PHOTO...\n\nStores one face template per photo in the edge database at DIR.\nEach photo must show exactly one face.');
+    return 0;
+  }
+  const problems: string[] = [];
+  const dataDir = get('data') ?? process.env.MEALCHECK_DATA;
+  const elderId = get('elder');
+  const name = get('name');
+  if (!dataDir) problems.push('--data DIR is required (the edge data folder)');
+  if (!elderId) problems.push('--elder ID is required');
+  if (!name) problems.push('--name NAME is required');
+  if (args.positional.length === 0) problems.push('at least one PHOTO is required');
+  for (const f of args.flags.keys()) if (!['data', 'elder', 'name', 'models', 'backend'].includes(f)) problems.push(`unknown option --${f}`);
+  if (problems.length) throw new ConfigError(problems);
+
+  const logger = createLogger('enrol');
+  const db = openEdgeDatabase(join(dataDir!, 'edge.db'));
+  const engine = new FaceApiEngine({ modelsDir: get('models') ?? process.env.MEALCHECK_MODELS, logger, backend: (get('backend') ?? 'auto') as 'auto' });
+  try {
+    await engine.start();
+    const elders = createElderRepository(db);
+    const result = await enrolElder({
+      engine,
+      elders: { ...elders, transaction: (fn) => db.transaction(fn)() },
+      elderId: elderId!,
+      name: name!,
+      photos: args.positional,
+    });
+    console.log(`enrolled ${result.elderId} ${result.name}: ${result.templates.length} template(s) (${elders.countTemplates(result.elderId)} in all)`);
+    for (const t of result.templates) console.log(`  ${t.photo}: face ${Math.round(t.box.width)}x${Math.round(t.box.height)} px, score ${t.score.toFixed(2)}`);
+    return 0;
+  } finally {
+    await engine.stop();
+    db.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'server':
+        return await serverCommand(rest);
+      case 'edge':
+        return await edgeCommand(rest);
+      case 'enrol':
+      case 'enroll':
+        return await enrolCommand(rest);
+      case 'demo': {
+        const { demoCommand } = await import('./demo/demo.ts');
+        return await demoCommand(rest);
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        console.error(`unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`mealcheck ${command}: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof EnrolmentError) {
+      console.error(`mealcheck enrol: refused, nothing stored:\n${err.problems.map((p) => `  - ${p.message}`).join('\n')}`);
+      return 1;
+    }
+    if (err instanceof ModelError) {
+      console.error(`mealcheck ${command}: ${err.message}`);
+      return 1;
+    }
+    console.error(`mealcheck ${command}: ${(err as Error).message}`);
+    if (process.env.MEALCHECK_DEBUG) console.error(err);
+    return 1;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * `mealcheck demo`: the whole system on one machine with no camera and nothing to configure.
+ * Starts the server with its embedded broker, enrols elders from face photos shipped in npm
+ * packages, runs an edge over a frame sequence made from them (with strangers mixed in),
+ * shows each check-in as it happens and prints the server's statistics table.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError, parseArgs } from '../../common/config.ts';
+import { createLogger } from '../../common/logger.ts';
+import { loadEdgeConfig } from '../../edge/src/config.ts';
+import { enrolElder } from '../../edge/src/elders/enrolment.ts';
+import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
+import { openEdgeDatabase, startEdge } from '../../edge/src/main.ts';
+import { kioskMessage } from '../../edge/src/meals/kiosk-message.ts';
+import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
+import { serverSettings } from '../../server/src/config.ts';
+import { startServer } from '../../server/src/server.ts';
+import { pickDemoPeople, renderScene } from './demo-scene.ts';
+
+const CENTRE = 'centre-001';
+const DEVICE = 'door-1';
+/** The demo runs at any hour: its meal windows cover the whole day. */
+const DEMO_MEAL_WINDOWS = 'breakfast=00:00-10:30,lunch=10:30-16:00,dinner=16:00-24:00';
+const ELDERS = 8;
+const STRANGERS = 3;
+
+interface StatsRow {
+  centreId?: string;
+  day?: string;
+  meal?: string;
+  meals: number;
+}
+
+function printTable(rows: StatsRow[], total: number, out: (s: string) => void): void {
+  const header = ['centre', 'day', 'meal', 'meals'];
+  const body = rows.map((r) => [r.centreId ?? '', r.day ?? '', r.meal ?? '', String(r.meals)]);
+  body.push(['total', '', '', String(total)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  out(line(header));
+  out(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of body) out(line(r));
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+export async function demoCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, new Set(['once', 'json', 'help']));
+  if (args.flags.has('help')) {
+    console.log('mealcheck demo [--once] [--json] [--data DIR]\n\n  --once   exit after the statistics table\n  --json   last line of output is a JSON summary\n  --data   keep the demo\'s databases and frames in DIR (default: a new temporary folder)');
+    return 0;
+  }
+  const unknownFlags = [...args.flags.keys()].filter((f) => !['once', 'json', 'data'].includes(f));
+  if (unknownFlags.length) throw new ConfigError(unknownFlags.map((f) => `unknown option --${f}`));
+  const once = args.flags.has('once');
+  const json = args.flags.has('json');
+  const dataFlag = args.flags.get('data');
+  const dir = typeof dataFlag === 'string' ? resolve(dataFlag) : mkdtempSync(join(tmpdir(), 'mealcheck-demo-'));
+  mkdirSync(dir, { recursive: true });
+  const out = (s: string) => console.log(s);
+  // Logs go to stderr; keep them to warnings so the demo's own lines are readable.
+  const logger = createLogger('demo', process.env.MEALCHECK_LOG_LEVEL ?? 'warn');
+  const t0 = Date.now();
+
+  out(`mealcheck demo: data in ${dir}`);
+  const server = await startServer(serverSettings({ dataDir: join(dir, 'server'), httpPort: 0, mqttPort: 0 }), { logger: logger.child({ program: 'server' }) });
+  out(`server: HTTP ${server.httpUrl}  MQTT ${server.mqttUrl} (embedded broker)`);
+
+  // Padding on: enrolment photos cut from the group photos can be tight around the face.
+  const engine = new FaceApiEngine({ logger: logger.child({ program: 'vision' }) });
+  let edge: Awaited<ReturnType<typeof startEdge>> | undefined;
+  try {
+    await engine.start();
+    out(`face engine: backend ${engine.info().backend}, detector ${engine.info().detector}`);
+
+    // People: faces cut from the group photos in @vladmandic/face-api/demo.
+    const people = await pickDemoPeople(engine, ELDERS, STRANGERS);
+    const photoDir = join(dir, 'photos');
+    mkdirSync(photoDir, { recursive: true });
+    const edgeConfig = loadEdgeConfig(
+      ['--centre', CENTRE, '--device', DEVICE, '--data', join(dir, 'edge'), '--server', server.mqttUrl, '--camera', join(dir, 'frames'), '--http-port', '0', '--meal-windows', DEMO_MEAL_WINDOWS],
+      {},
+    );
+    const db = openEdgeDatabase(edgeConfig.dbFile);
+    const elders = createElderRepository(db);
+    for (const p of people.filter((x) => x.enrolled)) {
+      const photos = p.enrolPhotos.map((buf, i) => {
+        const file = join(photoDir, `${p.id}-${i + 1}.jpg`);
+        writeFileSync(file, buf);
+        return file;
+      });
+      const r = await enrolElder({ engine, elders: { ...elders, transaction: (fn) => db.transaction(fn)() }, elderId: p.id, name: p.name, photos });
+      out(`enrolled ${p.id} ${p.name} (${r.templates.length} photos, face from ${p.source})`);
+    }
+    db.close();
+    const strangers = people.filter((x) => !x.enrolled);
+    out(`not enrolled: ${strangers.map((s) => `${s.id} (${s.source})`).join(', ')}`);
+
+    const scene = await renderScene(people, join(dir, 'frames'), { repeatVisits: 1 });
+    out(`camera: ${scene.frames} frames, ${scene.visits.length} visits (each moved, scaled, re-lit, re-compressed)\n`);
+
+    // The demo analyses every frame (no real-time dropping) so its outcome does not depend on machine speed.
+    edge = await startEdge({ ...edgeConfig, realtime: false }, { engine, logger: logger.child({ program: 'edge' }) });
+    const ended = new Promise<void>((r) => edge!.once('camera-end', () => r()));
+    edge.on('check-in', (e) => {
+      const msg = kioskMessage(e.result);
+      const time = new Date(e.frame.at).toTimeString().slice(0, 8);
+      out(`  ${time}  ${e.elderId.padEnd(5)} ${msg.text.padEnd(14)}  distance ${e.distance.toFixed(3)}, ${e.agreeing}/${e.votes} frames agree`);
+    });
+    edge.on('unknown', (e) => {
+      const time = new Date(e.frame.at).toTimeString().slice(0, 8);
+      out(`  ${time}  ?     请联系工作人员        not recognised (${e.reason}${e.distance !== undefined ? `, nearest ${e.distance.toFixed(3)}` : ''})`);
+    });
+    await ended;
+    const e = edge;
+    const delivered = await waitFor(() => e.forwarder.stats().pending === 0, 30_000);
+    if (!delivered) out(`warning: ${e.forwarder.stats().pending} check-ins still waiting for the server's receipt`);
+
+    const day = e.checkIns.today();
+    const res = await fetch(`${server.httpUrl}/api/v1/stats/meals?from=${day}&to=${day}&groupBy=centre,day,meal`, {
+      headers: { authorization: `Bearer ${server.token}` },
+    });
+    if (!res.ok) throw new Error(`statistics request failed: HTTP ${res.status} ${await res.text()}`);
+    const stats = (await res.json()) as { rows: StatsRow[]; total: number };
+    out('\nmeal statistics from the server:');
+    printTable(stats.rows, stats.total, out);
+
+    const counters = e.pipeline?.counters();
+    const summary = {
+      checkIns: e.checkIns.countAll(),
+      meals: stats.total,
+      unknown: counters?.unknown ?? 0,
+      enrolled: ELDERS,
+      strangers: STRANGERS,
+      visits: scene.visits.length,
+      frames: counters?.frames ?? 0,
+      outboxPending: e.forwarder.stats().pending,
+      backend: engine.info().backend,
+      seconds: Math.round((Date.now() - t0) / 100) / 10,
+    };
+    out(`\n${summary.checkIns} check-ins at the edge, ${summary.meals} meals counted by the server, ${summary.unknown} faces not recognised.`);
+    if (!once) {
+      out(`\nstill serving: GET ${server.httpUrl}/api/v1/stats/meals (Authorization: Bearer ${server.token})`);
+      out(`edge status:   GET ${e.statusUrl}/api/v1/status`);
+      out('Ctrl-C to stop.');
+    }
+    if (json) out(JSON.stringify(summary));
+    if (!once) {
+      await new Promise<void>((r) => {
+        process.once('SIGINT', () => r());
+        process.once('SIGTERM', () => r());
+      });
+    }
+    return 0;
+  } finally {
+    if (edge) await edge.stop();
+    else await engine.stop();
+    await server.stop();
+  }
+}

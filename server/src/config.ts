@@ -1,0 +1,49 @@
+/**
+ * Server settings: one spec gives the flags, environment variables, defaults and the docs that
+ * `mealcheck server --help` and the README list.
+ */
+import { parseArgs, readSettings, type SettingsOf, type SettingsSpec } from '../../common/config.ts';
+
+// Optional settings spell out `default: undefined`: SettingsOf (common/config.ts) reads a
+// missing `default` key as required, so the type would wrongly say `string`.
+export const serverSettingsSpec = {
+  /** Folder for the SQLite database and the generated admin token. */
+  dataDir: { flag: 'data', env: 'MEALCHECK_DATA', type: 'string', default: './data/server', doc: 'data folder (database, admin token)' },
+  /** Interface the HTTP API binds to; loopback by default so nothing is exposed by accident. */
+  httpHost: { flag: 'host', env: 'MEALCHECK_HTTP_HOST', type: 'string', default: '127.0.0.1', doc: 'HTTP listen address' },
+  httpPort: { flag: 'http-port', env: 'MEALCHECK_HTTP_PORT', type: 'int', default: 8080, min: 0, max: 65535, doc: 'HTTP port (0 = any free port)' },
+  /** Interface the embedded broker binds to; edge boxes on the network need a reachable one. */
+  mqttHost: { flag: 'mqtt-host', env: 'MEALCHECK_MQTT_HOST', type: 'string', default: '127.0.0.1', doc: 'embedded MQTT broker listen address' },
+  mqttPort: { flag: 'mqtt-port', env: 'MEALCHECK_MQTT_PORT', type: 'int', default: 1883, min: 0, max: 65535, doc: 'embedded MQTT broker port (0 = any free port)' },
+  /** When set, no broker is embedded: the server connects to this one (e.g. Mosquitto). */
+  mqttUrl: { flag: 'mqtt-url', env: 'MEALCHECK_MQTT_URL', type: 'string', default: undefined, doc: 'external MQTT broker URL, e.g. mqtt://user:pass@broker:1883 (replaces the embedded broker)' },
+  /**
+   * MQTT protocol version the server's own client speaks. Unset: 5 for an external broker, 4
+   * (3.1.1) for the embedded aedes, whose 1.x release refuses MQTT 5 CONNECTs.
+   */
+  mqttProtocolVersion: { flag: 'mqtt-protocol', env: 'MEALCHECK_MQTT_PROTOCOL', type: 'int', default: undefined, min: 4, max: 5, doc: 'MQTT protocol version of the ingest client: 5 or 4 (default: 5 external, 4 embedded)' },
+  /** Fixed so the broker keeps the ingest subscription (persistent session) across restarts. */
+  mqttClientId: { flag: 'mqtt-client-id', env: 'MEALCHECK_MQTT_CLIENT_ID', type: 'string', default: 'mealcheck-server', doc: 'MQTT client id of the ingest client (one per server)' },
+  /** Bearer token for `/api`; generated into <data>/admin-token when unset. */
+  adminToken: { flag: 'admin-token', env: 'MEALCHECK_ADMIN_TOKEN', type: 'string', default: undefined, doc: 'API bearer token (at least 16 characters; generated at first start when unset)' },
+  logLevel: {
+    flag: 'log-level',
+    env: 'MEALCHECK_LOG_LEVEL',
+    type: 'string',
+    default: 'info',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    doc: 'log level',
+  },
+} as const satisfies SettingsSpec;
+
+export type ServerSettings = SettingsOf<typeof serverSettingsSpec>;
+
+/** Reads settings from argv and env, reporting every problem at once (throws ConfigError). */
+export function readServerSettings(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerSettings {
+  return readSettings(serverSettingsSpec, parseArgs(argv), env);
+}
+
+/** Settings with every default filled in, for tests and embedding; overrides win. */
+export function serverSettings(overrides: Partial<ServerSettings> = {}): ServerSettings {
+  return { ...readSettings(serverSettingsSpec, parseArgs([]), {}), ...overrides };
+}

@@ -1,0 +1,123 @@
+/**
+ * Meals as the server stores them. Ingest is idempotent on eventId, and a second check-in for
+ * the same elder, date and meal under another eventId is kept as a duplicate attempt: receipted
+ * so the edge can drop it, never counted.
+ */
+import type { EventBatch, MealEvent } from '../../../../common/contract.ts';
+import type { Db } from '../../../../common/sqlite.ts';
+
+export interface RejectedEvent {
+  eventId: string;
+  reason: string;
+  event: MealEvent;
+}
+
+export interface IngestResult {
+  /** Every eventId the edge may now forget: new, already known, and duplicate attempts. */
+  receipted: string[];
+  stored: number;
+  known: number;
+  duplicates: number;
+  /** Events not accepted (e.g. their centre or device is not the topic's); not receipted. */
+  rejected: RejectedEvent[];
+}
+
+export interface MealRow {
+  eventId: string;
+  centreId: string;
+  deviceId: string;
+  elderId: string;
+  serviceDate: string;
+  meal: string;
+  at: string;
+  method: string;
+  score: number | null;
+  cameraId: string | null;
+  receivedAt: string;
+}
+
+export interface MealRepository {
+  /**
+   * Stores a batch that arrived on the topic of `topicCentre`/`topicDevice`, in one
+   * transaction (a savepoint when the caller already opened one). Returns what to receipt.
+   */
+  ingest(batch: EventBatch, topicCentre: string, topicDevice: string, receivedAt: Date): IngestResult;
+  findByEventId(eventId: string): MealRow | undefined;
+  count(): number;
+  countDuplicateAttempts(): number;
+}
+
+const mealColumns = `event_id AS eventId, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId,
+  service_date AS serviceDate, meal, at, method, score, camera_id AS cameraId, received_at AS receivedAt`;
+
+export function createMealRepository(db: Db): MealRepository {
+  const isKnown = db.prepare<[string, string], { one: number }>(
+    'SELECT 1 AS one FROM meals WHERE event_id = ? UNION ALL SELECT 1 FROM duplicate_attempts WHERE event_id = ? LIMIT 1',
+  );
+  const insertMeal = db.prepare(
+    `INSERT INTO meals (event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at)
+     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt)
+     ON CONFLICT (elder_id, service_date, meal) DO NOTHING`,
+  );
+  const findOriginal = db.prepare<[string, string, string], { eventId: string }>(
+    'SELECT event_id AS eventId FROM meals WHERE elder_id = ? AND service_date = ? AND meal = ?',
+  );
+  const insertDuplicate = db.prepare(
+    `INSERT INTO duplicate_attempts (event_id, original_event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at)
+     VALUES (@eventId, @originalEventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt)`,
+  );
+  const findByEventId = db.prepare<[string], MealRow>(`SELECT ${mealColumns} FROM meals WHERE event_id = ?`);
+  const countMeals = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM meals');
+  const countDuplicates = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM duplicate_attempts');
+
+  const ingest = db.transaction((batch: EventBatch, topicCentre: string, topicDevice: string, receivedAt: Date): IngestResult => {
+    const result: IngestResult = { receipted: [], stored: 0, known: 0, duplicates: 0, rejected: [] };
+    const received = receivedAt.toISOString();
+    for (const e of batch.events) {
+      // A box may only report its own check-ins: the broker's topic ACL is what binds a
+      // device to its topic, so the payload must agree with it.
+      if (e.centreId !== topicCentre || e.deviceId !== topicDevice) {
+        result.rejected.push({
+          eventId: e.eventId,
+          reason: `event ${e.eventId} names centre ${e.centreId} / device ${e.deviceId} but arrived on the topic of centre ${topicCentre} / device ${topicDevice}`,
+          event: e,
+        });
+        continue;
+      }
+      if (isKnown.get(e.eventId, e.eventId)) {
+        result.known++;
+        result.receipted.push(e.eventId);
+        continue;
+      }
+      const row = {
+        eventId: e.eventId,
+        centreId: e.centreId,
+        deviceId: e.deviceId,
+        elderId: e.elderId,
+        serviceDate: e.serviceDate,
+        meal: e.meal,
+        at: e.at,
+        method: e.method,
+        score: e.score ?? null,
+        cameraId: e.cameraId ?? null,
+        receivedAt: received,
+      };
+      if (insertMeal.run(row).changes === 1) {
+        result.stored++;
+      } else {
+        const original = findOriginal.get(e.elderId, e.serviceDate, e.meal);
+        insertDuplicate.run({ ...row, originalEventId: original?.eventId ?? '' });
+        result.duplicates++;
+      }
+      result.receipted.push(e.eventId);
+    }
+    return result;
+  });
+
+  return {
+    ingest: (batch, topicCentre, topicDevice, receivedAt) => ingest(batch, topicCentre, topicDevice, receivedAt),
+    findByEventId: (eventId) => findByEventId.get(eventId),
+    count: () => countMeals.get()!.n,
+    countDuplicateAttempts: () => countDuplicates.get()!.n,
+  };
+}

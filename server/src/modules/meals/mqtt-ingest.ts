@@ -1,0 +1,225 @@
+/**
+ * MQTT ingest: takes event batches from the edge boxes, stores them idempotently and answers
+ * each with a receipt naming the eventIds the server has committed. The receipt, not the
+ * broker's PUBACK, is what lets an edge delete a meal from its outbox.
+ *
+ * Every message is acknowledged to the broker once handled, valid or not: a bad message is kept
+ * in dead_letters, never redelivered forever (no poison loop). Nothing is lost by that, because
+ * an edge re-sends whatever has no receipt.
+ */
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import {
+  CONTRACT_VERSION,
+  DeviceStatusSchema,
+  MAX_PAYLOAD_BYTES,
+  parseEventBatch,
+  topics,
+  type DeviceStatus,
+  type Receipt,
+} from '../../../../common/contract.ts';
+import type { Clock } from '../../../../common/clock.ts';
+import type { Logger } from '../../../../common/logger.ts';
+import type { Db } from '../../../../common/sqlite.ts';
+import type { DeadLetterRepository } from './dead-letter-repository.ts';
+import type { DeviceRepository } from './device-repository.ts';
+import type { IngestResult, MealRepository } from './meal-repository.ts';
+
+/** How long a broker keeps the ingest session (subscription and queued events) while the server is away. */
+export const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
+
+export interface MqttIngestOptions {
+  /** Broker URL; credentials may be in it (`mqtt://user:pass@host:1883`). */
+  url: string;
+  /** 5 for brokers that speak it (Mosquitto); 4 for the embedded aedes. */
+  protocolVersion: 4 | 5;
+  /** Fixed per server, so the broker keeps the persistent session across restarts. */
+  clientId: string;
+  db: Db;
+  meals: MealRepository;
+  deadLetters: DeadLetterRepository;
+  devices: DeviceRepository;
+  clock: Clock;
+  logger: Logger;
+  /** How long `start()` waits for the first subscription before carrying on (it keeps retrying). */
+  readyTimeoutMs?: number;
+}
+
+export type MessageOutcome =
+  | { kind: 'ingested'; result: IngestResult }
+  | { kind: 'status'; state: DeviceStatus['state'] }
+  | { kind: 'ignored' }
+  | { kind: 'dead-letter'; reason: string }
+  | { kind: 'failed'; reason: string };
+
+export interface MqttIngest {
+  /** Connects and subscribes; resolves once subscribed, or after `readyTimeoutMs` if the broker is away. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves when the first subscription is in place. */
+  readonly ready: Promise<void>;
+  /** Handles one message; exposed so the message handling can be tested without a broker. */
+  handle(topic: string, payload: Buffer): MessageOutcome;
+}
+
+const statusCheck = TypeCompiler.Compile(DeviceStatusSchema);
+
+export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
+  const log = opts.logger;
+  let client: MqttClient | undefined;
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((r) => (resolveReady = r));
+
+  const deadLetter = (topic: string, reason: string, payload: Buffer): MessageOutcome => {
+    log.warn({ topic, reason, bytes: payload.length }, 'message rejected to dead letters');
+    opts.deadLetters.record(topic, reason, payload, opts.clock.now());
+    return { kind: 'dead-letter', reason };
+  };
+
+  const handleEvents = (topic: string, centreId: string, deviceId: string, payload: Buffer): MessageOutcome => {
+    const parsed = parseEventBatch(payload);
+    if (!parsed.ok) return deadLetter(topic, parsed.error, payload);
+    const now = opts.clock.now();
+    const result = opts.db.transaction(() => {
+      const r = opts.meals.ingest(parsed.value, centreId, deviceId, now);
+      for (const x of r.rejected) opts.deadLetters.record(topic, x.reason, JSON.stringify(x.event), now);
+      opts.devices.seen(centreId, deviceId, now);
+      return r;
+    })();
+    // Committed: only now may the edge learn that these events are safe.
+    if (result.receipted.length > 0) publishReceipt(centreId, deviceId, result.receipted);
+    const { stored, known, duplicates, rejected } = result;
+    if (rejected.length > 0) log.warn({ topic, rejected: rejected.map((x) => x.reason) }, 'events rejected to dead letters');
+    log.info({ centreId, deviceId, stored, known, duplicates, rejected: rejected.length }, 'event batch ingested');
+    return { kind: 'ingested', result };
+  };
+
+  const handleStatus = (topic: string, centreId: string, deviceId: string, payload: Buffer): MessageOutcome => {
+    // An empty retained message only clears the topic.
+    if (payload.length === 0) return { kind: 'ignored' };
+    if (payload.length > 4096) return deadLetter(topic, `status payload of ${payload.length} bytes is too large`, payload);
+    let value: unknown;
+    try {
+      value = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      return deadLetter(topic, `invalid JSON: ${(err as Error).message}`, payload);
+    }
+    if (!statusCheck.Check(value)) {
+      const first = [...statusCheck.Errors(value)].slice(0, 3).map((e) => `${e.path || '/'} ${e.message}`);
+      return deadLetter(topic, `schema: ${first.join('; ')}`, payload);
+    }
+    const status = value as DeviceStatus;
+    opts.devices.setStatus(centreId, deviceId, status.state, opts.clock.now(), status.at);
+    log.info({ centreId, deviceId, state: status.state }, 'device status');
+    return { kind: 'status', state: status.state };
+  };
+
+  const handle = (topic: string, payload: Buffer): MessageOutcome => {
+    try {
+      if (payload.length > MAX_PAYLOAD_BYTES) return deadLetter(topic, `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`, payload);
+      const t = topics.parse(topic);
+      if (!t) return deadLetter(topic, 'topic is not a mealcheck device topic', payload);
+      switch (t.kind) {
+        case 'events':
+          return handleEvents(topic, t.centreId, t.deviceId, payload);
+        case 'status':
+          return handleStatus(topic, t.centreId, t.deviceId, payload);
+        case 'receipts':
+          // Our own receipts, should a broad subscription ever deliver them back.
+          return { kind: 'ignored' };
+      }
+    } catch (err) {
+      // The database failed (disk full, locked too long...). No receipt goes out, so the edge
+      // will re-send; the message is still acknowledged so it cannot block the stream.
+      log.error({ err, topic }, 'message handling failed; the edge will re-send');
+      try {
+        opts.deadLetters.record(topic, `server error: ${(err as Error).message}`, payload, opts.clock.now());
+      } catch {
+        // Already logged; the database is unusable right now.
+      }
+      return { kind: 'failed', reason: (err as Error).message };
+    }
+  };
+
+  function publishReceipt(centreId: string, deviceId: string, eventIds: string[]): void {
+    const receipt: Receipt = { v: CONTRACT_VERSION, eventIds };
+    const topic = topics.receipts(centreId, deviceId);
+    // Never awaited inside the message handler: the PUBACK for this publish arrives on the
+    // same incoming stream that is waiting for the handler to finish.
+    client?.publish(topic, JSON.stringify(receipt), { qos: 1 }, (err) => {
+      if (err) log.warn({ err: err.message, topic }, 'receipt not published; the edge will re-send and get one then');
+    });
+  }
+
+  return {
+    ready,
+    handle,
+
+    async start() {
+      if (client) throw new Error('ingest already started');
+      const options: IClientOptions = {
+        clientId: opts.clientId,
+        protocolVersion: opts.protocolVersion,
+        clean: false,
+        reconnectPeriod: 1000,
+        connectTimeout: 10_000,
+        ...(opts.protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS } } : {}),
+      };
+      const c = mqtt.connect(opts.url, options);
+      client = c;
+      // PUBACK goes out only after this returns, i.e. after the commit.
+      c.handleMessage = (packet: IPublishPacket, done) => {
+        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+        handle(packet.topic, payload);
+        done();
+      };
+      c.on('error', (err) => log.warn({ err: err.message }, 'mqtt ingest client error'));
+      c.on('offline', () => log.warn('mqtt ingest client offline; retrying'));
+      let subscribed = false;
+      c.on('connect', (connack) => {
+        log.info({ sessionPresent: connack.sessionPresent, protocolVersion: opts.protocolVersion }, 'mqtt ingest connected');
+        if (subscribed) return; // mqtt.js resubscribes by itself after a reconnect
+        c.subscribe(
+          { [topics.allEvents]: { qos: 1 }, [topics.allStatus]: { qos: 1 } },
+          (err, granted) => {
+            if (err) {
+              log.error({ err: err.message }, 'mqtt ingest subscribe failed');
+              return;
+            }
+            const refused = (granted ?? []).filter((g) => g.qos !== 0 && g.qos !== 1 && g.qos !== 2);
+            if (refused.length > 0) {
+              log.error({ refused: refused.map((g) => g.topic) }, 'broker refused the ingest subscription');
+              return;
+            }
+            subscribed = true;
+            log.info({ topics: [topics.allEvents, topics.allStatus] }, 'mqtt ingest subscribed');
+            resolveReady();
+          },
+        );
+      });
+      const timeoutMs = opts.readyTimeoutMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
+      const outcome = await Promise.race([ready.then(() => 'ready' as const), timedOut]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') log.warn({ url: redactUrl(opts.url), timeoutMs }, 'MQTT broker not reachable yet; ingest keeps retrying');
+    },
+
+    async stop() {
+      const c = client;
+      client = undefined;
+      if (c) await c.endAsync();
+    },
+  };
+}
+
+/** The URL without its password, for logs and display. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}

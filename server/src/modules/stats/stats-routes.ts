@@ -1,0 +1,73 @@
+/** GET /stats/meals: meal counts per centre, day and meal window over a period. */
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { ErrorSchema } from '../../schemas.ts';
+import { checkStatsQuery, GROUP_BY_KEYS } from './stats-query.ts';
+import type { StatsRepository } from './stats-repository.ts';
+
+const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' });
+
+export const MealStatsQuerySchema = Type.Object(
+  {
+    from: Day,
+    to: Day,
+    groupBy: Type.Optional(
+      Type.String({ maxLength: 64, description: `comma-separated subset of ${GROUP_BY_KEYS.join(', ')}; default all three` }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type MealStatsQuery = Static<typeof MealStatsQuerySchema>;
+const queryKeys = new Set(Object.keys(MealStatsQuerySchema.properties));
+
+export const MealStatsSchema = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  groupBy: Type.Array(Type.Union(GROUP_BY_KEYS.map((k) => Type.Literal(k)))),
+  rows: Type.Array(
+    Type.Object({
+      centreId: Type.Optional(Type.String()),
+      day: Type.Optional(Type.String()),
+      meal: Type.Optional(Type.String()),
+      meals: Type.Integer(),
+    }),
+  ),
+  total: Type.Integer(),
+});
+export type MealStats = Static<typeof MealStatsSchema>;
+
+export interface StatsRoutesOptions {
+  stats: StatsRepository;
+}
+
+export const statsRoutes: FastifyPluginAsync<StatsRoutesOptions> = async (app, { stats }) => {
+  app.get<{ Querystring: MealStatsQuery }>(
+    '/stats/meals',
+    {
+      schema: {
+        querystring: MealStatsQuerySchema,
+        response: { 200: MealStatsSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema },
+      },
+      // Fastify strips unknown query parameters; a misspelt `groupby=meal` would then silently
+      // answer with the default grouping, so name it instead.
+      preValidation: async (request, reply) => {
+        const unknown = Object.keys(request.query as object).filter((k) => !queryKeys.has(k));
+        if (unknown.length > 0) {
+          return reply.code(400).send({
+            statusCode: 400,
+            error: 'Bad Request',
+            message: `unknown query parameter ${unknown.map((k) => `"${k.slice(0, 20)}"`).join(', ')} (allowed: ${[...queryKeys].join(', ')})`,
+          });
+        }
+      },
+    },
+    async (request, reply) => {
+      const checked = checkStatsQuery(request.query);
+      if (!checked.ok) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: checked.error });
+      const { from, to, groupBy } = checked.query;
+      const { rows, total } = stats.mealCounts(checked.query);
+      const body: MealStats = { from, to, groupBy, rows, total };
+      return body;
+    },
+  );
+};

@@ -1,0 +1,10 @@
+/** Schemas shared by every route. */
+import { Type, type Static } from '@sinclair/typebox';
+
+/** The body of every error reply, whatever the status. */
+export const ErrorSchema = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String(),
+});
+export type ErrorReply = Static<typeof ErrorSchema>;

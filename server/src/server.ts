@@ -1,0 +1,165 @@
+/**
+ * Starts the server process: SQLite, the MQTT broker (embedded unless an external URL is
+ * given), MQTT ingest and the HTTP API. `mealcheck server` calls `startServer`; running this
+ * file directly does the same from argv and env.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { systemClock, type Clock } from '../../common/clock.ts';
+import { ConfigError } from '../../common/config.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
+import { openDatabase, type Db } from '../../common/sqlite.ts';
+import { buildApp } from './app.ts';
+import { connectHost, createEmbeddedBroker, EMBEDDED_BROKER_PROTOCOL_VERSION, type EmbeddedBroker } from './broker.ts';
+import { readServerSettings, type ServerSettings } from './config.ts';
+import { createDeadLetterRepository } from './modules/meals/dead-letter-repository.ts';
+import { createDeviceRepository } from './modules/meals/device-repository.ts';
+import { createMealRepository } from './modules/meals/meal-repository.ts';
+import { createMqttIngest, redactUrl, type MqttIngest } from './modules/meals/mqtt-ingest.ts';
+import { resolveAdminToken } from './plugins/auth.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+export const DATABASE_FILE = 'mealcheck-server.sqlite';
+
+export interface StartOptions {
+  /** Defaults to a pino logger on stderr at `settings.logLevel`. */
+  logger?: Logger;
+  clock?: Clock;
+  /** How long to wait for the MQTT subscription before serving anyway (default 10 s). */
+  mqttReadyTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  /** e.g. `http://127.0.0.1:8080` */
+  httpUrl: string;
+  /** The broker edges connect to; for an external broker, its URL without the password. */
+  mqttUrl: string;
+  /** True when the broker is the embedded aedes (MQTT 3.1.1 only). */
+  embeddedBroker: boolean;
+  /** The `/api` bearer token. */
+  token: string;
+  /** True when this start generated the token (stored in `<data>/admin-token`): print it once. */
+  tokenGenerated: boolean;
+  db: Db;
+  app: FastifyInstance;
+  /** Stops HTTP, ingest and broker, then closes the database. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(settings: ServerSettings, opts: StartOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger('server', settings.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const admin = resolveAdminToken(settings.adminToken, settings.dataDir);
+  if (admin.generated) {
+    // Shown once, on the run that made it; afterwards it is read from the file.
+    logger.warn({ file: admin.file }, `generated admin token: ${admin.token}`);
+  }
+
+  const stops: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const s of stops.splice(0).reverse()) {
+      try {
+        await s();
+      } catch (err) {
+        logger.error({ err }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    // NORMAL, not FULL: an edge re-sends until it has a receipt, and receipts follow commits.
+    const db = openDatabase(join(settings.dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR, synchronous: 'NORMAL' });
+    stops.push(() => void db.close());
+
+    let brokerUrl: string;
+    let protocolVersion: 4 | 5;
+    let broker: EmbeddedBroker | undefined;
+    if (settings.mqttUrl) {
+      brokerUrl = settings.mqttUrl;
+      protocolVersion = settings.mqttProtocolVersion === 4 ? 4 : 5;
+    } else {
+      broker = createEmbeddedBroker({ host: settings.mqttHost, port: settings.mqttPort, logger });
+      const started = await broker.start();
+      const b = broker;
+      stops.push(() => b.stop());
+      brokerUrl = started.url;
+      if (settings.mqttProtocolVersion === 5) logger.warn('the embedded broker (aedes 1.2) does not speak MQTT 5; using 3.1.1');
+      protocolVersion = EMBEDDED_BROKER_PROTOCOL_VERSION;
+    }
+
+    const ingest: MqttIngest = createMqttIngest({
+      url: brokerUrl,
+      protocolVersion,
+      clientId: settings.mqttClientId,
+      db,
+      meals: createMealRepository(db),
+      deadLetters: createDeadLetterRepository(db),
+      devices: createDeviceRepository(db),
+      clock,
+      logger: logger.child({ module: 'ingest' }),
+      readyTimeoutMs: opts.mqttReadyTimeoutMs,
+    });
+    // Ingest stops before the broker (pushed later, stopped earlier).
+    stops.push(() => ingest.stop());
+    await ingest.start();
+
+    const app = await buildApp({ db, logger, adminToken: admin.token });
+    stops.push(() => app.close());
+    await app.listen({ host: settings.httpHost, port: settings.httpPort });
+    const port = (app.server.address() as AddressInfo).port;
+    const httpUrl = `http://${connectHost(settings.httpHost)}:${port}`;
+    const mqttUrl = redactUrl(brokerUrl);
+    logger.info({ httpUrl, mqttUrl, embeddedBroker: broker !== undefined, dataDir: settings.dataDir }, 'mealcheck server started');
+
+    return {
+      httpUrl,
+      mqttUrl,
+      embeddedBroker: broker !== undefined,
+      token: admin.token,
+      tokenGenerated: admin.generated,
+      db,
+      app,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  let settings: ServerSettings;
+  try {
+    settings = readServerSettings(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const running = await startServer(settings);
+  if (running.tokenGenerated) process.stdout.write(`admin token (stored in ${join(settings.dataDir, 'admin-token')}): ${running.token}\n`);
+  process.stdout.write(`HTTP ${running.httpUrl}  MQTT ${running.mqttUrl}\n`);
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: stopping\n`);
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`mealcheck server failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * Fakes at the model and camera seams, for tests of what sits above them (pipeline, enrolment).
+ *
+ * A fake image is the UTF-8 text of a scene label (`fakeImage('alice')`, or a file whose bytes
+ * are that text); the FakeEngine maps each label to canned faces with canned descriptors.
+ * Descriptors are synthetic unit vectors, so distances between them are exact and known.
+ */
+import { ImageError, type DetectedFace, type EngineImage, type FaceBox, type FaceEngine, type FaceEngineInfo } from '../../edge/src/vision/face-engine.ts';
+import type { Frame, FrameSource } from '../../edge/src/capture/frame-source.ts';
+import { euclideanDistance } from '../../edge/src/recognition/matcher.ts';
+
+export { euclideanDistance as euclidean };
+
+export const DIM = 128;
+
+/** Deterministic PRNG (mulberry32), so synthetic galleries are the same on every run. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A random unit vector, like a face-api descriptor: two of these are ~1.41 apart. */
+export function syntheticDescriptor(seed: number): Float32Array {
+  const r = rng(seed);
+  const v = new Float32Array(DIM);
+  let norm = 0;
+  for (let i = 0; i < DIM; i++) {
+    // Box-Muller: uniform direction on the sphere.
+    const g = Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+    v[i] = g;
+    norm += g * g;
+  }
+  norm = Math.sqrt(norm);
+  for (let i = 0; i < DIM; i++) v[i] = v[i]! / norm;
+  return v;
+}
+
+/** A descriptor exactly `distance` away from `base` (Euclidean), in a direction set by `seed`. */
+export function descriptorAt(base: Float32Array, distance: number, seed: number): Float32Array {
+  const dir = syntheticDescriptor(seed);
+  const out = new Float32Array(DIM);
+  for (let i = 0; i < DIM; i++) out[i] = base[i]! + dir[i]! * distance;
+  return out;
+}
+
+export interface FakeFaceSpec {
+  descriptor: Float32Array;
+  /** Default: a 100 px face at (100, 100). */
+  box?: Partial<FaceBox>;
+  score?: number;
+}
+
+export function fakeFace(spec: FakeFaceSpec): DetectedFace {
+  const box: FaceBox = { x: 100, y: 100, width: 100, height: 100, ...spec.box };
+  return { box, score: spec.score ?? 0.99, landmarks: [], descriptor: spec.descriptor };
+}
+
+/** What a scene label stands for: faces, a bad image, or an engine failure. */
+export type FakeScene = DetectedFace[] | ImageError | Error;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** An encoded image whose bytes are the scene label. */
+export function fakeImage(label: string): EngineImage {
+  return { kind: 'encoded', bytes: encoder.encode(label) };
+}
+
+export class FakeEngine implements FaceEngine {
+  readonly scenes = new Map<string, FakeScene>();
+  /** Labels of every detect() call, in order. */
+  readonly calls: string[] = [];
+  started = false;
+
+  constructor(scenes: Record<string, FakeScene> = {}) {
+    for (const [k, v] of Object.entries(scenes)) this.scenes.set(k, v);
+  }
+
+  async start(): Promise<void> {
+    this.started = true;
+  }
+  async stop(): Promise<void> {
+    this.started = false;
+  }
+  info(): FaceEngineInfo {
+    return { backend: 'fake', detector: 'fake' };
+  }
+
+  async detect(image: EngineImage): Promise<DetectedFace[]> {
+    if (image.kind !== 'encoded') throw new ImageError('unsupported-format', 'the fake engine takes encoded images only');
+    if (image.bytes.length === 0) throw new ImageError('empty', 'the image is empty');
+    const label = decoder.decode(image.bytes).trim();
+    this.calls.push(label);
+    const scene = this.scenes.get(label);
+    if (scene === undefined) throw new ImageError('corrupt', `not an image the fake engine knows ("${label.slice(0, 40)}")`);
+    if (scene instanceof Error) throw scene;
+    // Fresh objects per call, like a real engine.
+    return scene.map((f) => ({ ...f, box: { ...f.box }, descriptor: Float32Array.from(f.descriptor) }));
+  }
+}
+
+/** A finite FrameSource over canned images: hands out every frame in order, then null. */
+export class MemoryFrameSource implements FrameSource {
+  readonly id: string;
+  started = false;
+  stopped = false;
+  private i = 0;
+
+  constructor(
+    private readonly frames: readonly (EngineImage | string)[],
+    id = 'memory',
+    private readonly frameMs = 200,
+  ) {
+    this.id = id;
+  }
+
+  async start(): Promise<void> {
+    this.started = true;
+  }
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+  async next(): Promise<Frame | null> {
+    if (this.stopped || this.i >= this.frames.length) return null;
+    const seq = this.i++;
+    const f = this.frames[seq]!;
+    const image = typeof f === 'string' ? fakeImage(f) : f;
+    return { seq, at: 1_700_000_000_000 + seq * this.frameMs, image, label: typeof f === 'string' ? f : `frame-${seq}` };
+  }
+}

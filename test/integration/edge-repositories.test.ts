@@ -1,0 +1,131 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { MealEvent } from '../../common/contract.ts';
+import type { Db } from '../../common/sqlite.ts';
+import { createElderRepository, DESCRIPTOR_LENGTH } from '../../edge/src/elders/elder-repository.ts';
+import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
+import { counterIds, edgeTempDir, openEdgeDb } from '../helpers/edge-fixtures.ts';
+
+function descriptor(seed: number): Float32Array {
+  return Float32Array.from({ length: DESCRIPTOR_LENGTH }, (_, i) => Math.sin(seed * 1000 + i) * 0.3);
+}
+
+let tmp: ReturnType<typeof edgeTempDir>;
+let db: Db;
+beforeEach(() => {
+  tmp = edgeTempDir();
+  db = openEdgeDb(tmp.dir);
+});
+afterEach(() => {
+  db.close();
+  tmp.cleanup();
+});
+
+describe('edge database', () => {
+  it('is migrated, in WAL mode with synchronous=FULL', () => {
+    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+  });
+});
+
+describe('elder repository', () => {
+  it('upserts, renames and lists elders with their template counts', () => {
+    const elders = createElderRepository(db, () => new Date('2025-03-10T01:00:00Z'));
+    elders.upsertElder('e2', '李建国');
+    elders.upsertElder('e1', '王秀英');
+    elders.addTemplate('e1', descriptor(1), 'idcard.jpg');
+    elders.upsertElder('e1', '王秀英（新）');
+    expect(elders.getElder('e1')).toEqual({ elderId: 'e1', name: '王秀英（新）', createdAt: '2025-03-10T01:00:00.000Z' });
+    expect(elders.getElder('nobody')).toBeUndefined();
+    expect(elders.listElders()).toEqual([
+      { elderId: 'e1', name: '王秀英（新）', createdAt: '2025-03-10T01:00:00.000Z', templateCount: 1 },
+      { elderId: 'e2', name: '李建国', createdAt: '2025-03-10T01:00:00.000Z', templateCount: 0 },
+    ]);
+  });
+
+  it('stores descriptors as 128 little-endian float32 and loads them contiguously', () => {
+    const elders = createElderRepository(db);
+    elders.upsertElder('e1', 'A');
+    elders.upsertElder('e2', 'B');
+    const d1 = descriptor(1);
+    const d2 = descriptor(2);
+    const d3 = descriptor(3);
+    elders.addTemplate('e1', d1, 'a.jpg');
+    elders.addTemplate('e2', d2, 'b.jpg');
+    elders.addTemplate('e1', d3, 'live-1');
+
+    const blob = db.prepare<[], { descriptor: Buffer }>('SELECT descriptor FROM templates ORDER BY id LIMIT 1').get()!.descriptor;
+    expect(blob.length).toBe(512);
+    expect(blob.readFloatLE(4)).toBe(d1[1]);
+
+    const set = elders.loadTemplates();
+    expect(set.elderIds).toEqual(['e1', 'e2', 'e1']);
+    expect(set.descriptors).toHaveLength(3 * 128);
+    expect(set.descriptors.subarray(0, 128)).toEqual(d1);
+    expect(set.descriptors.subarray(128, 256)).toEqual(d2);
+    expect(set.descriptors.subarray(256, 384)).toEqual(d3);
+    expect(elders.countTemplates()).toBe(3);
+    expect(elders.countTemplates('e1')).toBe(2);
+    expect(elders.countTemplates('e3')).toBe(0);
+  });
+
+  it('loads an empty template set', () => {
+    expect(createElderRepository(db).loadTemplates()).toEqual({ elderIds: [], descriptors: new Float32Array(0) });
+  });
+
+  it('refuses bad input', () => {
+    const elders = createElderRepository(db);
+    expect(() => elders.upsertElder('a/b', 'X')).toThrow(/invalid elder id/);
+    expect(() => elders.upsertElder('e1', '  ')).toThrow(/needs a name/);
+    elders.upsertElder('e1', 'A');
+    expect(() => elders.addTemplate('e1', new Float32Array(127), 'x')).toThrow(/128 values/);
+    expect(() => elders.addTemplate('e1', descriptor(1).fill(Number.NaN, 3, 4), 'x')).toThrow(/NaN/);
+    expect(() => elders.addTemplate('nobody', descriptor(1), 'x')).toThrow(/FOREIGN KEY/);
+    expect(elders.countTemplates()).toBe(0);
+  });
+});
+
+describe('outbox repository', () => {
+  const ids = counterIds();
+  const event = (elderId: string): MealEvent => ({
+    eventId: ids.next(),
+    elderId,
+    centreId: 'c1',
+    deviceId: 'd1',
+    serviceDate: '2025-03-10',
+    meal: 'lunch',
+    at: '2025-03-10T03:00:00.000Z',
+    method: 'face',
+    score: 0.3,
+  });
+
+  it('queues in order, takes the oldest, bumps attempts and deletes by event id', () => {
+    const outbox = createOutboxRepository(db);
+    const events = ['a', 'b', 'c', 'd'].map(event);
+    for (const e of events) outbox.enqueue(e, e.at);
+    expect(outbox.pendingCount()).toBe(4);
+
+    const first = outbox.takeOldest(2);
+    expect(first.map((r) => r.event)).toEqual(events.slice(0, 2));
+    expect(first[0]).toMatchObject({ eventId: events[0]!.eventId, attempts: 0, createdAt: events[0]!.at });
+    expect(first[0]!.lastAttemptAt).toBeUndefined();
+    const rest = outbox.takeOldest(10, first[1]!.seq);
+    expect(rest.map((r) => r.eventId)).toEqual(events.slice(2).map((e) => e.eventId));
+
+    outbox.bumpAttempts([events[0]!.eventId, events[1]!.eventId], '2025-03-10T03:00:01.000Z');
+    outbox.bumpAttempts([events[0]!.eventId], '2025-03-10T03:00:11.000Z');
+    expect(outbox.takeOldest(1)[0]).toMatchObject({ attempts: 2, lastAttemptAt: '2025-03-10T03:00:11.000Z' });
+
+    expect(outbox.deleteByEventIds([events[1]!.eventId, events[3]!.eventId, 'not-ours'])).toBe(2);
+    expect(outbox.deleteByEventIds([])).toBe(0);
+    expect(outbox.takeOldest(10).map((r) => r.eventId)).toEqual([events[0]!.eventId, events[2]!.eventId]);
+    expect(outbox.pendingCount()).toBe(2);
+  });
+
+  it('holds one row per event', () => {
+    const outbox = createOutboxRepository(db);
+    const e = event('a');
+    outbox.enqueue(e, e.at);
+    expect(() => outbox.enqueue(e, e.at)).toThrow(/UNIQUE/);
+  });
+});

@@ -1,0 +1,177 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../common/sqlite.ts';
+import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
+import { enrolElder, EnrolmentError, type EnrolmentStore } from '../../edge/src/elders/enrolment.ts';
+import { Matcher } from '../../edge/src/recognition/matcher.ts';
+import { ImageError } from '../../edge/src/vision/face-engine.ts';
+import { descriptorAt, FakeEngine, fakeFace, syntheticDescriptor } from '../helpers/fake-engine.ts';
+
+const A = syntheticDescriptor(1);
+const migrationsDir = fileURLToPath(new URL('../../edge/migrations', import.meta.url));
+
+/** A fake engine that knows one good photo per label `a-1`..`a-3`, a group, an empty room and junk. */
+function engine(): FakeEngine {
+  return new FakeEngine({
+    'a-1': [fakeFace({ descriptor: A })],
+    'a-2': [fakeFace({ descriptor: descriptorAt(A, 0.1, 2), score: 0.9 })],
+    'a-3': [fakeFace({ descriptor: descriptorAt(A, 0.12, 3) })],
+    group: [fakeFace({ descriptor: A }), fakeFace({ descriptor: syntheticDescriptor(9), box: { x: 400 } })],
+    'no-face': [],
+    tiny: [fakeFace({ descriptor: A, box: { width: 20, height: 24 } })],
+    truncated: new ImageError('corrupt', 'the JPEG data is truncated'),
+    'worker-down': new Error('face engine worker exited'),
+  });
+}
+
+/** Remembers calls, to check that nothing is stored when a photo is refused. */
+class MemoryStore implements EnrolmentStore {
+  readonly calls: string[] = [];
+  readonly templates: { elderId: string; descriptor: Float32Array; source: string }[] = [];
+  upsertElder(id: string, name: string): void {
+    this.calls.push(`upsert ${id} ${name}`);
+  }
+  addTemplate(elderId: string, descriptor: Float32Array, source: string): number {
+    this.calls.push(`template ${elderId} ${source}`);
+    this.templates.push({ elderId, descriptor, source });
+    return this.templates.length;
+  }
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mealcheck-enrol-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Writes photo files whose bytes are the fake engine's scene label; returns their paths. */
+async function photos(...labels: string[]): Promise<string[]> {
+  return Promise.all(
+    labels.map(async (label, i) => {
+      const p = join(dir, `${i}-${label}.jpg`);
+      await writeFile(p, label);
+      return p;
+    }),
+  );
+}
+
+async function refusal(p: Promise<unknown>): Promise<EnrolmentError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(EnrolmentError);
+  return err as EnrolmentError;
+}
+
+describe('enrolElder', () => {
+  it('stores the elder and one template per photo', async () => {
+    const store = new MemoryStore();
+    const ps = await photos('a-1', 'a-2', 'a-3');
+    const r = await enrolElder({ engine: engine(), elders: store, elderId: 'e-001', name: ' 王秀英 ', photos: ps });
+    expect(r.elderId).toBe('e-001');
+    expect(r.name).toBe('王秀英');
+    expect(r.templates.map((t) => t.photo)).toEqual(ps);
+    expect(r.templates[1]).toMatchObject({ score: 0.9, box: { width: 100, height: 100 } });
+    expect(store.calls).toEqual(['upsert e-001 王秀英', 'template e-001 0-a-1.jpg', 'template e-001 1-a-2.jpg', 'template e-001 2-a-3.jpg']);
+    expect(store.templates[0]!.descriptor).toEqual(A);
+  });
+
+  it.each([
+    { label: 'no-face', code: 'no-face', message: /no face found/ },
+    { label: 'group', code: 'several-faces', message: /2 faces found/ },
+    { label: 'tiny', code: 'face-too-small', message: /too small \(20 px, at least 40 px\)/ },
+    { label: 'truncated', code: 'bad-image', message: /not a usable image: the JPEG data is truncated/ },
+    { label: 'random bytes', code: 'bad-image', message: /not a usable image/ },
+  ])('refuses a photo with $code, naming it, and stores nothing', async ({ label, code, message }) => {
+    const store = new MemoryStore();
+    const ps = await photos('a-1', label);
+    const err = await refusal(enrolElder({ engine: engine(), elders: store, elderId: 'e-001', name: 'Wang', photos: ps }));
+    expect(err.problems).toEqual([{ code, photo: ps[1], message: expect.stringMatching(message) as string }]);
+    expect(err.message).toContain(ps[1]);
+    expect(store.calls).toEqual([]);
+  });
+
+  it('checks every photo first and reports every problem together', async () => {
+    const store = new MemoryStore();
+    const ps = await photos('no-face', 'a-1', 'group', 'truncated');
+    const missing = join(dir, 'missing.jpg');
+    const folder = join(dir, 'folder.jpg');
+    await mkdir(folder);
+    const fake = engine();
+    const err = await refusal(enrolElder({ engine: fake, elders: store, elderId: 'e-001', name: 'Wang', photos: [...ps, missing, folder] }));
+    expect(err.problems.map((p) => [p.code, p.photo])).toEqual([
+      ['no-face', ps[0]],
+      ['several-faces', ps[2]],
+      ['bad-image', ps[3]],
+      ['unreadable', missing],
+      ['unreadable', folder],
+    ]);
+    expect(err.problems[3]!.message).toBe(`photo ${missing} does not exist`);
+    expect(err.problems[4]!.message).toBe(`photo ${folder} is a folder, not a photo`);
+    for (const p of err.problems) expect(err.message).toContain(p.photo);
+    expect(fake.calls).toEqual(['no-face', 'a-1', 'group', 'truncated']);
+    expect(store.calls).toEqual([]);
+  });
+
+  it.each([
+    { elderId: 'bad id', name: 'Wang', photos: ['x.jpg'], codes: ['invalid-elder-id'] },
+    { elderId: '', name: 'Wang', photos: ['x.jpg'], codes: ['invalid-elder-id'] },
+    { elderId: 'e/1', name: '  ', photos: [], codes: ['invalid-elder-id', 'invalid-name', 'no-photos'] },
+  ])('validates the request before reading photos: $codes', async ({ elderId, name, photos: ps, codes }) => {
+    const fake = engine();
+    const err = await refusal(enrolElder({ engine: fake, elders: new MemoryStore(), elderId, name, photos: ps }));
+    expect(err.problems.map((p) => p.code)).toEqual(codes);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('lets an engine failure through: it is not the photo\'s fault', async () => {
+    const store = new MemoryStore();
+    const ps = await photos('a-1', 'worker-down');
+    await expect(enrolElder({ engine: engine(), elders: store, elderId: 'e-001', name: 'Wang', photos: ps })).rejects.toThrow('face engine worker exited');
+    expect(store.calls).toEqual([]);
+  });
+
+  it('writes inside the store\'s transaction when it has one', async () => {
+    const store = new MemoryStore();
+    const events: string[] = [];
+    const tx: EnrolmentStore = {
+      upsertElder: (id, name) => store.upsertElder(id, name),
+      addTemplate: (id, d, s) => store.addTemplate(id, d, s),
+      transaction: <T>(fn: () => T): T => {
+        events.push('begin');
+        const r = fn();
+        events.push(`commit after ${store.calls.length} writes`);
+        return r;
+      },
+    };
+    await enrolElder({ engine: engine(), elders: tx, elderId: 'e-1', name: 'Wang', photos: await photos('a-1', 'a-2') });
+    expect(events).toEqual(['begin', 'commit after 3 writes']);
+  });
+
+  it('with the real elder repository: templates load into the matcher and recognise the elder', async () => {
+    const db = openDatabase(':memory:', { migrationsDir });
+    try {
+      const repo = createElderRepository(db);
+      const elders: EnrolmentStore = { ...repo, transaction: (fn) => db.transaction(fn)() };
+      await enrolElder({ engine: engine(), elders, elderId: 'e-001', name: '王秀英', photos: await photos('a-1', 'a-2') });
+      expect(repo.countTemplates('e-001')).toBe(2);
+      expect(repo.getElder('e-001')?.name).toBe('王秀英');
+
+      // A refused enrolment leaves the database as it was.
+      await refusal(enrolElder({ engine: engine(), elders, elderId: 'e-002', name: 'Li', photos: await photos('a-3', 'group') }));
+      expect(repo.getElder('e-002')).toBeUndefined();
+      expect(repo.countTemplates()).toBe(2);
+
+      const matcher = new Matcher(repo.loadTemplates());
+      expect(matcher.match(descriptorAt(A, 0.2, 77))).toMatchObject({ kind: 'recognised', elderId: 'e-001' });
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -1,0 +1,238 @@
+/**
+ * The real face engine on real photos: face-api models in a worker thread on the backend this
+ * machine has. One engine for the file (start-up and warm-up take seconds on wasm).
+ */
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
+import { ImageError, ModelError, type DetectedFace } from '../../edge/src/vision/face-engine.ts';
+import { DEFAULT_MODELS_DIR } from '../../edge/src/vision/models.ts';
+import { brightness, cropAround, distance, largest, recompressed, sampleBytes, SAMPLE_FACES, scaled } from '../helpers/vision-samples.ts';
+
+const quiet = pino({ level: 'silent' });
+const engine = new FaceApiEngine({ logger: quiet });
+/** Faces found in sample1..6, by sample number. */
+const group = new Map<number, DetectedFace[]>();
+
+function hasTfjsNode(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function imageErrorOf(bytes: Uint8Array): Promise<ImageError> {
+  const err: unknown = await engine.detect({ kind: 'encoded', bytes }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ImageError);
+  return err as ImageError;
+}
+
+beforeAll(async () => {
+  await engine.start();
+  for (let n = 1; n <= SAMPLE_FACES.length; n++) group.set(n, await engine.detect({ kind: 'encoded', bytes: sampleBytes(n) }));
+});
+
+afterAll(async () => {
+  await engine.stop();
+});
+
+describe('face engine (face-api in a worker)', () => {
+  it('runs on the native backend when tfjs-node is installed, else wasm, and says so', () => {
+    expect(engine.info().backend).toBe(hasTfjsNode() ? 'tensorflow' : 'wasm');
+    expect(engine.info().detector).toBe('ssdMobilenetv1');
+  });
+
+  it('finds every face in each sample photo, largest first, in image coordinates', async () => {
+    for (const [n, faces] of group) {
+      expect(faces.length, `sample${n}`).toBe(SAMPLE_FACES[n - 1]);
+      const { width = 0, height = 0 } = await sharp(sampleBytes(n)).metadata();
+      const areas = faces.map((f) => f.box.width * f.box.height);
+      expect(areas).toEqual([...areas].sort((a, b) => b - a));
+      for (const f of faces) {
+        expect(f.score).toBeGreaterThan(0.5);
+        expect(f.box.x).toBeGreaterThanOrEqual(0);
+        expect(f.box.x + f.box.width).toBeLessThanOrEqual(width);
+        expect(f.box.y + f.box.height).toBeLessThanOrEqual(height);
+        expect(f.box.width).toBeGreaterThan(100); // faces in these photos are 150-300 px
+        expect(f.landmarks).toHaveLength(68);
+        expect(f.descriptor).toBeInstanceOf(Float32Array);
+        expect(f.descriptor).toHaveLength(128);
+        // Landmarks lie on the face: the nose tip is in the box, give or take a margin for
+        // the profile face in sample2.
+        const nose = f.landmarks[30]!;
+        expect(nose.x).toBeGreaterThan(f.box.x - f.box.width * 0.25);
+        expect(nose.x).toBeLessThan(f.box.x + f.box.width * 1.25);
+        expect(nose.y).toBeGreaterThan(f.box.y);
+        expect(nose.y).toBeLessThan(f.box.y + f.box.height);
+      }
+    }
+  });
+
+  it('keeps different people apart', () => {
+    const all = [...group.values()].flat();
+    const d: number[] = [];
+    for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) d.push(distance(all[i]!.descriptor, all[j]!.descriptor));
+    d.sort((a, b) => a - b);
+    console.log(`different people: ${d.length} pairs, min ${d[0]!.toFixed(3)}, median ${d[d.length >> 1]!.toFixed(3)}`);
+    // Seen: min 0.457 (two smiling blonde women, heads tilted), median ~0.71.
+    expect(d[0]).toBeGreaterThan(0.42);
+    expect(d[d.length >> 1]).toBeGreaterThan(0.6);
+  });
+
+  it('gives nearly the same descriptor for the same face cut out, moved, scaled, lit and compressed differently', async () => {
+    const all = [...group.entries()].flatMap(([n, faces]) => faces.map((f, k) => ({ id: `${n}.${k}`, f })));
+    const seen: string[] = [];
+    for (const [n, k] of [
+      [1, 0],
+      [3, 0],
+      [6, 1],
+    ] as const) {
+      const source = group.get(n)![k]!;
+      const photo = sampleBytes(n);
+      const crop = await cropAround(photo, source.box);
+      const base = largest(await engine.detect({ kind: 'encoded', bytes: crop })).descriptor;
+      const variants: Record<string, Buffer> = {
+        shifted: await cropAround(photo, source.box, { shiftX: 0.2, shiftY: -0.15 }),
+        'scaled 0.6x': await scaled(crop, 0.6),
+        brighter: await brightness(crop, 1.4),
+        darker: await brightness(crop, 0.6),
+        'jpeg q40': await recompressed(crop, 40),
+      };
+      const row = [`in group ${distance(base, source.descriptor).toFixed(3)}`];
+      for (const [name, bytes] of Object.entries(variants)) {
+        const probe = largest(await engine.detect({ kind: 'encoded', bytes })).descriptor;
+        const d = distance(base, probe);
+        row.push(`${name} ${d.toFixed(3)}`);
+        expect(d, `${n}.${k} ${name}`).toBeLessThan(0.4);
+        // 1:N: the nearest of all faces in the samples is the one the probe was cut from.
+        const nearest = all.reduce((best, c) => (distance(probe, c.f.descriptor) < distance(probe, best.f.descriptor) ? c : best));
+        expect(nearest.id, `${n}.${k} ${name}`).toBe(`${n}.${k}`);
+      }
+      seen.push(`${n}.${k}: ${row.join(', ')}`);
+    }
+    console.log(`same face:\n  ${seen.join('\n  ')}`);
+  });
+
+  it('finds faces in tight, ID-photo style crops by padding them', async () => {
+    const seen: string[] = [];
+    for (const [n, k] of [
+      [3, 0],
+      [4, 0],
+      [5, 3],
+    ] as const) {
+      const source = group.get(n)![k]!;
+      const b = source.box;
+      // The detector's own box, cut 10% tighter: the face fills the picture.
+      const tight = await cropAround(sampleBytes(n), { x: b.x + b.width * 0.05, y: b.y + b.height * 0.05, width: b.width * 0.9, height: b.height * 0.9 }, { margin: 0 });
+      const { width = 0, height = 0 } = await sharp(tight).metadata();
+      const r = await engine.detectWithStats({ kind: 'encoded', bytes: tight });
+      expect(r.faces.length, `${n}.${k}`).toBe(1);
+      expect(r.padded).toBe(true);
+      const f = r.faces[0]!;
+      expect(f.box.x).toBeGreaterThanOrEqual(0);
+      expect(f.box.y).toBeGreaterThanOrEqual(0);
+      expect(f.box.x + f.box.width).toBeLessThanOrEqual(width);
+      expect(f.box.y + f.box.height).toBeLessThanOrEqual(height);
+      const d = distance(f.descriptor, source.descriptor);
+      seen.push(`${n}.${k} ${d.toFixed(3)}`);
+      expect(d).toBeLessThan(0.4);
+    }
+    console.log(`tight crops vs the group photo: ${seen.join(', ')}`);
+  });
+
+  it('accepts raw RGB frames', async () => {
+    const { data, info } = await sharp(sampleBytes(1)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const faces = await engine.detect({ kind: 'rgb', data, width: info.width, height: info.height });
+    expect(faces).toHaveLength(SAMPLE_FACES[0]);
+    expect(distance(faces[0]!.descriptor, group.get(1)![0]!.descriptor)).toBeLessThan(0.05);
+    // The caller's buffer is copied, not transferred away.
+    expect(data.length).toBe(info.width * info.height * 3);
+  });
+
+  it('rejects bad images with ImageError codes and keeps working', async () => {
+    const jpeg = sampleBytes(2);
+    const small = await sharp(jpeg).resize(64).toBuffer();
+    expect((await imageErrorOf(jpeg.subarray(0, Math.floor(jpeg.length / 2)))).code).toBe('corrupt');
+    const gif = await imageErrorOf(await sharp(small).gif().toBuffer());
+    expect(gif.code).toBe('unsupported-format');
+    expect(gif.message).toMatch(/GIF/);
+    const webp = await imageErrorOf(await sharp(small).webp().toBuffer());
+    expect(webp.code).toBe('unsupported-format');
+    expect(webp.message).toMatch(/WEBP/);
+    const noise = new Uint8Array(4096).map((_, i) => (i * 2654435761) >>> 24);
+    expect((await imageErrorOf(noise)).code).toBe('unsupported-format');
+    expect((await imageErrorOf(new Uint8Array(0))).code).toBe('empty');
+    // 42 MP of one colour: a 137 kB PNG, over the 40 MP default limit, refused from its header.
+    const huge = await sharp({ create: { width: 7000, height: 6000, channels: 3, background: '#808080' } }).png().toBuffer();
+    expect((await imageErrorOf(huge)).code).toBe('too-large');
+    const badRaw: unknown = await engine.detect({ kind: 'rgb', data: new Uint8Array(10), width: 4, height: 4 }).catch((e: unknown) => e);
+    expect(badRaw).toBeInstanceOf(ImageError);
+    expect((badRaw as ImageError).code).toBe('corrupt');
+
+    expect(await engine.detect({ kind: 'encoded', bytes: jpeg })).toHaveLength(SAMPLE_FACES[1]);
+  });
+
+  it('leaves the event loop free while a detection runs', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const ticksAtStart = ticks;
+    const faces = await engine.detect({ kind: 'encoded', bytes: sampleBytes(6) });
+    clearInterval(timer);
+    expect(faces).toHaveLength(SAMPLE_FACES[5]);
+    // On the main thread a detection would block the timer completely: 0 ticks.
+    expect(ticks - ticksAtStart).toBeGreaterThanOrEqual(5);
+  });
+
+  it('rejects pending calls when the worker dies, and can be started again', async () => {
+    const pending = engine.detect({ kind: 'encoded', bytes: sampleBytes(5) });
+    // Simulates a crash (e.g. out of memory in the worker), not a stop().
+    await (engine as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await expect(pending).rejects.toThrow(/worker exited unexpectedly/);
+    await expect(engine.detect({ kind: 'encoded', bytes: sampleBytes(5) })).rejects.toThrow(/not started/);
+    await engine.start();
+    expect(await engine.detect({ kind: 'encoded', bytes: sampleBytes(5) })).toHaveLength(SAMPLE_FACES[4]);
+  });
+});
+
+describe('face engine model checks', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mealcheck-models-'));
+    for (const f of readdirSync(DEFAULT_MODELS_DIR)) copyFileSync(join(DEFAULT_MODELS_DIR, f), join(dir, f));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses to start on a corrupt model file, naming it', async () => {
+    const file = 'face_recognition_model.bin';
+    const good = join(dir, `${file}.good`);
+    copyFileSync(join(dir, file), good);
+    // Same size, one byte changed: only the hash can tell.
+    const bytes = readFileSync(good);
+    bytes[1000] = bytes[1000]! ^ 0xff;
+    writeFileSync(join(dir, file), bytes);
+    const e = new FaceApiEngine({ modelsDir: dir, logger: quiet });
+    const err: unknown = await e.start().catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as Error).message).toContain(file);
+    expect((err as Error).message).toMatch(/corrupt/);
+    expect((err as Error).message).toMatch(/npm install|install-models/);
+    copyFileSync(good, join(dir, file));
+  });
+
+  it('refuses to start on a missing model file, naming it', async () => {
+    rmSync(join(dir, 'ssd_mobilenetv1_model.bin'));
+    const err: unknown = await new FaceApiEngine({ modelsDir: dir, logger: quiet }).start().catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as Error).message).toContain('ssd_mobilenetv1_model.bin is missing');
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../common/config.ts';
+import { loadEdgeConfig } from '../../edge/src/config.ts';
+
+const env = { MEALCHECK_CENTRE: 'c-001', MEALCHECK_DEVICE: 'door1' };
+
+function problemsOf(argv: string[], e: NodeJS.ProcessEnv): string[] {
+  try {
+    loadEdgeConfig(argv, e);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadEdgeConfig', () => {
+  it('fills defaults', () => {
+    const c = loadEdgeConfig([], env);
+    expect(c).toMatchObject({
+      centreId: 'c-001',
+      deviceId: 'door1',
+      dataDir: './data/edge',
+      mqtt: { url: 'mqtt://127.0.0.1:1883', protocolVersion: 5 },
+      fps: 5,
+      http: { host: '127.0.0.1', port: 8081 },
+      meals: { timeZone: 'Asia/Shanghai' },
+      match: { threshold: 0.45, margin: 0.05 },
+      backend: 'auto',
+    });
+    expect(c.dbFile).toMatch(/data[/\\]edge[/\\]edge\.db$/);
+    expect(c.meals.windows.map((w) => w.meal)).toEqual(['breakfast', 'lunch', 'dinner']);
+    expect(c.mqtt.username).toBeUndefined();
+    expect(c.camera).toBeUndefined();
+  });
+
+  it('takes flags over env', () => {
+    const c = loadEdgeConfig(
+      ['--centre', 'c2', '--http-port=0', '--meal-windows', 'lunch=11:30-13:00', '--time-zone', 'UTC', '--backend', 'wasm', '--camera', '/tmp/frames', '--match-threshold', '0.5', '--mqtt-protocol', '4'],
+      { ...env, MEALCHECK_MQTT_USERNAME: 'edge', MEALCHECK_MQTT_PASSWORD: 'secret', MEALCHECK_EDGE_HTTP_PORT: '9000' },
+    );
+    expect(c.centreId).toBe('c2');
+    expect(c.http.port).toBe(0);
+    expect(c.meals).toEqual({ windows: [{ meal: 'lunch', start: 690, end: 780 }], timeZone: 'UTC' });
+    expect(c.backend).toBe('wasm');
+    expect(c.camera).toBe('/tmp/frames');
+    expect(c.match.threshold).toBe(0.5);
+    expect(c.mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', username: 'edge', password: 'secret', protocolVersion: 4 });
+  });
+
+  it('reports every problem at once', () => {
+    const problems = problemsOf(
+      ['--device', 'bad/id', '--fps', 'fast', '--http-port', '70000', '--meal-windows', 'lunch=13:00-11:00', '--time-zone', 'Mars/Olympus', '--backend', 'gpu', '--server', 'http://x', '--bogus', '1'],
+      {},
+    );
+    const expected = [/unknown option --bogus/, /--centre \(or MEALCHECK_CENTRE\) is required/, /--fps: expected a number/, /--http-port: must be at most 65535/, /--backend: must be one of/, /--device: "bad\/id" is not a valid id/, /--meal-windows: lunch: 13:00-11:00 ends before it starts/, /--time-zone: "Mars\/Olympus"/, /--server: "http:\/\/x" is not an MQTT URL/];
+    for (const re of expected) expect(problems.some((p) => re.test(p)), `${re} in\n${problems.join('\n')}`).toBe(true);
+    expect(problems).toHaveLength(expected.length);
+  });
+
+  it('rejects an invalid centre id from the environment', () => {
+    expect(problemsOf([], { ...env, MEALCHECK_CENTRE: '-c' })).toEqual([expect.stringMatching(/--centre: "-c" is not a valid id/)]);
+  });
+});

@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MATCHER_OPTIONS, DESCRIPTOR_LENGTH, Matcher, packTemplates, type MatchResult } from '../../edge/src/recognition/matcher.ts';
+import { descriptorAt, euclidean, rng, syntheticDescriptor } from '../helpers/fake-engine.ts';
+
+const A = syntheticDescriptor(1);
+const B = syntheticDescriptor(2);
+const C = syntheticDescriptor(3);
+
+describe('Matcher', () => {
+  it('defaults to the thresholds measured on East Asian faces', () => {
+    expect(DEFAULT_MATCHER_OPTIONS).toEqual({ threshold: 0.45, margin: 0.05 });
+  });
+
+  it('says no-templates on an empty gallery', () => {
+    expect(new Matcher().match(A)).toEqual({ kind: 'unknown', reason: 'no-templates' });
+  });
+
+  // Gallery: elder a at A, elder b at B (far apart). Probes at known distances from A.
+  const gallery = packTemplates([
+    { elderId: 'a', descriptor: A },
+    { elderId: 'b', descriptor: B },
+  ]);
+  const cases: { name: string; probe: Float32Array; expect: Partial<MatchResult> }[] = [
+    { name: 'exact template', probe: A, expect: { kind: 'recognised', elderId: 'a' } },
+    { name: 'well inside the threshold', probe: descriptorAt(A, 0.3, 10), expect: { kind: 'recognised', elderId: 'a' } },
+    { name: 'just inside the threshold', probe: descriptorAt(A, 0.449, 11), expect: { kind: 'recognised', elderId: 'a' } },
+    { name: 'just above the threshold', probe: descriptorAt(A, 0.451, 12), expect: { kind: 'unknown', reason: 'above-threshold', bestElderId: 'a' } },
+    { name: 'a stranger', probe: C, expect: { kind: 'unknown', reason: 'above-threshold' } },
+  ];
+  it.each(cases)('$name', ({ probe, expect: want }) => {
+    const m = new Matcher(gallery);
+    expect(m.match(probe)).toMatchObject(want);
+  });
+
+  it('reports the distance and the second-best elder', () => {
+    const m = new Matcher(gallery);
+    const probe = descriptorAt(A, 0.2, 20);
+    const r = m.match(probe);
+    expect(r.kind).toBe('recognised');
+    if (r.kind !== 'recognised') return;
+    expect(r.distance).toBeCloseTo(0.2, 4);
+    expect(r.secondElderId).toBe('b');
+    expect(r.secondDistance).toBeCloseTo(euclidean(probe, B), 4);
+  });
+
+  it('recognises with one enrolled elder (no second to compare with)', () => {
+    const m = new Matcher(packTemplates([{ elderId: 'a', descriptor: A }]));
+    const r = m.match(descriptorAt(A, 0.1, 5));
+    expect(r).toMatchObject({ kind: 'recognised', elderId: 'a' });
+    expect(r).not.toHaveProperty('secondElderId');
+  });
+
+  describe('margin over the second-best other elder', () => {
+    // Two elders whose templates are 0.4 apart; a probe on the segment between them.
+    const b2 = descriptorAt(A, 0.4, 30);
+    const between = (t: number): Float32Array => A.map((v, i) => v + (b2[i]! - v) * t);
+    const m = new Matcher(
+      packTemplates([
+        { elderId: 'a', descriptor: A },
+        { elderId: 'b', descriptor: b2 },
+      ]),
+    );
+    it.each([
+      // t along a→b: distances 0.4t and 0.4(1-t); gap 0.4(1-2t).
+      { t: 0.1, want: { kind: 'recognised', elderId: 'a' } }, // gap 0.32
+      { t: 0.4, want: { kind: 'recognised', elderId: 'a' } }, // gap 0.08
+      { t: 0.45, want: { kind: 'unknown', reason: 'ambiguous', bestElderId: 'a' } }, // gap 0.04
+      { t: 0.5, want: { kind: 'unknown', reason: 'ambiguous' } }, // gap 0
+      { t: 0.9, want: { kind: 'recognised', elderId: 'b' } },
+    ])('probe at $t between two elders', ({ t, want }) => {
+      expect(m.match(between(t))).toMatchObject(want);
+    });
+
+    it('margin 0 turns the ambiguity check off', () => {
+      const loose = new Matcher(
+        packTemplates([
+          { elderId: 'a', descriptor: A },
+          { elderId: 'b', descriptor: b2 },
+        ]),
+        { margin: 0 },
+      );
+      expect(loose.match(between(0.45))).toMatchObject({ kind: 'recognised', elderId: 'a' });
+    });
+  });
+
+  it('takes the best template per elder, and compares only other elders for the margin', () => {
+    // Elder a has three templates close together; they must not make a ambiguous with itself.
+    const m = new Matcher(
+      packTemplates([
+        { elderId: 'a', descriptor: descriptorAt(A, 0.3, 40) },
+        { elderId: 'b', descriptor: B },
+        { elderId: 'a', descriptor: A },
+        { elderId: 'a', descriptor: descriptorAt(A, 0.05, 41) },
+      ]),
+    );
+    const probe = descriptorAt(A, 0.02, 42);
+    const r = m.match(probe);
+    expect(r).toMatchObject({ kind: 'recognised', elderId: 'a', secondElderId: 'b' });
+    if (r.kind === 'recognised') expect(r.distance).toBeCloseTo(Math.min(euclidean(probe, A), euclidean(probe, descriptorAt(A, 0.05, 41))), 5);
+    expect(m.size).toBe(4);
+    expect(m.elderCount).toBe(2);
+  });
+
+  it('keeps a default when an option is given as undefined', () => {
+    expect(new Matcher(undefined, { threshold: undefined, margin: 0.1 }).settings).toEqual({ threshold: 0.45, margin: 0.1 });
+  });
+
+  it('applies configured threshold', () => {
+    const m = new Matcher(packTemplates([{ elderId: 'a', descriptor: A }]), { threshold: 0.6 });
+    expect(m.match(descriptorAt(A, 0.55, 50))).toMatchObject({ kind: 'recognised', elderId: 'a' });
+  });
+
+  it('replace() swaps the gallery and copies it', () => {
+    const set = packTemplates([{ elderId: 'a', descriptor: A }]);
+    const m = new Matcher(set);
+    set.descriptors.fill(0); // the caller reusing its buffer must not change the matcher
+    expect(m.match(A)).toMatchObject({ kind: 'recognised', elderId: 'a' });
+    m.replace(packTemplates([{ elderId: 'b', descriptor: B }]));
+    expect(m.match(A)).toMatchObject({ kind: 'unknown', reason: 'above-threshold', bestElderId: 'b' });
+    expect(m.match(B)).toMatchObject({ kind: 'recognised', elderId: 'b' });
+    m.replace({ elderIds: [], descriptors: new Float32Array(0) });
+    expect(m.match(A)).toEqual({ kind: 'unknown', reason: 'no-templates' });
+  });
+
+  it('rejects malformed input', () => {
+    expect(() => new Matcher({ elderIds: ['a'], descriptors: new Float32Array(127) })).toThrow(RangeError);
+    expect(() => new Matcher().match(new Float32Array(64))).toThrow(/128/);
+    expect(() => new Matcher(undefined, { threshold: 0 })).toThrow(RangeError);
+  });
+
+  it('treats a NaN descriptor as unknown, never as a match', () => {
+    const m = new Matcher(packTemplates([{ elderId: 'a', descriptor: A }]));
+    expect(m.match(new Float32Array(DESCRIPTOR_LENGTH).fill(NaN))).toMatchObject({ kind: 'unknown', reason: 'above-threshold' });
+  });
+
+  it('agrees with brute force on a large gallery', () => {
+    // 2,000 elders × 5 templates; probes near random templates and pure strangers.
+    const r = rng(99);
+    const entries: { elderId: string; descriptor: Float32Array }[] = [];
+    for (let e = 0; e < 2000; e++) {
+      const base = syntheticDescriptor(1000 + e);
+      for (let t = 0; t < 5; t++) entries.push({ elderId: `e${e}`, descriptor: descriptorAt(base, 0.2 * r(), 50_000 + e * 5 + t) });
+    }
+    const m = new Matcher(packTemplates(entries));
+    const options = m.settings;
+    for (let p = 0; p < 40; p++) {
+      const probe = p % 4 === 3 ? syntheticDescriptor(900_000 + p) : descriptorAt(entries[Math.floor(r() * entries.length)]!.descriptor, 0.4 * r(), 800_000 + p);
+      // Brute force, the obvious way.
+      const best = new Map<string, number>();
+      for (const e of entries) best.set(e.elderId, Math.min(best.get(e.elderId) ?? Infinity, euclidean(probe, e.descriptor)));
+      const ranked = [...best].sort((x, y) => x[1] - y[1]);
+      const [first, second] = [ranked[0]!, ranked[1]!];
+      const want = first[1] > options.threshold ? 'above-threshold' : second[1] - first[1] < options.margin ? 'ambiguous' : 'recognised';
+      const got = m.match(probe);
+      expect(got.kind === 'recognised' ? 'recognised' : got.reason).toBe(want);
+      if (got.kind === 'recognised') {
+        expect(got.elderId).toBe(first[0]);
+        expect(got.distance).toBeCloseTo(first[1], 4);
+        expect(got.secondElderId).toBe(second[0]);
+        expect(got.secondDistance).toBeCloseTo(second[1], 4);
+      } else {
+        expect(got.bestElderId).toBe(first[0]);
+        expect(got.distance).toBeCloseTo(first[1], 4);
+      }
+    }
+  });
+
+  it('finds the planted elder in a 100,000-template gallery', () => {
+    // Speed at this size is measured by the benchmark, not asserted here.
+    const n = 100_000;
+    const descriptors = new Float32Array(n * DESCRIPTOR_LENGTH);
+    const r = rng(7);
+    for (let i = 0; i < descriptors.length; i++) descriptors[i] = r() - 0.5;
+    const elderIds = Array.from({ length: n }, (_, i) => `e${Math.floor(i / 5)}`);
+    const probe = syntheticDescriptor(5);
+    const planted = 73_451;
+    descriptors.set(descriptorAt(probe, 0.2, 99), planted * DESCRIPTOR_LENGTH);
+    const m = new Matcher({ elderIds, descriptors });
+    const result = m.match(probe);
+    expect(result).toMatchObject({ kind: 'recognised', elderId: elderIds[planted] });
+  });
+});

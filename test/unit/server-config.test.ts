@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeSettings } from '../../common/config.ts';
+import { connectHost } from '../../server/src/broker.ts';
+import { readServerSettings, serverSettingsSpec } from '../../server/src/config.ts';
+import { redactUrl } from '../../server/src/modules/meals/mqtt-ingest.ts';
+
+describe('server settings', () => {
+  it('has safe defaults', () => {
+    expect(readServerSettings([], {})).toEqual({
+      dataDir: './data/server',
+      httpHost: '127.0.0.1',
+      httpPort: 8080,
+      mqttHost: '127.0.0.1',
+      mqttPort: 1883,
+      mqttUrl: undefined,
+      mqttProtocolVersion: undefined,
+      mqttClientId: 'mealcheck-server',
+      adminToken: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads flags over env', () => {
+    const s = readServerSettings(['--http-port', '0', '--mqtt-url=mqtt://broker:1883'], { MEALCHECK_HTTP_PORT: '9000', MEALCHECK_ADMIN_TOKEN: 'abc', MEALCHECK_DATA: '/srv/mc' });
+    expect(s).toMatchObject({ httpPort: 0, mqttUrl: 'mqtt://broker:1883', adminToken: 'abc', dataDir: '/srv/mc' });
+  });
+
+  it('reports every problem at once', () => {
+    try {
+      readServerSettings(['--http-port', '70000', '--mqtt-protocol', '3', '--log-level', 'loud', '--nope'], {});
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems).toHaveLength(4);
+    }
+  });
+
+  it('documents every setting', () => {
+    const help = describeSettings(serverSettingsSpec);
+    for (const s of Object.values(serverSettingsSpec)) expect(help).toContain(s.env);
+  });
+});
+
+describe('helpers', () => {
+  it.each([
+    ['mqtt://user:secret@broker:1883', 'mqtt://user:***@broker:1883'],
+    ['mqtts://broker:8883', 'mqtts://broker:8883'],
+  ])('redactUrl(%s)', (url, expected) => expect(redactUrl(url)).toBe(expected));
+
+  it.each([
+    ['0.0.0.0', '127.0.0.1'],
+    ['::', '[::1]'],
+    ['192.168.1.5', '192.168.1.5'],
+    ['fe80::1', '[fe80::1]'],
+  ])('connectHost(%s)', (host, expected) => expect(connectHost(host)).toBe(expected));
+});
