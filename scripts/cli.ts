@@ -21,6 +21,10 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
   mealcheck edge   --centre ID --device ID [--data DIR] [--server URL] [--camera SOURCE] [--http-port N]
   mealcheck enrol  --data DIR --elder ID --name NAME PHOTO...
   mealcheck demo   [--once] [--json]
+  mealcheck camera-check --camera SOURCE [--seconds N] [--json] [--data DIR]
+  mealcheck device add --centre ID --device ID [--data DIR]   (also: remove, list)
+  mealcheck broker-config [--data DIR] [--out DIR]            Mosquitto password, ACL and config files
+  mealcheck eval   --faces DIR [--json] [--sweep] [--model NAME]
 
 Run \`mealcheck <command> --help\` for every setting of a command.`;
 
@@ -122,6 +126,22 @@ export async function main(argv: string[]): Promise<number> {
       case 'enrol':
       case 'enroll':
         return await enrolCommand(rest);
+      case 'eval': {
+        const { evalCommand } = await import('./eval/eval.ts');
+        return await evalCommand(rest);
+      }
+      case 'device': {
+        const { deviceCommand } = await import('../server/src/modules/devices/device-command.ts');
+        return await deviceCommand(rest);
+      }
+      case 'camera-check': {
+        const { cameraCheckCommand } = await import('./camera-check/camera-check.ts');
+        return await cameraCheckCommand(rest);
+      }
+      case 'broker-config': {
+        const { brokerConfigCommand } = await import('../server/src/modules/devices/broker-config.ts');
+        return await brokerConfigCommand(rest);
+      }
       case 'demo': {
         const { demoCommand } = await import('./demo/demo.ts');
         return await demoCommand(rest);

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { isValidId } from '../../common/contract.ts';
 import { ConfigError, parseArgs, readSettings, type SettingsSpec } from '../../common/config.ts';
 import type { BackendChoice } from './vision/face-engine.ts';
+import { CameraSpecError, parseCameraList, parseFrameSize } from './capture/camera-spec.ts';
+import type { DetectorName } from './vision/worker-protocol.ts';
 import { recognitionOptions, recognitionSettings } from './recognition/settings.ts';
 import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE, isValidTimeZone, MealWindowError, parseMealWindows, type MealWindow } from './meals/meal-windows.ts';
 
@@ -17,15 +19,49 @@ export const edgeSettings = {
   mqttUsername: { flag: 'mqtt-username', env: 'MEALCHECK_MQTT_USERNAME', type: 'string', doc: 'MQTT user name' },
   mqttProtocol: { flag: 'mqtt-protocol', env: 'MEALCHECK_MQTT_PROTOCOL', type: 'string', default: '5', choices: ['5', '4'], doc: 'MQTT protocol asked for first: 5, or 4 (3.1.1); a broker that refuses 5 gets 3.1.1 anyway' },
   mqttPassword: { flag: 'mqtt-password', env: 'MEALCHECK_MQTT_PASSWORD', type: 'string', doc: 'MQTT password (prefer the environment variable: flags show in ps)' },
-  camera: { flag: 'camera', env: 'MEALCHECK_CAMERA', type: 'string', doc: 'camera source; for now a folder of JPEG/PNG images' },
+  camera: {
+    flag: 'camera',
+    env: 'MEALCHECK_CAMERA',
+    type: 'string',
+    doc: 'camera sources, comma-separated, each optionally NAME=SOURCE: /dev/videoN, rtsp://... or http(s)://... (video stream), snapshot+http(s)://... (JPEG polled at --fps), a video file, or a folder of JPEG/PNG images',
+  },
+  cameraSize: { flag: 'camera-size', env: 'MEALCHECK_CAMERA_SIZE', type: 'string', default: '640x480', doc: 'WIDTHxHEIGHT of the frames taken from devices, streams and video files (scaled to fit, aspect kept)' },
+  cameraLoop: { flag: 'camera-loop', env: 'MEALCHECK_CAMERA_LOOP', type: 'boolean', default: false, doc: 'play a video file or folder camera again from the start when it ends' },
   fps: { flag: 'fps', env: 'MEALCHECK_FPS', type: 'number', default: 5, min: 0.1, max: 30, doc: 'frames per second to analyse' },
   httpPort: { flag: 'http-port', env: 'MEALCHECK_EDGE_HTTP_PORT', type: 'int', default: 8081, min: 0, max: 65535, doc: 'local status/kiosk HTTP port on 127.0.0.1 (0 = any free port)' },
   mealWindows: { flag: 'meal-windows', env: 'MEALCHECK_MEAL_WINDOWS', type: 'string', default: DEFAULT_MEAL_WINDOWS, doc: 'meal windows in the centre\'s local time, meal=HH:MM-HH:MM,...' },
   timeZone: { flag: 'time-zone', env: 'MEALCHECK_TIME_ZONE', type: 'string', default: DEFAULT_TIME_ZONE, doc: 'IANA time zone of the centre' },
-  matchThreshold: { flag: 'match-threshold', env: 'MEALCHECK_MATCH_THRESHOLD', type: 'number', default: 0.45, min: 0, max: 2, doc: 'largest descriptor distance accepted as a match (calibrate with the evaluation tool)' },
+  // Calibrated with `mealcheck eval` on faces-dev, 2026-11-28: scripts/eval/CALIBRATION.md.
+  matchThreshold: { flag: 'match-threshold', env: 'MEALCHECK_MATCH_THRESHOLD', type: 'number', default: 0.48, min: 0, max: 2, doc: 'largest descriptor distance accepted as a match (calibrate with the evaluation tool)' },
   matchMargin: { flag: 'match-margin', env: 'MEALCHECK_MATCH_MARGIN', type: 'number', default: 0.05, min: 0, max: 2, doc: 'required distance gap between the best and the second-best elder' },
+  matchCohortRatio: { flag: 'match-cohort-ratio', env: 'MEALCHECK_MATCH_COHORT_RATIO', type: 'number', default: 0.75, min: 0.01, max: 1, doc: 'best distance over the mean distance to the next 5 elders must be at most this (1 = off)' },
+  matchMeanTemplates: { flag: 'match-mean-templates', env: 'MEALCHECK_MATCH_MEAN_TEMPLATES', type: 'boolean', default: true, doc: 'also match against each elder\'s mean template' },
   backend: { flag: 'backend', env: 'MEALCHECK_BACKEND', type: 'string', default: 'auto', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], doc: 'tensor backend (cpu is ~20x slower and is never chosen by auto)' },
   modelsDir: { flag: 'models', env: 'MEALCHECK_MODELS', type: 'string', doc: 'folder of face models (default: the installed models/ folder)' },
+  detector: {
+    flag: 'detector',
+    env: 'MEALCHECK_DETECTOR',
+    type: 'string',
+    default: 'tinyFaceDetector',
+    choices: ['tinyFaceDetector', 'ssdMobilenetv1'],
+    doc: 'face detector on camera frames: tinyFaceDetector (~10x faster on wasm; finds the faces at a door) or ssdMobilenetv1 (finds smaller faces, ~250 ms a frame on wasm)',
+  },
+  detectorInputSize: {
+    flag: 'detector-input-size',
+    env: 'MEALCHECK_DETECTOR_INPUT_SIZE',
+    type: 'int',
+    default: 320,
+    min: 128,
+    max: 640,
+    doc: 'tinyFaceDetector input size in px, a multiple of 32: larger finds smaller faces but costs more',
+  },
+  motionGate: {
+    flag: 'motion-gate',
+    env: 'MEALCHECK_MOTION_GATE',
+    type: 'boolean',
+    default: true,
+    doc: 'skip face detection on frames where nothing moved and no face is being tracked (a static scene then costs ~1% CPU)',
+  },
   ...recognitionSettings,
 } as const satisfies SettingsSpec;
 
@@ -36,8 +72,12 @@ export interface EdgeConfig {
   /** `${dataDir}/edge.db`. */
   dbFile: string;
   mqtt: { url: string; username?: string; password?: string; protocolVersion: 4 | 5 };
-  /** Camera source; for now a folder of images. Unset: recognition is off. */
+  /** The `--camera` setting (see `parseCameraList`). Unset: recognition is off. */
   camera?: string;
+  /** Frame size from ffmpeg-read cameras; default 640x480. */
+  cameraSize?: { width: number; height: number };
+  /** Loop video files and folders. */
+  cameraLoop?: boolean;
   fps: number;
   /**
    * Play a folder source at `fps` in real time (default). Not a setting: the demo and tests
@@ -48,9 +88,13 @@ export interface EdgeConfig {
   recognition: ReturnType<typeof recognitionOptions>;
   http: { host: '127.0.0.1'; port: number };
   meals: { windows: MealWindow[]; timeZone: string };
-  match: { threshold: number; margin: number };
+  match: { threshold: number; margin: number; cohortRatio: number; meanTemplates: boolean };
   backend: BackendChoice;
   modelsDir?: string;
+  /** Face detector on camera frames, and the tinyFaceDetector input size. */
+  vision: { detector: DetectorName; inputSize: number };
+  /** Skip detection on unchanged frames while no face is tracked. */
+  motionGate: boolean;
 }
 
 /** Reads argv and env, checks everything, and throws one ConfigError listing every problem. */
@@ -81,6 +125,19 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     if (!(err instanceof MealWindowError)) throw err;
     problems.push(...err.problems.map((p) => `--meal-windows: ${p}`));
   }
+  const inputSize = raw('detectorInputSize');
+  if (inputSize !== undefined && Number.isInteger(Number(inputSize)) && Number(inputSize) % 32 !== 0) problems.push(`--detector-input-size: must be a multiple of 32, got ${inputSize}`);
+  const camera = raw('camera');
+  if (camera !== undefined) {
+    try {
+      parseCameraList(camera);
+    } catch (err) {
+      if (!(err instanceof CameraSpecError)) throw err;
+      problems.push(...err.problems.map((p) => `--camera: ${p}`));
+    }
+  }
+  const cameraSize = parseFrameSize(raw('cameraSize') ?? '640x480');
+  if (!cameraSize) problems.push(`--camera-size: expected WIDTHxHEIGHT in even pixels, e.g. 640x480, got "${raw('cameraSize')}"`);
   const tz = raw('timeZone') ?? DEFAULT_TIME_ZONE;
   if (!isValidTimeZone(tz)) problems.push(`--time-zone: "${tz}" is not an IANA time zone (e.g. Asia/Shanghai)`);
   const url = raw('serverMqttUrl');
@@ -92,6 +149,7 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
       protocol = undefined;
     }
     if (!protocol || !['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'].includes(protocol)) problems.push(`--server: "${url}" is not an MQTT URL (e.g. mqtt://host:1883)`);
+    else if (new URL(url).port === '0') problems.push(`--server: "${url}" has port 0; give the broker's real port (e.g. mqtt://host:1883)`);
   }
   if (problems.length || !s) throw new ConfigError(problems);
 
@@ -104,13 +162,17 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     fps: s.fps,
     http: { host: '127.0.0.1', port: s.httpPort },
     meals: { windows, timeZone: tz },
-    match: { threshold: s.matchThreshold, margin: s.matchMargin },
+    match: { threshold: s.matchThreshold, margin: s.matchMargin, cohortRatio: s.matchCohortRatio, meanTemplates: s.matchMeanTemplates },
     backend: s.backend as BackendChoice,
+    vision: { detector: s.detector as DetectorName, inputSize: s.detectorInputSize },
+    motionGate: s.motionGate,
     recognition: recognitionOptions(s),
   };
   if (s.mqttUsername !== undefined) cfg.mqtt.username = s.mqttUsername;
   if (s.mqttPassword !== undefined) cfg.mqtt.password = s.mqttPassword;
   if (s.camera !== undefined) cfg.camera = s.camera;
+  if (cameraSize) cfg.cameraSize = cameraSize;
+  cfg.cameraLoop = s.cameraLoop;
   if (s.modelsDir !== undefined) cfg.modelsDir = s.modelsDir;
   return cfg;
 }

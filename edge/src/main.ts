@@ -14,11 +14,15 @@ import { systemClock, uuidV7Ids, type Clock, type Ids } from '../../common/clock
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { openDatabase, type Db } from '../../common/sqlite.ts';
 import type { FrameSource } from './capture/frame-source.ts';
-import { FolderFrameSource } from './capture/folder-source.ts';
+import { isMonitored } from './capture/camera-health.ts';
+import { createCameraSource } from './capture/camera-sources.ts';
+import { parseCameraList } from './capture/camera-spec.ts';
+import { MotionGate } from './capture/motion-gate.ts';
 import type { EdgeConfig } from './config.ts';
 import { createElderRepository, type ElderRepository } from './elders/elder-repository.ts';
 import { createCheckInRepository } from './meals/check-in-repository.ts';
 import { createCheckInService, type CheckInService } from './meals/check-in-service.ts';
+import type { CheckInRecorder } from './meals/check-in.ts';
 import { kioskMessage } from './meals/kiosk-message.ts';
 import { Matcher } from './recognition/matcher.ts';
 import { RecognitionPipeline, type CheckInEvent, type UnknownEvent } from './recognition/pipeline.ts';
@@ -26,7 +30,7 @@ import { createOutboxRepository } from './sync/outbox-repository.ts';
 import { Forwarder } from './sync/forwarder.ts';
 import type { FaceEngine } from './vision/face-engine.ts';
 import { FaceApiEngine } from './vision/face-api-engine.ts';
-import { StatusServer, statusSource } from './web/status-server.ts';
+import { StatusServer, statusSource, type CameraStatus } from './web/status-server.ts';
 
 export const EDGE_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -38,8 +42,9 @@ export function openEdgeDatabase(file: string): Db {
 export interface EdgeDeps {
   /** Defaults to the face-api engine configured from `config`. Tests pass a fake. */
   engine?: FaceEngine;
-  /** Defaults to a source built from `config.camera`. */
+  /** Defaults to the sources built from `config.camera` (one pipeline each). */
   source?: FrameSource;
+  sources?: FrameSource[];
   clock?: Clock;
   ids?: Ids;
   logger?: Logger;
@@ -48,53 +53,123 @@ export interface EdgeDeps {
 export interface EdgeEvents {
   'check-in': [CheckInEvent];
   unknown: [UnknownEvent];
-  /** The camera source ended (a folder of frames was read to the end). */
+  /** Every camera source ended (folders or files read to the end; live cameras never end). */
   'camera-end': [];
 }
 
-export interface RunningEdge extends EventEmitter<EdgeEvents> {
-  config: EdgeConfig;
-  db: Db;
-  elders: ElderRepository;
-  checkIns: CheckInService;
-  forwarder: Forwarder;
-  engine: FaceEngine;
-  pipeline: RecognitionPipeline | null;
-  statusUrl: string;
-  /** Reloads the matcher's templates after an enrolment. */
-  reloadTemplates(): void;
-  stop(): Promise<void>;
+/** Builds one frame source per camera of the `--camera` setting (none when unset). */
+export function createFrameSources(config: EdgeConfig, logger?: Logger): FrameSource[] {
+  if (!config.camera) return [];
+  const size = config.cameraSize ?? { width: 640, height: 480 };
+  return parseCameraList(config.camera).map((spec) =>
+    createCameraSource(spec, { fps: config.fps, ...size, loop: config.cameraLoop ?? false, realtime: config.realtime ?? true, ...(logger ? { logger } : {}) }),
+  );
 }
 
-/** Builds a frame source from the `--camera` setting. */
+/** The first camera's source (single-camera callers). */
 export function createFrameSource(config: EdgeConfig): FrameSource | null {
-  if (!config.camera) return null;
-  return new FolderFrameSource({ dir: config.camera, id: 'cam1', fps: config.fps, realtime: config.realtime ?? true });
+  return createFrameSources(config)[0] ?? null;
 }
 
-export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promise<RunningEdge> {
-  const logger = deps.logger ?? createLogger('edge');
-  const clock = deps.clock ?? systemClock;
-  const ids = deps.ids ?? uuidV7Ids;
-  const events = new EventEmitter<EdgeEvents>();
-  const stack: Array<() => Promise<void> | void> = [];
-  const stopAll = async () => {
-    for (const f of stack.reverse()) {
+/** The face engine as the edge runs it on camera frames (the benchmark builds it here too). */
+export function createFrameEngine(config: EdgeConfig, logger: Logger): FaceApiEngine {
+  // No padded retry on frames: a camera frame has context around every face, and the retry
+  // would double the cost of every face-less frame.
+  const tiny = config.vision.detector === 'tinyFaceDetector';
+  return new FaceApiEngine({
+    backend: config.backend,
+    modelsDir: config.modelsDir,
+    detector: config.vision.detector,
+    tinyInputSize: config.vision.inputSize,
+    // Shrink natively (sharp) straight to the tiny detector's input, rather than to 640 px
+    // and again in tfjs. Its scores run lower than SSD's: on the bench's door frames 0.4 found
+    // every face SSD found, 0.5 missed 1-3 in 60 (npm run bench).
+    ...(tiny ? { maxInputSide: config.vision.inputSize, minConfidence: 0.4 } : {}),
+    padRetry: false,
+    logger,
+  });
+}
+
+/** One camera's pipeline as the edge runs it (the benchmark builds it here too). */
+export function createRecognitionPipeline(
+  config: EdgeConfig,
+  deps: { source: FrameSource; engine: FaceEngine; matcher: Matcher; recorder: CheckInRecorder; logger: Logger },
+): RecognitionPipeline {
+  return new RecognitionPipeline({ ...deps, ...(config.motionGate ? { gate: new MotionGate() } : {}), options: { cameraId: deps.source.id, ...config.recognition } });
+}
+
+/**
+ * The edge program. The constructor only stores its inputs; `start()` builds and starts every
+ * component, so listeners attached between the two see every event from the first frame on.
+ */
+export class Edge extends EventEmitter<EdgeEvents> {
+  // Set by start(); reading them before is a programming error.
+  db!: Db;
+  elders!: ElderRepository;
+  checkIns!: CheckInService;
+  forwarder!: Forwarder;
+  engine!: FaceEngine;
+  /** The first camera's pipeline; `pipelines` has one per camera, all sharing the engine. */
+  pipeline: RecognitionPipeline | null = null;
+  pipelines: RecognitionPipeline[] = [];
+  sources: FrameSource[] = [];
+  statusUrl = '';
+  private readonly logger: Logger;
+  private readonly stack: Array<() => Promise<void> | void> = [];
+
+  constructor(
+    readonly config: EdgeConfig,
+    private readonly deps: EdgeDeps = {},
+  ) {
+    super();
+    this.logger = deps.logger ?? createLogger('edge');
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.startComponents();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Stops everything started, newest first. Safe to call twice. */
+  async stop(): Promise<void> {
+    const stack = this.stack.splice(0).reverse();
+    for (const f of stack) {
       try {
         await f();
       } catch (err) {
-        logger.warn({ err }, 'error while stopping');
+        this.logger.warn({ err }, 'error while stopping');
       }
     }
-    stack.length = 0;
-  };
+  }
 
-  try {
+  /** Reloads the matcher's templates after an enrolment. */
+  reloadTemplates(): void {
+    const templates = this.elders.loadTemplates();
+    for (const p of this.pipelines) p.reloadTemplates(templates);
+  }
+
+  /** Live per-camera status (empty before start or without cameras). */
+  cameraStatus(): CameraStatus[] {
+    const now = Date.now();
+    return this.sources.map((s, i) => cameraStatusOf(s, this.pipelines[i], now));
+  }
+
+  private async startComponents(): Promise<void> {
+    const { config, deps, logger, stack } = this;
+    const clock = deps.clock ?? systemClock;
+    const ids = deps.ids ?? uuidV7Ids;
+
     const db = openEdgeDatabase(config.dbFile);
+    this.db = db;
     stack.push(() => {
       db.close();
     });
     const elders = createElderRepository(db);
+    this.elders = elders;
     const outbox = createOutboxRepository(db);
     const checkIns = createCheckInService({
       db,
@@ -109,54 +184,26 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
       deviceId: config.deviceId,
       logger,
     });
+    this.checkIns = checkIns;
 
     // Forwarding first: meals already in the outbox go out even if the camera or models fail.
     const forwarder = new Forwarder(
       { url: config.mqtt.url, centreId: config.centreId, deviceId: config.deviceId, username: config.mqtt.username, password: config.mqtt.password, protocolVersion: config.mqtt.protocolVersion },
       { outbox, clock, logger: logger.child({ component: 'forwarder' }) },
     );
+    this.forwarder = forwarder;
     checkIns.onRecorded(() => forwarder.notify());
     await forwarder.start();
     stack.push(() => forwarder.stop());
 
-    const engine =
-      deps.engine ??
-      new FaceApiEngine({ backend: config.backend, modelsDir: config.modelsDir, padRetry: false, logger: logger.child({ component: 'vision' }) });
+    const engine = deps.engine ?? createFrameEngine(config, logger.child({ component: 'vision' }));
+    this.engine = engine;
     await engine.start();
     stack.push(() => engine.stop());
     logger.info({ backend: engine.info().backend, detector: engine.info().detector }, 'face engine ready');
 
     const matcher = new Matcher(elders.loadTemplates(), config.match);
     logger.info({ elders: elders.listElders().length, templates: matcher.size }, 'templates loaded');
-
-    const source = deps.source ?? createFrameSource(config);
-    let pipeline: RecognitionPipeline | null = null;
-    if (!source) {
-      logger.warn('no camera configured (--camera): recognition is off; forwarding and status still run');
-    } else {
-      pipeline = new RecognitionPipeline({
-        source,
-        engine,
-        matcher,
-        recorder: checkIns,
-        logger: logger.child({ component: 'recognition' }),
-        options: { cameraId: source.id, ...config.recognition },
-      });
-      pipeline.on('check-in', (e) => {
-        const msg = kioskMessage(e.result);
-        logger.info({ elderId: e.elderId, status: e.result.status, distance: Number(e.distance.toFixed(3)), camera: e.cameraId }, msg.text);
-        events.emit('check-in', e);
-      });
-      pipeline.on('unknown', (e) => {
-        logger.info({ reason: e.reason, camera: e.cameraId }, '请联系工作人员 (face not recognised)');
-        events.emit('unknown', e);
-      });
-      pipeline.on('end', () => events.emit('camera-end'));
-      pipeline.on('error', (e) => logger.warn({ kind: e.kind, err: e.error.message, camera: e.cameraId }, 'recognition error'));
-      await pipeline.start();
-      const p = pipeline;
-      stack.push(() => p.stop());
-    }
 
     const startedAt = clock.now();
     const status = new StatusServer({
@@ -171,29 +218,73 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
         forwarder,
         pipeline: () => ({
           engine: { backend: engine.info().backend, detector: engine.info().detector },
-          unknown: pipeline?.counters().unknown ?? 0,
+          unknown: this.pipelines.reduce((n, p) => n + p.counters().unknown, 0),
+          cameras: this.cameraStatus(),
         }),
       }),
     });
     await status.start();
     stack.push(() => status.stop());
-    const statusUrl = `http://${config.http.host}:${status.port()}`;
-    logger.info({ statusUrl, centre: config.centreId, device: config.deviceId }, 'edge running');
+    this.statusUrl = `http://${config.http.host}:${status.port()}`;
 
-    return Object.assign(events, {
-      config,
-      db,
-      elders,
-      checkIns,
-      forwarder,
-      engine,
-      pipeline,
-      statusUrl,
-      reloadTemplates: () => pipeline?.reloadTemplates(elders.loadTemplates()),
-      stop: stopAll,
-    });
-  } catch (err) {
-    await stopAll();
-    throw err;
+    // Recognition last: everything it feeds is up before the first frame.
+    // Several cameras (e.g. two doors) share the engine and the matcher, one pipeline each;
+    // check-ins carry the camera's id.
+    const sources = deps.sources ?? (deps.source ? [deps.source] : createFrameSources(config, logger));
+    this.sources = sources;
+    if (sources.length === 0) logger.warn('no camera configured (--camera): recognition is off; forwarding and status still run');
+    let running = sources.length;
+    for (const source of sources) {
+      const pipeline = createRecognitionPipeline(config, { source, engine, matcher, recorder: checkIns, logger: logger.child({ component: 'recognition' }) });
+      this.pipeline ??= pipeline;
+      this.pipelines.push(pipeline);
+      pipeline.on('check-in', (e) => {
+        const msg = kioskMessage(e.result);
+        logger.info({ elderId: e.elderId, status: e.result.status, distance: Number(e.distance.toFixed(3)), camera: e.cameraId }, msg.text);
+        this.emit('check-in', e);
+      });
+      pipeline.on('unknown', (e) => {
+        logger.info({ reason: e.reason, camera: e.cameraId }, '请联系工作人员 (face not recognised)');
+        this.emit('unknown', e);
+      });
+      pipeline.on('end', () => {
+        if (--running === 0) this.emit('camera-end');
+      });
+      pipeline.on('error', (e) => logger.warn({ kind: e.kind, err: e.error.message, camera: e.cameraId }, 'recognition error'));
+      await pipeline.start();
+      stack.push(() => pipeline.stop());
+    }
+    logger.info({ statusUrl: this.statusUrl, centre: config.centreId, device: config.deviceId }, 'edge running');
   }
+}
+
+/** Per camera, for GET /api/v1/status: the source's health and what recognition made of it. */
+function cameraStatusOf(source: FrameSource, pipeline: RecognitionPipeline | undefined, now: number): CameraStatus {
+  const frames = pipeline?.counters().frames ?? 0;
+  if (!isMonitored(source)) return { id: source.id, state: 'running', frames };
+  const h = source.health();
+  const s: CameraStatus = {
+    id: h.id,
+    state: h.state,
+    kind: h.kind,
+    source: h.source,
+    frames,
+    received: h.received,
+    dropped: h.dropped,
+    fps: h.fps,
+    lastFrameAt: h.lastFrameAt === null ? null : new Date(h.lastFrameAt).toISOString(),
+    lastFrameAgeMs: h.lastFrameAt === null ? null : Math.max(0, Math.round(now - h.lastFrameAt)),
+    restarts: h.restarts,
+  };
+  if (h.width !== undefined) s.width = h.width;
+  if (h.height !== undefined) s.height = h.height;
+  if (h.error !== undefined) s.error = h.error;
+  return s;
+}
+
+/** Creates and starts an edge (for callers that attach no listeners before the first frame). */
+export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promise<Edge> {
+  const edge = new Edge(config, deps);
+  await edge.start();
+  return edge;
 }

@@ -12,7 +12,7 @@ import { createLogger } from '../../common/logger.ts';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
 import { enrolElder } from '../../edge/src/elders/enrolment.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
-import { openEdgeDatabase, startEdge } from '../../edge/src/main.ts';
+import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import { kioskMessage } from '../../edge/src/meals/kiosk-message.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import { serverSettings } from '../../server/src/config.ts';
@@ -77,7 +77,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
   // Padding on: enrolment photos cut from the group photos can be tight around the face.
   const engine = new FaceApiEngine({ logger: logger.child({ program: 'vision' }) });
-  let edge: Awaited<ReturnType<typeof startEdge>> | undefined;
+  let edge: Edge | undefined;
   try {
     await engine.start();
     out(`face engine: backend ${engine.info().backend}, detector ${engine.info().detector}`);
@@ -88,7 +88,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
     mkdirSync(photoDir, { recursive: true });
     const edgeConfig = loadEdgeConfig(
       ['--centre', CENTRE, '--device', DEVICE, '--data', join(dir, 'edge'), '--server', server.mqttUrl, '--camera', join(dir, 'frames'), '--http-port', '0', '--meal-windows', DEMO_MEAL_WINDOWS],
-      {},
+      // The demo registers its box like an operator would (`mealcheck device add`), so the
+      // embedded broker runs with credentials and topic rules on, as in production.
+      { MEALCHECK_MQTT_USERNAME: `${CENTRE}/${DEVICE}`, MEALCHECK_MQTT_PASSWORD: await server.registerDevice(CENTRE, DEVICE) },
     );
     const db = openEdgeDatabase(edgeConfig.dbFile);
     const elders = createElderRepository(db);
@@ -109,19 +111,19 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out(`camera: ${scene.frames} frames, ${scene.visits.length} visits (each moved, scaled, re-lit, re-compressed)\n`);
 
     // The demo analyses every frame (no real-time dropping) so its outcome does not depend on machine speed.
-    edge = await startEdge({ ...edgeConfig, realtime: false }, { engine, logger: logger.child({ program: 'edge' }) });
-    const ended = new Promise<void>((r) => edge!.once('camera-end', () => r()));
-    edge.on('check-in', (e) => {
-      const msg = kioskMessage(e.result);
-      const time = new Date(e.frame.at).toTimeString().slice(0, 8);
-      out(`  ${time}  ${e.elderId.padEnd(5)} ${msg.text.padEnd(14)}  distance ${e.distance.toFixed(3)}, ${e.agreeing}/${e.votes} frames agree`);
+    const e = new Edge({ ...edgeConfig, realtime: false }, { engine, logger: logger.child({ program: 'edge' }) });
+    edge = e;
+    const ended = new Promise<void>((r) => e.once('camera-end', () => r()));
+    const timeOf = (at: number) => new Date(at).toLocaleTimeString('en-GB', { timeZone: edgeConfig.meals.timeZone, hour12: false });
+    e.on('check-in', (ev) => {
+      const msg = kioskMessage(ev.result);
+      out(`  ${timeOf(ev.frame.at)}  ${ev.elderId.padEnd(5)} ${msg.text.padEnd(14)}  distance ${ev.distance.toFixed(3)}, ${ev.agreeing}/${ev.votes} frames agree`);
     });
-    edge.on('unknown', (e) => {
-      const time = new Date(e.frame.at).toTimeString().slice(0, 8);
-      out(`  ${time}  ?     请联系工作人员        not recognised (${e.reason}${e.distance !== undefined ? `, nearest ${e.distance.toFixed(3)}` : ''})`);
+    e.on('unknown', (ev) => {
+      out(`  ${timeOf(ev.frame.at)}  ?     请联系工作人员        not recognised (${ev.reason}${ev.distance !== undefined ? `, nearest ${ev.distance.toFixed(3)}` : ''})`);
     });
+    await e.start();
     await ended;
-    const e = edge;
     const delivered = await waitFor(() => e.forwarder.stats().pending === 0, 30_000);
     if (!delivered) out(`warning: ${e.forwarder.stats().pending} check-ins still waiting for the server's receipt`);
 

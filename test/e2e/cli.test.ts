@@ -1,0 +1,112 @@
+/**
+ * The programs as an operator runs them, as separate processes: `mealcheck server`,
+ * `mealcheck enrol` and `mealcheck edge` over a folder of camera frames, with the real face
+ * models on faces cut from the photos shipped in @vladmandic/face-api.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderScene, type DemoPerson } from '../../scripts/demo/demo-scene.ts';
+import { mealcheck, runMealcheck, type Running } from '../helpers/processes.ts';
+import { cropAround, sampleBytes } from '../helpers/vision-samples.ts';
+
+const TOKEN = 'e2e-token-0123456789abcdef';
+const ALL_DAY = 'breakfast=00:00-10:30,lunch=10:30-16:00,dinner=16:00-24:00';
+
+// Face boxes in sample1.jpg as the SSD detector finds them (left to right).
+const SAMPLE1_FACES = [
+  { x: 414, y: 355, width: 177, height: 240 },
+  { x: 838, y: 421, width: 186, height: 228 },
+  { x: 1476, y: 199, width: 203, height: 241 },
+];
+
+describe('mealcheck server, enrol and edge as processes', () => {
+  let dir: string;
+  const photos: string[] = [];
+  const running: Running[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mealcheck-e2e-'));
+    const photoDir = join(dir, 'photos');
+    mkdirSync(photoDir);
+    const group = sampleBytes(1);
+    for (const [i, box] of SAMPLE1_FACES.entries()) {
+      const file = join(photoDir, `face${i + 1}.jpg`);
+      writeFileSync(file, await cropAround(group, box, { margin: 0.7 }));
+      photos.push(file);
+    }
+    writeFileSync(join(photoDir, 'group.jpg'), group);
+  });
+
+  afterAll(async () => {
+    for (const r of running) await r.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to enrol a photo with several faces, naming the photo, and stores nothing', async () => {
+    const group = join(dir, 'photos', 'group.jpg');
+    const r = await mealcheck(['enrol', '--data', join(dir, 'refused'), '--elder', 'E9', '--name', '王秀英', photos[0]!, group]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(group);
+    expect(r.stderr).toMatch(/3 faces|several faces/);
+    expect(r.stderr).toContain('nothing stored');
+  }, 120_000);
+
+  it('refuses to start the edge when a model file is missing, naming the file', async () => {
+    const emptyModels = join(dir, 'no-models');
+    mkdirSync(emptyModels);
+    const r = await mealcheck(['edge', '--centre', 'c1', '--device', 'd1', '--data', join(dir, 'edge-nomodels'), '--models', emptyModels, '--http-port', '0', '--server', 'mqtt://127.0.0.1:1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ssd_mobilenetv1_model|face_recognition_model|tiny_face_detector|face_landmark_68/);
+    expect(r.stderr).toContain('npm install');
+  }, 120_000);
+
+  it('an enrolled elder walking past the camera becomes one meal in the server statistics; a stranger none', async () => {
+    const server = runMealcheck(['server', '--data', join(dir, 'server'), '--http-port', '0', '--mqtt-port', '0'], { MEALCHECK_ADMIN_TOKEN: TOKEN });
+    running.push(server);
+    const [, httpUrl, mqttUrl] = await server.waitFor(/HTTP (http:\/\/\S+), MQTT (mqtt:\/\/\S+)/);
+
+    const edgeData = join(dir, 'edge');
+    for (const [i, name] of [['1', '王秀英'], ['2', '李桂兰']] as const) {
+      const r = await mealcheck(['enrol', '--data', edgeData, '--elder', `E${i}`, '--name', name, photos[Number(i) - 1]!]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`enrolled E${i} ${name}`);
+    }
+
+    // Frames: E1, a stranger (face 3, never enrolled), then E1 again.
+    const { readFileSync } = await import('node:fs');
+    const person = (id: string, file: string, enrolled: boolean): DemoPerson => {
+      const jpeg = readFileSync(file);
+      return { id, name: id, enrolled, portrait: jpeg, enrolPhotos: [jpeg], source: file };
+    };
+    const frames = join(dir, 'frames');
+    await renderScene([person('E1', photos[0]!, true), person('X1', photos[2]!, false)], frames, { framesPerVisit: 5, gapFrames: 6, repeatVisits: 1 });
+
+    const edge = runMealcheck(['edge', '--centre', 'c-e2e', '--device', 'door-1', '--data', edgeData, '--server', mqttUrl!, '--camera', frames, '--fps', '2', '--http-port', '0', '--meal-windows', ALL_DAY]);
+    running.push(edge);
+    const [, statusUrl] = await edge.waitFor(/status (http:\/\/\S+)/, 90_000);
+
+    type Status = { checkIns: { total: number }; outboxPending: number; unknown?: number };
+    let status: Status | undefined;
+    const until = Date.now() + 120_000;
+    while (Date.now() < until) {
+      status = (await (await fetch(statusUrl!)).json()) as Status;
+      if (status.checkIns.total >= 1 && status.outboxPending === 0 && (status.unknown ?? 0) >= 1) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(status?.checkIns.total).toBe(1);
+    expect(status?.unknown).toBeGreaterThanOrEqual(1);
+    expect(status?.outboxPending).toBe(0);
+
+    const unauthorised = await fetch(`${httpUrl}/api/v1/stats/meals?from=2026-01-01&to=2026-12-31`);
+    expect(unauthorised.status).toBe(401);
+    const res = await fetch(`${httpUrl}/api/v1/stats/meals?from=2026-01-01&to=2027-12-31&groupBy=centre`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    const stats = (await res.json()) as { total: number; rows: Array<{ centreId: string; meals: number }> };
+    expect(stats.rows).toEqual([{ centreId: 'c-e2e', meals: 1 }]);
+
+    expect(await edge.stop()).toBe(0);
+    expect(await server.stop()).toBe(0);
+  }, 300_000);
+});

@@ -1,0 +1,22 @@
+/** The README's main command, as a user runs it: `mealcheck demo --once --json`. */
+import { describe, expect, it } from 'vitest';
+import { mealcheck } from '../helpers/processes.ts';
+
+describe('mealcheck demo', () => {
+  it('enrols elders, checks them in from camera frames, and the server counts exactly the meals the edge recorded', async () => {
+    const { code, stdout, stderr } = await mealcheck(['demo', '--once', '--json']);
+    expect(code, stderr.slice(-3000)).toBe(0);
+    const lines = stdout.trim().split('\n');
+    const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, number | string>;
+    expect(summary.checkIns).toBeGreaterThan(0);
+    expect(summary.meals).toBe(summary.checkIns);
+    // Every enrolled elder visits once (one comes back and must not get a second meal).
+    expect(summary.checkIns).toBe(summary.enrolled);
+    // Every stranger is seen, counted as unknown, and given no meal.
+    expect(summary.unknown).toBe(summary.strangers);
+    expect(summary.outboxPending).toBe(0);
+    expect(stdout).toContain('签到成功');
+    expect(stdout).toContain('本餐已签到');
+    expect(stdout).toMatch(/total\s+\d+/);
+  }, 240_000);
+});

@@ -1,0 +1,120 @@
+/**
+ * The whole delivery path with real parts: the edge's composition root (SQLite, check-in
+ * service, forwarder), the server (Fastify, SQLite, ingest) and its embedded aedes broker.
+ * Only the model seam is faked (canned faces per frame), since what is under test is the
+ * path from a decided face to a meal counted by the server.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadEdgeConfig } from '../../edge/src/config.ts';
+import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
+import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
+import { serverSettings } from '../../server/src/config.ts';
+import { startServer, type RunningServer } from '../../server/src/server.ts';
+import { edgeTempDir, quietEdgeLogger, reservePort, TestClock, waitUntil } from '../helpers/edge-fixtures.ts';
+import { FakeEngine, fakeFace, MemoryFrameSource, syntheticDescriptor } from '../helpers/fake-engine.ts';
+import { TEST_TOKEN, quietLogger } from '../helpers/server-fixtures.ts';
+
+const CENTRE = 'c-101';
+const DEVICE = 'door-1';
+// 12:00 in Shanghai: inside the default lunch window (11:00-13:30).
+const LUNCH = '2026-11-28T04:00:00Z';
+
+const people = { wang: syntheticDescriptor(1), li: syntheticDescriptor(2), zhao: syntheticDescriptor(3), stranger: syntheticDescriptor(99) };
+
+/** Each visit is three frames of one face, then empty frames so the track ends. */
+function visits(...who: (keyof typeof people)[]): string[] {
+  return who.flatMap((w) => [w, w, w, 'empty', 'empty', 'empty', 'empty', 'empty', 'empty']);
+}
+
+const engine = () =>
+  new FakeEngine({
+    empty: [],
+    ...Object.fromEntries(Object.entries(people).map(([k, d]) => [k, [fakeFace({ descriptor: d })]])),
+  });
+
+async function enrolElders(dbFile: string): Promise<void> {
+  const db = openEdgeDatabase(dbFile);
+  const elders = createElderRepository(db);
+  for (const [id, name, d] of [
+    ['E1', '王秀英', people.wang],
+    ['E2', '李桂兰', people.li],
+    ['E3', '赵志刚', people.zhao],
+  ] as const) {
+    elders.upsertElder(id, name);
+    elders.addTemplate(id, d, 'synthetic');
+  }
+  db.close();
+}
+
+async function mealsAtServer(server: RunningServer): Promise<{ total: number; rows: unknown[] }> {
+  const res = await server.app.inject({
+    url: '/api/v1/stats/meals?from=2026-11-28&to=2026-11-28&groupBy=centre,day,meal',
+    headers: { authorization: `Bearer ${TEST_TOKEN}` },
+  });
+  expect(res.statusCode).toBe(200);
+  return res.json();
+}
+
+describe('edge → broker → server → receipt', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const f of cleanups.reverse()) await f();
+    cleanups.length = 0;
+  });
+
+  async function setUp(mqttPort: number, startServerFirst: boolean) {
+    const tmp = edgeTempDir();
+    cleanups.push(() => tmp.cleanup());
+    const settings = serverSettings({ dataDir: `${tmp.dir}/server`, httpPort: 0, mqttPort, adminToken: TEST_TOKEN });
+    let server: RunningServer | undefined;
+    if (startServerFirst) {
+      server = await startServer(settings, { logger: quietLogger });
+      cleanups.push(() => server!.stop());
+    }
+    const mqttUrl = server ? server.mqttUrl : `mqtt://127.0.0.1:${mqttPort}`;
+    const config = loadEdgeConfig(['--centre', CENTRE, '--device', DEVICE, '--data', `${tmp.dir}/edge`, '--server', mqttUrl, '--http-port', '0'], {});
+    await enrolElders(config.dbFile);
+    const source = new MemoryFrameSource(visits('wang', 'stranger', 'li', 'wang', 'zhao'), 'cam1');
+    const edge = new Edge({ ...config, realtime: false }, { engine: engine(), source, clock: new TestClock(LUNCH), logger: quietEdgeLogger });
+    const ended = new Promise<void>((r) => edge.once('camera-end', () => r()));
+    const results: string[] = [];
+    edge.on('check-in', (e) => results.push(`${e.elderId}:${e.result.status}`));
+    cleanups.push(() => edge.stop());
+    await edge.start();
+    return { settings, edge, ended, results, getServer: () => server, setServer: (s: RunningServer) => (server = s) };
+  }
+
+  it('delivers every check-in once, removes it from the outbox on the receipt, and counts no meal for a stranger', async () => {
+    const { edge, ended, results, getServer } = await setUp(0, true);
+    await ended;
+    // wang twice: the second visit is "already checked in", not a second meal.
+    expect(results).toEqual(['E1:recorded', 'E2:recorded', 'E1:already-checked-in', 'E3:recorded']);
+    expect(edge.pipeline?.counters().unknown).toBe(1);
+    await waitUntil(() => edge.forwarder.stats().pending === 0, 'outbox drained by receipts', 20_000);
+    const stats = await mealsAtServer(getServer()!);
+    expect(stats.total).toBe(3);
+    expect(stats.total).toBe(edge.checkIns.countAll());
+    expect(stats.rows).toEqual([{ centreId: CENTRE, day: '2026-11-28', meal: 'lunch', meals: 3 }]);
+    // The status page reports the same figures.
+    const status = (await (await fetch(`${edge.statusUrl}/api/v1/status`)).json()) as { checkIns: { total: number }; outboxPending: number };
+    expect(status.checkIns.total).toBe(3);
+    expect(status.outboxPending).toBe(0);
+  });
+
+  it('keeps recording while the server and broker are down, and delivers when they come up', async () => {
+    const port = await reservePort();
+    const { edge, ended, results, settings, setServer } = await setUp(port, false);
+    await ended;
+    expect(results.filter((r) => r.endsWith(':recorded'))).toHaveLength(3);
+    expect(edge.forwarder.stats().connected).toBe(false);
+    expect(edge.forwarder.stats().pending).toBe(3);
+
+    const server = await startServer(settings, { logger: quietLogger });
+    setServer(server);
+    cleanups.push(() => server.stop());
+    // The forwarder retries with backoff (1 s doubling, jittered): allow a few rounds.
+    await waitUntil(() => edge.forwarder.stats().pending === 0, 'outbox drained after the server came up', 45_000, 100);
+    const stats = await mealsAtServer(server);
+    expect(stats.total).toBe(3);
+  }, 90_000);
+});
