@@ -25,7 +25,7 @@ describe('loadEdgeConfig', () => {
       fps: 5,
       http: { host: '127.0.0.1', port: 8081 },
       meals: { timeZone: 'Asia/Shanghai' },
-      match: { threshold: 0.45, margin: 0.05 },
+      match: { threshold: 0.48, margin: 0.05, cohortRatio: 0.75, meanTemplates: true },
       backend: 'auto',
     });
     expect(c.dbFile).toMatch(/data[/\\]edge[/\\]edge\.db$/);

@@ -5,10 +5,12 @@ import { descriptorAt, euclidean, rng, syntheticDescriptor } from '../helpers/fa
 const A = syntheticDescriptor(1);
 const B = syntheticDescriptor(2);
 const C = syntheticDescriptor(3);
+/** The threshold-and-margin rule alone (no cohort check, no mean templates), as these tests were written for. */
+const BASE = { threshold: 0.45, margin: 0.05, cohortRatio: 1, meanTemplates: false };
 
 describe('Matcher', () => {
   it('defaults to the thresholds measured on East Asian faces', () => {
-    expect(DEFAULT_MATCHER_OPTIONS).toEqual({ threshold: 0.45, margin: 0.05 });
+    expect(DEFAULT_MATCHER_OPTIONS).toEqual({ threshold: 0.48, margin: 0.05, cohortRatio: 0.75, cohortSize: 5, meanTemplates: true });
   });
 
   it('says no-templates on an empty gallery', () => {
@@ -28,7 +30,7 @@ describe('Matcher', () => {
     { name: 'a stranger', probe: C, expect: { kind: 'unknown', reason: 'above-threshold' } },
   ];
   it.each(cases)('$name', ({ probe, expect: want }) => {
-    const m = new Matcher(gallery);
+    const m = new Matcher(gallery, BASE);
     expect(m.match(probe)).toMatchObject(want);
   });
 
@@ -59,6 +61,7 @@ describe('Matcher', () => {
         { elderId: 'a', descriptor: A },
         { elderId: 'b', descriptor: b2 },
       ]),
+      BASE,
     );
     it.each([
       // t along a→b: distances 0.4t and 0.4(1-t); gap 0.4(1-2t).
@@ -77,7 +80,7 @@ describe('Matcher', () => {
           { elderId: 'a', descriptor: A },
           { elderId: 'b', descriptor: b2 },
         ]),
-        { margin: 0 },
+        { ...BASE, margin: 0 },
       );
       expect(loose.match(between(0.45))).toMatchObject({ kind: 'recognised', elderId: 'a' });
     });
@@ -92,6 +95,7 @@ describe('Matcher', () => {
         { elderId: 'a', descriptor: A },
         { elderId: 'a', descriptor: descriptorAt(A, 0.05, 41) },
       ]),
+      BASE,
     );
     const probe = descriptorAt(A, 0.02, 42);
     const r = m.match(probe);
@@ -102,7 +106,7 @@ describe('Matcher', () => {
   });
 
   it('keeps a default when an option is given as undefined', () => {
-    expect(new Matcher(undefined, { threshold: undefined, margin: 0.1 }).settings).toEqual({ threshold: 0.45, margin: 0.1 });
+    expect(new Matcher(undefined, { threshold: undefined, margin: 0.1 }).settings).toEqual({ ...DEFAULT_MATCHER_OPTIONS, margin: 0.1 });
   });
 
   it('applies configured threshold', () => {
@@ -141,7 +145,7 @@ describe('Matcher', () => {
       const base = syntheticDescriptor(1000 + e);
       for (let t = 0; t < 5; t++) entries.push({ elderId: `e${e}`, descriptor: descriptorAt(base, 0.2 * r(), 50_000 + e * 5 + t) });
     }
-    const m = new Matcher(packTemplates(entries));
+    const m = new Matcher(packTemplates(entries), BASE);
     const options = m.settings;
     for (let p = 0; p < 40; p++) {
       const probe = p % 4 === 3 ? syntheticDescriptor(900_000 + p) : descriptorAt(entries[Math.floor(r() * entries.length)]!.descriptor, 0.4 * r(), 800_000 + p);
@@ -178,5 +182,64 @@ describe('Matcher', () => {
     const m = new Matcher({ elderIds, descriptors });
     const result = m.match(probe);
     expect(result).toMatchObject({ kind: 'recognised', elderId: elderIds[planted] });
+  });
+});
+
+describe('Matcher cohort check and mean templates', () => {
+  /** A descriptor at `x` along axis `axis`: distances between two on one axis are |x1 - x2|. */
+  const at = (x: number, axis = 0): Float32Array => {
+    const d = new Float32Array(DESCRIPTOR_LENGTH);
+    d[axis] = x;
+    return d;
+  };
+  // Six elders on six axes, each at 0.6 from the origin, so any two are 0.85 apart.
+  const six = packTemplates(Array.from({ length: 6 }, (_, e) => ({ elderId: `e${e}`, descriptor: at(0.6, e) })));
+
+  it.each([
+    // Near e0: 0.1 from it, ~0.7 from the others: ratio 0.14.
+    { name: 'an elder clearly closer to their own templates', probe: [0.5, 0], cohortRatio: 0.75, want: { kind: 'recognised', elderId: 'e0' } },
+    // 0.45 from e0, about 0.62 from every other elder: ratio about 0.73 (passes at 0.8, not at 0.7).
+    { name: 'a face about as close to many elders (ratio 0.8 allows)', probe: [0.15, 0], cohortRatio: 0.8, want: { kind: 'recognised', elderId: 'e0' } },
+    { name: 'a face about as close to many elders (ratio 0.7 refuses)', probe: [0.15, 0], cohortRatio: 0.7, want: { kind: 'unknown', reason: 'cohort', bestElderId: 'e0' } },
+    { name: 'ratio 1 turns the check off', probe: [0.15, 0], cohortRatio: 1, want: { kind: 'recognised', elderId: 'e0' } },
+  ])('$name', ({ probe, cohortRatio, want }) => {
+    const m = new Matcher(six, { threshold: 0.5, margin: 0.05, cohortRatio, meanTemplates: false });
+    expect(m.match(at(probe[0]!, probe[1]))).toMatchObject(want);
+  });
+
+  it('averages over at most cohortSize other elders, fewer when fewer are enrolled', () => {
+    // e0 at 0.45, e1 at 0.6, e2 at 0.9 from the probe: with cohortSize 1 the cohort is e1
+    // (ratio 0.75); with 2, e1 and e2 (mean 0.75, ratio 0.6); with 5, still both.
+    const g = packTemplates([
+      { elderId: 'e0', descriptor: at(0.45, 0) },
+      { elderId: 'e1', descriptor: at(0.6, 1) },
+      { elderId: 'e2', descriptor: at(0.9, 2) },
+    ]);
+    const opts = { threshold: 0.5, margin: 0.05, meanTemplates: false, cohortRatio: 0.7 };
+    expect(new Matcher(g, { ...opts, cohortSize: 1 }).match(at(0))).toMatchObject({ kind: 'unknown', reason: 'cohort' });
+    expect(new Matcher(g, { ...opts, cohortSize: 2 }).match(at(0))).toMatchObject({ kind: 'recognised', elderId: 'e0' });
+    expect(new Matcher(g, { ...opts, cohortSize: 5 }).match(at(0))).toMatchObject({ kind: 'recognised', elderId: 'e0' });
+  });
+
+  it('matches against the mean of an elder\'s templates as well as each one', () => {
+    // Templates at +0.4 and -0.4 on axis 1; the probe on axis 0 is 0.5 from each, 0.3 from their mean.
+    const g = packTemplates([
+      { elderId: 'a', descriptor: at(0.4, 1) },
+      { elderId: 'a', descriptor: at(-0.4, 1) },
+    ]);
+    const probe = at(0.3, 0);
+    expect(new Matcher(g, { threshold: 0.45, meanTemplates: false }).match(probe)).toMatchObject({ kind: 'unknown', reason: 'above-threshold' });
+    const m = new Matcher(g, { threshold: 0.45, meanTemplates: true });
+    const r = m.match(probe);
+    expect(r).toMatchObject({ kind: 'recognised', elderId: 'a' });
+    if (r.kind === 'recognised') expect(r.distance).toBeCloseTo(0.3, 5);
+    // The mean is not counted as a template.
+    expect(m.size).toBe(2);
+  });
+
+  it('rejects a cohort ratio or size that makes no sense', () => {
+    expect(() => new Matcher(undefined, { cohortRatio: 0 })).toThrow(RangeError);
+    expect(() => new Matcher(undefined, { cohortSize: 0 })).toThrow(RangeError);
+    expect(() => new Matcher(undefined, { cohortSize: 1.5 })).toThrow(RangeError);
   });
 });

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isValidId } from '../../../common/contract.ts';
 import { ImageError, type DetectedFace, type FaceEngine } from '../vision/face-engine.ts';
+import { checkQuality } from '../recognition/quality.ts';
 
 /** The part of the elder repository enrolment writes to. */
 export interface EnrolmentStore {
@@ -34,7 +35,7 @@ export interface EnrolmentRequest {
   minFaceSize?: number;
 }
 
-export type EnrolmentProblemCode = 'invalid-elder-id' | 'invalid-name' | 'no-photos' | 'unreadable' | 'bad-image' | 'no-face' | 'several-faces' | 'face-too-small';
+export type EnrolmentProblemCode = 'invalid-elder-id' | 'invalid-name' | 'no-photos' | 'unreadable' | 'bad-image' | 'no-face' | 'several-faces' | 'face-too-small' | 'low-quality';
 
 export interface EnrolmentProblem {
   code: EnrolmentProblemCode;
@@ -110,8 +111,11 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
     } else {
       const face = faces[0]!;
       const size = Math.round(Math.min(face.box.width, face.box.height));
-      if (size < minFaceSize) problems.push({ code: 'face-too-small', photo, message: `photo ${photo}: the face is too small (${size} px, at least ${minFaceSize} px); take the photo closer` });
-      else good.push({ photo, face });
+      // The door's quality gate, so no template is made from a face the door would not match.
+      const quality = checkQuality(face, { minFaceSize });
+      if (quality.ok) good.push({ photo, face });
+      else if (quality.reason === 'too-small') problems.push({ code: 'face-too-small', photo, message: `photo ${photo}: the face is too small (${size} px, at least ${minFaceSize} px); take the photo closer` });
+      else problems.push({ code: 'low-quality', photo, message: `photo ${photo}: ${quality.detail}; take the photo facing the camera, in good light, holding still` });
     }
   }
   if (problems.length) throw new EnrolmentError(problems);

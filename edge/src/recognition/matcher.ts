@@ -7,6 +7,7 @@
  */
 
 import { withDefaults } from './defaults.ts';
+import { SimdScanner } from './simd-scan.ts';
 
 /** Length of a face-api descriptor (a multiple of 4: the scan is unrolled by 4). */
 export const DESCRIPTOR_LENGTH = 128;
@@ -38,11 +39,26 @@ export interface MatcherOptions {
    * face that sits between two enrolled elders is not given to either.
    */
   margin: number;
+  /**
+   * Cohort normalisation: the best distance divided by the mean distance to the next
+   * `cohortSize` elders must be at most this. A stranger tends to sit about as close to many
+   * enrolled elders as to the best one, an elder clearly closer to their own templates; the
+   * ratio adapts to how crowded the gallery is around the probe. 1 turns it off.
+   */
+  cohortRatio: number;
+  /** Elders after the best one whose mean distance is the cohort's (fewer when fewer are enrolled). */
+  cohortSize: number;
+  /**
+   * Also match against each elder's mean template (elders with at least 2 templates): the mean
+   * of several photos is a steadier estimate of the face than any one of them.
+   */
+  meanTemplates: boolean;
 }
 
-export const DEFAULT_MATCHER_OPTIONS: Readonly<MatcherOptions> = { threshold: 0.45, margin: 0.05 };
+/** Calibrated with `mealcheck eval` on faces-dev (scripts/eval/CALIBRATION.md). */
+export const DEFAULT_MATCHER_OPTIONS: Readonly<MatcherOptions> = { threshold: 0.48, margin: 0.05, cohortRatio: 0.75, cohortSize: 5, meanTemplates: true };
 
-export type UnknownReason = 'no-templates' | 'above-threshold' | 'ambiguous';
+export type UnknownReason = 'no-templates' | 'above-threshold' | 'ambiguous' | 'cohort';
 
 export type MatchResult =
   | { kind: 'recognised'; elderId: string; distance: number; secondElderId?: string; secondDistance?: number }
@@ -57,17 +73,26 @@ export class Matcher {
   private elders: string[] = [];
   /** Scratch: best squared distance per elder, reused by every match() (match is synchronous). */
   private best = new Float64Array(0);
+  /** Scratch: the cohort's distances, smallest first. */
+  private cohort = new Float64Array(0);
+  /** Templates given (mean templates not counted). */
+  private given = 0;
+  /** The distance scan in wasm SIMD (~3x the JS loop); null where the runtime lacks it. */
+  private readonly simd = SimdScanner.create();
 
   constructor(templates?: TemplateSet, options: Partial<MatcherOptions> = {}) {
     this.options = withDefaults(DEFAULT_MATCHER_OPTIONS, options);
     if (!(this.options.threshold > 0)) throw new RangeError(`matcher threshold must be > 0, got ${this.options.threshold}`);
     if (!(this.options.margin >= 0)) throw new RangeError(`matcher margin must be >= 0, got ${this.options.margin}`);
+    if (!(this.options.cohortRatio > 0)) throw new RangeError(`matcher cohort ratio must be > 0, got ${this.options.cohortRatio}`);
+    if (!(Number.isInteger(this.options.cohortSize) && this.options.cohortSize >= 1)) throw new RangeError(`matcher cohort size must be a whole number >= 1, got ${this.options.cohortSize}`);
+    this.cohort = new Float64Array(this.options.cohortSize);
     if (templates) this.replace(templates);
   }
 
   /** Number of templates loaded. */
   get size(): number {
-    return this.owner.length;
+    return this.given;
   }
 
   /** Number of distinct elders with at least one template. */
@@ -96,10 +121,35 @@ export class Matcher {
       }
       owner[i] = e;
     }
-    this.descriptors = Float32Array.from(templates.descriptors);
-    this.owner = owner;
+    const elders = index.size;
+    let descriptors = Float32Array.from(templates.descriptors);
+    let owners = owner;
+    if (this.options.meanTemplates) {
+      const sums = new Float64Array(elders * DESCRIPTOR_LENGTH);
+      const counts = new Int32Array(elders);
+      for (let i = 0; i < n; i++) {
+        const e = owner[i]!;
+        counts[e]!++;
+        for (let k = 0; k < DESCRIPTOR_LENGTH; k++) sums[e * DESCRIPTOR_LENGTH + k]! += descriptors[i * DESCRIPTOR_LENGTH + k]!;
+      }
+      const withMean: number[] = [];
+      for (let e = 0; e < elders; e++) if (counts[e]! >= 2) withMean.push(e);
+      const all = new Float32Array((n + withMean.length) * DESCRIPTOR_LENGTH);
+      all.set(descriptors);
+      owners = new Int32Array(n + withMean.length);
+      owners.set(owner);
+      withMean.forEach((e, j) => {
+        owners[n + j] = e;
+        for (let k = 0; k < DESCRIPTOR_LENGTH; k++) all[(n + j) * DESCRIPTOR_LENGTH + k] = sums[e * DESCRIPTOR_LENGTH + k]! / counts[e]!;
+      });
+      descriptors = all;
+    }
+    this.descriptors = descriptors;
+    this.owner = owners;
+    this.given = n;
     this.elders = [...index.keys()];
     this.best = new Float64Array(this.elders.length);
+    this.simd?.load(this.descriptors);
   }
 
   match(descriptor: Float32Array): MatchResult {
@@ -112,25 +162,33 @@ export class Matcher {
     const t = this.descriptors;
     const owner = this.owner;
     const q = descriptor;
-    for (let i = 0, base = 0; i < n; i++, base += DESCRIPTOR_LENGTH) {
-      // Four independent sums: the CPU overlaps them (measured ~1.8x over one sum in V8).
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let k = 0; k < DESCRIPTOR_LENGTH; k += 4) {
-        const d0 = t[base + k]! - q[k]!;
-        const d1 = t[base + k + 1]! - q[k + 1]!;
-        const d2 = t[base + k + 2]! - q[k + 2]!;
-        const d3 = t[base + k + 3]! - q[k + 3]!;
-        s0 += d0 * d0;
-        s1 += d1 * d1;
-        s2 += d2 * d2;
-        s3 += d3 * d3;
+    if (this.simd) {
+      const d2 = this.simd.scan(q);
+      for (let i = 0; i < n; i++) {
+        const e = owner[i]!;
+        if (d2[i]! < best[e]!) best[e] = d2[i]!;
       }
-      const sum = s0 + s1 + s2 + s3;
-      const e = owner[i]!;
-      if (sum < best[e]!) best[e] = sum;
+    } else {
+      for (let i = 0, base = 0; i < n; i++, base += DESCRIPTOR_LENGTH) {
+        // Four independent sums: the CPU overlaps them (measured ~1.8x over one sum in V8).
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let k = 0; k < DESCRIPTOR_LENGTH; k += 4) {
+          const d0 = t[base + k]! - q[k]!;
+          const d1 = t[base + k + 1]! - q[k + 1]!;
+          const d2 = t[base + k + 2]! - q[k + 2]!;
+          const d3 = t[base + k + 3]! - q[k + 3]!;
+          s0 += d0 * d0;
+          s1 += d1 * d1;
+          s2 += d2 * d2;
+          s3 += d3 * d3;
+        }
+        const sum = s0 + s1 + s2 + s3;
+        const e = owner[i]!;
+        if (sum < best[e]!) best[e] = sum;
+      }
     }
 
     // Best and second-best elder, still squared.
@@ -154,7 +212,36 @@ export class Matcher {
     const secondElderId = this.elders[second]!;
     const secondDistance = Math.sqrt(best[second]!);
     if (secondDistance - distance < this.options.margin) return { kind: 'unknown', reason: 'ambiguous', bestElderId: elderId, distance };
+    if (this.options.cohortRatio < 1 && distance > this.options.cohortRatio * this.cohortMean(first)) return { kind: 'unknown', reason: 'cohort', bestElderId: elderId, distance };
     return { kind: 'recognised', elderId, distance, secondElderId, secondDistance };
+  }
+
+  /** Mean distance to the `cohortSize` closest elders other than `first` (call after a scan). */
+  private cohortMean(first: number): number {
+    const top = this.cohort;
+    top.fill(Infinity);
+    const best = this.best;
+    for (let e = 0; e < best.length; e++) {
+      if (e === first) continue;
+      let v = best[e]!;
+      if (v >= top[top.length - 1]!) continue;
+      // Insertion into the short sorted list.
+      for (let j = 0; j < top.length; j++) {
+        if (v < top[j]!) {
+          const t = top[j]!;
+          top[j] = v;
+          v = t;
+        }
+      }
+    }
+    let sum = 0;
+    let n = 0;
+    for (const v of top) {
+      if (!Number.isFinite(v)) break;
+      sum += Math.sqrt(v);
+      n++;
+    }
+    return n ? sum / n : Infinity;
   }
 }
 

@@ -10,9 +10,11 @@ import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../../common/logger.ts';
 import type { FrameSource, Frame } from '../capture/frame-source.ts';
+import type { FrameGate } from '../capture/motion-gate.ts';
 import type { CheckInRecorder, CheckInResult } from '../meals/check-in.ts';
-import { ImageError, type DetectedFace, type FaceEngine } from '../vision/face-engine.ts';
+import { ImageError, type DetectedFace, type DetectOptions, type FaceBox, type FaceEngine } from '../vision/face-engine.ts';
 import { withDefaults } from './defaults.ts';
+import { checkQuality, type QualityOptions } from './quality.ts';
 import type { Matcher, MatchResult, TemplateSet } from './matcher.ts';
 import { FaceTracker, type TrackerOptions } from './tracker.ts';
 import { Voter, type VoteDecision, type VoterOptions, type VoteUnknownReason } from './voter.ts';
@@ -28,7 +30,12 @@ export interface RecognitionPipelineOptions {
   maxRetryDelayMs: number;
   tracker: Partial<TrackerOptions>;
   voter: Partial<VoterOptions>;
+  /** Quality gate before matching (pose, light, blur); its size floor is `minFaceSize`. */
+  quality: Partial<QualityOptions>;
 }
+
+/** A decided track's face is described on one frame in this many (see detectOptions). */
+const REVERIFY_EVERY = 3;
 
 export const DEFAULT_PIPELINE_OPTIONS: Readonly<Omit<RecognitionPipelineOptions, 'cameraId'>> = {
   minFaceSize: 40,
@@ -36,6 +43,7 @@ export const DEFAULT_PIPELINE_OPTIONS: Readonly<Omit<RecognitionPipelineOptions,
   maxRetryDelayMs: 10_000,
   tracker: {},
   voter: {},
+  quality: {},
 };
 
 export interface RecognitionPipelineDeps {
@@ -46,6 +54,11 @@ export interface RecognitionPipelineDeps {
   recorder: CheckInRecorder;
   logger: Logger;
   options: Partial<RecognitionPipelineOptions> & Pick<RecognitionPipelineOptions, 'cameraId'>;
+  /**
+   * Motion gate: while no face is tracked, frames it calls unchanged are not analysed (a
+   * static scene then costs a thumbnail per frame, not a detection). None: every frame is.
+   */
+  gate?: FrameGate;
 }
 
 /** Where and when a decision was made (never the image or descriptor: they stay in memory). */
@@ -102,12 +115,16 @@ export interface PipelineErrorEvent {
 export interface PipelineCounters {
   /** Frames taken from the source. */
   frames: number;
+  /** Frames not analysed: the motion gate saw no change and no face was being tracked. */
+  still: number;
   /** Faces detected, over all frames. */
   faces: number;
   /** Faces matched against the templates. */
   matched: number;
   /** Faces skipped for being smaller than `minFaceSize`. */
   small: number;
+  /** Faces refused by the quality gate for pose, light or blur. */
+  lowQuality: number;
   /** Tracks decided (recognised + unknown). */
   decisions: number;
   /** Recognised tracks handed to the recorder, and how many of those it recorded. */
@@ -132,6 +149,7 @@ export interface PipelineEvents {
 
 export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
   private readonly source: FrameSource;
+  private readonly gate: FrameGate | undefined;
   private readonly engine: FaceEngine;
   private readonly matcher: Matcher;
   private readonly recorder: CheckInRecorder;
@@ -139,7 +157,7 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
   private readonly options: RecognitionPipelineOptions;
   private readonly tracker: FaceTracker;
   private readonly voter: Voter;
-  private readonly counts: PipelineCounters = { frames: 0, faces: 0, matched: 0, small: 0, decisions: 0, recognised: 0, recorded: 0, unknown: 0, errors: 0, imageErrors: 0 };
+  private readonly counts: PipelineCounters = { frames: 0, still: 0, faces: 0, matched: 0, small: 0, lowQuality: 0, decisions: 0, recognised: 0, recorded: 0, unknown: 0, errors: 0, imageErrors: 0 };
   private running = false;
   private stopping = false;
   private loop: Promise<void> | undefined;
@@ -147,10 +165,13 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
   private resolveFinished!: () => void;
   private readonly retryAbort = new AbortController();
   private lastFrame: FrameRef | undefined;
+  /** Per open track, frames in a row it came back without a descriptor. */
+  private readonly undescribed = new Map<number, number>();
 
   constructor(deps: RecognitionPipelineDeps) {
     super();
     this.source = deps.source;
+    this.gate = deps.gate;
     this.engine = deps.engine;
     this.matcher = deps.matcher;
     this.recorder = deps.recorder;
@@ -215,11 +236,15 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
         }
         if (frame === null) break;
         this.counts.frames++;
+        if (this.gate && !(await this.gate.changed(frame.image)) && this.tracker.open.length === 0) {
+          this.counts.still++;
+          continue;
+        }
 
         let faces: DetectedFace[];
         const t0 = performance.now();
         try {
-          faces = await this.engine.detect(frame.image);
+          faces = await this.engine.detect(frame.image, this.detectOptions());
         } catch (err) {
           if (err instanceof ImageError) {
             this.counts.imageErrors++;
@@ -245,22 +270,39 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
     }
   }
 
+  /**
+   * Decided tracks need no descriptor, except every REVERIFY_EVERY-th frame: then the
+   * tracker's appearance gate can still tell when the next elder in a queue steps into the
+   * spot of one already checked in (their boxes overlap, their faces do not).
+   */
+  private detectOptions(): DetectOptions {
+    const skipDescribe: FaceBox[] = [];
+    for (const t of this.tracker.open) {
+      if (this.voter.isDecided(t.id) && t.missed === 0 && (this.undescribed.get(t.id) ?? 0) < REVERIFY_EVERY - 1) skipDescribe.push(t.box);
+    }
+    return skipDescribe.length ? { skipDescribe } : {};
+  }
+
   private processFaces(frame: Frame, faces: DetectedFace[], detectMs: number): void {
     const ref = frameRef(frame);
     this.lastFrame = ref;
     this.counts.faces += faces.length;
+    // An undescribed face (a decided track's) follows its track by box alone.
     const update = this.tracker.update(
       frame.seq,
       faces.map((f) => f.box),
-      faces.map((f) => f.descriptor),
+      faces.map((f) => (f.descriptor.length > 0 ? f.descriptor : undefined)),
     );
     let matched = 0;
     for (const a of update.assignments) {
-      if (this.voter.isDecided(a.trackId)) continue;
       const face = faces[a.index]!;
+      this.undescribed.set(a.trackId, face.descriptor.length > 0 ? 0 : (this.undescribed.get(a.trackId) ?? 0) + 1);
+      if (this.voter.isDecided(a.trackId) || face.descriptor.length === 0) continue;
       const size = Math.min(face.box.width, face.box.height);
-      if (size < this.options.minFaceSize) {
-        this.counts.small++;
+      const quality = checkQuality(face, { ...this.options.quality, minFaceSize: this.options.minFaceSize });
+      if (!quality.ok) {
+        if (quality.reason === 'too-small') this.counts.small++;
+        else this.counts.lowQuality++;
         continue;
       }
       let match: MatchResult;
@@ -277,6 +319,7 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
       if (decision) this.onDecision(a.trackId, decision, ref);
     }
     for (const t of update.ended) {
+      this.undescribed.delete(t.id);
       const decision = this.voter.end(t.id);
       if (decision) this.onDecision(t.id, decision, ref);
     }

@@ -5,6 +5,7 @@
  */
 import type { SettingsOf, SettingsSpec } from '../../../common/config.ts';
 import type { RecognitionPipelineOptions } from './pipeline.ts';
+import { DEFAULT_QUALITY_OPTIONS } from './quality.ts';
 
 export const recognitionSettings = {
   minFaceSize: {
@@ -34,6 +35,34 @@ export const recognitionSettings = {
     max: 100,
     doc: 'frames matched per face before it is decided unknown',
   },
+  // Quality gate: loose enough to refuse none of faces-dev's photos (scripts/eval/CALIBRATION.md).
+  maxYaw: {
+    flag: 'max-yaw',
+    env: 'MEALCHECK_MAX_YAW',
+    type: 'number',
+    default: DEFAULT_QUALITY_OPTIONS.maxYaw,
+    min: 0,
+    max: 2,
+    doc: 'faces turned further than this (nose offset over eye distance; about 0.5 at 45°) are not matched',
+  },
+  minBrightness: {
+    flag: 'min-brightness',
+    env: 'MEALCHECK_MIN_BRIGHTNESS',
+    type: 'number',
+    default: DEFAULT_QUALITY_OPTIONS.minBrightness,
+    min: 0,
+    max: 255,
+    doc: 'faces darker than this (mean luma 0-255) are not matched',
+  },
+  minSharpness: {
+    flag: 'min-sharpness',
+    env: 'MEALCHECK_MIN_SHARPNESS',
+    type: 'number',
+    default: DEFAULT_QUALITY_OPTIONS.minSharpness,
+    min: 0,
+    max: 1000,
+    doc: 'faces blurrier than this (mean absolute Laplacian) are not matched; 0 = off until calibrated on the centre\'s camera',
+  },
 } satisfies SettingsSpec;
 
 export type RecognitionSettings = SettingsOf<typeof recognitionSettings>;
@@ -41,5 +70,5 @@ export type RecognitionSettings = SettingsOf<typeof recognitionSettings>;
 /** Pipeline options (all but `cameraId`) from the settings. */
 export function recognitionOptions(s: RecognitionSettings): Omit<Partial<RecognitionPipelineOptions>, 'cameraId'> {
   // maxAttempts below votesNeeded could never recognise anyone: raise it rather than refuse to start.
-  return { minFaceSize: s.minFaceSize, voter: { minAgreeing: s.votesNeeded, maxAttempts: Math.max(s.maxAttempts, s.votesNeeded) } };
+  return { minFaceSize: s.minFaceSize, quality: { maxYaw: s.maxYaw, minBrightness: s.minBrightness, minSharpness: s.minSharpness }, voter: { minAgreeing: s.votesNeeded, maxAttempts: Math.max(s.maxAttempts, s.votesNeeded) } };
 }

@@ -87,10 +87,11 @@ export class FaceTracker {
   }
 
   /**
-   * Feeds one frame's boxes (and optionally their descriptors, index for index). `seq` is only
+   * Feeds one frame's boxes (and optionally their descriptors, index for index; a box with no
+   * descriptor is matched by IoU alone and keeps its track's last descriptor). `seq` is only
    * recorded on the tracks (for logs and review).
    */
-  update(seq: number, boxes: readonly FaceBox[], descriptors?: readonly Float32Array[]): TrackerUpdate {
+  update(seq: number, boxes: readonly FaceBox[], descriptors?: readonly (Float32Array | undefined)[]): TrackerUpdate {
     // Greedy assignment by descending IoU: with the handful of faces at a canteen door this
     // gives the same answer as the Hungarian method, in a few lines.
     const pairs: { iou: number; trackId: number; index: number }[] = [];

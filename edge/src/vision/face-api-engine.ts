@@ -10,6 +10,7 @@ import {
   ModelError,
   type BackendChoice,
   type DetectedFace,
+  type DetectOptions,
   type EngineImage,
   type FaceEngine,
   type FaceEngineInfo,
@@ -57,6 +58,12 @@ export interface FaceApiEngineOptions {
   padRatio?: number;
   /** Border fill, also used where a face crop reaches outside the image (default 'black'). */
   padMode?: PadMode;
+  /**
+   * Flip test-time augmentation: the descriptor is the mean of the aligned face's and its
+   * mirror image's (one more recognition pass per face). Default false; see
+   * scripts/eval/CALIBRATION.md for what it measured.
+   */
+  flip?: boolean;
   logger?: Logger;
 }
 
@@ -120,6 +127,7 @@ export class FaceApiEngine implements FaceEngine {
       padRetry: opts.padRetry ?? true,
       padRatio: opts.padRatio ?? 0.5,
       padMode: opts.padMode ?? 'black',
+      flip: opts.flip ?? false,
     };
     this.manifestPath = opts.manifestPath ?? DEFAULT_MANIFEST;
     this.log = opts.logger ?? createLogger('face-engine');
@@ -186,15 +194,16 @@ export class FaceApiEngine implements FaceEngine {
     return this.current;
   }
 
-  async detect(image: EngineImage): Promise<DetectedFace[]> {
-    return (await this.detectWithStats(image)).faces;
+  async detect(image: EngineImage, opts: DetectOptions = {}): Promise<DetectedFace[]> {
+    return (await this.detectWithStats(image, opts)).faces;
   }
 
   /** detect() plus the worker's timing and whether the faces needed the padded retry. */
-  async detectWithStats(image: EngineImage): Promise<DetectResult> {
+  async detectWithStats(image: EngineImage, opts: DetectOptions = {}): Promise<DetectResult> {
     if (!this.current || !this.worker) throw new Error('face engine not started');
     const { image: copy, transfer } = forTransfer(image);
-    return (await this.request({ type: 'detect', image: copy }, transfer)) as DetectResult;
+    const call: WorkerCall = { type: 'detect', image: copy, ...(opts.skipDescribe?.length ? { skipDescribe: opts.skipDescribe.map((b) => ({ x: b.x, y: b.y, width: b.width, height: b.height })) } : {}) };
+    return (await this.request(call, transfer)) as DetectResult;
   }
 
   private request(req: WorkerCall, transfer: ArrayBuffer[]): Promise<InitResult | DetectResult> {

@@ -25,6 +25,25 @@ export interface DetectedFace {
   landmarks: Point[];
   /** 128-d face descriptor (L2 distance between descriptors measures dissimilarity). */
   descriptor: Float32Array;
+  /** Image measurements of the aligned face, for the quality gate (engines may omit them). */
+  quality?: FaceQuality;
+}
+
+export interface FaceQuality {
+  /** Mean luma, 0-255, of the middle of the aligned face. */
+  brightness: number;
+  /** Mean absolute Laplacian of that luma: low means blurred. */
+  sharpness: number;
+}
+
+export interface DetectOptions {
+  /**
+   * Boxes of faces the caller has already identified (decided tracks). A detected face over
+   * one of them (IoU >= 0.5) comes back with its box and score only: `landmarks` empty and
+   * `descriptor` of length 0. Saves the landmark and recognition nets (~30 ms a face on wasm)
+   * on every frame of an elder who is already checked in. Engines may ignore it.
+   */
+  skipDescribe?: readonly FaceBox[];
 }
 
 /** An image as the engine accepts it: encoded bytes (JPEG/PNG) or raw RGB pixels. */
@@ -48,7 +67,7 @@ export interface FaceEngine {
   /** Valid after start(). */
   info(): FaceEngineInfo;
   /** Every face in the image, largest first. Throws ImageError for bad input. */
-  detect(image: EngineImage): Promise<DetectedFace[]>;
+  detect(image: EngineImage, opts?: DetectOptions): Promise<DetectedFace[]>;
 }
 
 export type ImageErrorCode = 'unsupported-format' | 'corrupt' | 'too-large' | 'empty';

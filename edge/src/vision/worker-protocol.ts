@@ -3,7 +3,7 @@
  * gets exactly one response with the same id; `log` messages carry the worker's log lines to
  * the main thread's logger.
  */
-import type { BackendChoice, EngineImage, FaceBox, ImageErrorCode, Point } from './face-engine.ts';
+import type { BackendChoice, EngineImage, FaceBox, FaceQuality, ImageErrorCode, Point } from './face-engine.ts';
 import type { PadMode } from './image.ts';
 
 export type DetectorName = 'ssdMobilenetv1' | 'tinyFaceDetector';
@@ -20,9 +20,11 @@ export interface WorkerSettings {
   padRetry: boolean;
   padRatio: number;
   padMode: PadMode;
+  /** Flip test-time augmentation (see FaceApiEngineOptions.flip). */
+  flip: boolean;
 }
 
-export type WorkerCall = { type: 'init'; settings: WorkerSettings } | { type: 'detect'; image: EngineImage };
+export type WorkerCall = { type: 'init'; settings: WorkerSettings } | { type: 'detect'; image: EngineImage; skipDescribe?: FaceBox[] };
 export type WorkerRequest = WorkerCall & { id: number };
 
 export interface WireFace {
@@ -30,6 +32,7 @@ export interface WireFace {
   score: number;
   landmarks: Point[];
   descriptor: Float32Array;
+  quality?: FaceQuality;
 }
 
 export interface WireError {

@@ -1,0 +1,318 @@
+/**
+ * `npm run bench -- [--json] [--idle-seconds N] [--backend B] [edge settings...]`: the edge's
+ * recognition performance, measured in one run on inputs made from the photos shipped in
+ * @vladmandic/face-api (so it runs on any machine after npm install):
+ *
+ * - engine: ms per frame of the edge's frame engine vs face-api out of the box (SSD on the
+ *   whole photo + landmarks + descriptors), on the same frames, with the faces each finds;
+ * - checkin: from the first frame a face is visible to the check-in decision, on a 5 fps
+ *   sequence played in real time (frames the pipeline is too busy for are dropped);
+ * - idle: CPU (% of one core, main thread + model worker + sharp threads) on a static scene;
+ * - matcher: one 1:N match over 100,000 templates vs face-api's FaceMatcher;
+ * - eventLoopDelayP99Ms during recognition, rssMb (peak, before the baseline is loaded).
+ *
+ * Edge settings (e.g. --detector) are read like the edge reads them, so the figures are for
+ * the configuration the edge would run. The last stdout line is the JSON with --json.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import sharp from 'sharp';
+import { parseArgs } from '../../common/config.ts';
+import { createLogger } from '../../common/logger.ts';
+import { FolderFrameSource } from '../../edge/src/capture/folder-source.ts';
+import { loadEdgeConfig } from '../../edge/src/config.ts';
+import { createFrameEngine, createRecognitionPipeline } from '../../edge/src/main.ts';
+import type { CheckInRecorder, CheckInResult } from '../../edge/src/meals/check-in.ts';
+import { DESCRIPTOR_LENGTH, Matcher, packTemplates, euclideanDistance } from '../../edge/src/recognition/matcher.ts';
+import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
+import { DEFAULT_MODELS_DIR } from '../../edge/src/vision/models.ts';
+import { loadNaiveFaceApi } from '../../edge/src/vision/naive-face-api.ts';
+import { pairFaces, percentile } from './bench-stats.ts';
+import { FRAME_HEIGHT, FRAME_WIDTH, pickDemoPeople, renderScene, seededRandom, type Visit } from '../demo/demo-scene.ts';
+
+const FPS = 5;
+const MATCHER_TEMPLATES = 100_000;
+
+const r1 = (n: number) => Math.round(n * 10) / 10;
+const r2 = (n: number) => Math.round(n * 100) / 100;
+
+/** Frames of one background with camera-like noise: a static scene that is never byte-identical. */
+async function renderStaticScene(dir: string, frames: number): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const rand = seededRandom(7);
+  for (let i = 0; i < frames; i++) {
+    const px = Buffer.alloc(FRAME_WIDTH * FRAME_HEIGHT * 3);
+    for (let y = 0; y < FRAME_HEIGHT; y++) {
+      for (let x = 0; x < FRAME_WIDTH; x++) {
+        const o = (y * FRAME_WIDTH + x) * 3;
+        // A gradient wall and a darker doorway, plus ±3 levels of sensor noise.
+        const base = 90 + (x * 60) / FRAME_WIDTH + (x > 240 && x < 400 && y > 80 ? -40 : 0);
+        for (let c = 0; c < 3; c++) px[o + c] = Math.max(0, Math.min(255, Math.round(base - c * 6 + (rand() - 0.5) * 6)));
+      }
+    }
+    const jpeg = await sharp(px, { raw: { width: FRAME_WIDTH, height: FRAME_HEIGHT, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+    writeFileSync(join(dir, `static-${String(i).padStart(3, '0')}.jpg`), jpeg);
+  }
+}
+
+/** Accepts every check-in once per elder, like an empty meal window would. */
+function benchRecorder(): CheckInRecorder {
+  const seen = new Set<string>();
+  return {
+    record(req): CheckInResult {
+      const checkIn = { eventId: `e${seen.size}`, elderId: req.elderId, elderName: req.elderId, serviceDate: '2026-01-01', meal: 'lunch', at: new Date().toISOString(), method: 'face' } as const;
+      if (seen.has(req.elderId)) return { status: 'already-checked-in', checkIn };
+      seen.add(req.elderId);
+      return { status: 'recorded', checkIn };
+    },
+  };
+}
+
+interface Prepared {
+  people: Array<{ id: string; enrolled: boolean }>;
+  templates: Array<{ elderId: string; descriptor: number[] }>;
+  scene: { frames: number; visits: Visit[] };
+}
+
+/**
+ * Inputs: demo people found and enrolled with the enrolment engine (SSD, padded retry, as
+ * staff enrol), their frames, and a static scene. Run in a child process so the enrolment
+ * engine's memory is not counted in the edge's rssMb.
+ */
+async function prepare(dir: string, argv: string[]): Promise<void> {
+  const config = loadEdgeConfig(argv, process.env);
+  const logger = createLogger('bench', process.env.MEALCHECK_LOG_LEVEL ?? 'warn');
+  const enrolEngine = new FaceApiEngine({ backend: config.backend, ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}), logger });
+  await enrolEngine.start();
+  try {
+    const people = await pickDemoPeople(enrolEngine, 8, 3);
+    const templates: Prepared['templates'] = [];
+    for (const p of people.filter((x) => x.enrolled)) {
+      for (const photo of p.enrolPhotos) {
+        const faces = await enrolEngine.detect({ kind: 'encoded', bytes: photo });
+        if (faces[0]) templates.push({ elderId: p.id, descriptor: [...faces[0].descriptor] });
+      }
+    }
+    const scene = await renderScene(people, join(dir, 'frames'), { framesPerVisit: 5, gapFrames: 6, repeatVisits: 1 });
+    await renderStaticScene(join(dir, 'static'), 10);
+    const out: Prepared = { people: people.map((p) => ({ id: p.id, enrolled: p.enrolled })), templates, scene };
+    writeFileSync(join(dir, 'prepared.json'), JSON.stringify(out));
+  } finally {
+    await enrolEngine.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), new Set(['json']));
+  const json = args.flags.has('json');
+  const idleSeconds = Number(args.flags.get('idle-seconds') ?? 10);
+  const prepareDir = args.flags.get('prepare');
+  for (const f of ['json', 'idle-seconds', 'prepare']) args.flags.delete(f);
+  const edgeArgv = ['--centre', 'bench', '--device', 'bench'];
+  for (const [k, v] of args.flags) edgeArgv.push(`--${k}`, ...(typeof v === 'string' ? [v] : []));
+  if (typeof prepareDir === 'string') return prepare(prepareDir, edgeArgv);
+  const config = loadEdgeConfig(edgeArgv, process.env);
+  const logger = createLogger('bench', process.env.MEALCHECK_LOG_LEVEL ?? 'warn');
+  const say = (s: string) => console.log(s);
+  const dir = mkdtempSync(join(tmpdir(), 'mealcheck-bench-'));
+  // Other processes on the box skew every figure: the load average goes into the result.
+  const loadAtStart = loadavg()[0]!;
+  let rssPeak = 0;
+  const sampleRss = () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss));
+
+  try {
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--prepare', dir, ...edgeArgv], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (child.status !== 0) throw new Error(`preparing the inputs failed (exit ${child.status ?? child.signal})`);
+    const prepared = JSON.parse(readFileSync(join(dir, 'prepared.json'), 'utf8')) as Prepared;
+    const { people, scene } = prepared;
+    const templates = prepared.templates.map((t) => ({ elderId: t.elderId, descriptor: Float32Array.from(t.descriptor) }));
+    sampleRss();
+    const frameFiles = readdirSync(join(dir, 'frames')).sort();
+    const faceFrames = scene.visits.flatMap((v) => Array.from({ length: v.frames }, (_, i) => v.firstFrame + i));
+    say(`inputs: ${people.length} people (${templates.length} templates), ${scene.frames} frames at ${FRAME_WIDTH}x${FRAME_HEIGHT}, ${faceFrames.length} with a face`);
+
+    // --- Engine per frame ---
+    const engine = createFrameEngine(config, logger);
+    await engine.start();
+    const info = engine.info();
+    say(`frame engine: backend ${info.backend}, detector ${info.detector}, started in ${info.startMs} ms`);
+    const engineMs: number[] = [];
+    const engineFaces: Array<Awaited<ReturnType<typeof engine.detect>>> = [];
+    const bytesOf = (i: number) => new Uint8Array(readFileSync(join(dir, 'frames', frameFiles[i]!)));
+    for (const i of faceFrames) {
+      const bytes = bytesOf(i);
+      const t0 = performance.now();
+      engineFaces.push(await engine.detect({ kind: 'encoded', bytes }));
+      engineMs.push(performance.now() - t0);
+      sampleRss();
+    }
+    let falseOnBackground = 0;
+    const bgFrames = [...Array(scene.frames).keys()].filter((i) => !faceFrames.includes(i));
+    for (const i of bgFrames.slice(0, 10)) falseOnBackground += (await engine.detect({ kind: 'encoded', bytes: bytesOf(i) })).length;
+    say(`engine: p50 ${r1(percentile(engineMs, 50))} ms, p95 ${r1(percentile(engineMs, 95))} ms per frame`);
+
+    // --- Check-in latency on a real-time 5 fps sequence, with event-loop delay ---
+    const matcher = new Matcher(packTemplates(templates), config.match);
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    const rssTimer = setInterval(sampleRss, 100);
+    const latencies: number[] = [];
+    const visitOf = (seq: number): Visit | undefined => scene.visits.find((v) => seq >= v.firstFrame && seq < v.firstFrame + v.frames + 6);
+    const decided = new Set<Visit>();
+    let startedAt = NaN;
+    let recognisedVisits = 0;
+    let wrong = 0;
+    let unknownEnrolled = 0;
+    {
+      const source = new FolderFrameSource({ dir: join(dir, 'frames'), id: 'bench', fps: FPS, realtime: true });
+      const pipeline = createRecognitionPipeline({ ...config, fps: FPS }, { source, engine, matcher, recorder: benchRecorder(), logger });
+      pipeline.on('frame', (e) => {
+        if (Number.isNaN(startedAt)) startedAt = e.frame.at - (e.frame.seq * 1000) / FPS;
+      });
+      const onDecision = (seq: number, elderId: string | undefined) => {
+        const now = Date.now();
+        const v = visitOf(seq);
+        if (!v || decided.has(v)) return;
+        decided.add(v);
+        const person = people.find((p) => p.id === v.personId)!;
+        if (!person.enrolled) return;
+        if (elderId === undefined) unknownEnrolled++;
+        else if (elderId !== person.id) wrong++;
+        else {
+          recognisedVisits++;
+          latencies.push(now - (startedAt + (v.firstFrame * 1000) / FPS));
+        }
+      };
+      pipeline.on('check-in', (e) => onDecision(e.frame.seq, e.elderId));
+      pipeline.on('unknown', (e) => onDecision(e.frame.seq, undefined));
+      loopDelay.enable();
+      await pipeline.start();
+      await pipeline.done();
+      loopDelay.disable();
+      const c = pipeline.counters();
+      say(`check-in: ${recognisedVisits}/${scene.visits.filter((v) => people.find((p) => p.id === v.personId)!.enrolled).length} elder visits recognised, ${wrong} wrong, ${unknownEnrolled} unknown; frames analysed ${c.frames}/${scene.frames}`);
+    }
+    say(`check-in latency: p50 ${Math.round(percentile(latencies, 50))} ms, p95 ${Math.round(percentile(latencies, 95))} ms (${latencies.map(Math.round).join(", ")})`);
+
+    // --- Idle CPU on a static scene ---
+    let idleCpu: number;
+    let idleFrames = 0;
+    {
+      const source = new FolderFrameSource({ dir: join(dir, 'static'), id: 'static', fps: FPS, realtime: true, loop: true });
+      const pipeline = createRecognitionPipeline({ ...config, fps: FPS }, { source, engine, matcher, recorder: benchRecorder(), logger });
+      await pipeline.start();
+      await new Promise((r) => setTimeout(r, 1000)); // settle
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const f0 = pipeline.counters().frames;
+      await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+      const used = process.cpuUsage(c0);
+      const wall = performance.now() - t0;
+      idleFrames = pipeline.counters().frames - f0;
+      await pipeline.stop();
+      idleCpu = ((used.user + used.system) / 1000 / wall) * 100;
+    }
+    clearInterval(rssTimer);
+    sampleRss();
+    say(`idle: ${r1(idleCpu)}% of one core over ${idleSeconds} s (${idleFrames} frames pulled)`);
+    await engine.stop();
+    const rssMb = Math.round(rssPeak / 1e6);
+
+    // --- Matcher at 100,000 templates (synthetic unit vectors, 5 per elder) ---
+    const rand = seededRandom(42);
+    const gallery = new Float32Array(MATCHER_TEMPLATES * DESCRIPTOR_LENGTH);
+    for (let i = 0; i < MATCHER_TEMPLATES; i++) {
+      let n = 0;
+      for (let k = 0; k < DESCRIPTOR_LENGTH; k++) n += (gallery[i * DESCRIPTOR_LENGTH + k] = rand() - 0.5) ** 2;
+      n = Math.sqrt(n);
+      for (let k = 0; k < DESCRIPTOR_LENGTH; k++) gallery[i * DESCRIPTOR_LENGTH + k]! /= n;
+    }
+    const galleryIds = Array.from({ length: MATCHER_TEMPLATES }, (_, i) => `elder-${Math.floor(i / 5)}`);
+    const queries = Array.from({ length: 30 }, (_, q) => gallery.slice(q * 997 * DESCRIPTOR_LENGTH, (q * 997 + 1) * DESCRIPTOR_LENGTH));
+    const big = new Matcher({ elderIds: galleryIds, descriptors: gallery }, config.match);
+    const matcherMs: number[] = [];
+    for (const [i, q] of queries.entries()) {
+      const t0 = performance.now();
+      big.match(q);
+      if (i >= 3) matcherMs.push(performance.now() - t0);
+    }
+
+    // --- Baseline: face-api out of the box, same backend, same frames; FaceMatcher ---
+    const naive = await loadNaiveFaceApi({ modelsDir: config.modelsDir ?? DEFAULT_MODELS_DIR, backend: info.backend === 'tensorflow' ? 'tensorflow' : config.backend });
+    const naiveMs: number[] = [];
+    let found = 0;
+    let naiveFound = 0;
+    let paired = 0;
+    const descDist: number[] = [];
+    for (const [n, i] of faceFrames.entries()) {
+      const bytes = bytesOf(i);
+      const t0 = performance.now();
+      const faces = await naive.detect(bytes);
+      naiveMs.push(performance.now() - t0);
+      const mine = engineFaces[n]!;
+      found += mine.length;
+      naiveFound += faces.length;
+      for (const [a, b] of pairFaces(mine, faces)) {
+        paired++;
+        descDist.push(euclideanDistance(a.descriptor, b.descriptor));
+      }
+    }
+    const faceMatcher = naive.faceMatcher(galleryIds, gallery, DESCRIPTOR_LENGTH);
+    const faceMatcherMs: number[] = [];
+    for (const [i, q] of queries.slice(0, 8).entries()) {
+      const t0 = performance.now();
+      faceMatcher(q);
+      if (i >= 1) faceMatcherMs.push(performance.now() - t0);
+    }
+
+    const engineP50 = percentile(engineMs, 50);
+    const naiveP50 = percentile(naiveMs, 50);
+    const matcherP50 = percentile(matcherMs, 50);
+    const fmP50 = percentile(faceMatcherMs, 50);
+    say(`naive face-api: p50 ${r1(naiveP50)} ms per frame; faces found ${found} (engine) vs ${naiveFound} (naive) on ${faceFrames.length} frames, ${paired} paired, descriptor distance p50 ${r2(percentile(descDist, 50))}, ${falseOnBackground} faces on 10 empty frames`);
+    say(`matcher: p50 ${r2(matcherP50)} ms at ${MATCHER_TEMPLATES} templates; FaceMatcher p50 ${r1(fmP50)} ms`);
+    const result = {
+      backend: info.backend,
+      detector: info.detector,
+      engine: {
+        msPerPhotoP50: r1(engineP50),
+        msPerPhotoP95: r1(percentile(engineMs, 95)),
+        naiveMsPerPhotoP50: r1(naiveP50),
+        speedup: r2(naiveP50 / engineP50),
+        photos: faceFrames.length,
+        facesFound: found,
+        naiveFacesFound: naiveFound,
+        descriptorDistanceToNaiveP50: r2(percentile(descDist, 50)),
+        descriptorDistanceToNaiveMax: r2(Math.max(...descDist)),
+        falseFacesOnEmptyFrames: falseOnBackground,
+      },
+      checkin: {
+        latencyP50Ms: Math.round(percentile(latencies, 50)),
+        latencyP95Ms: Math.round(percentile(latencies, 95)),
+        recognisedVisits,
+        wrong,
+        unknownEnrolled,
+      },
+      idle: { cpuPercent: r1(idleCpu), seconds: idleSeconds, fps: FPS },
+      matcher: { templates: MATCHER_TEMPLATES, msP50: r2(matcherP50), faceMatcherMsP50: r1(fmP50), speedup: r1(fmP50 / matcherP50) },
+      eventLoopDelayP99Ms: r1(loopDelay.percentile(99) / 1e6),
+      rssMb,
+      host: { cpus: availableParallelism(), loadAvg1mStart: r2(loadAtStart), loadAvg1mEnd: r2(loadavg()[0]!) },
+    };
+    if (json) console.log(JSON.stringify(result));
+    else say(JSON.stringify(result, null, 2));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

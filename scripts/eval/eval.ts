@@ -1,0 +1,350 @@
+/**
+ * `mealcheck eval --faces DIR`: the open-set protocol of faces-dev/README.md on any folder of
+ * that layout, with the production engine settings, quality gate and decision rule, so what it
+ * measures is what centres get. Descriptors are computed once per photo; `--sweep` re-decides
+ * from them over a grid of thresholds and margins, so calibration is one run.
+ */
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pino } from 'pino';
+import { ConfigError, parseArgs } from '../../common/config.ts';
+import { edgeSettings } from '../../edge/src/config.ts';
+import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
+import type { BackendChoice, DetectedFace } from '../../edge/src/vision/face-engine.ts';
+import { Matcher, packTemplates, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
+import { checkQuality, DEFAULT_QUALITY_OPTIONS, type QualityOptions } from '../../edge/src/recognition/quality.ts';
+import { listIdentities, listNoFacePhotos, readGroups, splitProtocol, type Split } from './dataset.ts';
+import { countByGroup, countOutcomes, decideProbes, enrolmentTemplates, pairwise, type EvalFace, type FaceTable, type OpenSetCounts, type PairStats } from './metrics.ts';
+
+export const EVAL_USAGE = `mealcheck eval --faces DIR [--json] [--sweep] [--model NAME] [--backend B]
+                [--match-threshold T] [--match-margin M] [--match-cohort-ratio R]
+                [--match-mean-templates on|off] [--flip on|off] [--cache FILE]
+
+Runs the open-set 1:N protocol of faces-dev/README.md on DIR (one folder per identity) with
+the production engine, quality gate and decision rule, and prints the outcome as a table
+(and with --json as one JSON object on the last line of stdout).
+
+  --faces DIR          the labelled folder (read in place, never copied)
+  --json               also print the report as JSON (last line)
+  --sweep              also print TAR/FAR over thresholds x margins from the same descriptors
+  --model NAME         recognition model: ${'`face-api`'} (default; the only one shipped with the edge)
+  --backend B          auto | tensorflow | wasm | cpu (default: the edge's default, auto)
+  --match-threshold T  decision threshold (default: the edge's, ${String(edgeSettings.matchThreshold.default)})
+  --match-margin M     margin over the second-best elder (default: the edge's, ${String(edgeSettings.matchMargin.default)})
+  --match-cohort-ratio R  cohort ratio (default: the edge's, ${String(edgeSettings.matchCohortRatio.default)}; 1 = off)
+  --match-mean-templates on|off  mean template per elder (default: the edge's, on)
+  --flip on|off        flip test-time augmentation in the engine (default off, as on the edge)
+  --cache FILE         keep the descriptors in FILE (JSON, no image data) and reuse them when the
+                       settings match: re-deciding without re-running the models (delete it
+                       after changing the engine; keep it outside the repo: it holds face templates)`;
+
+export const MODELS = ['face-api'] as const;
+
+export interface EvalOptions {
+  faces: string;
+  model: string;
+  backend: BackendChoice;
+  threshold: number;
+  margin: number;
+  cohortRatio: number;
+  meanTemplates: boolean;
+  quality: QualityOptions;
+  /** Flip test-time augmentation in the engine. */
+  flip: boolean;
+  cache?: string;
+}
+
+export interface GroupReport extends OpenSetCounts {
+  group: string;
+}
+
+export interface EvalReport extends OpenSetCounts {
+  faces: string;
+  model: string;
+  backend: string;
+  threshold: number;
+  margin: number;
+  cohortRatio: number;
+  meanTemplates: boolean;
+  identities: number;
+  enrolled: number;
+  templates: number;
+  photos: number;
+  /** Photos (identity folders) where no face was found, and that over `photos`. */
+  noFacePhotos: number;
+  noFaceRate: number;
+  /** Faces found in `_no_face/` photos (false detections), when the folder has one. */
+  noFaceFolderDetections?: number;
+  msPerPhoto: number;
+  pairs: { genuinePairs: number; impostorPairs: number; TARatFAR1e2: number; TARatFAR1e3: number; thresholdAtFAR1e2: number; thresholdAtFAR1e3: number };
+  groups: GroupReport[];
+}
+
+interface Extracted {
+  faces: Map<string, EvalFace | null>;
+  /** Raw engine output for the largest face (quality re-gating in a sweep). */
+  raw: Map<string, DetectedFace | null>;
+  msTotal: number;
+  backend: string;
+  noFaceFolderDetections?: number;
+}
+
+interface CacheFile {
+  key: string;
+  backend: string;
+  msTotal: number;
+  noFaceFolderDetections?: number;
+  faces: Record<string, { box: DetectedFace['box']; score: number; landmarks: DetectedFace['landmarks']; descriptor: number[]; quality?: DetectedFace['quality'] } | null>;
+}
+
+function cacheKey(opts: EvalOptions, photos: readonly string[]): string {
+  return JSON.stringify({ model: opts.model, backend: opts.backend, flip: opts.flip, faces: resolve(opts.faces), photos: photos.length, v: 3 });
+}
+
+/** Runs the engine once over every photo (largest face kept), or reads the cache. */
+async function extract(opts: EvalOptions, photos: readonly string[], noFacePhotos: readonly string[], progress: (msg: string) => void): Promise<Extracted> {
+  const key = cacheKey(opts, photos);
+  if (opts.cache && existsSync(opts.cache)) {
+    const c = JSON.parse(readFileSync(opts.cache, 'utf8')) as CacheFile;
+    if (c.key === key) {
+      const raw = new Map<string, DetectedFace | null>();
+      for (const [p, f] of Object.entries(c.faces)) raw.set(p, f ? { ...f, descriptor: Float32Array.from(f.descriptor) } : null);
+      return { raw, faces: gate(raw, opts.quality), msTotal: c.msTotal, backend: c.backend, ...(c.noFaceFolderDetections !== undefined ? { noFaceFolderDetections: c.noFaceFolderDetections } : {}) };
+    }
+  }
+  // The enrolment engine's settings (padRetry on, for ID-card style crops among the probes too).
+  const engine = new FaceApiEngine({ backend: opts.backend, padRetry: true, flip: opts.flip, logger: pino({ level: 'warn' }) });
+  await engine.start();
+  const raw = new Map<string, DetectedFace | null>();
+  let msTotal = 0;
+  let noFaceFolderDetections: number | undefined;
+  let backend = 'unknown';
+  try {
+    backend = engine.info().backend;
+    let n = 0;
+    for (const p of photos) {
+      const bytes = readFileSync(join(opts.faces, p));
+      const t0 = performance.now();
+      const r = await engine.detectWithStats({ kind: 'encoded', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
+      msTotal += performance.now() - t0;
+      raw.set(p, r.faces[0] ?? null);
+      if (++n % 25 === 0) progress(`${n}/${photos.length} photos`);
+    }
+    if (noFacePhotos.length) {
+      noFaceFolderDetections = 0;
+      for (const p of noFacePhotos) noFaceFolderDetections += (await engine.detect({ kind: 'encoded', bytes: readFileSync(join(opts.faces, p)) })).length;
+    }
+  } finally {
+    await engine.stop();
+  }
+  const out: Extracted = { raw, faces: gate(raw, opts.quality), msTotal, backend, ...(noFaceFolderDetections !== undefined ? { noFaceFolderDetections } : {}) };
+  if (opts.cache) {
+    const c: CacheFile = { key, backend: out.backend, msTotal, ...(noFaceFolderDetections !== undefined ? { noFaceFolderDetections } : {}), faces: {} };
+    for (const [p, f] of raw) c.faces[p] = f ? { box: f.box, score: f.score, landmarks: f.landmarks, descriptor: [...f.descriptor], ...(f.quality ? { quality: f.quality } : {}) } : null;
+    writeFileSync(opts.cache, JSON.stringify(c));
+  }
+  return out;
+}
+
+/** The production quality gate over every photo's largest face. */
+function gate(raw: ReadonlyMap<string, DetectedFace | null>, q: QualityOptions): Map<string, EvalFace | null> {
+  const out = new Map<string, EvalFace | null>();
+  for (const [p, f] of raw) {
+    if (!f) {
+      out.set(p, null);
+      continue;
+    }
+    const verdict = checkQuality(f, q);
+    out.set(p, verdict.ok ? { descriptor: f.descriptor } : { descriptor: f.descriptor, refused: verdict.reason });
+  }
+  return out;
+}
+
+/** Groups a photo is reported in: its label, plus `east_asian` for every `east_asian_*` label. */
+export function groupsOfPhoto(groups: ReadonlyMap<string, string>): (photo: string) => string[] {
+  return (photo) => {
+    const g = groups.get(photo);
+    if (!g) return groups.size ? ['unlabelled'] : [];
+    return g.startsWith('east_asian_') ? [g, 'east_asian'] : [g];
+  };
+}
+
+/** The production decision rule (Matcher) over the split, with the given matcher options. */
+export function decide(split: Split, faces: FaceTable, options: Partial<MatcherOptions>): { outcomes: ReturnType<typeof decideProbes>; templates: number } {
+  const templates = enrolmentTemplates(split, faces);
+  const matcher = new Matcher(packTemplates(templates), options);
+  return { outcomes: decideProbes(split.probes, faces, matcher), templates: templates.length };
+}
+
+function pairsOf(faces: FaceTable, photos: readonly string[], identityOf: (p: string) => string): PairStats {
+  const items: { identity: string; descriptor: Float32Array }[] = [];
+  for (const p of photos) {
+    const f = faces.get(p);
+    if (f) items.push({ identity: identityOf(p), descriptor: f.descriptor });
+  }
+  return pairwise(items, [1e-2, 1e-3]);
+}
+
+function matcherOptions(o: Pick<EvalOptions, 'threshold' | 'margin' | 'cohortRatio' | 'meanTemplates'>): Partial<MatcherOptions> {
+  return { threshold: o.threshold, margin: o.margin, cohortRatio: o.cohortRatio, meanTemplates: o.meanTemplates };
+}
+
+export async function runEval(opts: EvalOptions, progress: (msg: string) => void = () => {}): Promise<{ report: EvalReport; faces: FaceTable; split: Split; groupsOf: (p: string) => string[]; photos: string[] }> {
+  if (!(MODELS as readonly string[]).includes(opts.model)) throw new ConfigError([`--model: "${opts.model}" is not a model the edge ships (${MODELS.join(', ')})`]);
+  const identities = listIdentities(opts.faces);
+  if (identities.length === 0) throw new ConfigError([`--faces: ${opts.faces} has no identity folders (<identity>/<photo>.jpg)`]);
+  const split = splitProtocol(identities);
+  const photos = identities.flatMap((i) => i.photos);
+  const groupsOf = groupsOfPhoto(readGroups(opts.faces));
+  const ex = await extract(opts, photos, listNoFacePhotos(opts.faces), progress);
+  const { outcomes, templates } = decide(split, ex.faces, matcherOptions(opts));
+  const counts = countOutcomes(outcomes);
+  const noFacePhotos = photos.filter((p) => !ex.raw.get(p)).length;
+  const identityOf = (p: string): string => p.slice(0, p.indexOf('/'));
+  const pairs = pairsOf(ex.faces, photos, identityOf);
+  const [p2, p3] = pairs.points;
+  const report: EvalReport = {
+    faces: resolve(opts.faces),
+    model: opts.model,
+    backend: ex.backend,
+    threshold: opts.threshold,
+    margin: opts.margin,
+    cohortRatio: opts.cohortRatio,
+    meanTemplates: opts.meanTemplates,
+    identities: identities.length,
+    enrolled: split.enrol.size,
+    templates,
+    photos: photos.length,
+    ...counts,
+    noFacePhotos,
+    noFaceRate: photos.length ? noFacePhotos / photos.length : 0,
+    ...(ex.noFaceFolderDetections !== undefined ? { noFaceFolderDetections: ex.noFaceFolderDetections } : {}),
+    msPerPhoto: photos.length ? Math.round(ex.msTotal / photos.length) : 0,
+    pairs: { genuinePairs: pairs.genuinePairs, impostorPairs: pairs.impostorPairs, TARatFAR1e2: p2?.tar ?? 0, TARatFAR1e3: p3?.tar ?? 0, thresholdAtFAR1e2: p2?.threshold ?? 0, thresholdAtFAR1e3: p3?.threshold ?? 0 },
+    groups: [...countByGroup(outcomes, groupsOf)].map(([group, c]) => ({ group, ...c })),
+  };
+  return { report, faces: ex.faces, split, groupsOf, photos };
+}
+
+export interface SweepRow {
+  threshold: number;
+  margin: number;
+  cohortRatio: number;
+  TAR: number;
+  FAR: number;
+  wrongElder: number;
+  impostorAccepts: number;
+  /** TAR and FAR of the `east_asian` group, when the folder labels groups. */
+  eastAsianTAR?: number;
+  eastAsianFAR?: number;
+}
+
+/** TAR/FAR over a grid, re-deciding from the same descriptors (no model runs). */
+export function sweep(
+  split: Split,
+  faces: FaceTable,
+  groupsOf: (p: string) => readonly string[],
+  grid: { thresholds: readonly number[]; margins: readonly number[]; cohortRatios: readonly number[] },
+  base: Partial<MatcherOptions> = {},
+): SweepRow[] {
+  const rows: SweepRow[] = [];
+  for (const cohortRatio of grid.cohortRatios) for (const margin of grid.margins) {
+    for (const threshold of grid.thresholds) {
+      const { outcomes } = decide(split, faces, { ...base, threshold, margin, cohortRatio });
+      const c = countOutcomes(outcomes);
+      const ea = countByGroup(outcomes, groupsOf).get('east_asian');
+      rows.push({ threshold, margin, cohortRatio, TAR: c.TAR, FAR: c.FAR, wrongElder: c.wrongElder, impostorAccepts: c.impostorAccepts, ...(ea ? { eastAsianTAR: ea.TAR, eastAsianFAR: ea.FAR } : {}) });
+    }
+  }
+  return rows;
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+function countsLine(name: string, c: OpenSetCounts): string {
+  const cells = [name.padEnd(28), c.genuine, c.impostors, c.correct, c.wrongElder, c.impostorAccepts, c.rejected, c.noFace, c.lowQuality, pct(c.TAR), pct(c.FAR)];
+  return cells.map((v, i) => (i === 0 ? String(v) : String(v).padStart(i >= 9 ? 7 : 6))).join(' ');
+}
+
+export function formatReport(r: EvalReport): string {
+  const head = `${'group'.padEnd(28)} ${['gen', 'imp', 'ok', 'wrong', 'impAcc', 'rej', 'noFace', 'lowQ'].map((h) => h.padStart(6)).join(' ')} ${'TAR'.padStart(7)} ${'FAR'.padStart(7)}`;
+  const lines = [
+    `mealcheck eval: ${r.faces}`,
+    `model ${r.model} on ${r.backend}; threshold ${r.threshold}, margin ${r.margin}, cohort ratio ${r.cohortRatio}, mean templates ${r.meanTemplates ? 'on' : 'off'}; ${r.identities} identities, ${r.enrolled} enrolled (${r.templates} templates), ${r.photos} photos`,
+    '',
+    head,
+    countsLine('all', r),
+    ...r.groups.map((g) => countsLine(g.group, g)),
+    '',
+    `no face found: ${r.noFacePhotos}/${r.photos} photos (${pct(r.noFaceRate)})${r.noFaceFolderDetections !== undefined ? `; faces found in _no_face/: ${r.noFaceFolderDetections}` : ''}`,
+    `ms per photo: ${r.msPerPhoto}`,
+    `pairs: ${r.pairs.genuinePairs} genuine, ${r.pairs.impostorPairs} impostor; TAR@FAR1% ${pct(r.pairs.TARatFAR1e2)} (distance < ${r.pairs.thresholdAtFAR1e2.toFixed(3)}), TAR@FAR0.1% ${pct(r.pairs.TARatFAR1e3)} (distance < ${r.pairs.thresholdAtFAR1e3.toFixed(3)})`,
+  ];
+  return lines.join('\n');
+}
+
+export function formatSweep(rows: readonly SweepRow[]): string {
+  const out = [`${'thr'.padStart(5)} ${'margin'.padStart(6)} ${'cohort'.padStart(6)} ${'TAR'.padStart(7)} ${'FAR'.padStart(7)} ${'wrong'.padStart(5)} ${'impAcc'.padStart(6)} ${'EA TAR'.padStart(7)} ${'EA FAR'.padStart(7)}`];
+  for (const r of rows) {
+    out.push(`${r.threshold.toFixed(2).padStart(5)} ${r.margin.toFixed(2).padStart(6)} ${r.cohortRatio.toFixed(2).padStart(6)} ${pct(r.TAR).padStart(7)} ${pct(r.FAR).padStart(7)} ${String(r.wrongElder).padStart(5)} ${String(r.impostorAccepts).padStart(6)} ${(r.eastAsianTAR !== undefined ? pct(r.eastAsianTAR) : '-').padStart(7)} ${(r.eastAsianFAR !== undefined ? pct(r.eastAsianFAR) : '-').padStart(7)}`);
+  }
+  return out.join('\n');
+}
+
+const range = (from: number, to: number, step: number): number[] => {
+  const out: number[] = [];
+  for (let v = from; v <= to + 1e-9; v += step) out.push(Math.round(v * 1000) / 1000);
+  return out;
+};
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(EVAL_USAGE);
+    return 0;
+  }
+  const args = parseArgs(argv, new Set(['json', 'sweep']));
+  const get = (f: string): string | undefined => {
+    const v = args.flags.get(f);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const problems: string[] = [];
+  const known = ['faces', 'json', 'sweep', 'model', 'backend', 'match-threshold', 'match-margin', 'match-cohort-ratio', 'match-mean-templates', 'cache', 'flip'];
+  for (const f of args.flags.keys()) if (!known.includes(f)) problems.push(`unknown option --${f}`);
+  const faces = get('faces');
+  if (!faces) problems.push('--faces DIR is required (a folder with one sub-folder of photos per identity)');
+  else if (!existsSync(faces)) problems.push(`--faces: ${faces} does not exist`);
+  const num = (flag: string, def: number): number => {
+    const v = get(flag);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n > 2) problems.push(`--${flag}: "${v}" is not a number between 0 and 2`);
+    return n;
+  };
+  const threshold = num('match-threshold', edgeSettings.matchThreshold.default);
+  const margin = num('match-margin', edgeSettings.matchMargin.default);
+  const cohortRatio = num('match-cohort-ratio', edgeSettings.matchCohortRatio.default);
+  const onOff = (flag: string, def: boolean): boolean => {
+    const v = get(flag);
+    if (v === undefined) return def;
+    if (v !== 'on' && v !== 'off') problems.push(`--${flag}: "${v}" is not on or off`);
+    return v === 'on';
+  };
+  const meanTemplates = onOff('match-mean-templates', edgeSettings.matchMeanTemplates.default);
+  const flip = onOff('flip', false);
+  const backend = get('backend') ?? edgeSettings.backend.default;
+  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) problems.push(`--backend: "${backend}" is not one of auto, tensorflow, wasm, cpu`);
+  const model = get('model') ?? 'face-api';
+  if (!(MODELS as readonly string[]).includes(model)) problems.push(`--model: "${model}" is not a model the edge ships (${MODELS.join(', ')})`);
+  if (problems.length) throw new ConfigError(problems);
+
+  const opts: EvalOptions = { faces: faces!, model, backend: backend as BackendChoice, threshold, margin, cohortRatio, meanTemplates, flip, quality: { ...DEFAULT_QUALITY_OPTIONS }, ...(get('cache') ? { cache: get('cache')! } : {}) };
+  const { report, faces: table, split, groupsOf } = await runEval(opts, (m) => console.error(`eval: ${m}`));
+  console.log(formatReport(report));
+  let rows: SweepRow[] | undefined;
+  if (args.flags.has('sweep')) {
+    rows = sweep(split, table, groupsOf, { thresholds: range(0.4, 0.56, 0.01), margins: [0, 0.05], cohortRatios: [0.65, 0.7, 0.75, 0.8, 0.85, 1] }, { meanTemplates });
+    console.log(`\nsweep (same descriptors):\n${formatSweep(rows)}`);
+  }
+  if (args.flags.has('json')) console.log(JSON.stringify({ ...report, ...(rows ? { sweep: rows } : {}) }));
+  return 0;
+}
