@@ -67,6 +67,7 @@ describe('status server', () => {
       deviceId: 'door1',
       checkIns: { serviceDate: '2025-03-10', today: 2, total: 3 },
       outboxPending: 3,
+      outboxAlarm: false,
       mqtt: { connected: false, lastReceiptAt: null },
       engine: { backend: 'wasm', detector: 'ssdMobilenetv1' },
       cameras: [{ id: 'cam1', state: 'running', frames: 12, lastFrameAt: null }],

@@ -9,7 +9,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Frame, FrameSource } from './frame-source.ts';
+import type { MonitoredSource, SourceHealth } from './camera-health.ts';
+import type { Frame } from './frame-source.ts';
 
 export interface FolderSourceOptions {
   /** Folder holding the frames. */
@@ -34,7 +35,7 @@ export function sortFrameFiles(names: readonly string[]): string[] {
   return names.filter((n) => IMAGE_FILE.test(n)).sort((a, b) => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export class FolderFrameSource implements FrameSource {
+export class FolderFrameSource implements MonitoredSource {
   readonly id: string;
   private readonly dir: string;
   private readonly fps: number;
@@ -48,6 +49,9 @@ export class FolderFrameSource implements FrameSource {
   private started = false;
   private stopped = false;
   private abort = new AbortController();
+  private received = 0;
+  private lastFrameAt: number | null = null;
+  private ended = false;
 
   constructor(options: FolderSourceOptions) {
     this.dir = options.dir;
@@ -85,7 +89,30 @@ export class FolderFrameSource implements FrameSource {
     this.abort.abort();
   }
 
+  health(): SourceHealth {
+    return {
+      id: this.id,
+      kind: 'folder',
+      source: this.dir,
+      state: this.stopped ? 'stopped' : this.ended ? 'ended' : this.started ? 'running' : 'starting',
+      fps: this.started && !this.stopped && !this.ended ? this.fps : 0,
+      received: this.received,
+      dropped: Math.max(0, this.nextIndex - this.received),
+      lastFrameAt: this.lastFrameAt,
+      restarts: 0,
+    };
+  }
+
   async next(): Promise<Frame | null> {
+    const f = await this.read();
+    if (f) {
+      this.received++;
+      this.lastFrameAt = this.now();
+    } else this.ended = true;
+    return f;
+  }
+
+  private async read(): Promise<Frame | null> {
     if (!this.started) throw new Error(`frame source ${this.id}: next() before start()`);
     if (this.stopped) return null;
     const n = this.files.length;

@@ -11,11 +11,27 @@ const Iso = Type.String({ maxLength: 40 });
 
 export const CameraStatusSchema = Type.Object({
   id: Type.String(),
-  /** e.g. `running`, `stopped`, `error`. */
+  /** `starting`, `running`, `down` (being retried), `ended` (a file or folder played out) or `stopped`. */
   state: Type.String(),
+  /** `v4l2`, `stream`, `snapshot`, `file` or `folder`. */
+  kind: Type.Optional(Type.String()),
+  /** Device, URL (password hidden) or path. */
+  source: Type.Optional(Type.String()),
   /** Frames analysed since start. */
   frames: Type.Optional(Type.Integer()),
+  /** Frames received from the camera since start, and those dropped because recognition was busy. */
+  received: Type.Optional(Type.Integer()),
+  dropped: Type.Optional(Type.Integer()),
+  /** Frames per second actually received, over the last few seconds. */
+  fps: Type.Optional(Type.Number()),
+  width: Type.Optional(Type.Integer()),
+  height: Type.Optional(Type.Integer()),
   lastFrameAt: Type.Optional(Type.Union([Iso, Type.Null()])),
+  /** Age of the newest frame received, ms; null before the first. */
+  lastFrameAgeMs: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  /** Times the camera was reconnected after going down. */
+  restarts: Type.Optional(Type.Integer()),
+  /** Why it is down, or the last problem. */
   error: Type.Optional(Type.String()),
 });
 export type CameraStatus = Static<typeof CameraStatusSchema>;
@@ -37,6 +53,8 @@ export const EdgeStatusSchema = Type.Object({
   }),
   /** Meal events waiting for the server's receipt. */
   outboxPending: Type.Integer(),
+  /** True while the outbox holds more than its alarm threshold: the box has not delivered for a long time. */
+  outboxAlarm: Type.Optional(Type.Boolean()),
   mqtt: Type.Object({ connected: Type.Boolean(), lastReceiptAt: Type.Union([Iso, Type.Null()]) }),
   engine: Type.Optional(Type.Object({ backend: Type.String(), detector: Type.Optional(Type.String()) })),
   cameras: Type.Optional(Type.Array(CameraStatusSchema)),
@@ -109,7 +127,7 @@ export interface StatusSourceDeps {
   deviceId: string;
   startedAt: Date;
   checkIns: { today(): string; countForDay(serviceDate: string): number; countAll(): number };
-  forwarder: { stats(): { connected: boolean; pending: number; lastReceiptAt: string | null } };
+  forwarder: { stats(): { connected: boolean; pending: number; lastReceiptAt: string | null; outboxAlarm?: boolean } };
   pipeline?: () => PipelineStatus;
 }
 
@@ -123,6 +141,7 @@ export function statusSource(deps: StatusSourceDeps): () => EdgeStatus {
       deviceId: deps.deviceId,
       checkIns: { serviceDate, today: deps.checkIns.countForDay(serviceDate), total: deps.checkIns.countAll() },
       outboxPending: f.pending,
+      ...(f.outboxAlarm !== undefined ? { outboxAlarm: f.outboxAlarm } : {}),
       mqtt: { connected: f.connected, lastReceiptAt: f.lastReceiptAt },
       ...deps.pipeline?.(),
       startedAt: deps.startedAt.toISOString(),
