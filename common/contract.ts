@@ -46,6 +46,13 @@ export const MealEventSchema = Type.Object(
     /** Match distance for face check-ins (lower is closer); never the descriptor itself. */
     score: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
     cameraId: Type.Optional(Id),
+    /**
+     * Clock sanity (optional, so v1 edges without them still validate): a random id made when
+     * the edge program starts and a sequence number counting its events since then. They order
+     * a box's events even when its wall clock (`at`) is unset or jumps.
+     */
+    bootId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' })),
+    seq: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   },
   { additionalProperties: false },
 );

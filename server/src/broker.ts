@@ -6,9 +6,10 @@
  * CONNACK return code 1 ("unacceptable protocol version"), so clients of the embedded broker
  * must use protocolVersion 4.
  */
-import { Aedes } from 'aedes';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Logger } from '../../common/logger.ts';
+import { mayPublish, maySubscribe, type BrokerIdentity } from './modules/devices/topic-acl.ts';
 
 /** The MQTT protocol version the embedded broker accepts. */
 export const EMBEDDED_BROKER_PROTOCOL_VERSION = 4 as const;
@@ -18,6 +19,29 @@ export interface BrokerOptions {
   /** 0 picks any free port; `start()` returns the real one. */
   port: number;
   logger: Logger;
+  /**
+   * Who may connect. Without it every client is anonymous and allowed everything (tests of the
+   * broker alone). With it, CONNECTs are checked and every PUBLISH and SUBSCRIBE is held to the
+   * topic rules in topic-acl.ts.
+   */
+  auth?: BrokerAuth;
+}
+
+export interface BrokerAuth {
+  /** The identity for this CONNECT, or why it is refused (CONNACK return code 2, 4 or 5). */
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<BrokerIdentity | BrokerRefusal>;
+  /** Whether anonymous clients are still allowed; checked again at every PUBLISH and SUBSCRIBE. */
+  anonymousAllowed(): boolean;
+}
+
+export interface BrokerRefusal {
+  refuse: 2 | 4 | 5;
+  reason: string;
+}
+
+/** What an identity may do right now: an anonymous client loses everything once the broker locks. */
+function allowed(auth: BrokerAuth, identity: BrokerIdentity | undefined): identity is BrokerIdentity {
+  return identity !== undefined && (identity.kind !== 'anonymous' || auth.anonymousAllowed());
 }
 
 export interface StartedBroker {
@@ -39,7 +63,49 @@ export function createEmbeddedBroker(opts: BrokerOptions): EmbeddedBroker {
   return {
     async start() {
       if (server) throw new Error('broker already started');
-      const broker = await Aedes.createBroker();
+      const identities = new WeakMap<Client, BrokerIdentity>();
+      const auth = opts.auth;
+      const broker = await Aedes.createBroker(
+        auth
+          ? {
+              authenticate(client, username, password, done) {
+                auth.authenticate(client.id, username, password).then(
+                  (result) => {
+                    if ('refuse' in result) {
+                      opts.logger.warn({ clientId: client.id, username, reason: result.reason }, 'mqtt connect refused');
+                      const err = new Error(result.reason) as AuthenticateError;
+                      err.returnCode = result.refuse;
+                      return done(err, false);
+                    }
+                    identities.set(client, result);
+                    done(null, true);
+                  },
+                  (err: unknown) => {
+                    opts.logger.error({ err, clientId: client.id }, 'mqtt authentication failed');
+                    const e = new Error('server unavailable') as AuthenticateError;
+                    e.returnCode = 3;
+                    done(e, false);
+                  },
+                );
+              },
+              authorizePublish(client, packet, done) {
+                // client is null for messages the broker itself publishes ($SYS): allowed.
+                const identity = client ? identities.get(client) : { kind: 'server' as const };
+                if (allowed(auth, identity) && mayPublish(identity, packet.topic)) return done(null);
+                // MQTT 3.1.1 has no way to refuse one PUBLISH: aedes drops the connection.
+                opts.logger.warn({ clientId: client?.id, topic: packet.topic }, 'mqtt publish refused: not this client\'s topic');
+                done(new Error(`publish to ${packet.topic} not allowed`));
+              },
+              authorizeSubscribe(client, sub, done) {
+                const identity = identities.get(client);
+                if (allowed(auth, identity) && maySubscribe(identity, sub.topic)) return done(null, sub);
+                opts.logger.warn({ clientId: client.id, topic: sub.topic }, 'mqtt subscribe refused: not this client\'s topic');
+                // A null subscription is answered with SUBACK 0x80 (failure) for this filter.
+                done(null, null);
+              },
+            }
+          : {},
+      );
       broker.on('clientError', (client, err) => opts.logger.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
       broker.on('connectionError', (_client, err) => opts.logger.debug({ err: err.message }, 'mqtt connection error'));
       const srv = createServer(broker.handle);

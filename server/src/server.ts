@@ -4,6 +4,7 @@
  * file directly does the same from argv and env.
  */
 import type { FastifyInstance } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,6 +15,7 @@ import { openDatabase, type Db } from '../../common/sqlite.ts';
 import { buildApp } from './app.ts';
 import { connectHost, createEmbeddedBroker, EMBEDDED_BROKER_PROTOCOL_VERSION, type EmbeddedBroker } from './broker.ts';
 import { readServerSettings, type ServerSettings } from './config.ts';
+import { createDeviceCredentialRepository, deviceClientId, generatePassword } from './modules/devices/credential-repository.ts';
 import { createDeadLetterRepository } from './modules/meals/dead-letter-repository.ts';
 import { createDeviceRepository } from './modules/meals/device-repository.ts';
 import { createMealRepository } from './modules/meals/meal-repository.ts';
@@ -22,6 +24,8 @@ import { resolveAdminToken } from './plugins/auth.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 export const DATABASE_FILE = 'mealcheck-server.sqlite';
+/** MQTT user name of the server's own ingest client on the embedded broker (device names have a "/"). */
+export const SERVER_MQTT_USERNAME = 'mealcheck-server';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at `settings.logLevel`. */
@@ -44,6 +48,8 @@ export interface RunningServer {
   tokenGenerated: boolean;
   db: Db;
   app: FastifyInstance;
+  /** Registers a device (or replaces its password) and returns the generated password. */
+  registerDevice(centreId: string, deviceId: string): Promise<string>;
   /** Stops HTTP, ingest and broker, then closes the database. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -73,14 +79,49 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     const db = openDatabase(join(settings.dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR, synchronous: 'NORMAL' });
     stops.push(() => void db.close());
 
+    const credentials = createDeviceCredentialRepository(db);
     let brokerUrl: string;
     let protocolVersion: 4 | 5;
     let broker: EmbeddedBroker | undefined;
+    let ingestLogin: { username: string; password: string } | undefined;
     if (settings.mqttUrl) {
       brokerUrl = settings.mqttUrl;
       protocolVersion = settings.mqttProtocolVersion === 4 ? 4 : 5;
     } else {
-      broker = createEmbeddedBroker({ host: settings.mqttHost, port: settings.mqttPort, logger });
+      // The ingest client's own credential, new at every start; it exists only in this process.
+      const serverPassword = Buffer.from(generatePassword());
+      ingestLogin = { username: SERVER_MQTT_USERNAME, password: serverPassword.toString() };
+      if (credentials.count() === 0) {
+        logger.warn('no device is registered: the embedded MQTT broker accepts clients without credentials until the first `mealcheck device add`');
+      }
+      broker = createEmbeddedBroker({
+        host: settings.mqttHost,
+        port: settings.mqttPort,
+        logger,
+        auth: {
+          async authenticate(clientId, username, password) {
+            const pw = password ?? Buffer.alloc(0);
+            const bad = { refuse: 4, reason: 'bad user name or password' } as const;
+            if (username === SERVER_MQTT_USERNAME) {
+              return pw.length === serverPassword.length && timingSafeEqual(pw, serverPassword) ? { kind: 'server' } : bad;
+            }
+            if (username !== undefined && username !== '') {
+              const device = await credentials.verify(username, pw.toString('utf8'));
+              if (!device) return bad;
+              // A device's client id is fixed, so one box cannot take over another's (or the
+              // server's) session: the broker drops the older connection with the same id.
+              const expected = deviceClientId(device.centreId, device.deviceId);
+              if (clientId !== expected) return { refuse: 2, reason: `client id must be ${expected}` };
+              return { kind: 'device', ...device };
+            }
+            // Backward compatibility for a fresh one-machine setup: no credentials needed (and no
+            // topic rules) only while the registry is empty. Checked per CONNECT, PUBLISH and
+            // SUBSCRIBE, so the first `mealcheck device add` locks the broker without a restart.
+            return credentials.count() === 0 ? { kind: 'anonymous' } : { refuse: 5, reason: 'credentials required' };
+          },
+          anonymousAllowed: () => credentials.count() === 0,
+        },
+      });
       const started = await broker.start();
       const b = broker;
       stops.push(() => b.stop());
@@ -93,6 +134,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
       url: brokerUrl,
       protocolVersion,
       clientId: settings.mqttClientId,
+      ...(ingestLogin ?? {}),
       db,
       meals: createMealRepository(db),
       deadLetters: createDeadLetterRepository(db),
@@ -121,6 +163,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
       tokenGenerated: admin.generated,
       db,
       app,
+      registerDevice: (centreId, deviceId) => credentials.add(centreId, deviceId, clock.now()),
       stop: stopAll,
     };
   } catch (err) {

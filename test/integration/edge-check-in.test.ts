@@ -94,6 +94,8 @@ describe('check-in service', () => {
       method: 'face',
       score: 0.31,
       cameraId: 'door',
+      bootId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      seq: 1,
     });
     // What the outbox holds is what the server accepts.
     expect(parseEventBatch(JSON.stringify({ v: 1, events: [event] })).ok).toBe(true);

@@ -40,6 +40,9 @@ describe('meal repository', () => {
       score: 0.41,
       cameraId: 'door',
       receivedAt: now.toISOString(),
+      bootId: null,
+      seq: null,
+      clockFlag: null,
     });
     expect(meals.findByEventId(b.eventId)).toMatchObject({ score: null, cameraId: null });
   });

@@ -3,6 +3,7 @@
  * writes the check-in and its outbox row in ONE transaction, so a meal shown as recorded is
  * always forwarded and a forwarded meal was always recorded. Outcomes are values, never throws.
  */
+import { randomUUID } from 'node:crypto';
 import { isValidId, type MealEvent } from '../../../common/contract.ts';
 import type { Clock, Ids } from '../../../common/clock.ts';
 import type { Logger } from '../../../common/logger.ts';
@@ -26,6 +27,8 @@ export interface CheckInServiceDeps {
   centreId: string;
   deviceId: string;
   logger?: Logger;
+  /** Identifies this run of the edge program in events (clock sanity); default: a new random UUID. */
+  bootId?: string;
 }
 
 export interface CheckInService extends CheckInRecorder {
@@ -47,6 +50,10 @@ function sqliteCode(err: unknown): string | undefined {
 export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
   const { db, elders, checkIns, outbox, clock, ids, windows, timeZone, centreId, deviceId, logger } = deps;
   const listeners = new Set<(c: CheckIn) => void>();
+  // (bootId, seq) orders this run's events whatever the wall clock says: a box with no RTC
+  // may start at 1970, or jump when NTP arrives. Gaps (a failed commit) are harmless.
+  const bootId = deps.bootId ?? randomUUID();
+  let seq = 0;
 
   const withName = (c: CheckInRecord, fallback?: string): CheckIn => ({ ...c, elderName: elders.getElder(c.elderId)?.name ?? fallback ?? c.elderId });
 
@@ -75,7 +82,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
       const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), method: req.method };
       if (req.score !== undefined) rec.score = req.score;
       if (req.cameraId !== undefined) rec.cameraId = req.cameraId;
-      const event: MealEvent = { ...rec, centreId, deviceId };
+      const event: MealEvent = { ...rec, centreId, deviceId, bootId, seq: ++seq };
       try {
         insertBoth(rec, event);
       } catch (err) {

@@ -49,6 +49,11 @@ export interface ForwarderOptions {
   protocolVersion?: 5 | 4;
   /** Fall back to 3.1.1 when the broker refuses 5. Default true. */
   allowProtocolFallback?: boolean;
+  /**
+   * Outbox rows at which the alarm goes up (status `outboxAlarm`, an error in the log). A centre
+   * records a few hundred meals a day, so the default 5,000 means days without delivery.
+   */
+  outboxAlarmThreshold?: number;
 }
 
 export interface ForwarderDeps {
@@ -67,6 +72,8 @@ export interface ForwarderStats {
   lastReceiptAt: string | null;
   /** ISO 8601 time the current (or last) connection came up, or null. */
   lastConnectedAt: string | null;
+  /** The outbox holds at least `outboxAlarmThreshold` rows. */
+  outboxAlarm: boolean;
 }
 
 export interface ForwarderEvents {
@@ -116,6 +123,8 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
   private readonly inFlight: InFlightBatch[] = [];
   private lastReceiptAt: string | null = null;
   private lastConnectedAt: string | null = null;
+  private alarm = false;
+  private lastAlarmCheckAt = 0;
 
   constructor(
     opts: ForwarderOptions,
@@ -133,6 +142,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       keepaliveSeconds: 30,
       protocolVersion: 5,
       allowProtocolFallback: true,
+      outboxAlarmThreshold: 5_000,
       // An option passed as undefined (e.g. straight from an unset setting) keeps its default.
       ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ForwarderOptions),
     };
@@ -234,13 +244,28 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
     } catch (err) {
       this.deps.logger.error({ err }, 'cannot count outbox');
     }
+    if (pending >= 0) this.updateAlarm(pending);
     return {
       connected: this.connected,
       pending,
       inFlight: this.inFlight.reduce((n, b) => n + b.ids.size, 0),
       lastReceiptAt: this.lastReceiptAt,
       lastConnectedAt: this.lastConnectedAt,
+      outboxAlarm: this.alarm,
     };
+  }
+
+  /** Raises or clears the outbox alarm, logging each change once. */
+  private updateAlarm(pending: number): void {
+    const threshold = this.o.outboxAlarmThreshold;
+    if (!this.alarm && pending >= threshold) {
+      this.alarm = true;
+      this.deps.logger.error({ pending, threshold, connected: this.connected, lastReceiptAt: this.lastReceiptAt }, 'OUTBOX ALARM: meals are piling up undelivered');
+    } else if (this.alarm && pending < threshold * 0.9) {
+      // 10% hysteresis, so a queue hovering at the threshold does not flap in the log.
+      this.alarm = false;
+      this.deps.logger.warn({ pending, threshold }, 'outbox alarm cleared');
+    }
   }
 
   private onConnect(): void {
@@ -324,6 +349,10 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
   }
 
   private tick(): void {
+    if (performance.now() - this.lastAlarmCheckAt >= this.o.pollIntervalMs) {
+      this.lastAlarmCheckAt = performance.now();
+      this.stats();
+    }
     if (!this.connected) return;
     const oldest = this.inFlight[0];
     if (oldest && performance.now() - oldest.sentAt >= this.o.receiptTimeoutMs) {

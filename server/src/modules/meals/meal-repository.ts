@@ -34,6 +34,32 @@ export interface MealRow {
   score: number | null;
   cameraId: string | null;
   receivedAt: string;
+  bootId: string | null;
+  seq: number | null;
+  clockFlag: ClockFlag | null;
+}
+
+/** Why an edge time looks wrong: see clockFlagOf. */
+export type ClockFlag = 'unset' | 'ahead' | 'late';
+
+/** Earliest plausible edge time: nothing was recorded before the system existed. */
+export const CLOCK_EARLIEST = Date.parse('2024-01-01T00:00:00Z');
+/** An edge clock ahead of the server by more than this is wrong (the server runs NTP). */
+export const CLOCK_AHEAD_TOLERANCE_MS = 10 * 60_000;
+/** An event older than this on arrival: the box was offline that long, or its clock is behind. */
+export const CLOCK_LATE_MS = 24 * 3600_000;
+
+/**
+ * Flags an implausible edge time against the server's receive time. A box with no RTC (a Pi)
+ * that boots without network starts at 1970 or at its last shutdown: its events keep their
+ * (bootId, seq) order, and the server's received_at bounds when they really happened.
+ */
+export function clockFlagOf(at: string, receivedAt: Date): ClockFlag | null {
+  const t = Date.parse(at);
+  if (!(t >= CLOCK_EARLIEST)) return 'unset';
+  if (t > receivedAt.getTime() + CLOCK_AHEAD_TOLERANCE_MS) return 'ahead';
+  if (t < receivedAt.getTime() - CLOCK_LATE_MS) return 'late';
+  return null;
 }
 
 export interface MealRepository {
@@ -48,23 +74,24 @@ export interface MealRepository {
 }
 
 const mealColumns = `event_id AS eventId, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId,
-  service_date AS serviceDate, meal, at, method, score, camera_id AS cameraId, received_at AS receivedAt`;
+  service_date AS serviceDate, meal, at, method, score, camera_id AS cameraId, received_at AS receivedAt,
+  boot_id AS bootId, seq, clock_flag AS clockFlag`;
 
 export function createMealRepository(db: Db): MealRepository {
   const isKnown = db.prepare<[string, string], { one: number }>(
     'SELECT 1 AS one FROM meals WHERE event_id = ? UNION ALL SELECT 1 FROM duplicate_attempts WHERE event_id = ? LIMIT 1',
   );
   const insertMeal = db.prepare(
-    `INSERT INTO meals (event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at)
-     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt)
+    `INSERT INTO meals (event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag)
+     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag)
      ON CONFLICT (elder_id, service_date, meal) DO NOTHING`,
   );
   const findOriginal = db.prepare<[string, string, string], { eventId: string }>(
     'SELECT event_id AS eventId FROM meals WHERE elder_id = ? AND service_date = ? AND meal = ?',
   );
   const insertDuplicate = db.prepare(
-    `INSERT INTO duplicate_attempts (event_id, original_event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at)
-     VALUES (@eventId, @originalEventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt)`,
+    `INSERT INTO duplicate_attempts (event_id, original_event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag)
+     VALUES (@eventId, @originalEventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag)`,
   );
   const findByEventId = db.prepare<[string], MealRow>(`SELECT ${mealColumns} FROM meals WHERE event_id = ?`);
   const countMeals = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM meals');
@@ -101,6 +128,9 @@ export function createMealRepository(db: Db): MealRepository {
         score: e.score ?? null,
         cameraId: e.cameraId ?? null,
         receivedAt: received,
+        bootId: e.bootId ?? null,
+        seq: e.seq ?? null,
+        clockFlag: clockFlagOf(e.at, receivedAt),
       };
       if (insertMeal.run(row).changes === 1) {
         result.stored++;

@@ -35,6 +35,9 @@ export interface MqttIngestOptions {
   protocolVersion: 4 | 5;
   /** Fixed per server, so the broker keeps the persistent session across restarts. */
   clientId: string;
+  /** Credentials, when not in the URL (the embedded broker's generated server login). */
+  username?: string;
+  password?: string;
   db: Db;
   meals: MealRepository;
   deadLetters: DeadLetterRepository;
@@ -159,6 +162,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
       if (client) throw new Error('ingest already started');
       const options: IClientOptions = {
         clientId: opts.clientId,
+        ...(opts.username !== undefined ? { username: opts.username, password: opts.password } : {}),
         protocolVersion: opts.protocolVersion,
         clean: false,
         reconnectPeriod: 1000,
