@@ -8,22 +8,14 @@
 import { ImageError, type DetectedFace, type EngineImage, type FaceBox, type FaceEngine, type FaceEngineInfo } from '../../edge/src/vision/face-engine.ts';
 import type { Frame, FrameSource } from '../../edge/src/capture/frame-source.ts';
 import { euclideanDistance } from '../../edge/src/recognition/matcher.ts';
+import { seededRandom } from '../../scripts/demo/demo-scene.ts';
 
 export { euclideanDistance as euclidean };
 
 export const DIM = 128;
 
 /** Deterministic PRNG (mulberry32), so synthetic galleries are the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 /** A random unit vector, like a face-api descriptor: two of these are ~1.41 apart. */
 export function syntheticDescriptor(seed: number): Float32Array {

@@ -7,6 +7,10 @@ import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../../scripts/demo/demo-scene.ts';
+
+/** mulberry32: the same sequence for the same seed on every machine. */
+export { seededRandom };
 
 export const FAULT_EDGE_CHILD = fileURLToPath(new URL('./fault-edge-child.ts', import.meta.url));
 export const SERVER_ENTRY = fileURLToPath(new URL('../../server/src/server.ts', import.meta.url));
@@ -14,17 +18,6 @@ export const SERVER_ENTRY = fileURLToPath(new URL('../../server/src/server.ts', 
 /** Full counts with MEALCHECK_FAULT_FULL=1; the CI profile otherwise. */
 export const FAULT_FULL = process.env.MEALCHECK_FAULT_FULL === '1';
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** MEALCHECK_FAULT_SEED replays a run; otherwise a fresh seed, printed so a failure can be replayed. */
 export function faultSeed(name: string): number {

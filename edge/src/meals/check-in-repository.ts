@@ -1,18 +1,10 @@
 /** SQL for the `check_ins` table: one row per elder per service date and meal. */
 import type { CheckInMethod, Meal } from '../../../common/contract.ts';
 import type { Db } from '../../../common/sqlite.ts';
+import type { CheckIn } from './check-in.ts';
 
 /** A check-in as stored (the elder's name is joined in by the service, not stored here). */
-export interface CheckInRecord {
-  eventId: string;
-  elderId: string;
-  serviceDate: string;
-  meal: Meal;
-  at: string;
-  method: CheckInMethod;
-  score?: number;
-  cameraId?: string;
-}
+export type CheckInRecord = Omit<CheckIn, 'elderName'>;
 
 export interface CheckInRepository {
   /** Throws on a UNIQUE violation or any SQLite error; the service decides what that means. */
