@@ -17,6 +17,14 @@ export const edgeSettings = {
   dataDir: { flag: 'data', env: 'MEALCHECK_DATA', type: 'string', default: './data/edge', doc: 'folder for the edge database (face templates and meals stay here)' },
   serverMqttUrl: { flag: 'server', env: 'MEALCHECK_SERVER', type: 'string', default: 'mqtt://127.0.0.1:1883', doc: 'MQTT broker URL of the server (mqtt:// or mqtts://)' },
   mqttUsername: { flag: 'mqtt-username', env: 'MEALCHECK_MQTT_USERNAME', type: 'string', doc: 'MQTT user name' },
+  outboxAlarm: {
+    flag: 'outbox-alarm',
+    env: 'MEALCHECK_OUTBOX_ALARM',
+    type: 'int',
+    default: 5000,
+    min: 1,
+    doc: 'meals waiting for the server at which the edge raises an alarm (status outboxAlarm, OUTBOX ALARM in the log)',
+  },
   mqttProtocol: { flag: 'mqtt-protocol', env: 'MEALCHECK_MQTT_PROTOCOL', type: 'string', default: '5', choices: ['5', '4'], doc: 'MQTT protocol asked for first: 5, or 4 (3.1.1); a broker that refuses 5 gets 3.1.1 anyway' },
   mqttPassword: { flag: 'mqtt-password', env: 'MEALCHECK_MQTT_PASSWORD', type: 'string', doc: 'MQTT password (prefer the environment variable: flags show in ps)' },
   camera: {
@@ -71,7 +79,7 @@ export interface EdgeConfig {
   dataDir: string;
   /** `${dataDir}/edge.db`. */
   dbFile: string;
-  mqtt: { url: string; username?: string; password?: string; protocolVersion: 4 | 5 };
+  mqtt: { url: string; username?: string; password?: string; protocolVersion: 4 | 5; outboxAlarmThreshold: number };
   /** The `--camera` setting (see `parseCameraList`). Unset: recognition is off. */
   camera?: string;
   /** Frame size from ffmpeg-read cameras; default 640x480. */
@@ -158,7 +166,7 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     deviceId: s.deviceId,
     dataDir: s.dataDir,
     dbFile: join(s.dataDir, 'edge.db'),
-    mqtt: { url: s.serverMqttUrl, protocolVersion: s.mqttProtocol === '4' ? 4 : 5 },
+    mqtt: { url: s.serverMqttUrl, protocolVersion: s.mqttProtocol === '4' ? 4 : 5, outboxAlarmThreshold: s.outboxAlarm },
     fps: s.fps,
     http: { host: '127.0.0.1', port: s.httpPort },
     meals: { windows, timeZone: tz },

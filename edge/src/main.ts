@@ -188,7 +188,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
 
     // Forwarding first: meals already in the outbox go out even if the camera or models fail.
     const forwarder = new Forwarder(
-      { url: config.mqtt.url, centreId: config.centreId, deviceId: config.deviceId, username: config.mqtt.username, password: config.mqtt.password, protocolVersion: config.mqtt.protocolVersion },
+      { url: config.mqtt.url, centreId: config.centreId, deviceId: config.deviceId, username: config.mqtt.username, password: config.mqtt.password, protocolVersion: config.mqtt.protocolVersion, outboxAlarmThreshold: config.mqtt.outboxAlarmThreshold },
       { outbox, clock, logger: logger.child({ component: 'forwarder' }) },
     );
     this.forwarder = forwarder;

@@ -36,7 +36,7 @@ describe('loadEdgeConfig', () => {
 
   it('takes flags over env', () => {
     const c = loadEdgeConfig(
-      ['--centre', 'c2', '--http-port=0', '--meal-windows', 'lunch=11:30-13:00', '--time-zone', 'UTC', '--backend', 'wasm', '--camera', '/tmp/frames', '--match-threshold', '0.5', '--mqtt-protocol', '4'],
+      ['--centre', 'c2', '--http-port=0', '--meal-windows', 'lunch=11:30-13:00', '--time-zone', 'UTC', '--backend', 'wasm', '--camera', '/tmp/frames', '--match-threshold', '0.5', '--mqtt-protocol', '4', '--outbox-alarm', '100'],
       { ...env, MEALCHECK_MQTT_USERNAME: 'edge', MEALCHECK_MQTT_PASSWORD: 'secret', MEALCHECK_EDGE_HTTP_PORT: '9000' },
     );
     expect(c.centreId).toBe('c2');
@@ -45,7 +45,7 @@ describe('loadEdgeConfig', () => {
     expect(c.backend).toBe('wasm');
     expect(c.camera).toBe('/tmp/frames');
     expect(c.match.threshold).toBe(0.5);
-    expect(c.mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', username: 'edge', password: 'secret', protocolVersion: 4 });
+    expect(c.mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', username: 'edge', password: 'secret', protocolVersion: 4, outboxAlarmThreshold: 100 });
   });
 
   it('reports every problem at once', () => {
