@@ -5,7 +5,7 @@
  * an HTTP snapshot server. Each can be killed and started again on the same port.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -71,7 +71,11 @@ export class Respawning {
   }
   private spawn(): void {
     if (this.stopped) return;
-    const child = spawn(this.cmd, this.args, { stdio: 'ignore' });
+    // CAPTURE_TEST_LOG=dir: each process's output goes to dir/<command>-<time>.log, for debugging.
+    const dir = process.env.CAPTURE_TEST_LOG;
+    const out = dir ? openSync(join(dir, `${this.cmd}-${Date.now()}.log`), 'w') : 'ignore';
+    const child = spawn(this.cmd, this.args, { stdio: ['ignore', out, out] });
+    if (typeof out === 'number') closeSync(out);
     this.child = child;
     child.on('exit', () => {
       if (this.child === child) setTimeout(() => this.spawn(), 100);
@@ -95,12 +99,23 @@ export function mjpegServer(clip: string, port: number): Respawning {
   return new Respawning('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', clip, '-c:v', 'mjpeg', '-q:v', '5', '-f', 'mpjpeg', '-listen', '1', `http://127.0.0.1:${port}/stream`]);
 }
 
+let relayPath: string | undefined;
+function relayScript(): string {
+  relayPath ??= spawnSync('sh', ['-c', 'command -v rtsp-server-perl']).stdout.toString().trim() || '/usr/bin/rtsp-server-perl';
+  return relayPath;
+}
+
 /** The RTSP relay: publishers ANNOUNCE on `serverPort`, clients read on `clientPort`. */
 export function rtspRelay(clientPort: number, serverPort: number): Respawning {
-  // Its RTP ports start at a fixed number by default; two relays on one machine (parallel test
-  // runs) would collide and answer RECORD with 404.
+  // Its RTP ports start at a fixed number (20000); two relays on one machine (parallel test
+  // runs, a relay left over by hand) collide there and answer RECORD with 404. The
+  // --rtp_start_port option does not help: whenever a connection closes while nothing is
+  // mounted (a port probe, an early reader), the relay resets to $RTSP::Server::RTP_START_PORT.
+  // So that package variable is set before running the stock script.
   const rtpStart = 30_000 + 2 * Math.floor(Math.random() * 10_000);
-  return new Respawning('rtsp-server-perl', ['--clientport', String(clientPort), '--serverport', String(serverPort), '--rtp_start_port', String(rtpStart), '--loglevel', '1']);
+  const script = `require RTSP::Server; $RTSP::Server::RTP_START_PORT = ${rtpStart}; do '${relayScript()}'; die $@ if $@;`;
+  const logLevel = process.env.CAPTURE_TEST_LOG ? '4' : '1';
+  return new Respawning('perl', ['-e', script, '--', '--clientport', String(clientPort), '--serverport', String(serverPort), '--rtp_start_port', String(rtpStart), '--loglevel', logLevel]);
 }
 
 /** Resolves when something accepts TCP connections on the port. */
@@ -121,7 +136,59 @@ export async function waitForPort(port: number, ms = 15_000): Promise<void> {
 
 /** ffmpeg pushing the looped clip to the relay (RTP over UDP). */
 export function rtspPusher(clip: string, serverPort: number, path: string): Respawning {
-  return new Respawning('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', clip, '-c', 'copy', '-f', 'rtsp', `rtsp://127.0.0.1:${serverPort}/${path}`]);
+  return new Respawning('ffmpeg', ['-hide_banner', '-loglevel', 'warning', '-re', '-stream_loop', '-1', '-i', clip, '-c', 'copy', '-f', 'rtsp', `rtsp://127.0.0.1:${serverPort}/${path}`]);
+}
+
+/**
+ * An RTSP camera: the relay and a pusher, read at `url`. The relay only unmounts a path on a
+ * TEARDOWN: a publisher that just disappears (SIGKILL, or exits between ANNOUNCE and RECORD)
+ * leaves the mount behind, every later ANNOUNCE gets 403 and readers get an SDP with no RTP
+ * behind it ("Consider increasing analyzeduration"). So the camera goes away and comes back
+ * as a whole, relay included, like a camera losing power; and the pusher is started only
+ * once the relay listens. The relay serves readers over UDP only (no TCP interleaving).
+ */
+export class RtspCamera {
+  private relay: Respawning;
+  private pusher: Respawning;
+  readonly url: string;
+  constructor(
+    clip: string,
+    private readonly clientPort: number,
+    private readonly serverPort: number,
+    path = 'door',
+  ) {
+    this.relay = rtspRelay(clientPort, serverPort);
+    this.pusher = rtspPusher(clip, serverPort, path);
+    this.url = `rtsp://127.0.0.1:${clientPort}/${path}`;
+  }
+  async start(): Promise<void> {
+    this.relay.start();
+    await waitForPort(this.serverPort);
+    await waitForPort(this.clientPort);
+    this.pusher.start();
+  }
+  /** Resolves when a reader gets a decoded frame from the stream (or throws after `ms`). */
+  async waitForFrame(ms = 30_000): Promise<void> {
+    const end = Date.now() + ms;
+    let err = '';
+    while (Date.now() < end) {
+      const r = await new Promise<{ ok: boolean; err: string }>((resolve) => {
+        const p = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-timeout', '5000000', '-i', this.url, '-an', '-frames:v', '1', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let e = '';
+        p.stderr!.on('data', (d: Buffer) => (e += d.toString()));
+        const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
+        p.on('exit', (code) => (clearTimeout(t), resolve({ ok: code === 0, err: e.trim() })));
+      });
+      if (r.ok) return;
+      err = r.err;
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    throw new Error(`no frame from ${this.url} in ${ms} ms: ${err}`);
+  }
+  async stop(): Promise<void> {
+    await this.pusher.stop();
+    await this.relay.stop();
+  }
 }
 
 /** An IP camera's snapshot URL: GET /snap.jpg answers the frame of the current second. */

@@ -1,6 +1,6 @@
 /**
- * Real cameras through real ffmpeg: one edge with three cameras (MJPEG over HTTP, HTTP
- * snapshots, a looped video file) sharing one face engine. Every camera
+ * Real cameras through real ffmpeg: one edge with four cameras (RTSP through Debian's relay,
+ * MJPEG over HTTP, HTTP snapshots, a looped video file) sharing one face engine. Every camera
  * recognises the enrolled elders; a stream that is killed goes down and comes back when it
  * is started again, without restarting the edge.
  */
@@ -14,7 +14,7 @@ import type { CheckInEvent } from '../../edge/src/recognition/pipeline.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import type { EdgeStatus } from '../../edge/src/web/status-server.ts';
 import { edgeTempDir, quietEdgeLogger, reservePort } from '../helpers/edge-fixtures.ts';
-import { makeTestClip, mjpegServer, requireCaptureTools, SnapshotServer, type Respawning } from '../helpers/capture-streams.ts';
+import { makeTestClip, mjpegServer, requireCaptureTools, RtspCamera, SnapshotServer, type Respawning } from '../helpers/capture-streams.ts';
 
 const ALL_DAY = 'breakfast=00:00-10:30,lunch=10:30-16:00,dinner=16:00-24:00';
 
@@ -31,9 +31,10 @@ async function waitFor<T>(what: string, get: () => Promise<T> | T, ok: (v: T) =>
 
 describe('edge with real cameras through ffmpeg', () => {
   const tmp = edgeTempDir('mealcheck-capture-');
-  const servers: Array<Respawning | SnapshotServer> = [];
+  const servers: Array<Respawning | SnapshotServer | RtspCamera> = [];
   let edge: Edge;
   let mjpeg: Respawning;
+  let rtsp: RtspCamera;
   const seen = new Map<string, Set<string>>();
 
   const status = async (): Promise<EdgeStatus> => (await (await fetch(`${edge.statusUrl}/api/v1/status`)).json()) as EdgeStatus;
@@ -58,9 +59,12 @@ describe('edge with real cameras through ffmpeg', () => {
       db.close();
     }
 
-    // RTSP through Debian's relay (rtsp-server-perl) is not in this test yet: ffmpeg reading the
-    // relay inside the test gets no codec parameters, though the same set-up works by hand.
-    const [mjpegPort, snapPort] = [await reservePort(), await reservePort()];
+    const [mjpegPort, snapPort, rtspPort, rtspSourcePort] = [await reservePort(), await reservePort(), await reservePort(), await reservePort()];
+    // The RTSP camera is up (a frame can be read) before the edge starts.
+    rtsp = new RtspCamera(clip, rtspPort, rtspSourcePort);
+    servers.push(rtsp);
+    await rtsp.start();
+    await rtsp.waitForFrame();
     mjpeg = mjpegServer(clip, mjpegPort);
     mjpeg.start();
     const snap = new SnapshotServer(frames, snapPort);
@@ -68,6 +72,7 @@ describe('edge with real cameras through ffmpeg', () => {
     servers.push(mjpeg, snap);
 
     const cameras = [
+      `rtsp=${rtsp.url}`,
       `mjpeg=http://127.0.0.1:${mjpegPort}/stream`,
       `snap=snapshot+http://127.0.0.1:${snapPort}/snap.jpg`,
       `file=${clip}`,
@@ -92,33 +97,38 @@ describe('edge with real cameras through ffmpeg', () => {
     await waitFor(
       'both elders recognised on every camera',
       () => [...seen.entries()].map(([k, v]) => `${k}:${[...v].sort().join('+')}`).sort(),
-      (v) => ['file', 'mjpeg', 'snap'].every((id) => v.includes(`${id}:E1+E2`)),
+      (v) => ['file', 'mjpeg', 'rtsp', 'snap'].every((id) => v.includes(`${id}:E1+E2`)),
       150_000,
     );
     const s = await status();
-    for (const id of ['mjpeg', 'snap', 'file']) {
+    for (const id of ['rtsp', 'mjpeg', 'snap', 'file']) {
       const c = camera(s, id)!;
       expect(c.state).toBe('running');
       expect(c.fps).toBeGreaterThan(0);
       expect(c.received).toBeGreaterThan(0);
       expect(c.lastFrameAgeMs).not.toBeNull();
     }
+    expect(camera(s, 'rtsp')).toMatchObject({ kind: 'stream', width: 640, height: 480 });
     expect(camera(s, 'mjpeg')).toMatchObject({ kind: 'stream', width: 640, height: 480 });
     expect(camera(s, 'snap')).toMatchObject({ kind: 'snapshot', width: 640, height: 480 });
     expect(s.checkIns.total).toBe(2);
   }, 180_000);
 
-  it('a killed stream goes down and comes back when restarted, without restarting the edge', async () => {
+  it('killed streams (MJPEG, RTSP) go down and come back when restarted, without restarting the edge', async () => {
     const before = (await status()).checkIns.total;
-    await mjpeg.stop();
-    const down = await waitFor('mjpeg down', status, (s) => camera(s, 'mjpeg')?.state === 'down', 20_000);
+    const restarts = camera(await status(), 'rtsp')?.restarts ?? 0;
+    await Promise.all([mjpeg.stop(), rtsp.stop()]);
+    const down = await waitFor('mjpeg and rtsp down', status, (s) => camera(s, 'mjpeg')?.state === 'down' && camera(s, 'rtsp')?.state === 'down', 20_000);
     expect(camera(down, 'mjpeg')?.fps).toBe(0);
+    expect(camera(down, 'rtsp')?.fps).toBe(0);
     expect(camera(down, 'file')?.state).toBe('running');
     expect(down.checkIns.total).toBe(before);
 
     mjpeg.start();
-    const up = await waitFor('mjpeg back', status, (s) => camera(s, 'mjpeg')?.state === 'running', 45_000);
+    await rtsp.start();
+    const up = await waitFor('mjpeg and rtsp back', status, (s) => camera(s, 'mjpeg')?.state === 'running' && camera(s, 'rtsp')?.state === 'running', 45_000);
     expect(camera(up, 'mjpeg')!.restarts).toBeGreaterThanOrEqual(1);
+    expect(camera(up, 'rtsp')!.restarts).toBeGreaterThan(restarts);
     expect(up.checkIns.total).toBe(before);
   }, 90_000);
 });
