@@ -5,6 +5,7 @@
  * and with --data the elders recognised. With --json the last line is one JSON object.
  */
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { ConfigError, parseArgs } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createCameraSource } from '../../edge/src/capture/camera-sources.ts';
@@ -14,7 +15,7 @@ import { openEdgeDatabase } from '../../edge/src/main.ts';
 import { Matcher } from '../../edge/src/recognition/matcher.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 
-const USAGE = `mealcheck camera-check --camera SOURCE [--seconds N] [--fps N] [--camera-size WxH] [--data DIR] [--json]
+const USAGE = `mealcheck camera-check --camera SOURCE [--seconds N] [--fps N] [--camera-size WxH] [--camera-loop] [--data DIR] [--json]
 
 Reads SOURCE (as the edge's --camera: /dev/videoN, rtsp://..., http(s)://..., snapshot+http(s)://...,
 a video file or a folder) for N seconds (default 10) and reports fps, resolution, faces and their
@@ -32,13 +33,13 @@ export async function cameraCheckCommand(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const args = parseArgs(argv, new Set(['json']));
+  const args = parseArgs(argv, new Set(['json', 'camera-loop']));
   const get = (f: string) => {
     const v = args.flags.get(f);
     return typeof v === 'string' ? v : undefined;
   };
   const problems: string[] = [];
-  for (const f of args.flags.keys()) if (!['camera', 'seconds', 'fps', 'camera-size', 'data', 'json', 'models', 'backend'].includes(f)) problems.push(`unknown option --${f}`);
+  for (const f of args.flags.keys()) if (!['camera', 'seconds', 'fps', 'camera-size', 'camera-loop', 'data', 'json', 'models', 'backend'].includes(f)) problems.push(`unknown option --${f}`);
   const cameraArg = get('camera') ?? process.env.MEALCHECK_CAMERA;
   let spec;
   if (!cameraArg) problems.push('--camera SOURCE is required');
@@ -64,9 +65,10 @@ export async function cameraCheckCommand(argv: string[]): Promise<number> {
   const logger = createLogger('camera-check');
   const dataDir = get('data');
   const db = dataDir ? openEdgeDatabase(join(dataDir, 'edge.db')) : null;
-  const matcher = db ? new Matcher(createElderRepository(db).loadTemplates(), { threshold: 0.45, margin: 0.05 }) : null;
+  // The production decision rule's defaults.
+  const matcher = db ? new Matcher(createElderRepository(db).loadTemplates()) : null;
   const engine = new FaceApiEngine({ modelsDir: get('models') ?? process.env.MEALCHECK_MODELS, backend: (get('backend') ?? 'auto') as 'auto', logger, padRetry: false });
-  const source = createCameraSource(spec, { fps, ...size, loop: false, realtime: true, logger });
+  const source = createCameraSource(spec, { fps, ...size, loop: args.flags.has('camera-loop'), realtime: true, logger });
   const faceHeights: number[] = [];
   const scores: number[] = [];
   const sharpness: number[] = [];
@@ -84,6 +86,12 @@ export async function cameraCheckCommand(argv: string[]): Promise<number> {
       const frame = await source.next();
       if (!frame) break;
       analysed++;
+      if (frame.image.kind === 'rgb') [width, height] = [frame.image.width, frame.image.height];
+      else if (width === 0) {
+        // A folder or snapshot source hands over encoded images: read the size from the first.
+        const meta = await sharp(frame.image.bytes).metadata();
+        [width, height] = [meta.width ?? 0, meta.height ?? 0];
+      }
       const faces = await engine.detect(frame.image);
       for (const f of faces) {
         faceHeights.push(Math.round(f.box.height));
@@ -100,8 +108,8 @@ export async function cameraCheckCommand(argv: string[]): Promise<number> {
     }
     clearTimeout(timer);
     const h = source.health();
-    width = h.width ?? 0;
-    height = h.height ?? 0;
+    width = h.width || width;
+    height = h.height || height;
     const result = {
       camera: h.source,
       kind: h.kind,
