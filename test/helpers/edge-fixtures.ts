@@ -9,6 +9,11 @@ import { Aedes } from 'aedes';
 import type { Clock, Ids } from '../../common/clock.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { openDatabase, type Db } from '../../common/sqlite.ts';
+import { createElderRepository, type ElderRepository } from '../../edge/src/elders/elder-repository.ts';
+import { createCheckInRepository } from '../../edge/src/meals/check-in-repository.ts';
+import { createCheckInService, type CheckInService } from '../../edge/src/meals/check-in-service.ts';
+import { DEFAULT_MEAL_WINDOWS, parseMealWindows } from '../../edge/src/meals/meal-windows.ts';
+import { createOutboxRepository, type OutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 
 export const EDGE_MIGRATIONS = fileURLToPath(new URL('../../edge/migrations', import.meta.url));
 
@@ -148,4 +153,31 @@ async function waitUntilAsync(check: () => Promise<boolean>, what: string, timeo
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The check-in service wired as the edge wires it (default meal windows, Asia/Shanghai, counter
+ * ids) over repositories of `db`, with the repositories the tests look into.
+ */
+export function testCheckInService(
+  db: Db,
+  clock: Clock,
+  opts: { centreId?: string; deviceId?: string } = {},
+): { service: CheckInService; elders: ElderRepository; outbox: OutboxRepository } {
+  const elders = createElderRepository(db);
+  const outbox = createOutboxRepository(db);
+  const service = createCheckInService({
+    db,
+    elders,
+    checkIns: createCheckInRepository(db),
+    outbox,
+    clock,
+    ids: counterIds(),
+    windows: parseMealWindows(DEFAULT_MEAL_WINDOWS),
+    timeZone: 'Asia/Shanghai',
+    centreId: opts.centreId ?? 'c-001',
+    deviceId: opts.deviceId ?? 'door1',
+    logger: quietEdgeLogger,
+  });
+  return { service, elders, outbox };
 }

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../../scripts/demo/demo-scene.ts';
+import { waitForOutput } from './processes.ts';
 
 /** mulberry32: the same sequence for the same seed on every machine. */
 export { seededRandom };
@@ -59,16 +60,7 @@ function run(args: string[], env: NodeJS.ProcessEnv): Child {
     stderr: () => err,
     lines: (prefix) => out.split('\n').filter((l) => l.startsWith(prefix)),
     exited,
-    async waitFor(re, timeoutMs = 60_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const m = out.match(re);
-        if (m) return m;
-        if (done) throw new Error(`${args[0]} exited before printing ${re}\nstdout: ${out.slice(-2000)}\nstderr: ${err.slice(-2000)}`);
-        if (Date.now() > until) throw new Error(`${args[0]} did not print ${re} in ${timeoutMs} ms\nstderr: ${err.slice(-2000)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    waitFor: (re, timeoutMs = 60_000) => waitForOutput(String(args[0]), () => ({ out, err, done }), re, timeoutMs, 20),
     async kill9() {
       if (!done) child.kill('SIGKILL');
       await exited;

@@ -16,6 +16,28 @@ export interface Running {
   stop(): Promise<number | null>;
 }
 
+/**
+ * Resolves with the first match of `re` in a child's stdout, or rejects (with the output) when
+ * the child exits first or `timeoutMs` passes.
+ */
+export async function waitForOutput(
+  name: string,
+  output: () => { out: string; err: string; done: boolean },
+  re: RegExp,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<RegExpMatchArray> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { out, err, done } = output();
+    const m = out.match(re);
+    if (m) return m;
+    if (done) throw new Error(`${name} exited before printing ${re}\nstdout: ${out.slice(-2000)}\nstderr: ${err.slice(-2000)}`);
+    if (Date.now() > until) throw new Error(`${name} did not print ${re} in ${timeoutMs} ms\nstdout: ${out.slice(-2000)}\nstderr: ${err.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 export function runMealcheck(args: string[], env: NodeJS.ProcessEnv = {}): Running {
   const child = spawn(process.execPath, [MEALCHECK, ...args], {
     env: { ...process.env, MEALCHECK_LOG_LEVEL: 'warn', ...env },
@@ -33,16 +55,7 @@ export function runMealcheck(args: string[], env: NodeJS.ProcessEnv = {}): Runni
     stdout: () => out,
     stderr: () => err,
     exited,
-    async waitFor(re, timeoutMs = 60_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const m = out.match(re);
-        if (m) return m;
-        if (done) throw new Error(`mealcheck ${args[0]} exited before printing ${re}\nstdout: ${out}\nstderr: ${err.slice(-2000)}`);
-        if (Date.now() > until) throw new Error(`mealcheck ${args[0]} did not print ${re} in ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err.slice(-2000)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    waitFor: (re, timeoutMs = 60_000) => waitForOutput(`mealcheck ${args[0]}`, () => ({ out, err, done }), re, timeoutMs),
     async stop() {
       if (!done) child.kill('SIGTERM');
       return exited;

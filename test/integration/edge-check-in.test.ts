@@ -1,35 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseEventBatch, type MealEvent } from '../../common/contract.ts';
 import type { Db } from '../../common/sqlite.ts';
-import { createElderRepository, type ElderRepository } from '../../edge/src/elders/elder-repository.ts';
+import type { ElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import type { CheckIn } from '../../edge/src/meals/check-in.ts';
-import { createCheckInRepository } from '../../edge/src/meals/check-in-repository.ts';
-import { createCheckInService, type CheckInService } from '../../edge/src/meals/check-in-service.ts';
+import type { CheckInService } from '../../edge/src/meals/check-in-service.ts';
 import { kioskMessage } from '../../edge/src/meals/kiosk-message.ts';
-import { DEFAULT_MEAL_WINDOWS, parseMealWindows } from '../../edge/src/meals/meal-windows.ts';
-import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
-import { counterIds, edgeTempDir, openEdgeDb, quietEdgeLogger, TestClock } from '../helpers/edge-fixtures.ts';
+import { edgeTempDir, openEdgeDb, TestClock, testCheckInService } from '../helpers/edge-fixtures.ts';
 
-const windows = parseMealWindows(DEFAULT_MEAL_WINDOWS);
 // 11:00 and 12:00 in Shanghai (UTC+8) on 2025-03-10.
 const LUNCH = '2025-03-10T03:00:00.000Z';
 
 function build(db: Db, clock: TestClock): { service: CheckInService; elders: ElderRepository } {
-  const elders = createElderRepository(db);
-  const service = createCheckInService({
-    db,
-    elders,
-    checkIns: createCheckInRepository(db),
-    outbox: createOutboxRepository(db),
-    clock,
-    ids: counterIds(),
-    windows,
-    timeZone: 'Asia/Shanghai',
-    centreId: 'c-001',
-    deviceId: 'door1',
-    logger: quietEdgeLogger,
-  });
-  return { service, elders };
+  return testCheckInService(db, clock);
 }
 
 function rows(db: Db): { checkIns: number; outbox: { event_id: string; payload: string }[] } {

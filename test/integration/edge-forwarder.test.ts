@@ -8,18 +8,15 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseEventBatch, topics, type DeviceStatus, type EventBatch } from '../../common/contract.ts';
 import type { Db } from '../../common/sqlite.ts';
-import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
-import { createCheckInRepository } from '../../edge/src/meals/check-in-repository.ts';
-import { createCheckInService, type CheckInService } from '../../edge/src/meals/check-in-service.ts';
-import { DEFAULT_MEAL_WINDOWS, parseMealWindows } from '../../edge/src/meals/meal-windows.ts';
+import type { CheckInService } from '../../edge/src/meals/check-in-service.ts';
 import { Forwarder, type ForwarderOptions } from '../../edge/src/sync/forwarder.ts';
-import { createOutboxRepository, type OutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
+import type { OutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import {
-  counterIds,
   edgeTempDir,
   hasMosquitto,
   openEdgeDb,
   quietEdgeLogger,
+  testCheckInService,
   reservePort,
   startBroker,
   startMosquitto,
@@ -83,21 +80,9 @@ beforeEach(() => {
   tmp = edgeTempDir();
   db = openEdgeDb(tmp.dir);
   clock = new TestClock('2025-03-10T03:00:00.000Z'); // 11:00 in Shanghai: lunch
-  const elders = createElderRepository(db);
-  for (let i = 0; i < 300; i++) elders.upsertElder(`e${i}`, `老人${i}`);
-  outbox = createOutboxRepository(db);
-  service = createCheckInService({
-    db,
-    elders,
-    checkIns: createCheckInRepository(db),
-    outbox,
-    clock,
-    ids: counterIds(),
-    windows: parseMealWindows(DEFAULT_MEAL_WINDOWS),
-    timeZone: 'Asia/Shanghai',
-    centreId: CENTRE,
-    deviceId: DEVICE,
-  });
+  const built = testCheckInService(db, clock, { centreId: CENTRE, deviceId: DEVICE });
+  ({ service, outbox } = built);
+  for (let i = 0; i < 300; i++) built.elders.upsertElder(`e${i}`, `老人${i}`);
 });
 
 afterEach(async () => {

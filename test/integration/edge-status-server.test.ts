@@ -1,13 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../common/sqlite.ts';
-import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
-import { createCheckInRepository } from '../../edge/src/meals/check-in-repository.ts';
-import { createCheckInService, type CheckInService } from '../../edge/src/meals/check-in-service.ts';
-import { DEFAULT_MEAL_WINDOWS, parseMealWindows } from '../../edge/src/meals/meal-windows.ts';
+import type { CheckInService } from '../../edge/src/meals/check-in-service.ts';
 import { Forwarder } from '../../edge/src/sync/forwarder.ts';
-import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import { StatusServer, statusSource, type EdgeStatus, type PipelineStatus } from '../../edge/src/web/status-server.ts';
-import { counterIds, edgeTempDir, openEdgeDb, quietEdgeLogger, TestClock } from '../helpers/edge-fixtures.ts';
+import { edgeTempDir, openEdgeDb, quietEdgeLogger, TestClock, testCheckInService } from '../helpers/edge-fixtures.ts';
 
 let tmp: ReturnType<typeof edgeTempDir>;
 let db: Db;
@@ -20,22 +16,11 @@ beforeEach(() => {
   tmp = edgeTempDir();
   db = openEdgeDb(tmp.dir);
   clock = new TestClock('2025-03-09T03:00:00.000Z');
-  const elders = createElderRepository(db);
+  const built = testCheckInService(db, clock);
+  const { elders, outbox } = built;
+  service = built.service;
   elders.upsertElder('e1', '王秀英');
   elders.upsertElder('e2', '李建国');
-  const outbox = createOutboxRepository(db);
-  service = createCheckInService({
-    db,
-    elders,
-    checkIns: createCheckInRepository(db),
-    outbox,
-    clock,
-    ids: counterIds(),
-    windows: parseMealWindows(DEFAULT_MEAL_WINDOWS),
-    timeZone: 'Asia/Shanghai',
-    centreId: 'c-001',
-    deviceId: 'door1',
-  });
   // Not started: its stats are what an edge with no broker reports.
   const forwarder = new Forwarder({ url: 'mqtt://127.0.0.1:1', centreId: 'c-001', deviceId: 'door1' }, { outbox, clock, logger: quietEdgeLogger });
   pipeline = {};
