@@ -125,7 +125,9 @@ async function main(): Promise<void> {
   const sampleRss = () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss));
 
   try {
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--prepare', dir, ...edgeArgv], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // Through scripts/run.js, as `npm run bench` runs this file (plain JS from a bundle).
+    const runJs = fileURLToPath(new URL('../run.js', import.meta.url));
+    const child = spawnSync(process.execPath, [runJs, fileURLToPath(import.meta.url), '--prepare', dir, ...edgeArgv], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (child.status !== 0) throw new Error(`preparing the inputs failed (exit ${child.status ?? child.signal})`);
     const prepared = JSON.parse(readFileSync(join(dir, 'prepared.json'), 'utf8')) as Prepared;
     const { people, scene } = prepared;

@@ -18,6 +18,7 @@ import {
 import { DEFAULT_MAX_PIXELS, type PadMode } from './image.ts';
 import { DEFAULT_MANIFEST, DEFAULT_MODELS_DIR, verifyModels } from './models.ts';
 import { BackendError } from './backend.ts';
+import { workerScript } from './worker-bundle.ts';
 import type { DetectResult, DetectorName, InitResult, WireError, WorkerCall, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
 
 export { BackendError };
@@ -146,7 +147,7 @@ export class FaceApiEngine implements FaceEngine {
     const t0 = performance.now();
     await verifyModels(this.settings.modelsDir, this.manifestPath);
     this.stopping = false;
-    const worker = new Worker(new URL('./worker-entry.js', import.meta.url));
+    const worker = new Worker(await workerScript(this.log));
     this.worker = worker;
     worker.on('message', (msg: WorkerResponse) => this.onMessage(msg));
     worker.on('error', (err) => {
