@@ -94,18 +94,25 @@ export async function brokerConfigCommand(argv: string[], out: (s: string) => vo
     'max_queued_messages 100000',
     '',
   ];
+  // A listener option in Mosquitto 2 (not a global one), so it is repeated in every block: the
+  // session is keyed by the login, whatever client id the client sends. A box can then replace
+  // only its own session, never another box's or the server's ingest session (client id =
+  // user name `mealcheck-server`, kept across restarts by persistence).
+  const bindClientId = 'use_username_as_clientid true';
   if (tlsPort) {
     conf.push(
       `listener ${tlsPort}`,
       'protocol mqtt',
+      bindClientId,
       `cafile ${resolve(get('cafile') ?? join(outDir, 'ca.crt'))}`,
       `certfile ${resolve(get('certfile') ?? join(outDir, 'server.crt'))}`,
       `keyfile ${resolve(get('keyfile') ?? join(outDir, 'server.key'))}`,
+      // The minimum in Mosquitto 2 (1.3 is offered too).
       'tls_version tlsv1.2',
       '',
     );
   }
-  if (plainPort) conf.push(`listener ${plainPort} 127.0.0.1`, 'protocol mqtt', '');
+  if (plainPort) conf.push(`listener ${plainPort} 127.0.0.1`, 'protocol mqtt', bindClientId, '');
   writeFileSync(join(outDir, 'mosquitto.conf'), conf.join('\n'));
 
   out(`wrote ${join(outDir, 'mosquitto.conf')}, passwd and acl for ${devices.length} device(s)`);
