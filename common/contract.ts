@@ -30,6 +30,13 @@ export type CheckInMethod = (typeof CHECK_IN_METHODS)[number];
 
 const Id = Type.String({ pattern: ID_PATTERN });
 
+/** See MealEvent.clock. */
+export const CLOCK_STATES = ['server', 'system', 'corrected', 'unverified'] as const;
+export type ClockState = (typeof CLOCK_STATES)[number];
+/** See MealEvent.review. */
+export const REVIEW_REASONS = ['outside-window'] as const;
+export type ReviewReason = (typeof REVIEW_REASONS)[number];
+
 export const MealEventSchema = Type.Object(
   {
     /** UUIDv7 made on the edge when the check-in is recorded: the idempotency key. */
@@ -53,6 +60,25 @@ export const MealEventSchema = Type.Object(
      */
     bootId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' })),
     seq: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    /**
+     * How far `at` (and so serviceDate and meal) can be trusted (optional; absent from edges that
+     * predate it): `server` from the time learnt from the server in this run; `system` from the
+     * box's own clock, plausible but unchecked; `corrected` recorded while the clock was
+     * untrusted and rewritten from the server's time once learnt (`edgeAt` keeps the box's own
+     * reading); `unverified` recorded while untrusted by a run that ended before it learnt the
+     * time: `at`, serviceDate and meal are the box's guesses, and the server keeps the event for
+     * review instead of counting it.
+     */
+    clock: Type.Optional(Type.Union(CLOCK_STATES.map((c) => Type.Literal(c)))),
+    /** Milliseconds since this run (`bootId`) started, on a clock nobody sets: set while the wall clock was untrusted. */
+    monoMs: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    /** The box's own (untrusted) wall-clock reading at the check-in, when `at` is not it. */
+    edgeAt: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
+    /**
+     * The edge asks the server to keep this event for review, not count it: `outside-window`, its
+     * corrected time fell outside every meal window (`meal` is then the nearest window's).
+     */
+    review: Type.Optional(Type.Union(REVIEW_REASONS.map((r) => Type.Literal(r)))),
   },
   { additionalProperties: false },
 );
@@ -86,8 +112,44 @@ export const DeviceStatusSchema = Type.Object({
 });
 export type DeviceStatus = Static<typeof DeviceStatusSchema>;
 
+/**
+ * Edge -> server on `time` (QoS 0): what is the time? Sent on connect and now and then, so a box
+ * without a real-time clock learns the time from the server (see edge/src/sync/trusted-clock.ts).
+ */
+export const TimeRequestSchema = Type.Object(
+  {
+    v: Type.Literal(CONTRACT_VERSION),
+    /** Echoed in the reply, so the edge pairs them and measures the round trip. */
+    id: Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }),
+  },
+  { additionalProperties: false },
+);
+export type TimeRequest = Static<typeof TimeRequestSchema>;
+
+/**
+ * Server -> edge on `receipts` (QoS 0), the answer to a TimeRequest. It shares the topic the box
+ * already subscribes to, so no broker rule changes on that side; `time` tells it from a Receipt.
+ */
+export const TimeReplySchema = Type.Object(
+  {
+    v: Type.Literal(CONTRACT_VERSION),
+    time: Type.Object(
+      {
+        id: Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }),
+        /** The server's clock (NTP) when it answered, ISO 8601 UTC with milliseconds. */
+        serverTime: Type.String({ format: 'date-time', maxLength: 40 }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TimeReply = Static<typeof TimeReplySchema>;
+
 const batchCheck = TypeCompiler.Compile(EventBatchSchema);
 const receiptCheck = TypeCompiler.Compile(ReceiptSchema);
+const timeRequestCheck = TypeCompiler.Compile(TimeRequestSchema);
+const timeReplyCheck = TypeCompiler.Compile(TimeReplySchema);
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -109,6 +171,33 @@ function parseWith<T>(check: { Check(v: unknown): boolean; Errors(v: unknown): I
   return { ok: true, value: value as T };
 }
 
+export function parseTimeRequest(payload: Buffer | string): Parsed<TimeRequest> {
+  return parseWith<TimeRequest>(timeRequestCheck, payload);
+}
+
+/** What arrives on a device's `receipts` topic: a receipt, or the answer to a time request. */
+export type DeviceInbound = { kind: 'receipt'; receipt: Receipt } | { kind: 'time'; reply: TimeReply };
+
+export function parseDeviceInbound(payload: Buffer | string): Parsed<DeviceInbound> {
+  // A payload with a `time` member is checked as a TimeReply, anything else as a Receipt, so the
+  // error names what the sender meant to send.
+  let isTime = false;
+  if (payload.length <= MAX_PAYLOAD_BYTES) {
+    try {
+      const v: unknown = JSON.parse(payload.toString());
+      isTime = typeof v === 'object' && v !== null && !Array.isArray(v) && 'time' in v;
+    } catch {
+      // parseWith reports it.
+    }
+  }
+  if (isTime) {
+    const r = parseWith<TimeReply>(timeReplyCheck, payload);
+    return r.ok ? { ok: true, value: { kind: 'time', reply: r.value } } : { ok: false, error: `time reply ${r.error}` };
+  }
+  const r = parseReceipt(payload);
+  return r.ok ? { ok: true, value: { kind: 'receipt', receipt: r.value } } : r;
+}
+
 export function parseEventBatch(payload: Buffer | string): Parsed<EventBatch> {
   return parseWith<EventBatch>(batchCheck, payload);
 }
@@ -116,23 +205,26 @@ export function parseReceipt(payload: Buffer | string): Parsed<Receipt> {
   return parseWith<Receipt>(receiptCheck, payload);
 }
 
-export type TopicKind = 'events' | 'receipts' | 'status';
+export type TopicKind = 'events' | 'receipts' | 'status' | 'time';
 
 export const topics = {
   events: (centreId: string, deviceId: string) => `${TOPIC_ROOT}/centres/${centreId}/devices/${deviceId}/events`,
   receipts: (centreId: string, deviceId: string) => `${TOPIC_ROOT}/centres/${centreId}/devices/${deviceId}/receipts`,
   status: (centreId: string, deviceId: string) => `${TOPIC_ROOT}/centres/${centreId}/devices/${deviceId}/status`,
+  /** Time requests of one box (its answers come on its `receipts`). */
+  time: (centreId: string, deviceId: string) => `${TOPIC_ROOT}/centres/${centreId}/devices/${deviceId}/time`,
   config: (centreId: string) => `${TOPIC_ROOT}/centres/${centreId}/config`,
   /** What the server subscribes to. */
   allEvents: `${TOPIC_ROOT}/centres/+/devices/+/events`,
   allStatus: `${TOPIC_ROOT}/centres/+/devices/+/status`,
+  allTime: `${TOPIC_ROOT}/centres/+/devices/+/time`,
   /** Splits a device topic into its parts, or null when it is not one of ours. */
   parse(topic: string): { kind: TopicKind; centreId: string; deviceId: string } | null {
     const parts = topic.split('/');
     if (parts.length !== 7 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[2] !== 'centres' || parts[4] !== 'devices') return null;
     const [centreId, deviceId, kind] = [parts[3]!, parts[5]!, parts[6]!];
     if (!isValidId(centreId) || !isValidId(deviceId)) return null;
-    if (kind !== 'events' && kind !== 'receipts' && kind !== 'status') return null;
+    if (kind !== 'events' && kind !== 'receipts' && kind !== 'status' && kind !== 'time') return null;
     return { kind, centreId, deviceId };
   },
 };

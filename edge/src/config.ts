@@ -11,6 +11,13 @@ import type { DetectorName } from './vision/worker-protocol.ts';
 import { recognitionOptions, recognitionSettings } from './recognition/settings.ts';
 import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE, isValidTimeZone, MealWindowError, parseMealWindows, type MealWindow } from './meals/meal-windows.ts';
 
+/**
+ * Default of `--antispoof-threshold`: 0 = off, a placeholder until a threshold is measured on
+ * live faces and photos/screens with the engine's antispoof model. Set the measured value HERE
+ * (then `npm run docs`); the check-in service treats 0 as "never hold".
+ */
+export const DEFAULT_ANTISPOOF_THRESHOLD = 0;
+
 export const edgeSettings = {
   centreId: { flag: 'centre', env: 'MEALCHECK_CENTRE', type: 'string', required: true, doc: 'id of this centre (letters, digits, _ . -)' },
   deviceId: { flag: 'device', env: 'MEALCHECK_DEVICE', type: 'string', required: true, doc: 'id of this edge box within the centre' },
@@ -44,6 +51,15 @@ export const edgeSettings = {
   matchMargin: { flag: 'match-margin', env: 'MEALCHECK_MATCH_MARGIN', type: 'number', default: 0.05, min: 0, max: 2, doc: 'required distance gap between the best and the second-best elder' },
   matchCohortRatio: { flag: 'match-cohort-ratio', env: 'MEALCHECK_MATCH_COHORT_RATIO', type: 'number', default: 0.75, min: 0.01, max: 1, doc: 'best distance over the mean distance to the next 5 elders must be at most this (1 = off)' },
   matchMeanTemplates: { flag: 'match-mean-templates', env: 'MEALCHECK_MATCH_MEAN_TEMPLATES', type: 'boolean', default: true, doc: 'also match against each elder\'s mean template' },
+  antispoofThreshold: {
+    flag: 'antispoof-threshold',
+    env: 'MEALCHECK_ANTISPOOF_THRESHOLD',
+    type: 'number',
+    default: DEFAULT_ANTISPOOF_THRESHOLD,
+    min: 0,
+    max: 1,
+    doc: 'a recognised face whose anti-spoof score (0-1, median over the agreeing frames; higher = live) is below this is not checked in but held for staff confirmation (0 = off; faces without a score are never held)',
+  },
   backend: { flag: 'backend', env: 'MEALCHECK_BACKEND', type: 'string', default: 'auto', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], doc: 'tensor backend (cpu is ~20x slower and is never chosen by auto)' },
   modelsDir: { flag: 'models', env: 'MEALCHECK_MODELS', type: 'string', doc: 'folder of face models (default: the installed models/ folder)' },
   detector: {
@@ -97,6 +113,8 @@ export interface EdgeConfig {
   http: { host: '127.0.0.1'; port: number };
   meals: { windows: MealWindow[]; timeZone: string };
   match: { threshold: number; margin: number; cohortRatio: number; meanTemplates: boolean };
+  /** Below this anti-spoof score a face check-in waits for staff confirmation; 0 = off. */
+  antispoofThreshold: number;
   backend: BackendChoice;
   modelsDir?: string;
   /** Face detector on camera frames, and the tinyFaceDetector input size. */
@@ -171,6 +189,7 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     http: { host: '127.0.0.1', port: s.httpPort },
     meals: { windows, timeZone: tz },
     match: { threshold: s.matchThreshold, margin: s.matchMargin, cohortRatio: s.matchCohortRatio, meanTemplates: s.matchMeanTemplates },
+    antispoofThreshold: s.antispoofThreshold,
     backend: s.backend as BackendChoice,
     vision: { detector: s.detector as DetectorName, inputSize: s.detectorInputSize },
     motionGate: s.motionGate,

@@ -8,9 +8,10 @@
  * The edge keeps recording meals when the broker or server is down: the forwarder retries
  * forever and the outbox holds the meals until their receipts arrive.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { systemClock, uuidV7Ids, type Clock, type Ids } from '../../common/clock.ts';
+import { systemClock, systemMonotonic, uuidV7Ids, type Clock, type Ids, type Monotonic } from '../../common/clock.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { openDatabase, type Db } from '../../common/sqlite.ts';
 import type { FrameSource } from './capture/frame-source.ts';
@@ -26,8 +27,11 @@ import type { CheckInRecorder } from './meals/check-in.ts';
 import { kioskMessage } from './meals/kiosk-message.ts';
 import { Matcher } from './recognition/matcher.ts';
 import { RecognitionPipeline, type CheckInEvent, type UnknownEvent } from './recognition/pipeline.ts';
+import { createClockCorrector } from './sync/clock-correction.ts';
+import { createClockRepository } from './sync/clock-repository.ts';
 import { createOutboxRepository } from './sync/outbox-repository.ts';
 import { Forwarder } from './sync/forwarder.ts';
+import { TrustedClock } from './sync/trusted-clock.ts';
 import type { FaceEngine } from './vision/face-engine.ts';
 import { FaceApiEngine } from './vision/face-api-engine.ts';
 import { StatusServer, statusSource, type CameraStatus } from './web/status-server.ts';
@@ -45,7 +49,10 @@ export interface EdgeDeps {
   /** Defaults to the sources built from `config.camera` (one pipeline each). */
   source?: FrameSource;
   sources?: FrameSource[];
+  /** The box's system clock (tests pass one at 1970, or days off); the edge wraps it in a TrustedClock. */
   clock?: Clock;
+  /** Elapsed time within this run; default performance.now(). */
+  monotonic?: Monotonic;
   ids?: Ids;
   logger?: Logger;
 }
@@ -108,6 +115,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
   elders!: ElderRepository;
   checkIns!: CheckInService;
   forwarder!: Forwarder;
+  /** The edge's time: learnt from the server, or the system clock when plausible (sync/trusted-clock.ts). */
+  clock!: TrustedClock;
   engine!: FaceEngine;
   /** The first camera's pipeline; `pipelines` has one per camera, all sharing the engine. */
   pipeline: RecognitionPipeline | null = null;
@@ -160,7 +169,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
 
   private async startComponents(): Promise<void> {
     const { config, deps, logger, stack } = this;
-    const clock = deps.clock ?? systemClock;
+    const systemTime = deps.clock ?? systemClock;
     const ids = deps.ids ?? uuidV7Ids;
 
     const db = openEdgeDatabase(config.dbFile);
@@ -171,28 +180,47 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const elders = createElderRepository(db);
     this.elders = elders;
     const outbox = createOutboxRepository(db);
+    // Clock sanity: one id per run, in every event; the clock says whether it can be trusted.
+    const bootId = randomUUID();
+    const clockRepo = createClockRepository(db);
+    const clock = new TrustedClock({ system: systemTime, mono: deps.monotonic ?? systemMonotonic, bootId, logger: logger.child({ component: 'clock' }), checkpoints: clockRepo });
+    this.clock = clock;
+    clock.start();
+    stack.push(() => clock.stop());
+    const checkInRepo = createCheckInRepository(db);
+    const corrector = createClockCorrector({ db, clocks: clockRepo, checkIns: checkInRepo, outbox, windows: config.meals.windows, timeZone: config.meals.timeZone, bootId, logger });
+    // Check-ins an earlier run recorded with an untrusted clock can no longer be corrected.
+    corrector.releaseEarlierRuns(clock.now());
     const checkIns = createCheckInService({
       db,
       elders,
-      checkIns: createCheckInRepository(db),
+      checkIns: checkInRepo,
       outbox,
       clock,
+      bootId,
+      unsynced: clockRepo,
       ids,
       windows: config.meals.windows,
       timeZone: config.meals.timeZone,
       centreId: config.centreId,
       deviceId: config.deviceId,
       logger,
+      antispoofThreshold: config.antispoofThreshold,
     });
     this.checkIns = checkIns;
 
     // Forwarding first: meals already in the outbox go out even if the camera or models fail.
     const forwarder = new Forwarder(
       { url: config.mqtt.url, centreId: config.centreId, deviceId: config.deviceId, username: config.mqtt.username, password: config.mqtt.password, protocolVersion: config.mqtt.protocolVersion, outboxAlarmThreshold: config.mqtt.outboxAlarmThreshold },
-      { outbox, clock, logger: logger.child({ component: 'forwarder' }) },
+      { outbox, clock, logger: logger.child({ component: 'forwarder' }), time: clock },
     );
     this.forwarder = forwarder;
     checkIns.onRecorded(() => forwarder.notify());
+    // The time is known: this run's held check-ins get their real time, meal and date, and go.
+    clock.on('synced', () => {
+      const sum = corrector.correctHeld((monoMs) => clock.timeAtMono(monoMs) ?? clock.now(), clock.now());
+      if (sum.corrected + sum.duplicates + sum.outsideWindow > 0) forwarder.rescan();
+    });
     await forwarder.start();
     stack.push(() => forwarder.stop());
 
@@ -210,6 +238,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       port: config.http.port,
       host: config.http.host,
       logger,
+      confirmations: checkIns,
       status: statusSource({
         centreId: config.centreId,
         deviceId: config.deviceId,
@@ -221,6 +250,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
           unknown: this.pipelines.reduce((n, p) => n + p.counters().unknown, 0),
           cameras: this.cameraStatus(),
         }),
+        clock: () => ({ ...clock.status(), heldCheckIns: outbox.heldCount() }),
       }),
     });
     await status.start();
@@ -240,7 +270,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       this.pipelines.push(pipeline);
       pipeline.on('check-in', (e) => {
         const msg = kioskMessage(e.result);
-        logger.info({ elderId: e.elderId, status: e.result.status, distance: Number(e.distance.toFixed(3)), camera: e.cameraId }, msg.text);
+        logger.info({ elderId: e.elderId, status: e.result.status, distance: Number(e.distance.toFixed(3)), antispoof: e.antispoof === undefined ? undefined : Number(e.antispoof.toFixed(3)), camera: e.cameraId }, msg.text);
         this.emit('check-in', e);
       });
       pipeline.on('unknown', (e) => {

@@ -162,7 +162,7 @@ async function waitUntilAsync(check: () => Promise<boolean>, what: string, timeo
 export function testCheckInService(
   db: Db,
   clock: Clock,
-  opts: { centreId?: string; deviceId?: string } = {},
+  opts: { centreId?: string; deviceId?: string; antispoofThreshold?: number } = {},
 ): { service: CheckInService; elders: ElderRepository; outbox: OutboxRepository } {
   const elders = createElderRepository(db);
   const outbox = createOutboxRepository(db);
@@ -178,6 +178,7 @@ export function testCheckInService(
     centreId: opts.centreId ?? 'c-001',
     deviceId: opts.deviceId ?? 'door1',
     logger: quietEdgeLogger,
+    ...(opts.antispoofThreshold !== undefined ? { antispoofThreshold: opts.antispoofThreshold } : {}),
   });
   return { service, elders, outbox };
 }

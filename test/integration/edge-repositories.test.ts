@@ -1,9 +1,10 @@
+import { readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MealEvent } from '../../common/contract.ts';
 import type { Db } from '../../common/sqlite.ts';
 import { createElderRepository, DESCRIPTOR_LENGTH } from '../../edge/src/elders/elder-repository.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
-import { counterIds, edgeTempDir, openEdgeDb } from '../helpers/edge-fixtures.ts';
+import { counterIds, EDGE_MIGRATIONS, edgeTempDir, openEdgeDb } from '../helpers/edge-fixtures.ts';
 
 function descriptor(seed: number): Float32Array {
   return Float32Array.from({ length: DESCRIPTOR_LENGTH }, (_, i) => Math.sin(seed * 1000 + i) * 0.3);
@@ -22,7 +23,8 @@ afterEach(() => {
 
 describe('edge database', () => {
   it('is migrated, in WAL mode with synchronous=FULL', () => {
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    // Every numbered migration applied (they are numbered 1, 2, ... without gaps).
+    expect(db.pragma('user_version', { simple: true })).toBe(readdirSync(EDGE_MIGRATIONS).filter((f) => /^\d{3}-[\w-]+\.sql$/.test(f)).length);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
   });

@@ -67,21 +67,23 @@ describe('edge → broker → server → receipt', () => {
     cleanups.push(() => tmp.cleanup());
     const settings = serverSettings({ dataDir: `${tmp.dir}/server`, httpPort: 0, mqttPort, adminToken: TEST_TOKEN });
     let server: RunningServer | undefined;
+    // One clock for both: the edge learns the time from the server, so they must agree.
+    const clock = new TestClock(LUNCH);
     if (startServerFirst) {
-      server = await startServer(settings, { logger: quietLogger });
+      server = await startServer(settings, { logger: quietLogger, clock });
       cleanups.push(() => server!.stop());
     }
     const mqttUrl = server ? server.mqttUrl : `mqtt://127.0.0.1:${mqttPort}`;
     const config = loadEdgeConfig(['--centre', CENTRE, '--device', DEVICE, '--data', `${tmp.dir}/edge`, '--server', mqttUrl, '--http-port', '0'], {});
     await enrolElders(config.dbFile);
     const source = new MemoryFrameSource(visits('wang', 'stranger', 'li', 'wang', 'zhao'), 'cam1');
-    const edge = new Edge({ ...config, realtime: false }, { engine: engine(), source, clock: new TestClock(LUNCH), logger: quietEdgeLogger });
+    const edge = new Edge({ ...config, realtime: false }, { engine: engine(), source, clock, logger: quietEdgeLogger });
     const ended = new Promise<void>((r) => edge.once('camera-end', () => r()));
     const results: string[] = [];
     edge.on('check-in', (e) => results.push(`${e.elderId}:${e.result.status}`));
     cleanups.push(() => edge.stop());
     await edge.start();
-    return { settings, edge, ended, results, getServer: () => server, setServer: (s: RunningServer) => (server = s) };
+    return { settings, clock, edge, ended, results, getServer: () => server, setServer: (s: RunningServer) => (server = s) };
   }
 
   it('delivers every check-in once, removes it from the outbox on the receipt, and counts no meal for a stranger', async () => {
@@ -103,13 +105,13 @@ describe('edge → broker → server → receipt', () => {
 
   it('keeps recording while the server and broker are down, and delivers when they come up', async () => {
     const port = await reservePort();
-    const { edge, ended, results, settings, setServer } = await setUp(port, false);
+    const { edge, ended, results, settings, clock, setServer } = await setUp(port, false);
     await ended;
     expect(results.filter((r) => r.endsWith(':recorded'))).toHaveLength(3);
     expect(edge.forwarder.stats().connected).toBe(false);
     expect(edge.forwarder.stats().pending).toBe(3);
 
-    const server = await startServer(settings, { logger: quietLogger });
+    const server = await startServer(settings, { logger: quietLogger, clock });
     setServer(server);
     cleanups.push(() => server.stop());
     // The forwarder retries with backoff (1 s doubling, jittered): allow a few rounds.

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LightMyRequestResponse } from 'fastify';
 import type { Db } from '../../common/sqlite.ts';
 import type { CheckInService } from '../../edge/src/meals/check-in-service.ts';
 import { Forwarder } from '../../edge/src/sync/forwarder.ts';
@@ -16,7 +17,7 @@ beforeEach(() => {
   tmp = edgeTempDir();
   db = openEdgeDb(tmp.dir);
   clock = new TestClock('2025-03-09T03:00:00.000Z');
-  const built = testCheckInService(db, clock);
+  const built = testCheckInService(db, clock, { antispoofThreshold: 0.5 });
   const { elders, outbox } = built;
   service = built.service;
   elders.upsertElder('e1', '王秀英');
@@ -27,6 +28,7 @@ beforeEach(() => {
   server = new StatusServer({
     port: 0,
     logger: quietEdgeLogger,
+    confirmations: service,
     status: statusSource({ centreId: 'c-001', deviceId: 'door1', startedAt: new Date('2025-03-09T00:00:00Z'), checkIns: service, forwarder, pipeline: () => pipeline }),
   });
 });
@@ -57,8 +59,11 @@ describe('status server', () => {
       engine: { backend: 'wasm', detector: 'ssdMobilenetv1' },
       cameras: [{ id: 'cam1', state: 'running', frames: 12, lastFrameAt: null }],
       unknown: 3,
+      pendingConfirmations: 0,
+      rssMb: expect.any(Number) as number,
       startedAt: '2025-03-09T00:00:00.000Z',
     });
+    expect(res.json<EdgeStatus>().rssMb).toBeGreaterThan(10);
   });
 
   it('sends only the declared fields', async () => {
@@ -80,5 +85,130 @@ describe('status server', () => {
     const bad = await fetch(`http://127.0.0.1:${server.port()}/api/v1/status`);
     expect(bad.status).toBe(500);
     expect(await bad.json()).toEqual({ error: 'internal error' });
+  });
+});
+
+describe('staff confirmation of held check-ins', () => {
+  const url = '/api/v1/confirmations';
+  const NO_SUCH = '00000000-0000-7000-8000-00000000dead';
+
+  /** A face check-in held for staff (anti-spoof score 0.2, threshold 0.5). */
+  function hold(elderId = 'e1'): string {
+    const r = service.record({ elderId, method: 'face', score: 0.3, cameraId: 'door', antispoof: 0.2 });
+    if (r.status !== 'pending-confirmation') throw new Error(`expected a hold, got ${r.status}`);
+    return r.confirmation.id;
+  }
+  const post = (path: string, payload: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
+    server.build().inject({ method: 'POST', url: `${url}/${path}`, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
+
+  it('lists, confirms and rejects over real HTTP', async () => {
+    clock.set('2025-03-10T03:00:00.000Z');
+    const first = hold('e1');
+    const second = hold('e2');
+    await server.start();
+    const base = `http://127.0.0.1:${server.port()}${url}`;
+
+    const list = await fetch(base);
+    expect(list.status).toBe(200);
+    expect(await list.json()).toEqual({
+      confirmations: [
+        { id: first, elderId: 'e1', elderName: '王秀英', serviceDate: '2025-03-10', meal: 'lunch', at: '2025-03-10T03:00:00.000Z', method: 'face', score: 0.3, cameraId: 'door', antispoof: 0.2, status: 'pending' },
+        expect.objectContaining({ id: second, elderName: '李建国', status: 'pending' }),
+      ],
+    });
+    const status = await (await fetch(`http://127.0.0.1:${server.port()}/api/v1/status`)).json();
+    expect(status).toMatchObject({ pendingConfirmations: 2, checkIns: { today: 0 }, outboxPending: 0 });
+
+    clock.advance(120_000);
+    const ok = await fetch(`${base}/${first}/confirm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ staffId: 'staff-7' }) });
+    expect(ok.status).toBe(200);
+    const body = (await ok.json()) as { confirmation: { status: string; eventId: string }; checkIn: { eventId: string } };
+    expect(body).toEqual({
+      confirmation: expect.objectContaining({ id: first, status: 'confirmed', decidedBy: 'staff-7', decidedAt: '2025-03-10T03:02:00.000Z' }) as unknown,
+      checkIn: { eventId: body.confirmation.eventId, elderId: 'e1', elderName: '王秀英', serviceDate: '2025-03-10', meal: 'lunch', at: '2025-03-10T03:00:00.000Z', method: 'face', score: 0.3, cameraId: 'door', antispoof: 0.2 },
+    });
+
+    const no = await fetch(`${base}/${second}/reject`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ staffId: 'staff-7', reason: '手机屏幕' }) });
+    expect(no.status).toBe(200);
+    expect(await no.json()).toEqual({ confirmation: expect.objectContaining({ id: second, status: 'rejected', reason: '手机屏幕' }) as unknown });
+
+    expect(await (await fetch(`http://127.0.0.1:${server.port()}/api/v1/status`)).json()).toMatchObject({ pendingConfirmations: 0, checkIns: { today: 1 }, outboxPending: 1 });
+    expect(await (await fetch(base)).json()).toEqual({ confirmations: [] });
+    const audit = (await (await fetch(`${base}?status=all`)).json()) as { confirmations: { id: string; status: string }[] };
+    expect(audit.confirmations.map((c) => c.status).sort()).toEqual(['confirmed', 'rejected']);
+    expect(await (await fetch(`${base}/${second}`)).json()).toMatchObject({ id: second, status: 'rejected', decidedBy: 'staff-7' });
+  });
+
+  it('answers 404 for an unknown id and 409 for a decision already made', async () => {
+    const id = hold();
+    expect(await post(`${NO_SUCH}/confirm`, { staffId: 'staff-7' })).toMatchObject({ statusCode: 404 });
+    expect((await post(`${NO_SUCH}/reject`, { staffId: 'staff-7' })).json()).toEqual({ error: `no held check-in ${NO_SUCH}` });
+    expect((await server.build().inject({ method: 'GET', url: `${url}/${NO_SUCH}` })).statusCode).toBe(404);
+
+    expect((await post(`${id}/reject`, { staffId: 'staff-7' })).statusCode).toBe(200);
+    const again = await post(`${id}/confirm`, { staffId: 'staff-8' });
+    expect(again.statusCode).toBe(409);
+    expect(again.json<{ error: string }>().error).toMatch(/already rejected \(by staff-7\)/);
+    expect((await post(`${id}/reject`, { staffId: 'staff-7' })).statusCode).toBe(409);
+    expect(service.countAll()).toBe(0);
+  });
+
+  it('answers 409 when the elder already has the meal', async () => {
+    const id = hold();
+    // Meanwhile the elder was recognised without suspicion: the hold is superseded.
+    expect(service.record({ elderId: 'e1', method: 'face', antispoof: 0.9 }).status).toBe('recorded');
+    const res = await post(`${id}/confirm`, { staffId: 'staff-7' });
+    expect(res.statusCode).toBe(409);
+    expect(res.json<{ error: string }>().error).toMatch(/already superseded/);
+    expect(service.countAll()).toBe(1);
+  });
+
+  it.each<{ name: string; path: string; payload: unknown; headers?: Record<string, string>; code: number; error: RegExp }>([
+    { name: 'no body', path: 'confirm', payload: '', code: 400, error: /body/i },
+    { name: 'invalid JSON', path: 'confirm', payload: '{"staffId": "s1"', code: 400, error: /JSON/i },
+    { name: 'no staffId', path: 'confirm', payload: {}, code: 400, error: /staffId/ },
+    { name: 'staffId not an id', path: 'confirm', payload: { staffId: 'a b/c' }, code: 400, error: /staffId/ },
+    { name: 'body not an object', path: 'reject', payload: ['staff-7'], code: 400, error: /body/ },
+    { name: 'reason too long', path: 'reject', payload: { staffId: 'staff-7', reason: 'x'.repeat(501) }, code: 400, error: /reason/ },
+    { name: 'a form (another site posting)', path: 'confirm', payload: 'staffId=staff-7', headers: { 'content-type': 'application/x-www-form-urlencoded' }, code: 415, error: /content-type/i },
+    { name: 'text/plain (another site posting)', path: 'confirm', payload: '{"staffId":"staff-7"}', headers: { 'content-type': 'text/plain' }, code: 400, error: /body/ },
+  ])('refuses a malformed request: $name', async ({ path, payload, headers, code, error }) => {
+    const id = hold();
+    const res = await post(`${id}/${path}`, payload, headers);
+    expect(res.statusCode).toBe(code);
+    expect(res.json<{ error: string }>().error).toMatch(error);
+    expect(service.getConfirmation(id)?.status).toBe('pending');
+  });
+
+  it('refuses a malformed id or query', async () => {
+    const bad = await post('not-an-id/confirm', { staffId: 'staff-7' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ error: string }>().error).toMatch(/params\/id/);
+    expect((await server.build().inject({ method: 'GET', url: `${url}?status=maybe` })).statusCode).toBe(400);
+    expect((await server.build().inject({ method: 'GET', url: `${url}?limit=0` })).statusCode).toBe(400);
+  });
+
+  it('answers 500 without internals when the database refuses the write, and keeps the hold', async () => {
+    const id = hold();
+    db.exec('DROP TABLE outbox');
+    const res = await post(`${id}/confirm`, { staffId: 'staff-7' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json<{ error: string }>().error).not.toMatch(/outbox|SQLITE/);
+    expect(service.getConfirmation(id)?.status).toBe('pending');
+  });
+
+  it('is absent when the edge gives the server no confirmations', async () => {
+    const bare = new StatusServer({ port: 0, logger: quietEdgeLogger, status: () => ({}) as EdgeStatus });
+    expect((await bare.build().inject({ method: 'GET', url })).statusCode).toBe(404);
+    await bare.stop();
+  });
+
+  it('answers only to requests addressed to this box (no DNS rebinding)', async () => {
+    const id = hold();
+    const res = await post(`${id}/confirm`, { staffId: 'staff-7' }, { host: 'evil.example:8081' });
+    expect(res.statusCode).toBe(403);
+    expect((await server.build().inject({ method: 'GET', url, headers: { host: 'evil.example' } })).statusCode).toBe(403);
+    expect(service.getConfirmation(id)?.status).toBe('pending');
+    expect((await post(`${id}/confirm`, { staffId: 'staff-7' }, { host: '127.0.0.1:8081' })).statusCode).toBe(200);
   });
 });

@@ -26,6 +26,17 @@ describe('clock sanity', () => {
     expect(parseEventBatch(JSON.stringify(batch(mealEvent({ bootId, seq: 1.5 })))).ok).toBe(false);
   });
 
+  it('accepts the clock fields of this release and rejects bad ones', () => {
+    const ok = (o: Record<string, unknown>) => parseEventBatch(JSON.stringify(batch(mealEvent(o)))).ok;
+    expect(ok({ clock: 'server' })).toBe(true);
+    expect(ok({ clock: 'corrected', monoMs: 1234, edgeAt: '1970-01-01T00:05:00.000Z' })).toBe(true);
+    expect(ok({ clock: 'unverified', review: 'outside-window' })).toBe(true);
+    expect(ok({ clock: 'fine' })).toBe(false);
+    expect(ok({ monoMs: -1 })).toBe(false);
+    expect(ok({ edgeAt: 'yesterday' })).toBe(false);
+    expect(ok({ review: 'please' })).toBe(false);
+  });
+
   it('stores bootId, seq, the receive time and the flag with the meal and with a duplicate attempt', () => {
     const tmp = tempDir();
     const db = openServerDb(tmp.dir);

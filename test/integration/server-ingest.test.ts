@@ -152,7 +152,7 @@ describe('MQTT ingest with the embedded broker', () => {
       headers: { authorization: `Bearer ${server.token}` },
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ from: '2025-03-10', to: '2025-03-10', groupBy: ['centre'], rows: [{ centreId: 'c1', meals: mealCount() }], total: mealCount() });
+    expect(await res.json()).toEqual({ from: '2025-03-10', to: '2025-03-10', groupBy: ['centre'], rows: [{ centreId: 'c1', meals: mealCount() }], total: mealCount(), clockFlagged: 0, clockReview: 0 });
     expect((await fetch(`${server.httpUrl}/api/v1/stats/meals?from=2025-03-10&to=2025-03-10`)).status).toBe(401);
     expect((await fetch(`${server.httpUrl}/health`)).status).toBe(200);
   });

@@ -55,7 +55,23 @@ describe.skipIf(!hasMosquitto)('Mosquitto configured by broker-config', () => {
     expect(passwd).toMatch(/^mealcheck-server:\$7\$10000\$/m);
     expect(passwd).toMatch(/^c1\/d1:\$7\$/m);
     const acl = readFileSync(join(tmp.dir, 'mosquitto', 'acl'), 'utf8');
-    expect(acl).toContain(`user c1/d1\ntopic write ${topics.events('c1', 'd1')}\ntopic write ${topics.status('c1', 'd1')}\ntopic read ${topics.receipts('c1', 'd1')}`);
+    expect(acl).toContain(`user c1/d1\ntopic write ${topics.events('c1', 'd1')}\ntopic write ${topics.status('c1', 'd1')}\ntopic write ${topics.time('c1', 'd1')}\ntopic read ${topics.receipts('c1', 'd1')}`);
+  });
+
+  it('lets a box ask for the time on its own topic and get the answer on its receipts', async () => {
+    const d1 = await connectDevice(url, { protocolVersion: 5, username: 'c1/d1', password: pw.d1 });
+    try {
+      await d1.subscribeAsync(topics.receipts('c1', 'd1'), { qos: 1 });
+      const reply = nextMessage(d1, topics.receipts('c1', 'd1'));
+      await d1.publishAsync(topics.time('c1', 'd1'), JSON.stringify({ v: 1, id: 'm-1' }), { qos: 1 });
+      const answer = JSON.parse((await reply).toString()) as { time: { id: string; serverTime: string } };
+      expect(answer.time.id).toBe('m-1');
+      expect(Math.abs(Date.parse(answer.time.serverTime) - Date.now())).toBeLessThan(10_000);
+      // Not another box's time topic.
+      await expect(d1.publishAsync(topics.time('c2', 'd2'), JSON.stringify({ v: 1, id: 'm-2' }), { qos: 1 })).rejects.toThrow(/Not authorized|135/i);
+    } finally {
+      await d1.endAsync();
+    }
   });
 
   it('refuses unknown logins', async () => {

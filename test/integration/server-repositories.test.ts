@@ -43,6 +43,9 @@ describe('meal repository', () => {
       bootId: null,
       seq: null,
       clockFlag: null,
+      clockState: null,
+      edgeAt: null,
+      monoMs: null,
     });
     expect(meals.findByEventId(b.eventId)).toMatchObject({ score: null, cameraId: null });
   });
@@ -146,6 +149,8 @@ describe('stats repository', () => {
         { centreId: 'c2', day: '2025-03-10', meal: 'dinner', meals: 1 },
       ],
       total: 5,
+      clockFlagged: 0,
+      clockReview: 0,
     });
   });
 
@@ -163,8 +168,8 @@ describe('stats repository', () => {
       { centreId: 'c2', meals: 2 },
     ]);
     expect(stats.mealCounts({ ...q, groupBy: ['day'] }).rows.map((r) => r.day)).toEqual(['2025-03-10', '2025-03-11', '2025-03-12']);
-    expect(stats.mealCounts({ ...q, groupBy: [] })).toEqual({ rows: [{ meals: 6 }], total: 6 });
-    expect(stats.mealCounts({ from: '2030-01-01', to: '2030-01-01', groupBy: [] })).toEqual({ rows: [{ meals: 0 }], total: 0 });
-    expect(stats.mealCounts({ from: '2030-01-01', to: '2030-01-01', groupBy: ['centre'] })).toEqual({ rows: [], total: 0 });
+    expect(stats.mealCounts({ ...q, groupBy: [] })).toEqual({ rows: [{ meals: 6 }], total: 6, clockFlagged: 0, clockReview: 0 });
+    expect(stats.mealCounts({ from: '2030-01-01', to: '2030-01-01', groupBy: [] })).toEqual({ rows: [{ meals: 0 }], total: 0, clockFlagged: 0, clockReview: 0 });
+    expect(stats.mealCounts({ from: '2030-01-01', to: '2030-01-01', groupBy: ['centre'] })).toEqual({ rows: [], total: 0, clockFlagged: 0, clockReview: 0 });
   });
 });

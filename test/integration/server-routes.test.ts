@@ -102,6 +102,8 @@ describe('GET /api/v1/stats/meals', () => {
         { centreId: 'c2', day: '2025-03-11', meal: 'dinner', meals: 1 },
       ],
       total: 4,
+      clockFlagged: 0,
+      clockReview: 0,
     });
   });
 
@@ -116,6 +118,8 @@ describe('GET /api/v1/stats/meals', () => {
         { centreId: 'c1', meal: 'lunch', meals: 2 },
       ],
       total: 3,
+      clockFlagged: 0,
+      clockReview: 0,
     });
     const none = await app.inject({ method: 'GET', url: statsUrl('from=2025-03-10&to=2025-03-11&groupBy='), headers: auth });
     expect(none.json()).toMatchObject({ groupBy: [], rows: [{ meals: 4 }], total: 4 });

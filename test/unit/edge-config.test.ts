@@ -58,6 +58,14 @@ describe('loadEdgeConfig', () => {
     expect(problems).toHaveLength(expected.length);
   });
 
+  it('reads --antispoof-threshold (default 0 = off) and keeps it within 0..1', () => {
+    expect(loadEdgeConfig([], env).antispoofThreshold).toBe(0);
+    expect(loadEdgeConfig(['--antispoof-threshold', '0.35'], env).antispoofThreshold).toBe(0.35);
+    expect(loadEdgeConfig([], { ...env, MEALCHECK_ANTISPOOF_THRESHOLD: '0.6' }).antispoofThreshold).toBe(0.6);
+    expect(problemsOf(['--antispoof-threshold', '1.5'], env)).toEqual([expect.stringMatching(/--antispoof-threshold: must be at most 1/)]);
+    expect(problemsOf(['--antispoof-threshold', 'high'], env)).toEqual([expect.stringMatching(/--antispoof-threshold: expected a number/)]);
+  });
+
   it('rejects an invalid centre id from the environment', () => {
     expect(problemsOf([], { ...env, MEALCHECK_CENTRE: '-c' })).toEqual([expect.stringMatching(/--centre: "-c" is not a valid id/)]);
   });

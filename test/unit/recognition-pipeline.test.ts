@@ -20,11 +20,15 @@ const logger = createLogger('test', 'silent');
 class FakeRecorder implements CheckInRecorder {
   readonly requests: CheckInRequest[] = [];
   private readonly done = new Set<string>();
-  constructor(private readonly behaviour: 'normal' | 'throws' | 'closed' = 'normal') {}
+  constructor(private readonly behaviour: 'normal' | 'throws' | 'closed' | 'holds' = 'normal') {}
   record(req: CheckInRequest): CheckInResult {
     this.requests.push(req);
     if (this.behaviour === 'throws') throw new Error('disk I/O error');
     if (this.behaviour === 'closed') return { status: 'outside-meal-window' };
+    if (this.behaviour === 'holds') {
+      const confirmation = { id: `hold-${req.elderId}`, elderId: req.elderId, elderName: req.elderId.toUpperCase(), serviceDate: '2025-01-01', meal: 'lunch' as const, at: '2025-01-01T11:30:00.000Z', method: req.method, status: 'pending' as const };
+      return { status: 'pending-confirmation', confirmation };
+    }
     const checkIn = { eventId: `ev-${req.elderId}`, elderId: req.elderId, elderName: req.elderId.toUpperCase(), serviceDate: '2025-01-01', meal: 'lunch' as const, at: '2025-01-01T11:30:00.000Z', method: req.method };
     if (this.done.has(req.elderId)) return { status: 'already-checked-in', checkIn };
     this.done.add(req.elderId);
@@ -34,6 +38,8 @@ class FakeRecorder implements CheckInRecorder {
 
 /** A face of `base` seen at position x (moving a little per frame keeps the track). */
 const face = (base: Float32Array, seed: number, x = 100, size = 100): DetectedFace => fakeFace({ descriptor: descriptorAt(base, 0.1, seed), box: { x, y: 100, width: size, height: size } });
+/** The same, with the engine's anti-spoof score (the field the real engine fills from @vladmandic/human). */
+const scored = (antispoof: number, base: Float32Array, seed: number, x = 100, size = 100): DetectedFace => ({ ...face(base, seed, x, size), antispoof });
 
 function setup(scenes: Record<string, FakeScene>, frames: string[], opts: { recorder?: FakeRecorder; options?: Partial<RecognitionPipelineOptions>; gallery?: 'a+b' | 'empty' } = {}) {
   const engine = new FakeEngine(scenes);
@@ -169,6 +175,33 @@ describe('RecognitionPipeline', () => {
       [1, 'recorded'],
       [2, 'already-checked-in'],
     ]);
+  });
+
+  it('hands the recorder the median anti-spoof score of the frames that agreed', async () => {
+    // Frame 0 is too small to match (its score must not count), frames 1-3 agree on a (votes
+    // needed: 3), frame 4 comes after the decision.
+    const scores = [0.01, 0.9, 0.3, 0.7, 0.02];
+    const w = walk('a', 5, (i) => [scored(scores[i]!, A, 2000 + i, 100 + i, i === 0 ? 20 : 100)]);
+    const t = setup(w.scenes, w.frames, { options: { voter: { minAgreeing: 3 } } });
+    await t.run();
+    expect(t.recorder.requests).toEqual([{ elderId: 'a', method: 'face', score: expect.any(Number) as number, cameraId: 'door-1', antispoof: 0.7 }]);
+    expect(t.checkIns[0]).toMatchObject({ elderId: 'a', agreeing: 3, antispoof: 0.7, result: { status: 'recorded' } });
+  });
+
+  it('asks for no anti-spoof check when the engine gives no score', async () => {
+    const w = walk('a', 3, (i) => [face(A, 2100 + i, 100 + i)]);
+    const t = setup(w.scenes, w.frames);
+    await t.run();
+    expect(t.recorder.requests[0]).not.toHaveProperty('antispoof');
+    expect(t.checkIns[0]).not.toHaveProperty('antispoof');
+  });
+
+  it('passes a check-in held for staff on, and counts it apart from recorded ones', async () => {
+    const w = walk('a', 3, (i) => [scored(0.05, A, 2200 + i, 100 + i)]);
+    const t = setup(w.scenes, w.frames, { recorder: new FakeRecorder('holds') });
+    await t.run();
+    expect(t.checkIns.map((c) => c.result.status)).toEqual(['pending-confirmation']);
+    expect(t.pipeline.counters()).toMatchObject({ recognised: 1, recorded: 0, held: 1 });
   });
 
   it('passes outside-meal-window on', async () => {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { MatchResult } from '../../edge/src/recognition/matcher.ts';
-import { DEFAULT_VOTER_OPTIONS, decide, Voter, type Vote } from '../../edge/src/recognition/voter.ts';
+import { DEFAULT_VOTER_OPTIONS, decide, medianOf, Voter, type Vote } from '../../edge/src/recognition/voter.ts';
 
 const rec = (elderId: string, distance = 0.3, faceSize = 120): Vote => ({ match: { kind: 'recognised', elderId, distance }, faceSize });
+/** A recognised vote with an anti-spoof score. */
+const live = (elderId: string, antispoof: number, distance = 0.3): Vote => ({ ...rec(elderId, distance), antispoof });
 const unk = (reason: Extract<MatchResult, { kind: 'unknown' }>['reason'], bestElderId?: string, distance?: number, faceSize = 120): Vote => ({
   match: { kind: 'unknown', reason, ...(bestElderId ? { bestElderId } : {}), ...(distance !== undefined ? { distance } : {}) },
   faceSize,
@@ -96,5 +98,49 @@ describe('Voter', () => {
   it('rejects impossible options', () => {
     expect(() => new Voter({ minAgreeing: 0 })).toThrow(RangeError);
     expect(() => new Voter({ minAgreeing: 3, maxAttempts: 2 })).toThrow(RangeError);
+  });
+});
+
+describe('anti-spoof aggregation', () => {
+  it.each<[number[], number | undefined]>([
+    [[], undefined],
+    [[0.4], 0.4],
+    [[0.9, 0.1], 0.5],
+    [[0.9, 0.1, 0.8], 0.8],
+    [[0.2, 0.9, 0.1, 0.8], 0.5],
+  ])('medianOf(%j) = %s', (values, want) => {
+    if (want === undefined) expect(medianOf(values)).toBeUndefined();
+    else expect(medianOf(values)).toBeCloseTo(want, 9);
+  });
+
+  it('is the median over the agreeing votes only', () => {
+    // Frames that named another elder or nobody do not speak for the decided elder's face.
+    const votes: Vote[] = [live('a', 0.9), { ...unk('above-threshold', 'a', 0.6), antispoof: 0.01 }, live('b', 0.02), live('a', 0.7), live('a', 0.2)];
+    const d = decide(votes, { ...DEFAULT_VOTER_OPTIONS, minAgreeing: 3 });
+    expect(d).toMatchObject({ kind: 'recognised', elderId: 'a', agreeing: 3 });
+    expect(d?.kind === 'recognised' ? d.antispoof : null).toBeCloseTo(0.7, 9);
+  });
+
+  it('one bad frame does not flag a live face, a photo in every frame is flagged', () => {
+    const o = { ...DEFAULT_VOTER_OPTIONS, minAgreeing: 3 };
+    const blink = decide([live('a', 0.95), live('a', 0.05), live('a', 0.9)], o);
+    expect(blink?.kind === 'recognised' ? blink.antispoof : null).toBeCloseTo(0.9, 9);
+    const photo = decide([live('a', 0.1), live('a', 0.3), live('a', 0.15)], o);
+    expect(photo?.kind === 'recognised' ? photo.antispoof : null).toBeCloseTo(0.15, 9);
+  });
+
+  it('skips frames without a score, and leaves it out when no frame had one', () => {
+    const some = decide([rec('a'), live('a', 0.6)], DEFAULT_VOTER_OPTIONS);
+    expect(some).toMatchObject({ kind: 'recognised', antispoof: 0.6 });
+    const none = decide([rec('a'), rec('a')], DEFAULT_VOTER_OPTIONS);
+    expect(none).toMatchObject({ kind: 'recognised', elderId: 'a' });
+    expect(none).not.toHaveProperty('antispoof');
+  });
+
+  it('Voter keeps the scores of a track until it decides', () => {
+    const v = new Voter();
+    expect(v.add(1, live('a', 0.2))).toBeNull();
+    expect(v.add(2, live('a', 0.9))).toBeNull();
+    expect(v.add(1, live('a', 0.4))).toMatchObject({ kind: 'recognised', elderId: 'a', antispoof: expect.closeTo(0.3, 9) as number });
   });
 });

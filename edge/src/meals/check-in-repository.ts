@@ -25,6 +25,7 @@ interface Row {
   method: string;
   score: number | null;
   camera_id: string | null;
+  antispoof: number | null;
 }
 
 function toRecord(r: Row): CheckInRecord {
@@ -39,13 +40,14 @@ function toRecord(r: Row): CheckInRecord {
   };
   if (r.score !== null) c.score = r.score;
   if (r.camera_id !== null) c.cameraId = r.camera_id;
+  if (r.antispoof !== null) c.antispoof = r.antispoof;
   return c;
 }
 
 export function createCheckInRepository(db: Db): CheckInRepository {
-  const cols = 'c.event_id, c.elder_id, c.service_date, c.meal, c.at, c.method, c.score, c.camera_id';
-  const insert = db.prepare<[string, string, string, string, string, string, number | null, string | null]>(
-    'INSERT INTO check_ins (event_id, elder_id, service_date, meal, at, method, score, camera_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  const cols = 'c.event_id, c.elder_id, c.service_date, c.meal, c.at, c.method, c.score, c.camera_id, c.antispoof';
+  const insert = db.prepare<[string, string, string, string, string, string, number | null, string | null, number | null]>(
+    'INSERT INTO check_ins (event_id, elder_id, service_date, meal, at, method, score, camera_id, antispoof) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const find = db.prepare<[string, string, string], Row>(`SELECT ${cols} FROM check_ins c WHERE c.elder_id = ? AND c.service_date = ? AND c.meal = ?`);
   const listDay = db.prepare<[string], Row & { name: string | null }>(
@@ -56,7 +58,7 @@ export function createCheckInRepository(db: Db): CheckInRepository {
 
   return {
     insert(c) {
-      insert.run(c.eventId, c.elderId, c.serviceDate, c.meal, c.at, c.method, c.score ?? null, c.cameraId ?? null);
+      insert.run(c.eventId, c.elderId, c.serviceDate, c.meal, c.at, c.method, c.score ?? null, c.cameraId ?? null, c.antispoof ?? null);
     },
     find(elderId, serviceDate, meal) {
       const r = find.get(elderId, serviceDate, meal);

@@ -7,6 +7,12 @@ export interface CheckInRequest {
   /** Match distance for face check-ins. */
   score?: number;
   cameraId?: string;
+  /**
+   * Anti-spoof hint of a face check-in (0..1, higher = more likely a live face; the median over
+   * the agreeing frames). Below the edge's `--antispoof-threshold` the check-in waits for staff
+   * confirmation instead of being recorded. Absent = not measured: never blocks a check-in.
+   */
+  antispoof?: number;
 }
 
 export interface CheckIn {
@@ -20,6 +26,48 @@ export interface CheckIn {
   method: CheckInMethod;
   score?: number;
   cameraId?: string;
+  /** Anti-spoof hint, kept on the edge only (not in the MQTT event). */
+  antispoof?: number;
+  /**
+   * True when recorded while the box's clock was untrusted: `meal`, `serviceDate` and `at` are
+   * then the box's guess until the time is learnt (sync/clock-correction.ts).
+   */
+  provisional?: boolean;
+}
+
+export const CONFIRMATION_STATUSES = ['pending', 'confirmed', 'rejected', 'superseded'] as const;
+/**
+ * `pending`: waiting for staff. `confirmed`: staff confirmed it and it became the check-in
+ * `eventId`. `rejected`: staff refused it; kept for audit, never forwarded. `superseded`: the
+ * elder got this meal another way (recognised again without suspicion, checked in by hand), so
+ * there was nothing left to confirm; `eventId` names that check-in.
+ */
+export type ConfirmationStatus = (typeof CONFIRMATION_STATUSES)[number];
+
+/**
+ * A face check-in whose anti-spoof hint was below the threshold: it waits for staff. Its meal
+ * and service date are those of the moment the elder stood at the door (`at`).
+ */
+export interface Confirmation {
+  id: string;
+  elderId: string;
+  elderName: string;
+  serviceDate: string;
+  meal: Meal;
+  /** When the elder was at the door (edge wall clock, ISO 8601). */
+  at: string;
+  method: CheckInMethod;
+  score?: number;
+  cameraId?: string;
+  antispoof?: number;
+  status: ConfirmationStatus;
+  /** When and by whom it was confirmed or rejected (or when it was superseded). */
+  decidedAt?: string;
+  decidedBy?: string;
+  /** Why staff rejected it, when they said. */
+  reason?: string;
+  /** The check-in it became (confirmed) or that made it moot (superseded). */
+  eventId?: string;
 }
 
 /** Expected outcomes are values, not exceptions. */
@@ -30,6 +78,20 @@ export type CheckInResult =
   | { status: 'outside-meal-window' }
   | { status: 'unknown-elder'; elderId: string }
   /** The commit failed (disk full, I/O error): the elder must be told it was NOT recorded. */
+  | { status: 'not-recorded'; reason: string }
+  /** The face may be a photo or a screen: nothing recorded yet, staff confirm or reject it. */
+  | { status: 'pending-confirmation'; confirmation: Confirmation };
+
+/** What a staff decision on a pending confirmation came to. */
+export type ConfirmationResult =
+  /** Confirmed: recorded exactly like a check-in at the door (check-in + outbox row, one transaction). */
+  | { status: 'recorded'; confirmation: Confirmation; checkIn: CheckIn }
+  | { status: 'rejected'; confirmation: Confirmation }
+  | { status: 'not-found'; id: string }
+  /** Already confirmed, rejected or superseded: a decision is made once. */
+  | { status: 'already-decided'; confirmation: Confirmation }
+  /** The elder already had this meal: nothing recorded, the confirmation is now `superseded`. */
+  | { status: 'already-checked-in'; confirmation: Confirmation; checkIn: CheckIn }
   | { status: 'not-recorded'; reason: string };
 
 export interface CheckInRecorder {

@@ -13,7 +13,8 @@ export interface KioskMessage {
 export function kioskMessage(result: CheckInResult): KioskMessage {
   switch (result.status) {
     case 'recorded':
-      return { tone: 'ok', text: `${result.checkIn.elderName} ${MEAL_NAMES_ZH[result.checkIn.meal]}签到成功` };
+      // A provisional check-in's meal is the box's guess (clock not set yet): not shown.
+      return { tone: 'ok', text: result.checkIn.provisional ? `${result.checkIn.elderName} 签到成功` : `${result.checkIn.elderName} ${MEAL_NAMES_ZH[result.checkIn.meal]}签到成功` };
     case 'already-checked-in':
       return { tone: 'info', text: `${result.checkIn.elderName} 本餐已签到` };
     case 'outside-meal-window':
@@ -22,5 +23,9 @@ export function kioskMessage(result: CheckInResult): KioskMessage {
       return { tone: 'error', text: '请联系工作人员' };
     case 'not-recorded':
       return { tone: 'error', text: '签到未成功，请联系工作人员' };
+    case 'pending-confirmation':
+      // No name: whoever holds a photo up to the camera should not learn whose face it matched.
+      // `info`, not `error`: a real elder is not refused, only asked to wait for a moment.
+      return { tone: 'info', text: '请稍候，工作人员确认' };
   }
 }

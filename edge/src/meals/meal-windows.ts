@@ -136,3 +136,33 @@ export function mealAt(instant: Date, windows: readonly MealWindow[], timeZone: 
   const w = windows.find((x) => minutes >= x.start && minutes < x.end);
   return w ? { serviceDate: date, meal: w.meal } : null;
 }
+
+/**
+ * The meal open at `instant`, or else the window nearest to it on the same local date (minutes
+ * to its start or end). For a time that belongs to no meal but must still name one: a check-in
+ * whose corrected time fell between meals, kept for review.
+ */
+export function nearestMeal(instant: Date, windows: readonly MealWindow[], timeZone: string = DEFAULT_TIME_ZONE): { serviceDate: string; meal: Meal; inWindow: boolean } {
+  const { date, minutes } = localTime(instant, timeZone);
+  let best: MealWindow | undefined;
+  let bestGap = Infinity;
+  for (const w of windows) {
+    const gap = minutes < w.start ? w.start - minutes : minutes >= w.end ? minutes - w.end + 1 : 0;
+    if (gap < bestGap) [best, bestGap] = [w, gap];
+  }
+  // parseMealWindows never returns an empty list.
+  return { serviceDate: date, meal: best?.meal ?? 'lunch', inWindow: bestGap === 0 };
+}
+
+/**
+ * The shortest time between the end of one meal window and the start of another (across
+ * midnight too), in ms. Two check-ins of one elder closer together than this cannot be for two
+ * different meals: dedupe uses it while the clock is untrusted and only elapsed time is known.
+ */
+export function shortestGapBetweenMeals(windows: readonly MealWindow[]): number {
+  if (windows.length === 0) return 0;
+  const sorted = [...windows].sort((a, b) => a.start - b.start);
+  let gap = 24 * 60 - sorted[sorted.length - 1]!.end + sorted[0]!.start;
+  for (let i = 1; i < sorted.length; i++) gap = Math.min(gap, sorted[i]!.start - sorted[i - 1]!.end);
+  return gap * 60_000;
+}

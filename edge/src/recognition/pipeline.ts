@@ -77,7 +77,9 @@ export interface CheckInEvent {
   /** Frames that agreed / frames matched. */
   agreeing: number;
   votes: number;
-  /** What the recorder made of it: tell the elder exactly this. */
+  /** Anti-spoof hint: median over the agreeing frames that had one; absent = not measured. */
+  antispoof?: number;
+  /** What the recorder made of it (`pending-confirmation`: held for staff): tell the elder exactly this. */
   result: CheckInResult;
   frame: FrameRef;
 }
@@ -130,6 +132,8 @@ export interface PipelineCounters {
   /** Recognised tracks handed to the recorder, and how many of those it recorded. */
   recognised: number;
   recorded: number;
+  /** Recognised tracks held for staff confirmation (anti-spoof hint below the threshold). */
+  held: number;
   /** Tracks decided unknown: one per stranger, not per frame. */
   unknown: number;
   /** All failures; `imageErrors` is the share caused by bad frames. */
@@ -157,7 +161,7 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
   private readonly options: RecognitionPipelineOptions;
   private readonly tracker: FaceTracker;
   private readonly voter: Voter;
-  private readonly counts: PipelineCounters = { frames: 0, still: 0, faces: 0, matched: 0, small: 0, lowQuality: 0, decisions: 0, recognised: 0, recorded: 0, unknown: 0, errors: 0, imageErrors: 0 };
+  private readonly counts: PipelineCounters = { frames: 0, still: 0, faces: 0, matched: 0, small: 0, lowQuality: 0, decisions: 0, recognised: 0, recorded: 0, held: 0, unknown: 0, errors: 0, imageErrors: 0 };
   private running = false;
   private stopping = false;
   private loop: Promise<void> | undefined;
@@ -315,7 +319,8 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
       }
       matched++;
       this.counts.matched++;
-      const decision = this.voter.add(a.trackId, { match, faceSize: size });
+      // The anti-spoof score travels with the vote, so only frames that agreed on the elder count.
+      const decision = this.voter.add(a.trackId, face.antispoof === undefined ? { match, faceSize: size } : { match, faceSize: size, antispoof: face.antispoof });
       if (decision) this.onDecision(a.trackId, decision, ref);
     }
     for (const t of update.ended) {
@@ -343,7 +348,7 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
         this.counts.recognised++;
         let result: CheckInResult;
         try {
-          result = this.recorder.record({ elderId: d.elderId, method: 'face', score: d.distance, cameraId });
+          result = this.recorder.record({ elderId: d.elderId, method: 'face', score: d.distance, cameraId, ...(d.antispoof !== undefined ? { antispoof: d.antispoof } : {}) });
         } catch (err) {
           // The recorder should return `not-recorded` itself; if it throws, the elder must
           // still be told that nothing was recorded.
@@ -351,8 +356,12 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
           result = { status: 'not-recorded', reason: err instanceof Error ? err.message : String(err) };
         }
         if (result.status === 'recorded') this.counts.recorded++;
-        this.log.info({ camera: cameraId, trackId, elderId: d.elderId, distance: round(d.distance), votes: d.votes, status: result.status }, 'face check-in');
-        this.safeEmit('check-in', { cameraId, trackId, elderId: d.elderId, distance: d.distance, agreeing: d.agreeing, votes: d.votes, result, frame });
+        if (result.status === 'pending-confirmation') this.counts.held++;
+        const antispoof = d.antispoof === undefined ? undefined : round(d.antispoof);
+        this.log.info({ camera: cameraId, trackId, elderId: d.elderId, distance: round(d.distance), votes: d.votes, antispoof, status: result.status }, 'face check-in');
+        const ev: CheckInEvent = { cameraId, trackId, elderId: d.elderId, distance: d.distance, agreeing: d.agreeing, votes: d.votes, result, frame };
+        if (d.antispoof !== undefined) ev.antispoof = d.antispoof;
+        this.safeEmit('check-in', ev);
         break;
       }
       case 'unknown': {

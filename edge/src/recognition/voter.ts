@@ -27,6 +27,8 @@ export interface Vote {
   match: MatchResult;
   /** Face size in px (the shorter side of its box). */
   faceSize: number;
+  /** The engine's anti-spoof score for this frame's face (0..1, higher = live); absent = not measured. */
+  antispoof?: number;
 }
 
 export type VoteUnknownReason = UnknownReason | 'no-agreement';
@@ -40,6 +42,11 @@ export type VoteDecision =
       /** Votes for this elder / all votes. */
       agreeing: number;
       votes: number;
+      /**
+       * Median anti-spoof score over the agreeing votes that have one (see `medianOf`);
+       * absent when none of them was measured.
+       */
+      antispoof?: number;
     }
   | {
       kind: 'unknown';
@@ -54,6 +61,21 @@ export type VoteDecision =
       votes: number;
     };
 
+/**
+ * Median, because the anti-spoof model scores one crop at a time and single frames swing both
+ * ways (motion blur, glare on glasses, a half-turned head): the mean lets one such frame drag
+ * a live elder below the threshold, and the minimum flags whoever blinks. A photo or a screen
+ * held up to the camera is a spoof in every frame, so the median still catches it. With two
+ * agreeing frames (the default) it is their mean. Not weighted by face size: the votes that
+ * count are already large enough to be matched.
+ */
+export function medianOf(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 function weight(v: Vote, o: VoterOptions): number {
   if (o.fullWeightSize <= 0) return 1;
   return Math.min(1, Math.max(v.faceSize, 1) / o.fullWeightSize);
@@ -65,22 +87,26 @@ function weight(v: Vote, o: VoterOptions): number {
  */
 export function decide(votes: readonly Vote[], options: VoterOptions, final = false): VoteDecision | null {
   if (votes.length === 0) return null;
-  const byElder = new Map<string, { count: number; weight: number; weightedDistance: number }>();
+  const byElder = new Map<string, { count: number; weight: number; weightedDistance: number; antispoof: number[] }>();
   let recognisedWeight = 0;
   for (const v of votes) {
     if (v.match.kind !== 'recognised') continue;
     const w = weight(v, options);
-    const e = byElder.get(v.match.elderId) ?? { count: 0, weight: 0, weightedDistance: 0 };
+    const e = byElder.get(v.match.elderId) ?? { count: 0, weight: 0, weightedDistance: 0, antispoof: [] };
     e.count++;
     e.weight += w;
     e.weightedDistance += w * v.match.distance;
+    if (v.antispoof !== undefined) e.antispoof.push(v.antispoof);
     byElder.set(v.match.elderId, e);
     recognisedWeight += w;
   }
   for (const [elderId, e] of byElder) {
     // Enough frames agree, and they outweigh every frame that named someone else.
     if (e.count >= options.minAgreeing && e.weight > recognisedWeight - e.weight) {
-      return { kind: 'recognised', elderId, distance: e.weightedDistance / e.weight, agreeing: e.count, votes: votes.length };
+      const d: VoteDecision = { kind: 'recognised', elderId, distance: e.weightedDistance / e.weight, agreeing: e.count, votes: votes.length };
+      const antispoof = medianOf(e.antispoof);
+      if (antispoof !== undefined) d.antispoof = antispoof;
+      return d;
     }
   }
   if (!final && votes.length < options.maxAttempts) return null;

@@ -1,6 +1,7 @@
 /**
  * SQL for the `outbox` table: meal events waiting for the server's receipt, in `seq` order.
- * A row is removed only when a receipt names its event (see forwarder.ts).
+ * A row is removed only when a receipt names its event (see forwarder.ts). A `held` row (a
+ * check-in recorded while the clock was untrusted) is not sent until it is released.
  */
 import type { MealEvent } from '../../../common/contract.ts';
 import type { Db } from '../../../common/sqlite.ts';
@@ -15,15 +16,25 @@ export interface OutboxRow {
 }
 
 export interface OutboxRepository {
-  /** Called inside the check-in transaction. Throws on any SQLite error. */
-  enqueue(event: MealEvent, createdAt: string): void;
+  /** Called inside the check-in transaction. Throws on any SQLite error. `held`: not sent until released. */
+  enqueue(event: MealEvent, createdAt: string, opts?: { held?: boolean }): void;
+  /** Rows waiting for a receipt, held ones included. */
   pendingCount(): number;
-  /** Oldest rows first, at most `limit`, only those with `seq > afterSeq`. */
+  /** Oldest rows first, at most `limit`, only those with `seq > afterSeq`, never held ones. */
   takeOldest(limit: number, afterSeq?: number): OutboxRow[];
   /** Deletes the named rows (unknown ids are ignored); returns how many went. */
   deleteByEventIds(eventIds: readonly string[]): number;
   /** Counts one more send of each named row. */
   bumpAttempts(eventIds: readonly string[], at: string): void;
+}
+
+/** Held rows (clock sanity); the soak's in-memory outbox has none. */
+export interface HeldOutbox {
+  heldCount(): number;
+  /** The event of a held row, as enqueued. */
+  heldEvent(eventId: string): MealEvent | undefined;
+  /** Replaces a held row's event (same eventId) and lets it be sent; false when no such held row. */
+  release(event: MealEvent): boolean;
 }
 
 interface Row {
@@ -35,12 +46,15 @@ interface Row {
   last_attempt_at: string | null;
 }
 
-export function createOutboxRepository(db: Db): OutboxRepository {
-  const insert = db.prepare<[string, string, string]>('INSERT INTO outbox (event_id, payload, created_at) VALUES (?, ?, ?)');
+export function createOutboxRepository(db: Db): OutboxRepository & HeldOutbox {
+  const insert = db.prepare<[string, string, string, number]>('INSERT INTO outbox (event_id, payload, created_at, held) VALUES (?, ?, ?, ?)');
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox');
+  const countHeld = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE held = 1');
   const take = db.prepare<[number, number], Row>(
-    'SELECT seq, event_id, payload, created_at, attempts, last_attempt_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+    'SELECT seq, event_id, payload, created_at, attempts, last_attempt_at FROM outbox WHERE seq > ? AND held = 0 ORDER BY seq LIMIT ?',
   );
+  const heldOne = db.prepare<[string], { payload: string }>('SELECT payload FROM outbox WHERE event_id = ? AND held = 1');
+  const release = db.prepare<[string, string]>('UPDATE outbox SET payload = ?, held = 0 WHERE event_id = ? AND held = 1');
   const del = db.prepare<[string]>('DELETE FROM outbox WHERE event_id = ?');
   const bump = db.prepare<[string, string]>('UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ? WHERE event_id = ?');
   const deleteMany = db.transaction((ids: readonly string[]) => ids.reduce((n, id) => n + del.run(id).changes, 0));
@@ -49,11 +63,21 @@ export function createOutboxRepository(db: Db): OutboxRepository {
   });
 
   return {
-    enqueue(event, createdAt) {
-      insert.run(event.eventId, JSON.stringify(event), createdAt);
+    enqueue(event, createdAt, opts) {
+      insert.run(event.eventId, JSON.stringify(event), createdAt, opts?.held ? 1 : 0);
     },
     pendingCount() {
       return count.get()?.n ?? 0;
+    },
+    heldCount() {
+      return countHeld.get()?.n ?? 0;
+    },
+    heldEvent(eventId) {
+      const r = heldOne.get(eventId);
+      return r && (JSON.parse(r.payload) as MealEvent);
+    },
+    release(event) {
+      return release.run(JSON.stringify(event), event.eventId).changes === 1;
     },
     takeOldest(limit, afterSeq = 0) {
       return take.all(afterSeq, limit).map((r) => {

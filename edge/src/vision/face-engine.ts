@@ -23,10 +23,21 @@ export interface DetectedFace {
   score: number;
   /** 68 landmarks in image coordinates. */
   landmarks: Point[];
-  /** 128-d face descriptor (L2 distance between descriptors measures dissimilarity). */
+  /**
+   * 128-d face descriptor (L2 distance between descriptors measures dissimilarity); 1024-d,
+   * unit length, from an engine built with the eval-only `faceres` recognizer.
+   */
   descriptor: Float32Array;
   /** Image measurements of the aligned face, for the quality gate (engines may omit them). */
   quality?: FaceQuality;
+  /**
+   * Anti-spoof hint: a score 0..1 that the face is a live person rather than a photo or a
+   * screen held up to the camera (higher = more likely live), from the `antispoof` model
+   * shipped in @vladmandic/human. Engines may omit it; omitted means "not measured". The real
+   * engine scores every face it describes (never a `skipDescribe` face); genuine faces spread
+   * widely (0.3-0.98 on faces-dev), see scripts/eval/CALIBRATION.md before thresholding it.
+   */
+  antispoof?: number;
 }
 
 export interface FaceQuality {

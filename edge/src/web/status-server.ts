@@ -1,11 +1,15 @@
 /**
  * The edge's local HTTP server, bound to 127.0.0.1 only: `GET /api/v1/status` for the kiosk,
- * staff pages and health checks. The composition root passes a function that supplies live
- * figures, so this module knows nothing of SQLite, MQTT or the recognition pipeline.
+ * staff pages and health checks, and `/api/v1/confirmations` where staff confirm or reject face
+ * check-ins held for a low anti-spoof score. The composition root passes functions that supply
+ * live figures and decisions, so this module knows nothing of SQLite, MQTT or the pipeline.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { CHECK_IN_METHODS, ID_PATTERN, MEALS } from '../../../common/contract.ts';
 import type { Logger } from '../../../common/logger.ts';
+import { CONFIRMATION_STATUSES, type ConfirmationResult } from '../meals/check-in.ts';
+import type { CheckInService } from '../meals/check-in-service.ts';
 
 const Iso = Type.String({ maxLength: 40 });
 
@@ -60,9 +64,90 @@ export const EdgeStatusSchema = Type.Object({
   cameras: Type.Optional(Type.Array(CameraStatusSchema)),
   /** Faces seen but not recognised since start. */
   unknown: Type.Optional(Type.Integer()),
+  /** Face check-ins held for staff (low anti-spoof score), waiting for a decision. */
+  pendingConfirmations: Type.Optional(Type.Integer()),
+  /**
+   * Where the box's time comes from (edge/src/sync/trusted-clock.ts): `server` (learnt over
+   * MQTT), `system` (plausible system clock) or `untrusted` (check-ins are then recorded but
+   * held, `heldCheckIns`, until the server tells the time).
+   */
+  clock: Type.Optional(
+    Type.Object({
+      state: Type.Union([Type.Literal('server'), Type.Literal('system'), Type.Literal('untrusted')]),
+      offsetMs: Type.Optional(Type.Number()),
+      rttMs: Type.Optional(Type.Number()),
+      syncedAt: Type.Optional(Iso),
+      floor: Iso,
+      heldCheckIns: Type.Integer(),
+    }),
+  ),
+  /** Resident memory of the edge process (main thread, model worker and native memory), MB. */
+  rssMb: Type.Optional(Type.Integer()),
   startedAt: Iso,
 });
 export type EdgeStatus = Static<typeof EdgeStatusSchema>;
+
+const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
+const MealSchema = Type.Union(MEALS.map((m) => Type.Literal(m)));
+const MethodSchema = Type.Union(CHECK_IN_METHODS.map((m) => Type.Literal(m)));
+
+/** A face check-in held for staff (anti-spoof), as the staff API shows it. */
+export const ConfirmationSchema = Type.Object({
+  id: Type.String(),
+  elderId: Type.String(),
+  elderName: Type.String(),
+  /** Meal and service date of the moment the elder stood at the door (`at`). */
+  serviceDate: Type.String(),
+  meal: MealSchema,
+  at: Iso,
+  method: MethodSchema,
+  score: Type.Optional(Type.Number()),
+  cameraId: Type.Optional(Type.String()),
+  antispoof: Type.Optional(Type.Number()),
+  status: Type.Union(CONFIRMATION_STATUSES.map((s) => Type.Literal(s))),
+  decidedAt: Type.Optional(Iso),
+  decidedBy: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  eventId: Type.Optional(Type.String()),
+});
+
+export const CheckInSchema = Type.Object({
+  eventId: Type.String(),
+  elderId: Type.String(),
+  elderName: Type.String(),
+  serviceDate: Type.String(),
+  meal: MealSchema,
+  at: Iso,
+  method: MethodSchema,
+  score: Type.Optional(Type.Number()),
+  cameraId: Type.Optional(Type.String()),
+  antispoof: Type.Optional(Type.Number()),
+});
+
+const ErrorSchema = Type.Object({ error: Type.String() });
+const IdParams = Type.Object({ id: Uuid });
+/** Who decided: recorded with the decision for audit. */
+const StaffId = Type.String({ pattern: ID_PATTERN });
+const ConfirmBody = Type.Object({ staffId: StaffId }, { additionalProperties: false });
+const RejectBody = Type.Object({ staffId: StaffId, reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, { additionalProperties: false });
+const ListQuery = Type.Object(
+  {
+    /** `pending` (default), a decided status, or `all`. */
+    status: Type.Optional(Type.Union([...CONFIRMATION_STATUSES.map((s) => Type.Literal(s)), Type.Literal('all')])),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+/** What the staff routes need from the check-in service. */
+export type ConfirmationApi = Pick<CheckInService, 'listConfirmations' | 'getConfirmation' | 'confirm' | 'reject'>;
+
+/**
+ * Host names the staff routes answer to. The server listens on 127.0.0.1 only, but a web page
+ * in a browser on the box could rebind its own DNS name to 127.0.0.1 and then post to us as
+ * "same origin"; its requests carry its own name in Host, so they are refused.
+ */
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 export interface StatusServerOptions {
   /** 0 = any free port; `port()` reports the real one after start(). */
@@ -71,6 +156,8 @@ export interface StatusServerOptions {
   host?: string;
   /** Called per request, so figures are live; must be cheap. */
   status: () => EdgeStatus | Promise<EdgeStatus>;
+  /** Staff decisions on held face check-ins; without it the confirmation routes are absent. */
+  confirmations?: ConfirmationApi;
   logger?: Logger;
 }
 
@@ -90,9 +177,13 @@ export class StatusServer {
       logController: new LogController({ disableRequestLogging: true }),
     });
     app.get('/api/v1/status', { schema: { response: { 200: EdgeStatusSchema } } }, async () => this.opts.status());
-    app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    const confirmations = this.opts.confirmations;
+    if (confirmations) void app.register(async (staff) => confirmationRoutes(staff, confirmations), { prefix: '/api/v1/confirmations' });
+    app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
       const code = err.statusCode ?? 500;
       if (code >= 500) app.log.error({ err }, 'request failed');
+      // Fastify says only "Unsupported Media Type": say what to send instead.
+      if (code === 415) return reply.code(code).send({ error: 'unsupported content-type: send the body as JSON (Content-Type: application/json)' });
       // 5xx messages may carry internals (paths, SQL): hide them.
       return reply.code(code).send({ error: code >= 500 ? 'internal error' : err.message });
     });
@@ -119,6 +210,63 @@ export class StatusServer {
   }
 }
 
+/**
+ * Staff decisions on face check-ins held for a low anti-spoof score. Like the status route they
+ * are reachable from this box only (127.0.0.1); JSON bodies only, so a form posted by a page
+ * from elsewhere is refused (415, or 400 for text/plain) before it reaches a handler.
+ */
+function confirmationRoutes(app: FastifyInstance, api: ConfirmationApi): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (!LOCAL_HOSTS.has(request.hostname.toLowerCase())) return reply.code(403).send({ error: 'staff routes answer only to requests for 127.0.0.1 or localhost' });
+  });
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/',
+    { schema: { querystring: ListQuery, response: { 200: Type.Object({ confirmations: Type.Array(ConfirmationSchema) }) } } },
+    async (request) => {
+      const status = request.query.status ?? 'pending';
+      return { confirmations: api.listConfirmations(status === 'all' ? undefined : status, request.query.limit ?? 100) };
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>('/:id', { schema: { params: IdParams, response: { 200: ConfirmationSchema, 404: ErrorSchema } } }, async (request, reply) => {
+    const c = api.getConfirmation(request.params.id);
+    return c ?? reply.code(404).send({ error: `no held check-in ${request.params.id}` });
+  });
+
+  const decided = { 200: Type.Object({ confirmation: ConfirmationSchema, checkIn: Type.Optional(CheckInSchema) }), 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 500: ErrorSchema };
+
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ConfirmBody> }>(
+    '/:id/confirm',
+    { schema: { params: IdParams, body: ConfirmBody, response: decided } },
+    async (request, reply) => sendDecision(reply, api.confirm(request.params.id, request.body.staffId)),
+  );
+
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RejectBody> }>(
+    '/:id/reject',
+    { schema: { params: IdParams, body: RejectBody, response: decided } },
+    async (request, reply) => sendDecision(reply, api.reject(request.params.id, request.body.staffId, request.body.reason)),
+  );
+}
+
+function sendDecision(reply: FastifyReply, r: ConfirmationResult): FastifyReply {
+  switch (r.status) {
+    case 'recorded':
+      return reply.code(200).send({ confirmation: r.confirmation, checkIn: r.checkIn });
+    case 'rejected':
+      return reply.code(200).send({ confirmation: r.confirmation });
+    case 'not-found':
+      return reply.code(404).send({ error: `no held check-in ${r.id}` });
+    case 'already-decided':
+      return reply.code(409).send({ error: `held check-in ${r.confirmation.id} is already ${r.confirmation.status}${r.confirmation.decidedBy ? ` (by ${r.confirmation.decidedBy})` : ''}; a decision is made once` });
+    case 'already-checked-in':
+      return reply.code(409).send({ error: `${r.checkIn.elderName} already has ${r.checkIn.meal} on ${r.checkIn.serviceDate} (check-in ${r.checkIn.eventId}); nothing recorded, the held check-in is now superseded` });
+    case 'not-recorded':
+      // The reason may carry SQL or paths: it is in the edge's log, not in the reply.
+      return reply.code(500).send({ error: 'not recorded: the edge database refused the write (see the edge log)' });
+  }
+}
+
 /** Live figures from the recognition pipeline, added by the composition root. */
 export type PipelineStatus = Partial<Pick<EdgeStatus, 'engine' | 'cameras' | 'unknown'>>;
 
@@ -126,9 +274,10 @@ export interface StatusSourceDeps {
   centreId: string;
   deviceId: string;
   startedAt: Date;
-  checkIns: { today(): string; countForDay(serviceDate: string): number; countAll(): number };
+  checkIns: { today(): string; countForDay(serviceDate: string): number; countAll(): number; countPendingConfirmations?(): number };
   forwarder: { stats(): { connected: boolean; pending: number; lastReceiptAt: string | null; outboxAlarm?: boolean } };
   pipeline?: () => PipelineStatus;
+  clock?: () => NonNullable<EdgeStatus['clock']>;
 }
 
 /** Builds the `status` function for StatusServer from the edge's components. */
@@ -144,6 +293,9 @@ export function statusSource(deps: StatusSourceDeps): () => EdgeStatus {
       ...(f.outboxAlarm !== undefined ? { outboxAlarm: f.outboxAlarm } : {}),
       mqtt: { connected: f.connected, lastReceiptAt: f.lastReceiptAt },
       ...deps.pipeline?.(),
+      ...(deps.checkIns.countPendingConfirmations ? { pendingConfirmations: deps.checkIns.countPendingConfirmations() } : {}),
+      ...(deps.clock ? { clock: deps.clock() } : {}),
+      rssMb: Math.round(process.memoryUsage.rss() / 1e6),
       startedAt: deps.startedAt.toISOString(),
     };
   };

@@ -10,9 +10,9 @@ export type BrokerIdentity =
   /** No credentials, accepted only while the registry is empty (see README, Delivery and security). */
   | { kind: 'anonymous' };
 
-/** Topics a device publishes to: its own events and status, nothing else. */
+/** Topics a device publishes to: its own events, status and time requests, nothing else. */
 export function devicePublishTopics(centreId: string, deviceId: string): string[] {
-  return [topics.events(centreId, deviceId), topics.status(centreId, deviceId)];
+  return [topics.events(centreId, deviceId), topics.status(centreId, deviceId), topics.time(centreId, deviceId)];
 }
 
 /** Topics a device subscribes to: its own receipts and its centre's config. */

@@ -3,7 +3,7 @@
  * the same elder, date and meal under another eventId is kept as a duplicate attempt: receipted
  * so the edge can drop it, never counted.
  */
-import type { EventBatch, MealEvent } from '../../../../common/contract.ts';
+import type { ClockState, EventBatch, MealEvent } from '../../../../common/contract.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 
 export interface RejectedEvent {
@@ -18,6 +18,8 @@ export interface IngestResult {
   stored: number;
   known: number;
   duplicates: number;
+  /** Events kept for clock review (clock_reviews), not counted. */
+  forReview: number;
   /** Events not accepted (e.g. their centre or device is not the topic's); not receipted. */
   rejected: RejectedEvent[];
 }
@@ -37,6 +39,24 @@ export interface MealRow {
   bootId: string | null;
   seq: number | null;
   clockFlag: ClockFlag | null;
+  clockState: ClockState | null;
+  edgeAt: string | null;
+  monoMs: number | null;
+}
+
+/** Why an event is kept for review instead of counted: see migration 004. */
+export type ClockReviewReason = 'unverified' | 'outside-window';
+
+export interface ClockReviewRow extends Omit<MealRow, 'clockState'> {
+  reason: ClockReviewReason;
+  clockState: ClockState | null;
+}
+
+/** The review reason of an event, or null when it is an ordinary meal. */
+export function clockReviewOf(e: MealEvent): ClockReviewReason | null {
+  if (e.clock === 'unverified') return 'unverified';
+  if (e.review === 'outside-window') return 'outside-window';
+  return null;
 }
 
 /** Why an edge time looks wrong: see clockFlagOf. */
@@ -71,34 +91,43 @@ export interface MealRepository {
   findByEventId(eventId: string): MealRow | undefined;
   count(): number;
   countDuplicateAttempts(): number;
+  countClockReviews(): number;
+  /** Newest first. */
+  listClockReviews(limit: number): ClockReviewRow[];
 }
 
 const mealColumns = `event_id AS eventId, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId,
   service_date AS serviceDate, meal, at, method, score, camera_id AS cameraId, received_at AS receivedAt,
-  boot_id AS bootId, seq, clock_flag AS clockFlag`;
+  boot_id AS bootId, seq, clock_flag AS clockFlag, clock_state AS clockState, edge_at AS edgeAt, mono_ms AS monoMs`;
 
 export function createMealRepository(db: Db): MealRepository {
-  const isKnown = db.prepare<[string, string], { one: number }>(
-    'SELECT 1 AS one FROM meals WHERE event_id = ? UNION ALL SELECT 1 FROM duplicate_attempts WHERE event_id = ? LIMIT 1',
+  const isKnown = db.prepare<[string, string, string], { one: number }>(
+    'SELECT 1 AS one FROM meals WHERE event_id = ? UNION ALL SELECT 1 FROM duplicate_attempts WHERE event_id = ? UNION ALL SELECT 1 FROM clock_reviews WHERE event_id = ? LIMIT 1',
   );
   const insertMeal = db.prepare(
-    `INSERT INTO meals (event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag)
-     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag)
+    `INSERT INTO meals (event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms)
+     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs)
      ON CONFLICT (elder_id, service_date, meal) DO NOTHING`,
   );
   const findOriginal = db.prepare<[string, string, string], { eventId: string }>(
     'SELECT event_id AS eventId FROM meals WHERE elder_id = ? AND service_date = ? AND meal = ?',
   );
   const insertDuplicate = db.prepare(
-    `INSERT INTO duplicate_attempts (event_id, original_event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag)
-     VALUES (@eventId, @originalEventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag)`,
+    `INSERT INTO duplicate_attempts (event_id, original_event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms)
+     VALUES (@eventId, @originalEventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs)`,
   );
+  const insertReview = db.prepare(
+    `INSERT INTO clock_reviews (event_id, reason, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms)
+     VALUES (@eventId, @reason, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs)`,
+  );
+  const countReviews = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM clock_reviews');
+  const listReviews = db.prepare<[number], ClockReviewRow>(`SELECT ${mealColumns}, reason FROM clock_reviews ORDER BY received_at DESC, event_id DESC LIMIT ?`);
   const findByEventId = db.prepare<[string], MealRow>(`SELECT ${mealColumns} FROM meals WHERE event_id = ?`);
   const countMeals = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM meals');
   const countDuplicates = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM duplicate_attempts');
 
   const ingest = db.transaction((batch: EventBatch, topicCentre: string, topicDevice: string, receivedAt: Date): IngestResult => {
-    const result: IngestResult = { receipted: [], stored: 0, known: 0, duplicates: 0, rejected: [] };
+    const result: IngestResult = { receipted: [], stored: 0, known: 0, duplicates: 0, forReview: 0, rejected: [] };
     const received = receivedAt.toISOString();
     for (const e of batch.events) {
       // A box may only report its own check-ins: the broker's topic ACL is what binds a
@@ -111,7 +140,7 @@ export function createMealRepository(db: Db): MealRepository {
         });
         continue;
       }
-      if (isKnown.get(e.eventId, e.eventId)) {
+      if (isKnown.get(e.eventId, e.eventId, e.eventId)) {
         result.known++;
         result.receipted.push(e.eventId);
         continue;
@@ -131,8 +160,16 @@ export function createMealRepository(db: Db): MealRepository {
         bootId: e.bootId ?? null,
         seq: e.seq ?? null,
         clockFlag: clockFlagOf(e.at, receivedAt),
+        clockState: e.clock ?? null,
+        edgeAt: e.edgeAt ?? null,
+        monoMs: e.monoMs ?? null,
       };
-      if (insertMeal.run(row).changes === 1) {
+      const review = clockReviewOf(e);
+      if (review) {
+        // Its date and meal are guesses, or no meal at all: kept for review, never counted.
+        insertReview.run({ ...row, reason: review });
+        result.forReview++;
+      } else if (insertMeal.run(row).changes === 1) {
         result.stored++;
       } else {
         const original = findOriginal.get(e.elderId, e.serviceDate, e.meal);
@@ -149,5 +186,7 @@ export function createMealRepository(db: Db): MealRepository {
     findByEventId: (eventId) => findByEventId.get(eventId),
     count: () => countMeals.get()!.n,
     countDuplicateAttempts: () => countDuplicates.get()!.n,
+    countClockReviews: () => countReviews.get()!.n,
+    listClockReviews: (limit) => listReviews.all(limit),
   };
 }

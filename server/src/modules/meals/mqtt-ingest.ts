@@ -3,6 +3,9 @@
  * each with a receipt naming the eventIds the server has committed. The receipt, not the
  * broker's PUBACK, is what lets an edge delete a meal from its outbox.
  *
+ * It also answers each box's time requests (`time` topic) on the box's `receipts` topic with the
+ * server's clock, so a box without a real-time clock learns the time (edge: sync/trusted-clock.ts).
+ *
  * Every message is acknowledged to the broker once handled, valid or not: a bad message is kept
  * in dead_letters, never redelivered forever (no poison loop). Nothing is lost by that, because
  * an edge re-sends whatever has no receipt.
@@ -14,9 +17,11 @@ import {
   DeviceStatusSchema,
   MAX_PAYLOAD_BYTES,
   parseEventBatch,
+  parseTimeRequest,
   topics,
   type DeviceStatus,
   type Receipt,
+  type TimeReply,
 } from '../../../../common/contract.ts';
 import type { Clock } from '../../../../common/clock.ts';
 import type { Logger } from '../../../../common/logger.ts';
@@ -51,6 +56,8 @@ export interface MqttIngestOptions {
 export type MessageOutcome =
   | { kind: 'ingested'; result: IngestResult }
   | { kind: 'status'; state: DeviceStatus['state'] }
+  /** A time request, answered with `serverTime`. */
+  | { kind: 'time'; serverTime: string }
   | { kind: 'ignored' }
   | { kind: 'dead-letter'; reason: string }
   | { kind: 'failed'; reason: string };
@@ -91,9 +98,10 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     })();
     // Committed: only now may the edge learn that these events are safe.
     if (result.receipted.length > 0) publishReceipt(centreId, deviceId, result.receipted);
-    const { stored, known, duplicates, rejected } = result;
+    const { stored, known, duplicates, forReview, rejected } = result;
     if (rejected.length > 0) log.warn({ topic, rejected: rejected.map((x) => x.reason) }, 'events rejected to dead letters');
-    log.info({ centreId, deviceId, stored, known, duplicates, rejected: rejected.length }, 'event batch ingested');
+    if (forReview > 0) log.warn({ centreId, deviceId, forReview }, 'events kept for clock review (time unknown or outside every meal window), not counted');
+    log.info({ centreId, deviceId, stored, known, duplicates, forReview, rejected: rejected.length }, 'event batch ingested');
     return { kind: 'ingested', result };
   };
 
@@ -117,6 +125,21 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     return { kind: 'status', state: status.state };
   };
 
+  const handleTime = (topic: string, centreId: string, deviceId: string, payload: Buffer): MessageOutcome => {
+    const parsed = parseTimeRequest(payload);
+    if (!parsed.ok) return deadLetter(topic, parsed.error, payload);
+    // Read as late as possible: the box takes this as the time at the midpoint of its round trip.
+    const serverTime = opts.clock.now().toISOString();
+    const reply: TimeReply = { v: CONTRACT_VERSION, time: { id: parsed.value.id, serverTime } };
+    const receipts = topics.receipts(centreId, deviceId);
+    // QoS 0: an answer that arrives late is worth nothing; the box asks again.
+    client?.publish(receipts, JSON.stringify(reply), { qos: 0 }, (err) => {
+      if (err) log.debug({ err: err.message, topic: receipts }, 'time reply not published');
+    });
+    log.debug({ centreId, deviceId, serverTime }, 'time request answered');
+    return { kind: 'time', serverTime };
+  };
+
   const handle = (topic: string, payload: Buffer): MessageOutcome => {
     try {
       if (payload.length > MAX_PAYLOAD_BYTES) return deadLetter(topic, `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`, payload);
@@ -127,6 +150,8 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
           return handleEvents(topic, t.centreId, t.deviceId, payload);
         case 'status':
           return handleStatus(topic, t.centreId, t.deviceId, payload);
+        case 'time':
+          return handleTime(topic, t.centreId, t.deviceId, payload);
         case 'receipts':
           // Our own receipts, should a broad subscription ever deliver them back.
           return { kind: 'ignored' };
@@ -184,7 +209,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
         log.info({ sessionPresent: connack.sessionPresent, protocolVersion: opts.protocolVersion }, 'mqtt ingest connected');
         if (subscribed) return; // mqtt.js resubscribes by itself after a reconnect
         c.subscribe(
-          { [topics.allEvents]: { qos: 1 }, [topics.allStatus]: { qos: 1 } },
+          { [topics.allEvents]: { qos: 1 }, [topics.allStatus]: { qos: 1 }, [topics.allTime]: { qos: 0 } },
           (err, granted) => {
             if (err) {
               log.error({ err: err.message }, 'mqtt ingest subscribe failed');
@@ -196,7 +221,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
               return;
             }
             subscribed = true;
-            log.info({ topics: [topics.allEvents, topics.allStatus] }, 'mqtt ingest subscribed');
+            log.info({ topics: [topics.allEvents, topics.allStatus, topics.allTime] }, 'mqtt ingest subscribed');
             resolveReady();
           },
         );

@@ -1,4 +1,7 @@
-/** Meal counts for the bureau. Counts meals only: duplicate attempts are not meals. */
+/**
+ * Meal counts for the bureau. Counts meals only: duplicate attempts are not meals, and neither
+ * are events kept for clock review; those are counted apart so they are seen.
+ */
 import { MEALS } from '../../../../common/contract.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 import { GROUP_BY_KEYS, type GroupByKey, type StatsQuery } from './stats-query.ts';
@@ -13,10 +16,37 @@ export interface MealCountRow {
 export interface MealCounts {
   rows: MealCountRow[];
   total: number;
+  /** Meals of the period (in `total`) whose edge time looked wrong on arrival (unset, or ahead of the server). */
+  clockFlagged: number;
+  /** Events kept for clock review, any date (their dates are guesses): not in `total`. */
+  clockReview: number;
+}
+
+/** An event kept for clock review (server table clock_reviews). */
+export interface ClockReviewItem {
+  eventId: string;
+  reason: 'unverified' | 'outside-window';
+  centreId: string;
+  deviceId: string;
+  elderId: string;
+  /** The edge's guess (unverified) or the corrected date with the nearest meal (outside-window). */
+  serviceDate: string;
+  meal: string;
+  at: string;
+  method: string;
+  receivedAt: string;
+  clockState: string | null;
+  edgeAt: string | null;
+  bootId: string | null;
+  seq: number | null;
+  monoMs: number | null;
 }
 
 export interface StatsRepository {
   mealCounts(query: StatsQuery): MealCounts;
+  /** Newest first. */
+  clockReviews(limit: number): ClockReviewItem[];
+  clockReviewCount(): number;
 }
 
 const column: Record<GroupByKey, { select: string; order: string }> = {
@@ -36,7 +66,19 @@ export function createStatsRepository(db: Db): StatsRepository {
     return db.prepare<[string, string], MealCountRow>(`SELECT ${select} FROM meals WHERE service_date BETWEEN ? AND ?${group}`);
   }
 
+  const flagged = db.prepare<[string, string], { n: number }>(
+    "SELECT count(*) AS n FROM meals WHERE service_date BETWEEN ? AND ? AND clock_flag IN ('unset', 'ahead')",
+  );
+  const reviewCount = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM clock_reviews');
+  const reviews = db.prepare<[number], ClockReviewItem>(
+    `SELECT event_id AS eventId, reason, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate,
+            meal, at, method, received_at AS receivedAt, clock_state AS clockState, edge_at AS edgeAt, boot_id AS bootId, seq, mono_ms AS monoMs
+     FROM clock_reviews ORDER BY received_at DESC, event_id DESC LIMIT ?`,
+  );
+
   return {
+    clockReviews: (limit) => reviews.all(limit),
+    clockReviewCount: () => reviewCount.get()?.n ?? 0,
     mealCounts(query) {
       const groupBy = GROUP_BY_KEYS.filter((k) => query.groupBy.includes(k));
       const key = groupBy.join(',');
@@ -48,7 +90,7 @@ export function createStatsRepository(db: Db): StatsRepository {
       // Without grouping, count(*) answers exactly one row, 0 for an empty period.
       const rows = stmt.all(query.from, query.to);
       const total = rows.reduce((n, r) => n + r.meals, 0);
-      return { rows, total };
+      return { rows, total, clockFlagged: flagged.get(query.from, query.to)?.n ?? 0, clockReview: reviewCount.get()?.n ?? 0 };
     },
   };
 }

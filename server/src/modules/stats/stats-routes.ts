@@ -1,5 +1,8 @@
-/** GET /stats/meals: meal counts per centre, day and meal window over a period. */
-import { Type, type Static } from '@sinclair/typebox';
+/**
+ * GET /stats/meals: meal counts per centre, day and meal window over a period.
+ * GET /stats/clock-review: the events kept for clock review instead of being counted.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { ErrorSchema } from '../../schemas.ts';
 import { checkStatsQuery, GROUP_BY_KEYS } from './stats-query.ts';
@@ -33,8 +36,38 @@ export const MealStatsSchema = Type.Object({
     }),
   ),
   total: Type.Integer(),
+  /** Meals in `total` whose edge time looked wrong on arrival (unset, or ahead of the server). */
+  clockFlagged: Type.Integer(),
+  /** Events kept for clock review (any date), not in `total`: see GET /stats/clock-review. */
+  clockReview: Type.Integer(),
 });
 export type MealStats = Static<typeof MealStatsSchema>;
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const ClockReviewQuerySchema = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }, { additionalProperties: false });
+export const ClockReviewListSchema = Type.Object({
+  events: Type.Array(
+    Type.Object({
+      eventId: Type.String(),
+      reason: Type.Union([Type.Literal('unverified'), Type.Literal('outside-window')]),
+      centreId: Type.String(),
+      deviceId: Type.String(),
+      elderId: Type.String(),
+      serviceDate: Type.String(),
+      meal: Type.String(),
+      at: Type.String(),
+      method: Type.String(),
+      receivedAt: Type.String(),
+      clockState: Nullable(Type.String()),
+      edgeAt: Nullable(Type.String()),
+      bootId: Nullable(Type.String()),
+      seq: Nullable(Type.Integer()),
+      monoMs: Nullable(Type.Integer()),
+    }),
+  ),
+  total: Type.Integer(),
+});
 
 export interface StatsRoutesOptions {
   stats: StatsRepository;
@@ -65,9 +98,18 @@ export const statsRoutes: FastifyPluginAsync<StatsRoutesOptions> = async (app, {
       const checked = checkStatsQuery(request.query);
       if (!checked.ok) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: checked.error });
       const { from, to, groupBy } = checked.query;
-      const { rows, total } = stats.mealCounts(checked.query);
-      const body: MealStats = { from, to, groupBy, rows, total };
+      const { rows, total, clockFlagged, clockReview } = stats.mealCounts(checked.query);
+      const body: MealStats = { from, to, groupBy, rows, total, clockFlagged, clockReview };
       return body;
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ClockReviewQuerySchema> }>(
+    '/stats/clock-review',
+    { schema: { querystring: ClockReviewQuerySchema, response: { 200: ClockReviewListSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema } } },
+    async (request) => {
+      const events = stats.clockReviews(request.query.limit ?? 100);
+      return { events, total: stats.clockReviewCount() };
     },
   );
 };
