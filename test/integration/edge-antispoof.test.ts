@@ -265,7 +265,7 @@ describe('pipeline to check-in service', () => {
       frames.push(`f-${i}`);
     });
     elders.upsertElder('a', '张桂兰');
-    const pipeline = new RecognitionPipeline({ source: new MemoryFrameSource(frames), engine: new FakeEngine(scenes), matcher: new Matcher(packTemplates([{ elderId: 'a', descriptor: A }])), recorder: service, logger, options: { cameraId: 'door' } });
+    const pipeline = new RecognitionPipeline({ source: new MemoryFrameSource(frames), engine: new FakeEngine(scenes), matcher: new Matcher(packTemplates([{ elderId: 'a', descriptor: A }])), recorder: service, logger, options: { cameraId: 'door', voter: { strongDistance: 0 } } });
     const events: CheckInEvent[] = [];
     pipeline.on('check-in', (e) => events.push(e));
     await pipeline.start();

@@ -52,7 +52,7 @@ function run(scenes: Record<string, FakeScene>, frames: string[], gate?: FrameGa
     { elderId: 'a', descriptor: A },
     { elderId: 'b', descriptor: B },
   ]));
-  const pipeline = new RecognitionPipeline({ source: new MemoryFrameSource(frames), engine, matcher, recorder: new Recorder(), logger, ...(gate ? { gate } : {}), options: { cameraId: 'door-1' } });
+  const pipeline = new RecognitionPipeline({ source: new MemoryFrameSource(frames), engine, matcher, recorder: new Recorder(), logger, ...(gate ? { gate } : {}), options: { cameraId: 'door-1', voter: { strongDistance: 0 } } });
   const checkIns: CheckInEvent[] = [];
   pipeline.on('check-in', (e) => checkIns.push(e));
   return {

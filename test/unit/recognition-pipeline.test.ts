@@ -53,7 +53,9 @@ function setup(scenes: Record<string, FakeScene>, frames: string[], opts: { reco
           { elderId: 'b', descriptor: B },
         ]),
   );
-  const pipeline = new RecognitionPipeline({ source, engine, matcher, recorder, logger, options: { cameraId: 'door-1', retryDelayMs: 0, ...opts.options } });
+  // The fake faces match at distance ~0.1, which the strong single-frame path would decide at
+  // once; these tests are about the multi-frame rule, so it is off unless a test turns it on.
+  const pipeline = new RecognitionPipeline({ source, engine, matcher, recorder, logger, options: { cameraId: 'door-1', retryDelayMs: 0, ...opts.options, voter: { strongDistance: 0, ...opts.options?.voter } } });
   const checkIns: CheckInEvent[] = [];
   const unknowns: UnknownEvent[] = [];
   const errors: PipelineErrorEvent[] = [];
@@ -96,6 +98,22 @@ describe('RecognitionPipeline', () => {
     expect(t.pipeline.counters()).toMatchObject({ frames: 8, faces: 8, matched: 2, decisions: 1, recognised: 1, recorded: 1, unknown: 0, errors: 0 });
     expect(t.frames()).toBe(8);
     expect(t.ended()).toBe(1);
+  });
+
+  it('checks an elder in on the first frame when the match is strong (the default path)', async () => {
+    const w = walk('a', 4, (i) => [face(A, 100 + i, 100 + 3 * i)]);
+    const t = setup(w.scenes, w.frames, { options: { voter: { strongDistance: 0.34 } } });
+    await t.run();
+    expect(t.checkIns).toHaveLength(1);
+    expect(t.checkIns[0]).toMatchObject({ elderId: 'a', agreeing: 1, votes: 1, result: { status: 'recorded' }, frame: { seq: 0 } });
+    expect(t.pipeline.counters()).toMatchObject({ frames: 4, matched: 1, recorded: 1 });
+  });
+
+  it('waits for a second frame when the match is not strong enough', async () => {
+    const w = walk('a', 4, (i) => [face(A, 100 + i, 100 + 3 * i)]);
+    const t = setup(w.scenes, w.frames, { options: { voter: { strongDistance: 0.05 } } });
+    await t.run();
+    expect(t.checkIns[0]).toMatchObject({ elderId: 'a', agreeing: 2, votes: 2, frame: { seq: 1 } });
   });
 
   it('counts a stranger once, not once per frame', async () => {

@@ -11,10 +11,24 @@ const unk = (reason: Extract<MatchResult, { kind: 'unknown' }>['reason'], bestEl
 });
 
 describe('decide', () => {
-  const o = DEFAULT_VOTER_OPTIONS;
-  it('defaults: 2 agreeing votes, 5 attempts', () => {
-    expect(o.minAgreeing).toBe(2);
-    expect(o.maxAttempts).toBe(5);
+  // The multi-frame rule on its own; the strong single-frame path is tested below.
+  const o = { ...DEFAULT_VOTER_OPTIONS, strongDistance: 0 };
+  it('defaults: 2 agreeing votes, 5 attempts, a single frame at distance <= 0.34 decides', () => {
+    expect(DEFAULT_VOTER_OPTIONS.minAgreeing).toBe(2);
+    expect(DEFAULT_VOTER_OPTIONS.maxAttempts).toBe(5);
+    expect(DEFAULT_VOTER_OPTIONS.strongDistance).toBe(0.34);
+  });
+
+  it.each<{ name: string; votes: Vote[]; want: Partial<NonNullable<ReturnType<typeof decide>>> | null }>([
+    { name: 'a strong first frame decides alone', votes: [rec('a', 0.34)], want: { kind: 'recognised', elderId: 'a', agreeing: 1, votes: 1 } },
+    { name: 'a frame just above the strong distance waits', votes: [rec('a', 0.341)], want: null },
+    { name: 'a strong frame after an unknown frame decides', votes: [unk('above-threshold', 'a', 0.5), rec('a', 0.2)], want: { kind: 'recognised', elderId: 'a', agreeing: 1, votes: 2 } },
+    { name: 'a strong frame does not override a frame that named someone else', votes: [rec('b', 0.45), rec('a', 0.2)], want: null },
+    { name: 'a strong earlier frame does not decide a later disagreement', votes: [rec('a', 0.2), rec('b', 0.45)], want: null },
+  ])('strong path: $name', ({ votes, want }) => {
+    const got = decide(votes, DEFAULT_VOTER_OPTIONS);
+    if (want === null) expect(got).toBeNull();
+    else expect(got).toMatchObject(want);
   });
 
   it.each<{ name: string; votes: Vote[]; want: ReturnType<typeof decide> | Partial<NonNullable<ReturnType<typeof decide>>> }>([
@@ -56,7 +70,7 @@ describe('decide', () => {
 
 describe('Voter', () => {
   it('decides once, then takes no more votes for the track', () => {
-    const v = new Voter();
+    const v = new Voter({ strongDistance: 0 });
     expect(v.add(1, rec('a'))).toBeNull();
     expect(v.isDecided(1)).toBe(false);
     const d = v.add(1, rec('a'));
@@ -71,7 +85,7 @@ describe('Voter', () => {
   });
 
   it('keeps tracks apart', () => {
-    const v = new Voter();
+    const v = new Voter({ strongDistance: 0 });
     expect(v.add(1, rec('a'))).toBeNull();
     expect(v.add(2, rec('a'))).toBeNull();
     expect(v.add(1, rec('a'))).toMatchObject({ kind: 'recognised', elderId: 'a' });
@@ -79,7 +93,7 @@ describe('Voter', () => {
   });
 
   it('decides unknown at the cap on attempts', () => {
-    const v = new Voter({ maxAttempts: 3 });
+    const v = new Voter({ maxAttempts: 3, strongDistance: 0 });
     expect(v.add(7, unk('above-threshold'))).toBeNull();
     expect(v.add(7, unk('above-threshold'))).toBeNull();
     expect(v.add(7, unk('above-threshold'))).toMatchObject({ kind: 'unknown', reason: 'above-threshold', votes: 3 });
@@ -88,7 +102,7 @@ describe('Voter', () => {
   });
 
   it('end() decides a track with too few votes as unknown, and one without votes as nothing', () => {
-    const v = new Voter();
+    const v = new Voter({ strongDistance: 0 });
     v.add(1, rec('a'));
     expect(v.end(1)).toMatchObject({ kind: 'unknown', reason: 'no-agreement', votes: 1 });
     expect(v.end(1)).toBeNull();
@@ -138,7 +152,7 @@ describe('anti-spoof aggregation', () => {
   });
 
   it('Voter keeps the scores of a track until it decides', () => {
-    const v = new Voter();
+    const v = new Voter({ strongDistance: 0 });
     expect(v.add(1, live('a', 0.2))).toBeNull();
     expect(v.add(2, live('a', 0.9))).toBeNull();
     expect(v.add(1, live('a', 0.4))).toMatchObject({ kind: 'recognised', elderId: 'a', antispoof: expect.closeTo(0.3, 9) as number });

@@ -26,6 +26,15 @@ export const recognitionSettings = {
     max: 20,
     doc: 'frames that must agree on one elder before a check-in',
   },
+  strongMatchDistance: {
+    flag: 'strong-match-distance',
+    env: 'MEALCHECK_STRONG_MATCH_DISTANCE',
+    type: 'number',
+    default: 0.34,
+    min: 0,
+    max: 2,
+    doc: 'a single frame matched this close (and no frame naming someone else) checks in without waiting for a second frame; 0 = off. No impostor pair of faces-dev is closer than 0.388',
+  },
   maxAttempts: {
     flag: 'max-attempts',
     env: 'MEALCHECK_MAX_ATTEMPTS',
@@ -70,5 +79,5 @@ export type RecognitionSettings = SettingsOf<typeof recognitionSettings>;
 /** Pipeline options (all but `cameraId`) from the settings. */
 export function recognitionOptions(s: RecognitionSettings): Omit<Partial<RecognitionPipelineOptions>, 'cameraId'> {
   // maxAttempts below votesNeeded could never recognise anyone: raise it rather than refuse to start.
-  return { minFaceSize: s.minFaceSize, quality: { maxYaw: s.maxYaw, minBrightness: s.minBrightness, minSharpness: s.minSharpness }, voter: { minAgreeing: s.votesNeeded, maxAttempts: Math.max(s.maxAttempts, s.votesNeeded) } };
+  return { minFaceSize: s.minFaceSize, quality: { maxYaw: s.maxYaw, minBrightness: s.minBrightness, minSharpness: s.minSharpness }, voter: { minAgreeing: s.votesNeeded, maxAttempts: Math.max(s.maxAttempts, s.votesNeeded), strongDistance: s.strongMatchDistance } };
 }

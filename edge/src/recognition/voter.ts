@@ -19,9 +19,16 @@ export interface VoterOptions {
    * (a big, close face is more trustworthy than a small, distant one). 0 turns weighting off.
    */
   fullWeightSize: number;
+  /**
+   * A single frame whose match (already accepted by the matcher's full rule) is at most this
+   * distance decides at once, when no other frame of the track named someone else: a match
+   * that close costs the elder no second frame (200 ms at 5 fps). 0 turns it off. Calibrated
+   * on faces-dev: no impostor pair of its 36,766 lies within 0.388 (scripts/eval/CALIBRATION.md).
+   */
+  strongDistance: number;
 }
 
-export const DEFAULT_VOTER_OPTIONS: Readonly<VoterOptions> = { minAgreeing: 2, maxAttempts: 5, fullWeightSize: 112 };
+export const DEFAULT_VOTER_OPTIONS: Readonly<VoterOptions> = { minAgreeing: 2, maxAttempts: 5, fullWeightSize: 112, strongDistance: 0.34 };
 
 export interface Vote {
   match: MatchResult;
@@ -100,9 +107,12 @@ export function decide(votes: readonly Vote[], options: VoterOptions, final = fa
     byElder.set(v.match.elderId, e);
     recognisedWeight += w;
   }
+  const last = votes[votes.length - 1]!.match;
+  const strong = last.kind === 'recognised' && options.strongDistance > 0 && last.distance <= options.strongDistance && byElder.size === 1 ? last.elderId : undefined;
   for (const [elderId, e] of byElder) {
-    // Enough frames agree, and they outweigh every frame that named someone else.
-    if (e.count >= options.minAgreeing && e.weight > recognisedWeight - e.weight) {
+    // Enough frames agree, and they outweigh every frame that named someone else; or this
+    // frame's match is strong and no frame disagrees.
+    if ((e.count >= options.minAgreeing && e.weight > recognisedWeight - e.weight) || elderId === strong) {
       const d: VoteDecision = { kind: 'recognised', elderId, distance: e.weightedDistance / e.weight, agreeing: e.count, votes: votes.length };
       const antispoof = medianOf(e.antispoof);
       if (antispoof !== undefined) d.antispoof = antispoof;
