@@ -2,6 +2,7 @@
  * Edge settings: one spec (flag + env + default + doc) that validates at start, reporting every
  * problem at once, then maps to a typed config tree for the composition root.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isValidId } from '../../common/contract.ts';
 import { ConfigError, parseArgs, readSettings, type SettingsSpec } from '../../common/config.ts';
@@ -33,6 +34,7 @@ export const edgeSettings = {
     doc: 'meals waiting for the server at which the edge raises an alarm (status outboxAlarm, OUTBOX ALARM in the log)',
   },
   mqttProtocol: { flag: 'mqtt-protocol', env: 'MEALCHECK_MQTT_PROTOCOL', type: 'string', default: '5', choices: ['5', '4'], doc: 'MQTT protocol asked for first: 5, or 4 (3.1.1); a broker that refuses 5 gets 3.1.1 anyway' },
+  mqttCa: { flag: 'mqtt-ca', env: 'MEALCHECK_MQTT_CA', type: 'string', doc: 'PEM file of the CA that signed the broker\'s TLS certificate (mqtts://, e.g. the ca.crt of a private CA); default: the system\'s CAs' },
   mqttPassword: { flag: 'mqtt-password', env: 'MEALCHECK_MQTT_PASSWORD', type: 'string', doc: 'MQTT password (prefer the environment variable: flags show in ps)' },
   camera: {
     flag: 'camera',
@@ -95,7 +97,7 @@ export interface EdgeConfig {
   dataDir: string;
   /** `${dataDir}/edge.db`. */
   dbFile: string;
-  mqtt: { url: string; username?: string; password?: string; protocolVersion: 4 | 5; outboxAlarmThreshold: number };
+  mqtt: { url: string; username?: string; password?: string; caFile?: string; protocolVersion: 4 | 5; outboxAlarmThreshold: number };
   /** The `--camera` setting (see `parseCameraList`). Unset: recognition is off. */
   camera?: string;
   /** Frame size from ffmpeg-read cameras; default 640x480. */
@@ -177,6 +179,16 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     if (!protocol || !['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'].includes(protocol)) problems.push(`--server: "${url}" is not an MQTT URL (e.g. mqtt://host:1883)`);
     else if (new URL(url).port === '0') problems.push(`--server: "${url}" has port 0; give the broker's real port (e.g. mqtt://host:1883)`);
   }
+  const caFile = raw('mqttCa');
+  if (caFile !== undefined) {
+    let pem = '';
+    try {
+      pem = readFileSync(caFile, 'utf8');
+    } catch (err) {
+      problems.push(`--mqtt-ca: cannot read "${caFile}": ${(err as Error).message}`);
+    }
+    if (pem && !pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`--mqtt-ca: "${caFile}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
   if (problems.length || !s) throw new ConfigError(problems);
 
   const cfg: EdgeConfig = {
@@ -197,6 +209,7 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   };
   if (s.mqttUsername !== undefined) cfg.mqtt.username = s.mqttUsername;
   if (s.mqttPassword !== undefined) cfg.mqtt.password = s.mqttPassword;
+  if (s.mqttCa !== undefined) cfg.mqtt.caFile = s.mqttCa;
   if (s.camera !== undefined) cfg.camera = s.camera;
   if (cameraSize) cfg.cameraSize = cameraSize;
   cfg.cameraLoop = s.cameraLoop;

@@ -8,6 +8,7 @@
  * The edge keeps recording meals when the broker or server is down: the forwarder retries
  * forever and the outbox holds the meals until their receipts arrive.
  */
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -211,7 +212,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
 
     // Forwarding first: meals already in the outbox go out even if the camera or models fail.
     const forwarder = new Forwarder(
-      { url: config.mqtt.url, centreId: config.centreId, deviceId: config.deviceId, username: config.mqtt.username, password: config.mqtt.password, protocolVersion: config.mqtt.protocolVersion, outboxAlarmThreshold: config.mqtt.outboxAlarmThreshold },
+      { url: config.mqtt.url, centreId: config.centreId, deviceId: config.deviceId, username: config.mqtt.username, password: config.mqtt.password, ...(config.mqtt.caFile ? { ca: readFileSync(config.mqtt.caFile) } : {}), protocolVersion: config.mqtt.protocolVersion, outboxAlarmThreshold: config.mqtt.outboxAlarmThreshold },
       { outbox, clock, logger: logger.child({ component: 'forwarder' }), time: clock },
     );
     this.forwarder = forwarder;

@@ -12,7 +12,7 @@
  * stdout: `READY` once started, `R <eventId>` after each committed check-in, `DRAINED`.
  */
 import { randomBytes } from 'node:crypto';
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock, uuidV7Ids } from '../../common/clock.ts';
@@ -62,6 +62,7 @@ const forwarder = new Forwarder(
     centreId,
     deviceId,
     ...(process.env.FAULT_USERNAME ? { username: process.env.FAULT_USERNAME, password: process.env.FAULT_PASSWORD } : {}),
+    ...(process.env.FAULT_MQTT_CA ? { ca: readFileSync(process.env.FAULT_MQTT_CA) } : {}),
     protocolVersion: process.env.FAULT_PROTOCOL === '4' ? 4 : 5,
     receiptTimeoutMs: Number(process.env.FAULT_RECEIPT_TIMEOUT_MS ?? 3000),
     connectTimeoutMs: 2000,

@@ -1,9 +1,8 @@
 /**
  * The TLS listener `mealcheck broker-config` writes, on a real Mosquitto with a throwaway CA
  * (made by openssl in a temporary folder): an edge that trusts the CA delivers its check-ins
- * over mqtts; one that does not is refused with a certificate error. The edge has no CA
- * setting of its own yet, so the real forwarder is given the CA the Node way,
- * NODE_EXTRA_CA_CERTS (README, Mosquitto in production).
+ * over mqtts; one that does not is refused with a certificate error. The real forwarder is
+ * given the CA with the edge's --mqtt-ca setting (here FAULT_MQTT_CA of the stand-in edge).
  */
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
@@ -109,7 +108,7 @@ describe.skipIf(!hasMosquitto || !hasOpenssl)('Mosquitto TLS listener from broke
     await expect(connectDevice(dep.tlsUrl!.replace('mqtts:', 'mqtt:'), { protocolVersion: 5, username: 'c1/d1', password: dep.passwords['c1/d1'], connectTimeout: 2000 })).rejects.toThrow();
   });
 
-  it('the real edge forwarder delivers over mqtts with NODE_EXTRA_CA_CERTS, and logs the certificate error without it', async () => {
+  it('the real edge forwarder delivers over mqtts given the CA (--mqtt-ca), and logs the certificate error without it', async () => {
     const untrusting = runEdge(join(tmp.dir, 'edge-untrusting'), dep.tlsUrl!, dep.passwords['c1/d1']!, {});
     cleanups.push(() => untrusting.kill());
     const refusal = await eventually(() => untrusting.stderr().split('\n').find((l) => l.includes('"msg":"mqtt error"')), 60_000, 'the edge\'s mqtt error');
@@ -118,7 +117,7 @@ describe.skipIf(!hasMosquitto || !hasOpenssl)('Mosquitto TLS listener from broke
     await untrusting.waitFor(/^R /m);
     await untrusting.kill();
 
-    const edge = runEdge(join(tmp.dir, 'edge'), dep.tlsUrl!, dep.passwords['c1/d1']!, { NODE_EXTRA_CA_CERTS: dep.pki!.caFile });
+    const edge = runEdge(join(tmp.dir, 'edge'), dep.tlsUrl!, dep.passwords['c1/d1']!, { FAULT_MQTT_CA: dep.pki!.caFile });
     cleanups.push(() => edge.kill());
     await edge.waitFor(/^(R .*\n){5}/m);
     const first = edge.ids().slice(0, 5);

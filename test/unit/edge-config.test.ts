@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../common/config.ts';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
@@ -46,6 +49,21 @@ describe('loadEdgeConfig', () => {
     expect(c.camera).toBe('/tmp/frames');
     expect(c.match.threshold).toBe(0.5);
     expect(c.mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', username: 'edge', password: 'secret', protocolVersion: 4, outboxAlarmThreshold: 100 });
+  });
+
+  it('--mqtt-ca names a readable PEM certificate file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mealcheck-ca-'));
+    try {
+      const pem = join(dir, 'ca.crt');
+      writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\n');
+      expect(loadEdgeConfig(['--mqtt-ca', pem], env).mqtt.caFile).toBe(pem);
+      expect(loadEdgeConfig([], { ...env, MEALCHECK_MQTT_CA: pem }).mqtt.caFile).toBe(pem);
+      expect(problemsOf(['--mqtt-ca', join(dir, 'missing.crt')], env)).toEqual([expect.stringMatching(/^--mqtt-ca: cannot read ".*missing\.crt": ENOENT/)]);
+      expect(problemsOf(['--mqtt-ca', join(dir, 'key.pem')], env)).toEqual([expect.stringMatching(/holds no PEM certificate/)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports every problem at once', () => {

@@ -35,6 +35,8 @@ export interface ForwarderOptions {
   deviceId: string;
   username?: string;
   password?: string;
+  /** PEM CA certificate(s) the broker's TLS certificate must chain to (mqtts://); default: Node's CAs. */
+  ca?: Buffer;
   /** Events per EventBatch (the contract allows 500). Default 100. */
   batchSize?: number;
   /** Unreceipted batches allowed at once. Default 4. */
@@ -120,7 +122,7 @@ function within(p: Promise<unknown>, ms: number): Promise<void> {
 }
 
 export class Forwarder extends EventEmitter<ForwarderEvents> {
-  private readonly o: Required<Omit<ForwarderOptions, 'username' | 'password'>> & Pick<ForwarderOptions, 'username' | 'password'>;
+  private readonly o: Required<Omit<ForwarderOptions, 'username' | 'password' | 'ca'>> & Pick<ForwarderOptions, 'username' | 'password' | 'ca'>;
   private client: MqttClient | null = null;
   private running = false;
   private connected = false;
@@ -195,6 +197,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       clientId: `edge-${this.o.centreId}-${this.o.deviceId}`,
       username: this.o.username,
       password: this.o.password,
+      ...(this.o.ca ? { ca: this.o.ca } : {}),
       clean: true,
       keepalive: this.o.keepaliveSeconds,
       connectTimeout: this.o.connectTimeoutMs,
