@@ -95,7 +95,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
 
   const logger = createLogger('enrol');
   const db = openEdgeDatabase(join(dataDir!, 'edge.db'));
-  const engine = new FaceApiEngine({ modelsDir: get('models') ?? process.env.MEALCHECK_MODELS, logger, backend: (get('backend') ?? 'auto') as 'auto' });
+  const engine = new FaceApiEngine({ modelsDir: get('models') ?? process.env.MEALCHECK_MODELS, logger, backend: (get('backend') ?? 'auto') as 'auto', antispoof: false });
   try {
     await engine.start();
     const elders = createElderRepository(db);

@@ -32,6 +32,11 @@ function packageDir(pkg) {
   try {
     return dirname(require.resolve(`${pkg}/package.json`));
   } catch {
+    // A package whose `exports` map hides package.json (@vladmandic/human): look for its
+    // folder where Node would.
+    for (const base of require.resolve.paths(pkg) ?? []) {
+      if (existsSync(join(base, pkg, 'package.json'))) return join(base, pkg);
+    }
     return null;
   }
 }

@@ -86,7 +86,7 @@ interface Prepared {
 async function prepare(dir: string, argv: string[]): Promise<void> {
   const config = loadEdgeConfig(argv, process.env);
   const logger = createLogger('bench', process.env.MEALCHECK_LOG_LEVEL ?? 'warn');
-  const enrolEngine = new FaceApiEngine({ backend: config.backend, ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}), logger });
+  const enrolEngine = new FaceApiEngine({ backend: config.backend, ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}), logger, antispoof: false });
   await enrolEngine.start();
   try {
     const people = await pickDemoPeople(enrolEngine, 8, 3);

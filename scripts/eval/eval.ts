@@ -9,12 +9,28 @@ import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, parseArgs } from '../../common/config.ts';
 import { edgeSettings } from '../../edge/src/config.ts';
-import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
+import { FaceApiEngine, type RecognizerName } from '../../edge/src/vision/face-api-engine.ts';
 import type { BackendChoice, DetectedFace } from '../../edge/src/vision/face-engine.ts';
-import { Matcher, packTemplates, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
+import { DESCRIPTOR_LENGTH, Matcher, packTemplates, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
 import { checkQuality, DEFAULT_QUALITY_OPTIONS, type QualityOptions } from '../../edge/src/recognition/quality.ts';
 import { listIdentities, listNoFacePhotos, readGroups, splitProtocol, type Split } from './dataset.ts';
 import { countByGroup, countOutcomes, decideProbes, enrolmentTemplates, pairwise, type EvalFace, type FaceTable, type OpenSetCounts, type PairStats } from './metrics.ts';
+
+export const MODELS = ['face-api', 'faceres'] as const satisfies readonly RecognizerName[];
+export type ModelName = (typeof MODELS)[number];
+
+/**
+ * The decision rule's defaults for faceres: its distances (unit-length 1024-d descriptors) are
+ * on another scale than face-api's, so the edge's threshold means nothing for it. Calibrated on
+ * faces-dev the way the edge's were (scripts/eval/CALIBRATION.md, 2026-11-28).
+ */
+export const FACERES_DEFAULTS = { threshold: 0.82, margin: 0.05, cohortRatio: 0.8 } as const;
+
+/** Thresholds the sweep tries, per model (around each one's pairwise FAR 1%..0.1% distances). */
+const SWEEP_THRESHOLDS: Record<ModelName, { from: number; to: number; step: number }> = {
+  'face-api': { from: 0.4, to: 0.56, step: 0.01 },
+  faceres: { from: 0.7, to: 1.1, step: 0.02 },
+};
 
 export const EVAL_USAGE = `mealcheck eval --faces DIR [--json] [--sweep] [--model NAME] [--backend B]
                 [--match-threshold T] [--match-margin M] [--match-cohort-ratio R]
@@ -22,27 +38,29 @@ export const EVAL_USAGE = `mealcheck eval --faces DIR [--json] [--sweep] [--mode
 
 Runs the open-set 1:N protocol of faces-dev/README.md on DIR (one folder per identity) with
 the production engine, quality gate and decision rule, and prints the outcome as a table
-(and with --json as one JSON object on the last line of stdout).
+(and with --json as one JSON object on the last line of stdout). It also reports the antispoof
+model's scores over every photo's largest face (min, p1, p5, p50; ms per face): real faces,
+the genuine side of an antispoof threshold.
 
   --faces DIR          the labelled folder (read in place, never copied)
   --json               also print the report as JSON (last line)
   --sweep              also print TAR/FAR over thresholds x margins from the same descriptors
-  --model NAME         recognition model: ${'`face-api`'} (default; the only one shipped with the edge)
+  --model NAME         recognition model: face-api (default; the edge's) or faceres (Human's
+                       1024-d net, for comparison; its own calibrated threshold, margin and
+                       cohort ratio are the defaults, see scripts/eval/CALIBRATION.md)
   --backend B          auto | tensorflow | wasm | cpu (default: the edge's default, auto)
-  --match-threshold T  decision threshold (default: the edge's, ${String(edgeSettings.matchThreshold.default)})
-  --match-margin M     margin over the second-best elder (default: the edge's, ${String(edgeSettings.matchMargin.default)})
-  --match-cohort-ratio R  cohort ratio (default: the edge's, ${String(edgeSettings.matchCohortRatio.default)}; 1 = off)
+  --match-threshold T  decision threshold (default: the edge's, ${String(edgeSettings.matchThreshold.default)}; faceres ${String(FACERES_DEFAULTS.threshold)})
+  --match-margin M     margin over the second-best elder (default: the edge's, ${String(edgeSettings.matchMargin.default)}; faceres ${String(FACERES_DEFAULTS.margin)})
+  --match-cohort-ratio R  cohort ratio (default: the edge's, ${String(edgeSettings.matchCohortRatio.default)}; faceres ${String(FACERES_DEFAULTS.cohortRatio)}; 1 = off)
   --match-mean-templates on|off  mean template per elder (default: the edge's, on)
   --flip on|off        flip test-time augmentation in the engine (default off, as on the edge)
   --cache FILE         keep the descriptors in FILE (JSON, no image data) and reuse them when the
                        settings match: re-deciding without re-running the models (delete it
                        after changing the engine; keep it outside the repo: it holds face templates)`;
 
-export const MODELS = ['face-api'] as const;
-
 export interface EvalOptions {
   faces: string;
-  model: string;
+  model: ModelName;
   backend: BackendChoice;
   threshold: number;
   margin: number;
@@ -76,8 +94,22 @@ export interface EvalReport extends OpenSetCounts {
   /** Faces found in `_no_face/` photos (false detections), when the folder has one. */
   noFaceFolderDetections?: number;
   msPerPhoto: number;
+  /**
+   * The antispoof model's scores over every photo's largest face (all real faces: a genuine,
+   * live-face distribution), its percentiles, and its cost per face.
+   */
+  antispoof?: AntispoofStats;
   pairs: { genuinePairs: number; impostorPairs: number; TARatFAR1e2: number; TARatFAR1e3: number; thresholdAtFAR1e2: number; thresholdAtFAR1e3: number };
   groups: GroupReport[];
+}
+
+export interface AntispoofStats {
+  faces: number;
+  min: number;
+  p1: number;
+  p5: number;
+  p50: number;
+  msPerFace: number;
 }
 
 interface Extracted {
@@ -85,6 +117,9 @@ interface Extracted {
   /** Raw engine output for the largest face (quality re-gating in a sweep). */
   raw: Map<string, DetectedFace | null>;
   msTotal: number;
+  /** Time in the antispoof model and the faces it ran on. */
+  antispoofMs: number;
+  antispoofFaces: number;
   backend: string;
   noFaceFolderDetections?: number;
 }
@@ -93,12 +128,14 @@ interface CacheFile {
   key: string;
   backend: string;
   msTotal: number;
+  antispoofMs: number;
+  antispoofFaces: number;
   noFaceFolderDetections?: number;
-  faces: Record<string, { box: DetectedFace['box']; score: number; landmarks: DetectedFace['landmarks']; descriptor: number[]; quality?: DetectedFace['quality'] } | null>;
+  faces: Record<string, { box: DetectedFace['box']; score: number; landmarks: DetectedFace['landmarks']; descriptor: number[]; quality?: DetectedFace['quality']; antispoof?: number } | null>;
 }
 
 function cacheKey(opts: EvalOptions, photos: readonly string[]): string {
-  return JSON.stringify({ model: opts.model, backend: opts.backend, flip: opts.flip, faces: resolve(opts.faces), photos: photos.length, v: 3 });
+  return JSON.stringify({ model: opts.model, backend: opts.backend, flip: opts.flip, faces: resolve(opts.faces), photos: photos.length, v: 5 });
 }
 
 /** Runs the engine once over every photo (largest face kept), or reads the cache. */
@@ -109,14 +146,24 @@ async function extract(opts: EvalOptions, photos: readonly string[], noFacePhoto
     if (c.key === key) {
       const raw = new Map<string, DetectedFace | null>();
       for (const [p, f] of Object.entries(c.faces)) raw.set(p, f ? { ...f, descriptor: Float32Array.from(f.descriptor) } : null);
-      return { raw, faces: gate(raw, opts.quality), msTotal: c.msTotal, backend: c.backend, ...(c.noFaceFolderDetections !== undefined ? { noFaceFolderDetections: c.noFaceFolderDetections } : {}) };
+      return {
+        raw,
+        faces: gate(raw, opts.quality),
+        msTotal: c.msTotal,
+        antispoofMs: c.antispoofMs,
+        antispoofFaces: c.antispoofFaces,
+        backend: c.backend,
+        ...(c.noFaceFolderDetections !== undefined ? { noFaceFolderDetections: c.noFaceFolderDetections } : {}),
+      };
     }
   }
   // The enrolment engine's settings (padRetry on, for ID-card style crops among the probes too).
-  const engine = new FaceApiEngine({ backend: opts.backend, padRetry: true, flip: opts.flip, logger: pino({ level: 'warn' }) });
+  const engine = new FaceApiEngine({ backend: opts.backend, padRetry: true, flip: opts.flip, recognizer: opts.model, antispoof: true, logger: pino({ level: 'warn' }) });
   await engine.start();
   const raw = new Map<string, DetectedFace | null>();
   let msTotal = 0;
+  let antispoofMs = 0;
+  let antispoofFaces = 0;
   let noFaceFolderDetections: number | undefined;
   let backend = 'unknown';
   try {
@@ -127,6 +174,8 @@ async function extract(opts: EvalOptions, photos: readonly string[], noFacePhoto
       const t0 = performance.now();
       const r = await engine.detectWithStats({ kind: 'encoded', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
       msTotal += performance.now() - t0;
+      antispoofMs += r.antispoofMs;
+      antispoofFaces += r.antispoofFaces;
       raw.set(p, r.faces[0] ?? null);
       if (++n % 25 === 0) progress(`${n}/${photos.length} photos`);
     }
@@ -137,10 +186,14 @@ async function extract(opts: EvalOptions, photos: readonly string[], noFacePhoto
   } finally {
     await engine.stop();
   }
-  const out: Extracted = { raw, faces: gate(raw, opts.quality), msTotal, backend, ...(noFaceFolderDetections !== undefined ? { noFaceFolderDetections } : {}) };
+  const out: Extracted = { raw, faces: gate(raw, opts.quality), msTotal, antispoofMs, antispoofFaces, backend, ...(noFaceFolderDetections !== undefined ? { noFaceFolderDetections } : {}) };
   if (opts.cache) {
-    const c: CacheFile = { key, backend: out.backend, msTotal, ...(noFaceFolderDetections !== undefined ? { noFaceFolderDetections } : {}), faces: {} };
-    for (const [p, f] of raw) c.faces[p] = f ? { box: f.box, score: f.score, landmarks: f.landmarks, descriptor: [...f.descriptor], ...(f.quality ? { quality: f.quality } : {}) } : null;
+    const c: CacheFile = { key, backend: out.backend, msTotal, antispoofMs, antispoofFaces, ...(noFaceFolderDetections !== undefined ? { noFaceFolderDetections } : {}), faces: {} };
+    for (const [p, f] of raw) {
+      c.faces[p] = f
+        ? { box: f.box, score: f.score, landmarks: f.landmarks, descriptor: [...f.descriptor], ...(f.quality ? { quality: f.quality } : {}), ...(f.antispoof !== undefined ? { antispoof: f.antispoof } : {}) }
+        : null;
+    }
     writeFileSync(opts.cache, JSON.stringify(c));
   }
   return out;
@@ -172,7 +225,8 @@ export function groupsOfPhoto(groups: ReadonlyMap<string, string>): (photo: stri
 /** The production decision rule (Matcher) over the split, with the given matcher options. */
 export function decide(split: Split, faces: FaceTable, options: Partial<MatcherOptions>): { outcomes: ReturnType<typeof decideProbes>; templates: number } {
   const templates = enrolmentTemplates(split, faces);
-  const matcher = new Matcher(packTemplates(templates), options);
+  // The descriptor length of the model that made them (128 face-api, 1024 faceres).
+  const matcher = new Matcher(packTemplates(templates, templates[0]?.descriptor.length ?? DESCRIPTOR_LENGTH), options);
   return { outcomes: decideProbes(split.probes, faces, matcher), templates: templates.length };
 }
 
@@ -189,8 +243,35 @@ function matcherOptions(o: Pick<EvalOptions, 'threshold' | 'margin' | 'cohortRat
   return { threshold: o.threshold, margin: o.margin, cohortRatio: o.cohortRatio, meanTemplates: o.meanTemplates };
 }
 
+function unknownModel(model: string): string {
+  return `--model: "${model}" is not a known recognition model (${MODELS.join(', ')})`;
+}
+
+/** Nearest-rank percentile (p in 0..100) of sorted values. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+function antispoofStats(photos: readonly string[], ex: Extracted): { antispoof: AntispoofStats } | Record<string, never> {
+  const scores = photos.map((p) => ex.raw.get(p)?.antispoof).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  if (scores.length === 0) return {};
+  const r = (x: number): number => Math.round(x * 1e4) / 1e4;
+  return {
+    antispoof: {
+      faces: scores.length,
+      min: r(scores[0]!),
+      p1: r(percentile(scores, 1)),
+      p5: r(percentile(scores, 5)),
+      p50: r(percentile(scores, 50)),
+      msPerFace: ex.antispoofFaces ? Math.round((ex.antispoofMs / ex.antispoofFaces) * 10) / 10 : 0,
+    },
+  };
+}
+
 export async function runEval(opts: EvalOptions, progress: (msg: string) => void = () => {}): Promise<{ report: EvalReport; faces: FaceTable; split: Split; groupsOf: (p: string) => string[]; photos: string[] }> {
-  if (!(MODELS as readonly string[]).includes(opts.model)) throw new ConfigError([`--model: "${opts.model}" is not a model the edge ships (${MODELS.join(', ')})`]);
+  if (!(MODELS as readonly string[]).includes(opts.model)) throw new ConfigError([unknownModel(opts.model)]);
   const identities = listIdentities(opts.faces);
   if (identities.length === 0) throw new ConfigError([`--faces: ${opts.faces} has no identity folders (<identity>/<photo>.jpg)`]);
   const split = splitProtocol(identities);
@@ -220,6 +301,7 @@ export async function runEval(opts: EvalOptions, progress: (msg: string) => void
     noFaceRate: photos.length ? noFacePhotos / photos.length : 0,
     ...(ex.noFaceFolderDetections !== undefined ? { noFaceFolderDetections: ex.noFaceFolderDetections } : {}),
     msPerPhoto: photos.length ? Math.round(ex.msTotal / photos.length) : 0,
+    ...antispoofStats(photos, ex),
     pairs: { genuinePairs: pairs.genuinePairs, impostorPairs: pairs.impostorPairs, TARatFAR1e2: p2?.tar ?? 0, TARatFAR1e3: p3?.tar ?? 0, thresholdAtFAR1e2: p2?.threshold ?? 0, thresholdAtFAR1e3: p3?.threshold ?? 0 },
     groups: [...countByGroup(outcomes, groupsOf)].map(([group, c]) => ({ group, ...c })),
   };
@@ -278,6 +360,11 @@ export function formatReport(r: EvalReport): string {
     '',
     `no face found: ${r.noFacePhotos}/${r.photos} photos (${pct(r.noFaceRate)})${r.noFaceFolderDetections !== undefined ? `; faces found in _no_face/: ${r.noFaceFolderDetections}` : ''}`,
     `ms per photo: ${r.msPerPhoto}`,
+    ...(r.antispoof
+      ? [
+          `antispoof (largest face of ${r.antispoof.faces} photos): min ${r.antispoof.min.toFixed(3)}, p1 ${r.antispoof.p1.toFixed(3)}, p5 ${r.antispoof.p5.toFixed(3)}, p50 ${r.antispoof.p50.toFixed(3)}; ${r.antispoof.msPerFace.toFixed(1)} ms per face`,
+        ]
+      : []),
     `pairs: ${r.pairs.genuinePairs} genuine, ${r.pairs.impostorPairs} impostor; TAR@FAR1% ${pct(r.pairs.TARatFAR1e2)} (distance < ${r.pairs.thresholdAtFAR1e2.toFixed(3)}), TAR@FAR0.1% ${pct(r.pairs.TARatFAR1e3)} (distance < ${r.pairs.thresholdAtFAR1e3.toFixed(3)})`,
   ];
   return lines.join('\n');
@@ -320,9 +407,16 @@ export async function evalCommand(argv: string[]): Promise<number> {
     if (!Number.isFinite(n) || n < 0 || n > 2) problems.push(`--${flag}: "${v}" is not a number between 0 and 2`);
     return n;
   };
-  const threshold = num('match-threshold', edgeSettings.matchThreshold.default);
-  const margin = num('match-margin', edgeSettings.matchMargin.default);
-  const cohortRatio = num('match-cohort-ratio', edgeSettings.matchCohortRatio.default);
+  const modelArg = get('model') ?? 'face-api';
+  const model: ModelName = (MODELS as readonly string[]).includes(modelArg) ? (modelArg as ModelName) : 'face-api';
+  if (model !== modelArg) problems.push(unknownModel(modelArg));
+  const rule =
+    model === 'faceres'
+      ? FACERES_DEFAULTS
+      : { threshold: edgeSettings.matchThreshold.default, margin: edgeSettings.matchMargin.default, cohortRatio: edgeSettings.matchCohortRatio.default };
+  const threshold = num('match-threshold', rule.threshold);
+  const margin = num('match-margin', rule.margin);
+  const cohortRatio = num('match-cohort-ratio', rule.cohortRatio);
   const onOff = (flag: string, def: boolean): boolean => {
     const v = get(flag);
     if (v === undefined) return def;
@@ -333,8 +427,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const flip = onOff('flip', false);
   const backend = get('backend') ?? edgeSettings.backend.default;
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) problems.push(`--backend: "${backend}" is not one of auto, tensorflow, wasm, cpu`);
-  const model = get('model') ?? 'face-api';
-  if (!(MODELS as readonly string[]).includes(model)) problems.push(`--model: "${model}" is not a model the edge ships (${MODELS.join(', ')})`);
   if (problems.length) throw new ConfigError(problems);
 
   const opts: EvalOptions = { faces: faces!, model, backend: backend as BackendChoice, threshold, margin, cohortRatio, meanTemplates, flip, quality: { ...DEFAULT_QUALITY_OPTIONS }, ...(get('cache') ? { cache: get('cache')! } : {}) };
@@ -342,7 +434,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   console.log(formatReport(report));
   let rows: SweepRow[] | undefined;
   if (args.flags.has('sweep')) {
-    rows = sweep(split, table, groupsOf, { thresholds: range(0.4, 0.56, 0.01), margins: [0, 0.05], cohortRatios: [0.65, 0.7, 0.75, 0.8, 0.85, 1] }, { meanTemplates });
+    const t = SWEEP_THRESHOLDS[model];
+    rows = sweep(split, table, groupsOf, { thresholds: range(t.from, t.to, t.step), margins: [0, 0.05], cohortRatios: [0.65, 0.7, 0.75, 0.8, 0.85, 1] }, { meanTemplates });
     console.log(`\nsweep (same descriptors):\n${formatSweep(rows)}`);
   }
   if (args.flags.has('json')) console.log(JSON.stringify({ ...report, ...(rows ? { sweep: rows } : {}) }));

@@ -2,7 +2,7 @@
  * Real photos for face engine tests: the group photos shipped in @vladmandic/face-api's demo
  * folder (3-5 faces each, 1920 px wide), and probes cut and altered from them with sharp.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
@@ -58,4 +58,17 @@ export function largest(faces: DetectedFace[]): DetectedFace {
   const f = faces[0];
   if (!f) throw new Error('no face found');
   return f;
+}
+
+/**
+ * An identity folder for the eval tool (faces-dev layout): `dir/name/{1,2,3}.jpg`, the face in
+ * `box` cropped with context, then scaled, then darkened and recompressed.
+ */
+export async function writeEvalIdentity(dir: string, name: string, photo: Buffer, box: FaceBox): Promise<void> {
+  const id = join(dir, name);
+  mkdirSync(id);
+  const crop = await cropAround(photo, box, { margin: 0.6 });
+  writeFileSync(join(id, '1.jpg'), crop);
+  writeFileSync(join(id, '2.jpg'), await scaled(crop, 0.8));
+  writeFileSync(join(id, '3.jpg'), await recompressed(await brightness(crop, 0.8), 70));
 }

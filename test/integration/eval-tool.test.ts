@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import { listIdentities, readGroups, splitProtocol } from '../../scripts/eval/dataset.ts';
 import { evalCommand } from '../../scripts/eval/eval.ts';
-import { brightness, cropAround, recompressed, sampleBytes, scaled } from '../helpers/vision-samples.ts';
+import { sampleBytes, writeEvalIdentity } from '../helpers/vision-samples.ts';
 
 let dir: string;
 
@@ -27,14 +27,7 @@ beforeAll(async () => {
     for (const sample of [1, 2]) {
       const photo = sampleBytes(sample);
       const faces = await engine.detect({ kind: 'encoded', bytes: photo });
-      for (const face of faces.slice(0, 3)) {
-        const id = join(dir, `person_${String(++n).padStart(2, '0')}`);
-        mkdirSync(id);
-        const crop = await cropAround(photo, face.box, { margin: 0.6 });
-        writeFileSync(join(id, '1.jpg'), crop);
-        writeFileSync(join(id, '2.jpg'), await scaled(crop, 0.8));
-        writeFileSync(join(id, '3.jpg'), await recompressed(await brightness(crop, 0.8), 70));
-      }
+      for (const face of faces.slice(0, 3)) await writeEvalIdentity(dir, `person_${String(++n).padStart(2, '0')}`, photo, face.box);
     }
     mkdirSync(join(dir, '_no_face'));
     writeFileSync(join(dir, '_no_face', '1.jpg'), await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 120, g: 130, b: 140 } } }).jpeg().toBuffer());

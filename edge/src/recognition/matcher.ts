@@ -16,6 +16,11 @@ export const DESCRIPTOR_LENGTH = 128;
 export interface TemplateSet {
   elderIds: readonly string[];
   descriptors: Float32Array;
+  /**
+   * Values per descriptor, when not DESCRIPTOR_LENGTH: `mealcheck eval --model faceres`
+   * matches 1024-d descriptors (scanned by the JS loop; the SIMD scan is built for 128).
+   */
+  dim?: number;
 }
 
 /** Euclidean distance between two descriptors (the measure every threshold here is in). */
@@ -77,6 +82,8 @@ export class Matcher {
   private cohort = new Float64Array(0);
   /** Templates given (mean templates not counted). */
   private given = 0;
+  /** Values per descriptor of the loaded set. */
+  private dim = DESCRIPTOR_LENGTH;
   /** The distance scan in wasm SIMD (~3x the JS loop); null where the runtime lacks it. */
   private readonly simd = SimdScanner.create();
 
@@ -107,8 +114,10 @@ export class Matcher {
   /** Swaps in a new gallery (after enrolment). The set is copied, so the caller may reuse it. */
   replace(templates: TemplateSet): void {
     const n = templates.elderIds.length;
-    if (templates.descriptors.length !== n * DESCRIPTOR_LENGTH) {
-      throw new RangeError(`template set has ${n} elder ids but ${templates.descriptors.length} values (expected ${n * DESCRIPTOR_LENGTH})`);
+    const dim = templates.dim ?? DESCRIPTOR_LENGTH;
+    if (!(Number.isInteger(dim) && dim > 0 && dim % 4 === 0)) throw new RangeError(`descriptor length must be a positive multiple of 4, got ${dim}`);
+    if (templates.descriptors.length !== n * dim) {
+      throw new RangeError(`template set has ${n} elder ids but ${templates.descriptors.length} values (expected ${n * dim})`);
     }
     const index = new Map<string, number>();
     const owner = new Int32Array(n);
@@ -125,35 +134,37 @@ export class Matcher {
     let descriptors = Float32Array.from(templates.descriptors);
     let owners = owner;
     if (this.options.meanTemplates) {
-      const sums = new Float64Array(elders * DESCRIPTOR_LENGTH);
+      const sums = new Float64Array(elders * dim);
       const counts = new Int32Array(elders);
       for (let i = 0; i < n; i++) {
         const e = owner[i]!;
         counts[e]!++;
-        for (let k = 0; k < DESCRIPTOR_LENGTH; k++) sums[e * DESCRIPTOR_LENGTH + k]! += descriptors[i * DESCRIPTOR_LENGTH + k]!;
+        for (let k = 0; k < dim; k++) sums[e * dim + k]! += descriptors[i * dim + k]!;
       }
       const withMean: number[] = [];
       for (let e = 0; e < elders; e++) if (counts[e]! >= 2) withMean.push(e);
-      const all = new Float32Array((n + withMean.length) * DESCRIPTOR_LENGTH);
+      const all = new Float32Array((n + withMean.length) * dim);
       all.set(descriptors);
       owners = new Int32Array(n + withMean.length);
       owners.set(owner);
       withMean.forEach((e, j) => {
         owners[n + j] = e;
-        for (let k = 0; k < DESCRIPTOR_LENGTH; k++) all[(n + j) * DESCRIPTOR_LENGTH + k] = sums[e * DESCRIPTOR_LENGTH + k]! / counts[e]!;
+        for (let k = 0; k < dim; k++) all[(n + j) * dim + k] = sums[e * dim + k]! / counts[e]!;
       });
       descriptors = all;
     }
     this.descriptors = descriptors;
     this.owner = owners;
     this.given = n;
+    this.dim = dim;
     this.elders = [...index.keys()];
     this.best = new Float64Array(this.elders.length);
-    this.simd?.load(this.descriptors);
+    if (dim === DESCRIPTOR_LENGTH) this.simd?.load(this.descriptors);
   }
 
   match(descriptor: Float32Array): MatchResult {
-    if (descriptor.length !== DESCRIPTOR_LENGTH) throw new RangeError(`a descriptor has ${DESCRIPTOR_LENGTH} values, got ${descriptor.length}`);
+    const dim = this.dim;
+    if (descriptor.length !== dim) throw new RangeError(`a descriptor has ${dim} values, got ${descriptor.length}`);
     const n = this.owner.length;
     if (n === 0) return { kind: 'unknown', reason: 'no-templates' };
 
@@ -162,20 +173,20 @@ export class Matcher {
     const t = this.descriptors;
     const owner = this.owner;
     const q = descriptor;
-    if (this.simd) {
+    if (this.simd && dim === DESCRIPTOR_LENGTH) {
       const d2 = this.simd.scan(q);
       for (let i = 0; i < n; i++) {
         const e = owner[i]!;
         if (d2[i]! < best[e]!) best[e] = d2[i]!;
       }
     } else {
-      for (let i = 0, base = 0; i < n; i++, base += DESCRIPTOR_LENGTH) {
+      for (let i = 0, base = 0; i < n; i++, base += dim) {
         // Four independent sums: the CPU overlaps them (measured ~1.8x over one sum in V8).
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
-        for (let k = 0; k < DESCRIPTOR_LENGTH; k += 4) {
+        for (let k = 0; k < dim; k += 4) {
           const d0 = t[base + k]! - q[k]!;
           const d1 = t[base + k + 1]! - q[k + 1]!;
           const d2 = t[base + k + 2]! - q[k + 2]!;
@@ -245,15 +256,15 @@ export class Matcher {
   }
 }
 
-/** Packs descriptors into the contiguous layout the matcher scans. */
-export function packTemplates(entries: Iterable<{ elderId: string; descriptor: Float32Array }>): TemplateSet {
+/** Packs descriptors into the contiguous layout the matcher scans (`dim` values each, default 128). */
+export function packTemplates(entries: Iterable<{ elderId: string; descriptor: Float32Array }>, dim: number = DESCRIPTOR_LENGTH): TemplateSet {
   const list = [...entries];
-  const descriptors = new Float32Array(list.length * DESCRIPTOR_LENGTH);
+  const descriptors = new Float32Array(list.length * dim);
   const elderIds: string[] = [];
   list.forEach((t, i) => {
-    if (t.descriptor.length !== DESCRIPTOR_LENGTH) throw new RangeError(`a descriptor has ${DESCRIPTOR_LENGTH} values, got ${t.descriptor.length}`);
-    descriptors.set(t.descriptor, i * DESCRIPTOR_LENGTH);
+    if (t.descriptor.length !== dim) throw new RangeError(`a descriptor has ${dim} values, got ${t.descriptor.length}`);
+    descriptors.set(t.descriptor, i * dim);
     elderIds.push(t.elderId);
   });
-  return { elderIds, descriptors };
+  return dim === DESCRIPTOR_LENGTH ? { elderIds, descriptors } : { elderIds, descriptors, dim };
 }

@@ -1,7 +1,8 @@
 /**
  * The real FaceEngine: @vladmandic/face-api (SSD MobileNet or TinyFaceDetector, 68 landmarks,
- * 128-d descriptor) running in a worker thread, so the edge's event loop stays free while a
- * detection takes hundreds of milliseconds on the wasm backend.
+ * 128-d descriptor) plus @vladmandic/human's antispoof model, running in a worker thread, so
+ * the edge's event loop stays free while a detection takes hundreds of milliseconds on the
+ * wasm backend.
  */
 import { Worker } from 'node:worker_threads';
 import { createLogger, type Logger } from '../../../common/logger.ts';
@@ -19,10 +20,10 @@ import { DEFAULT_MAX_PIXELS, type PadMode } from './image.ts';
 import { DEFAULT_MANIFEST, DEFAULT_MODELS_DIR, verifyModels } from './models.ts';
 import { BackendError } from './backend.ts';
 import { workerScript } from './worker-bundle.ts';
-import type { DetectResult, DetectorName, InitResult, WireError, WorkerCall, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
+import type { DetectResult, DetectorName, InitResult, RecognizerName, WireError, WorkerCall, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
 
 export { BackendError };
-export type { DetectorName, DetectResult };
+export type { DetectorName, DetectResult, RecognizerName };
 
 export interface FaceApiEngineOptions {
   /** Folder holding the weights (default `<repo>/models`). */
@@ -65,11 +66,26 @@ export interface FaceApiEngineOptions {
    * scripts/eval/CALIBRATION.md for what it measured.
    */
   flip?: boolean;
+  /**
+   * Run @vladmandic/human's antispoof model on every face that gets a descriptor and return
+   * its score as `DetectedFace.antispoof` (default true; ~10-15 ms a face on wasm, see
+   * scripts/eval/CALIBRATION.md). Faces left undescribed (`skipDescribe`) get none.
+   */
+  antispoof?: boolean;
+  /**
+   * The descriptor net: `face-api` (default, 128-d, on the dlib-aligned crop; the only one the
+   * edge's templates fit) or Human's `faceres` (1024-d, unit length, on the region Human crops:
+   * the detector box 1.4x, squared; for `mealcheck eval --model faceres`).
+   */
+  recognizer?: RecognizerName;
   logger?: Logger;
 }
 
 export interface FaceApiEngineInfo extends FaceEngineInfo {
   tfjsVersion: string;
+  recognizer: RecognizerName;
+  /** True when faces carry an antispoof score. */
+  antispoof: boolean;
   maxInputSide: number;
   /** Time from spawning the worker to warmed-up nets. */
   startMs: number;
@@ -129,6 +145,8 @@ export class FaceApiEngine implements FaceEngine {
       padRatio: opts.padRatio ?? 0.5,
       padMode: opts.padMode ?? 'black',
       flip: opts.flip ?? false,
+      antispoof: opts.antispoof ?? true,
+      recognizer: opts.recognizer ?? 'face-api',
     };
     this.manifestPath = opts.manifestPath ?? DEFAULT_MANIFEST;
     this.log = opts.logger ?? createLogger('face-engine');
@@ -167,6 +185,8 @@ export class FaceApiEngine implements FaceEngine {
         backend: r.backend,
         detector: r.detector,
         tfjsVersion: r.tfjsVersion,
+        recognizer: r.recognizer,
+        antispoof: r.antispoof,
         maxInputSide: this.settings.maxInputSide,
         startMs: Math.round(performance.now() - t0),
       };
@@ -175,7 +195,15 @@ export class FaceApiEngine implements FaceEngine {
       throw err;
     }
     this.log.info(
-      { backend: this.current.backend, detector: this.current.detector, tfjs: this.current.tfjsVersion, modelsDir: this.settings.modelsDir, startMs: this.current.startMs },
+      {
+        backend: this.current.backend,
+        detector: this.current.detector,
+        recognizer: this.current.recognizer,
+        antispoof: this.current.antispoof,
+        tfjs: this.current.tfjsVersion,
+        modelsDir: this.settings.modelsDir,
+        startMs: this.current.startMs,
+      },
       `face engine ready on the ${this.current.backend} backend`,
     );
   }

@@ -8,6 +8,13 @@ import type { PadMode } from './image.ts';
 
 export type DetectorName = 'ssdMobilenetv1' | 'tinyFaceDetector';
 
+/**
+ * The net that computes descriptors: face-api's 128-d net (the edge's), or Human's 1024-d
+ * `faceres` (for `mealcheck eval --model faceres`; its descriptors do not fit the edge's
+ * 128-d templates).
+ */
+export type RecognizerName = 'face-api' | 'faceres';
+
 /** Everything the worker needs, resolved to concrete values by the engine. */
 export interface WorkerSettings {
   modelsDir: string;
@@ -22,6 +29,9 @@ export interface WorkerSettings {
   padMode: PadMode;
   /** Flip test-time augmentation (see FaceApiEngineOptions.flip). */
   flip: boolean;
+  /** Run the antispoof model on every described face (see FaceApiEngineOptions.antispoof). */
+  antispoof: boolean;
+  recognizer: RecognizerName;
 }
 
 export type WorkerCall = { type: 'init'; settings: WorkerSettings } | { type: 'detect'; image: EngineImage; skipDescribe?: FaceBox[] };
@@ -33,6 +43,7 @@ export interface WireFace {
   landmarks: Point[];
   descriptor: Float32Array;
   quality?: FaceQuality;
+  antispoof?: number;
 }
 
 export interface WireError {
@@ -44,6 +55,8 @@ export interface WireError {
 export interface InitResult {
   backend: string;
   detector: DetectorName;
+  recognizer: RecognizerName;
+  antispoof: boolean;
   tfjsVersion: string;
   warmupMs: number;
 }
@@ -54,6 +67,9 @@ export interface DetectResult {
   ms: number;
   /** True when the faces were found only after padding the image (tight crop). */
   padded: boolean;
+  /** Time spent in the antispoof model, and the faces it ran on (0 when off). */
+  antispoofMs: number;
+  antispoofFaces: number;
 }
 
 export type WorkerResponse =

@@ -1,13 +1,15 @@
 /**
- * The model worker: owns tfjs and the face-api nets, so a detection that takes hundreds of
- * milliseconds on wasm never blocks the edge's HTTP and MQTT event loop. Requests are handled
- * one at a time, in order. Started through worker-entry.js (which registers tsx).
+ * The model worker: owns tfjs, the face-api nets and Human's antispoof (and, for the eval,
+ * faceres) graph models, so a detection that takes hundreds of milliseconds on wasm never
+ * blocks the edge's HTTP and MQTT event loop. Requests are handled one at a time, in order.
+ * Started through worker-entry.js (which registers tsx).
  */
 import { parentPort } from 'node:worker_threads';
-import type { Tensor3D } from '@tensorflow/tfjs';
+import type { GraphModel, Tensor3D } from '@tensorflow/tfjs';
 import { ImageError, ModelError, type EngineImage, type FaceBox, type Point } from './face-engine.ts';
 import { loadBackend, type FaceApi, type LoadedBackend } from './backend.ts';
 import { checkRgb, cropRgb, decodeImage, downscale, pad, type Rect, type RgbImage } from './image.ts';
+import { antispoofScore, faceresDescriptor, humanFaceRegion, loadGraphModel } from './human-models.ts';
 import { measureCrop } from '../recognition/quality.ts';
 import type { DetectResult, InitResult, WireError, WireFace, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
 
@@ -18,6 +20,12 @@ interface State {
   loaded: LoadedBackend;
   settings: WorkerSettings;
   detectorOptions: InstanceType<FaceApi['SsdMobilenetv1Options']> | InstanceType<FaceApi['TinyFaceDetectorOptions']>;
+  /** Human's graph models, when in use. */
+  antispoof?: GraphModel;
+  faceres?: GraphModel;
+  /** Antispoof time and faces in the current detect() call. */
+  antispoofMs: number;
+  antispoofFaces: number;
 }
 let state: State | undefined;
 
@@ -34,7 +42,11 @@ async function init(settings: WorkerSettings): Promise<InitResult> {
   const t0 = performance.now();
   const loaded = await loadBackend(settings.backend, log);
   const { faceapi } = loaded;
-  const nets = [settings.detector === 'ssdMobilenetv1' ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector, faceapi.nets.faceLandmark68Net, faceapi.nets.faceRecognitionNet];
+  const nets = [
+    settings.detector === 'ssdMobilenetv1' ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector,
+    faceapi.nets.faceLandmark68Net,
+    ...(settings.recognizer === 'face-api' ? [faceapi.nets.faceRecognitionNet] : []),
+  ];
   for (const net of nets) {
     try {
       await net.loadFromDisk(settings.modelsDir);
@@ -46,9 +58,18 @@ async function init(settings: WorkerSettings): Promise<InitResult> {
     settings.detector === 'ssdMobilenetv1'
       ? new faceapi.SsdMobilenetv1Options({ minConfidence: settings.minConfidence })
       : new faceapi.TinyFaceDetectorOptions({ inputSize: settings.tinyInputSize, scoreThreshold: settings.minConfidence });
-  state = { loaded, settings, detectorOptions };
+  const antispoof = settings.antispoof ? await loadGraphModel(loaded.tf, settings.modelsDir, 'antispoof') : undefined;
+  const faceres = settings.recognizer === 'faceres' ? await loadGraphModel(loaded.tf, settings.modelsDir, 'faceres') : undefined;
+  state = { loaded, settings, detectorOptions, ...(antispoof ? { antispoof } : {}), ...(faceres ? { faceres } : {}), antispoofMs: 0, antispoofFaces: 0 };
   await warmUp(state);
-  return { backend: loaded.backend, detector: settings.detector, tfjsVersion: loaded.tf.version_core, warmupMs: Math.round(performance.now() - t0) };
+  return {
+    backend: loaded.backend,
+    detector: settings.detector,
+    recognizer: settings.recognizer,
+    antispoof: settings.antispoof,
+    tfjsVersion: loaded.tf.version_core,
+    warmupMs: Math.round(performance.now() - t0),
+  };
 }
 
 /**
@@ -63,7 +84,8 @@ async function warmUp(s: State): Promise<void> {
   try {
     await faceapi.detectAllFaces(frame, s.detectorOptions);
     await faceapi.nets.faceLandmark68Net.detectLandmarks(face);
-    await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face);
+    await describe(s, face);
+    if (s.antispoof) await antispoofScore(tf, s.antispoof, face);
   } finally {
     frame.dispose();
     face.dispose();
@@ -154,28 +176,64 @@ async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: read
     const far = raw.shiftBy<InstanceType<FaceApi['FaceLandmarks68']>>(faceRect.x + FAR, faceRect.y + FAR).align(null, { useDlibAlignment: true });
     const alignedRect = whole({ x: far.x - FAR, y: far.y - FAR, width: far.width, height: far.height });
     if (!alignedRect) continue;
-    const alignedT = cropTensor(s, img, alignedRect);
+    // faceres gets the region Human feeds it (detector box 1.4x, squared, not rotated): on
+    // faces-dev that beat the dlib-aligned crop (scripts/eval/CALIBRATION.md).
+    const describeRect = s.faceres ? (whole(humanFaceRegion(box)) ?? alignedRect) : alignedRect;
+    const faceCropT = cropTensor(s, img, describeRect);
     let descriptor: Float32Array;
     try {
-      // A fresh copy: the result may be a view on backend memory, and it is transferred.
-      descriptor = Float32Array.from((await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(alignedT)) as Float32Array);
-      if (s.settings.flip) descriptor = await withFlip(s, alignedT, descriptor);
+      descriptor = await describe(s, faceCropT);
+      if (s.settings.flip) descriptor = await withFlip(s, faceCropT, descriptor);
     } finally {
-      alignedT.dispose();
+      faceCropT.dispose();
     }
     const quality = faceQuality(s, img, alignedRect);
+    const antispoof = await liveness(s, img, box);
     // Landmarks may fall just outside a tight crop (a chin cut off): kept as they are.
-    out.push({ box: visible, score: d.score, landmarks: landmarks.positions.map((p): Point => ({ x: p.x, y: p.y })), descriptor, quality });
+    out.push({
+      box: visible,
+      score: d.score,
+      landmarks: landmarks.positions.map((p): Point => ({ x: p.x, y: p.y })),
+      descriptor,
+      quality,
+      ...(antispoof !== undefined ? { antispoof } : {}),
+    });
   }
   return out;
 }
 
-/** Flip test-time augmentation: the mean of the descriptors of the aligned face and its mirror image. */
-async function withFlip(s: State, alignedT: Tensor3D, descriptor: Float32Array): Promise<Float32Array> {
-  const { tf, faceapi } = s.loaded;
-  const mirrored = tf.reverse(alignedT, 1) as Tensor3D;
+/** The descriptor of a face crop (aligned for face-api), from the recognizer in use. */
+async function describe(s: State, faceT: Tensor3D): Promise<Float32Array> {
+  if (s.faceres) return faceresDescriptor(s.loaded.tf, s.faceres, faceT);
+  // A fresh copy: the result may be a view on backend memory, and it is transferred.
+  return Float32Array.from((await s.loaded.faceapi.nets.faceRecognitionNet.computeFaceDescriptor(faceT)) as Float32Array);
+}
+
+/**
+ * The antispoof score of the face in `box` (image coordinates), on the region Human cuts
+ * (box enlarged 1.4x, squared; outside the image filled as padMode says). Undefined when off.
+ */
+async function liveness(s: State, img: RgbImage, box: FaceBox): Promise<number | undefined> {
+  if (!s.antispoof) return undefined;
+  const r = whole(humanFaceRegion(box));
+  if (!r) return undefined;
+  const t0 = performance.now();
+  const crop = cropTensor(s, img, r);
   try {
-    const m = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(mirrored)) as Float32Array;
+    return Math.round((await antispoofScore(s.loaded.tf, s.antispoof, crop)) * 1e4) / 1e4;
+  } finally {
+    crop.dispose();
+    s.antispoofMs += performance.now() - t0;
+    s.antispoofFaces++;
+  }
+}
+
+/** Flip test-time augmentation: the mean of the descriptors of the face crop and its mirror image. */
+async function withFlip(s: State, faceT: Tensor3D, descriptor: Float32Array): Promise<Float32Array> {
+  const { tf } = s.loaded;
+  const mirrored = tf.reverse(faceT, 1) as Tensor3D;
+  try {
+    const m = await describe(s, mirrored);
     return descriptor.map((v, i) => (v + m[i]!) / 2);
   } finally {
     mirrored.dispose();
@@ -206,6 +264,8 @@ async function detect(image: EngineImage, skipDescribe?: readonly FaceBox[]): Pr
   if (!state) throw new Error('the face engine worker is not initialised');
   const s = state;
   const t0 = performance.now();
+  s.antispoofMs = 0;
+  s.antispoofFaces = 0;
   const img = await toRgb(image, s.settings.maxPixels);
   let faces = await pass(s, img, false, skipDescribe);
   let padded = false;
@@ -222,7 +282,7 @@ async function detect(image: EngineImage, skipDescribe?: readonly FaceBox[]): Pr
     }
   }
   faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
-  return { faces, ms: Math.round(performance.now() - t0), padded };
+  return { faces, ms: Math.round(performance.now() - t0), padded, antispoofMs: Math.round(s.antispoofMs * 10) / 10, antispoofFaces: s.antispoofFaces };
 }
 
 function toWireError(err: unknown): WireError {
