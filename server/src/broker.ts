@@ -2,9 +2,10 @@
  * The embedded MQTT broker (aedes over TCP) for the one-machine default. Production may use an
  * external broker (Mosquitto) instead, by URL.
  *
- * Protocol: aedes 1.2 speaks MQTT 3.1 and 3.1.1 only. An MQTT 5 CONNECT is answered with
- * CONNACK return code 1 ("unacceptable protocol version"), so clients of the embedded broker
- * must use protocolVersion 4.
+ * Protocol: aedes 2 (2.0.0-beta.1, pinned: the first aedes with MQTT 5; 1.x speaks only 3.1.1)
+ * speaks MQTT 5 and 3.1.1. Under 5 a refusal is a reason code the client sees (CONNACK 0x86,
+ * PUBACK/SUBACK 0x87) and the connection stays; under 3.1.1 a refused PUBLISH can only drop
+ * the connection.
  */
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
@@ -12,7 +13,7 @@ import type { Logger } from '../../common/logger.ts';
 import { mayPublish, maySubscribe, type BrokerIdentity } from './modules/devices/topic-acl.ts';
 
 /** The MQTT protocol version the embedded broker accepts. */
-export const EMBEDDED_BROKER_PROTOCOL_VERSION = 4 as const;
+export const EMBEDDED_BROKER_PROTOCOL_VERSION = 5 as const;
 
 export interface BrokerOptions {
   host: string;
@@ -92,7 +93,8 @@ export function createEmbeddedBroker(opts: BrokerOptions): EmbeddedBroker {
                 // client is null for messages the broker itself publishes ($SYS): allowed.
                 const identity = client ? identities.get(client) : { kind: 'server' as const };
                 if (allowed(auth, identity) && mayPublish(identity, packet.topic)) return done(null);
-                // MQTT 3.1.1 has no way to refuse one PUBLISH: aedes drops the connection.
+                // MQTT 5: PUBACK 0x87 Not authorized. MQTT 3.1.1 has no way to refuse one
+                // PUBLISH: aedes drops the connection.
                 opts.logger.warn({ clientId: client?.id, topic: packet.topic }, 'mqtt publish refused: not this client\'s topic');
                 done(new Error(`publish to ${packet.topic} not allowed`));
               },
@@ -124,7 +126,7 @@ export function createEmbeddedBroker(opts: BrokerOptions): EmbeddedBroker {
       server = srv;
       const port = (srv.address() as AddressInfo).port;
       const url = `mqtt://${connectHost(opts.host)}:${port}`;
-      opts.logger.info({ url, protocol: 'MQTT 3.1.1' }, 'embedded MQTT broker listening');
+      opts.logger.info({ url, protocol: 'MQTT 5 and 3.1.1' }, 'embedded MQTT broker listening');
       return { host: opts.host, port, url };
     },
 

@@ -18,10 +18,9 @@ export const serverSettingsSpec = {
   /** When set, no broker is embedded: the server connects to this one (e.g. Mosquitto). */
   mqttUrl: { flag: 'mqtt-url', env: 'MEALCHECK_MQTT_URL', type: 'string', default: undefined, doc: 'external MQTT broker URL, e.g. mqtt://user:pass@broker:1883 (replaces the embedded broker)' },
   /**
-   * MQTT protocol version the server's own client speaks. Unset: 5 for an external broker, 4
-   * (3.1.1) for the embedded aedes, whose 1.x release refuses MQTT 5 CONNECTs.
+   * MQTT protocol version the server's own client speaks. Unset: 5.
    */
-  mqttProtocolVersion: { flag: 'mqtt-protocol', env: 'MEALCHECK_MQTT_PROTOCOL', type: 'int', default: undefined, min: 4, max: 5, doc: 'MQTT protocol version of the ingest client: 5 or 4 (default: 5 external, 4 embedded)' },
+  mqttProtocolVersion: { flag: 'mqtt-protocol', env: 'MEALCHECK_MQTT_PROTOCOL', type: 'int', default: undefined, min: 4, max: 5, doc: 'MQTT protocol version of the ingest client: 5 or 4 (3.1.1, for an old external broker); default 5' },
   /** Fixed so the broker keeps the ingest subscription (persistent session) across restarts. */
   mqttClientId: { flag: 'mqtt-client-id', env: 'MEALCHECK_MQTT_CLIENT_ID', type: 'string', default: 'mealcheck-server', doc: 'MQTT client id of the ingest client (one per server)' },
   /** Bearer token for `/api`; generated into <data>/admin-token when unset. */

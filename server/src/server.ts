@@ -40,7 +40,7 @@ export interface RunningServer {
   httpUrl: string;
   /** The broker edges connect to; for an external broker, its URL without the password. */
   mqttUrl: string;
-  /** True when the broker is the embedded aedes (MQTT 3.1.1 only). */
+  /** True when the broker is the embedded aedes. */
   embeddedBroker: boolean;
   /** The `/api` bearer token. */
   token: string;
@@ -126,8 +126,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
       const b = broker;
       stops.push(() => b.stop());
       brokerUrl = started.url;
-      if (settings.mqttProtocolVersion === 5) logger.warn('the embedded broker (aedes 1.2) does not speak MQTT 5; using 3.1.1');
-      protocolVersion = EMBEDDED_BROKER_PROTOCOL_VERSION;
+      protocolVersion = settings.mqttProtocolVersion === 4 ? 4 : EMBEDDED_BROKER_PROTOCOL_VERSION;
     }
 
     const ingest: MqttIngest = createMqttIngest({

@@ -150,8 +150,8 @@ describe('forwarder', () => {
     expect(server.batches[0]!.events[0]).toMatchObject({ centreId: CENTRE, deviceId: DEVICE, meal: 'lunch', serviceDate: '2025-03-10', method: 'face', score: 0.3 });
     const stats = f.stats();
     expect(stats).toMatchObject({ connected: true, pending: 0, inFlight: 0, lastReceiptAt: '2025-03-10T03:00:00.000Z' });
-    // aedes speaks 3.1.1 only: the forwarder asked for 5 and fell back.
-    expect(f.protocolVersion()).toBe(4);
+    // aedes 2 speaks MQTT 5: no fallback.
+    expect(f.protocolVersion()).toBe(5);
     expect(await retainedStatus(b.url)).toMatchObject({ v: 1, state: 'online' });
 
     // A new check-in goes out at once (notify), long before the 60 s poll.

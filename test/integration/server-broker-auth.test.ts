@@ -111,6 +111,30 @@ describe('embedded broker with registered devices', () => {
     expect(deadLetters()).toBe(0);
   });
 
+  it('under MQTT 5 refuses with reason codes the application sees, and keeps the connection', async () => {
+    const v5 = async (username: string, password: string): Promise<MqttClient> => {
+      const c = await connectDevice(server.mqttUrl, { protocolVersion: 5, username, password, clientId: `edge-${username.replace('/', '-')}` });
+      clients.push(c);
+      return c;
+    };
+    await expect(v5('c1/d1', 'wrong')).rejects.toMatchObject({ code: 0x86 }); // Bad User Name or Password
+    const d1 = await v5('c1/d1', pw1);
+    const forged = mealEvent({ centreId: 'c2', deviceId: 'd2', elderId: 'forged-v5' });
+    await expect(d1.publishAsync(topics.events('c2', 'd2'), JSON.stringify(batch(forged)), { qos: 1 })).rejects.toMatchObject({ code: 0x87 }); // Not authorized
+    const err = await d1.subscribeAsync({ [topics.receipts('c1', 'd1')]: { qos: 1 }, [topics.receipts('c2', 'd2')]: { qos: 1 } }).then(
+      () => undefined,
+      (e: unknown) => e as { packet?: { granted?: number[] } },
+    );
+    expect(err?.packet?.granted).toEqual([1, 0x87]);
+    // Still connected: its own events go through and are receipted.
+    expect(d1.connected).toBe(true);
+    const own = mealEvent({ centreId: 'c1', deviceId: 'd1', elderId: 'own-v5' });
+    const receipt = nextMessage(d1, topics.receipts('c1', 'd1'));
+    await d1.publishAsync(topics.events('c1', 'd1'), JSON.stringify(batch(own)), { qos: 1 });
+    expect((JSON.parse((await receipt).toString()) as Receipt).eventIds).toEqual([own.eventId]);
+    expect(meals().map((m) => m.eventId)).not.toContain(forged.eventId);
+  });
+
   it('drops a device that publishes a receipt (server-only topic) even for itself', async () => {
     const d1 = await device('c1/d1', pw1);
     const gone = closed(d1);

@@ -52,8 +52,11 @@ describe('MQTT ingest with the embedded broker', () => {
     tmp?.cleanup();
   });
 
-  it('refuses MQTT 5 clients (aedes 1.2 speaks 3.1.1), so edges must use protocol 4 with it', async () => {
-    await expect(connectDevice(server.mqttUrl, { protocolVersion: 5 })).rejects.toThrow(/Unacceptable protocol version/);
+  it('speaks MQTT 5 and 3.1.1 (aedes 2)', async () => {
+    const v5 = await connectDevice(server.mqttUrl, { protocolVersion: 5 });
+    const v4 = await connectDevice(server.mqttUrl, { protocolVersion: 4 });
+    expect([v5.connected, v4.connected]).toEqual([true, true]);
+    await Promise.all([v5.endAsync(), v4.endAsync()]);
   });
 
   it('stores a batch and sends the receipt only after the commit', async () => {

@@ -15,8 +15,8 @@
  * The forwarder also asks the server for the time (`time` topic, answered on `receipts`) on every
  * connect and then now and then, for a box without a real-time clock (trusted-clock.ts).
  *
- * MQTT 5 is asked for first. A broker that refuses it (aedes 1.x, the embedded broker, speaks
- * only 3.1.1) gets 3.1.1 on the next attempt: nothing here needs 5, since receipts, not
+ * MQTT 5 is asked for first. A broker that refuses it (an old Mosquitto, aedes 1.x) gets
+ * 3.1.1 on the next attempt: nothing here needs 5, since receipts, not
  * PUBACKs, decide what the server has.
  */
 import { randomUUID } from 'node:crypto';
@@ -332,7 +332,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
   private onClose(): void {
     if (this.connected) this.deps.logger.warn({ url: this.o.url }, 'mqtt connection lost');
     // A broker whose rules predate the `time` topic (server not upgraded, Mosquitto ACL not
-    // regenerated) may drop the connection on the request (aedes does, MQTT 3.1.1 has no
+    // regenerated) may drop the connection on the request (under MQTT 3.1.1, which has no
     // per-message refusal). Do not let the time request cut every connection: after three
     // drops right after a request that got no answer, pause asking for half an hour.
     const now = this.deps.time?.monoNow() ?? 0;
