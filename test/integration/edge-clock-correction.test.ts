@@ -67,6 +67,14 @@ describe('trusted clock', () => {
     // ...but a clock a little behind it (NTP stepped it back) is still fine.
     expect(trusted(new TestClock('2026-11-28T03:59:30Z'), mono).status().state).toBe('system');
     expect(trusted(new TestClock('2026-11-28T03:58:00Z'), mono).status().state).toBe('untrusted');
+    // A clock starting just after the checkpoint may be fake-hwclock's shutdown time restored
+    // hours later: untrusted until the server answers. Hours after it: a real clock.
+    const restored = trusted(new TestClock('2026-11-28T04:01:00Z'), mono);
+    expect(restored.status().state).toBe('untrusted');
+    restored.addSample({ serverMs: Date.parse('2026-11-28T09:30:00Z'), sentMono: mono.nowMs(), receivedMono: mono.nowMs() + 20 });
+    expect(restored.status().state).toBe('server');
+    // (The sync saved 09:30 as the new checkpoint.)
+    expect(trusted(new TestClock('2026-11-28T12:00:00Z'), mono).status().state).toBe('system');
   });
 
   it('learns the time from samples: keeps the best round trip, refuses implausible ones', () => {

@@ -11,7 +11,10 @@
  *   system clock cannot move it.
  * - without a sample in this run, the system clock is trusted when plausible: not before this
  *   release (a build-time floor) and not before the last trusted time the box saved (a
- *   checkpoint in its database, written every minute while trusted).
+ *   checkpoint in its database, written every minute while trusted), and not just after it at
+ *   start: a clock that starts within `restoreWindowMs` after the checkpoint may be the time
+ *   fake-hwclock saved at the last clean shutdown, however long the box was off, so it waits
+ *   for the server's time.
  * - otherwise the clock is untrusted: check-ins are still recorded (an elder at the door is never
  *   turned away), stamped with the monotonic time since this run started, and corrected once
  *   the time is learnt (clock-correction.ts).
@@ -56,6 +59,11 @@ export interface TrustedClockOptions {
   checkpointSlackMs?: number;
   /** Samples with a longer round trip are ignored. Default 10 s (meal windows are minutes wide). */
   maxRttMs?: number;
+  /**
+   * A system clock that starts less than this after the checkpoint is not trusted until the
+   * server's time arrives (it may be a restored shutdown time). Default 10 min; 0 turns it off.
+   */
+  restoreWindowMs?: number;
 }
 
 export interface TrustedClockEvents {
@@ -91,6 +99,8 @@ export class TrustedClock extends EventEmitter<TrustedClockEvents> implements Tr
   private anchor: Anchor | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastState: ClockStatus['state'] | null = null;
+  /** The system clock started right after the checkpoint: trusted only once synced. */
+  private restored = false;
 
   constructor(private readonly o: TrustedClockOptions) {
     super();
@@ -102,8 +112,14 @@ export class TrustedClock extends EventEmitter<TrustedClockEvents> implements Tr
   start(): void {
     try {
       const cp = this.o.checkpoints?.loadCheckpoint();
-      const t = cp ? Date.parse(cp.trustedAt) - (this.o.checkpointSlackMs ?? 60_000) : NaN;
+      const saved = cp ? Date.parse(cp.trustedAt) : NaN;
+      const t = saved - (this.o.checkpointSlackMs ?? 60_000);
       if (t > this.floorMs) this.floorMs = t;
+      const sinceSaved = this.o.system.now().getTime() - saved;
+      if (sinceSaved >= 0 && sinceSaved < (this.o.restoreWindowMs ?? 600_000)) {
+        this.restored = true;
+        this.o.logger.warn({ checkpoint: cp!.trustedAt, sinceMs: sinceSaved }, 'system clock starts just after the last saved time (a restored shutdown time?): untrusted until the server tells the time');
+      }
     } catch (err) {
       this.o.logger.error({ err }, 'cannot read the clock checkpoint; only the build-time floor applies');
     }
@@ -131,7 +147,7 @@ export class TrustedClock extends EventEmitter<TrustedClockEvents> implements Tr
     const a = this.anchor;
     if (a) return { trusted: true, at: new Date(Math.round(a.serverMs + (this.o.mono.nowMs() - a.mono))), source: 'server', monoMs };
     const system = this.o.system.now();
-    if (system.getTime() >= this.floorMs) return { trusted: true, at: system, source: 'system', monoMs };
+    if (system.getTime() >= this.floorMs && !this.restored) return { trusted: true, at: system, source: 'system', monoMs };
     return { trusted: false, system, monoMs };
   }
 
