@@ -29,7 +29,10 @@ describe('held check-ins through the edge program', () => {
   it('holds suspect faces, and delivers only what staff confirm', async () => {
     const tmp = edgeTempDir();
     cleanups.push(() => tmp.cleanup());
-    const server = await startServer(serverSettings({ dataDir: `${tmp.dir}/server`, httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN }), { logger: quietLogger });
+    // One clock for both: the edge learns the time from the server (clock sanity), so a server
+    // on the real clock would move the edge out of lunch halfway through the test.
+    const clock = new TestClock(LUNCH);
+    const server = await startServer(serverSettings({ dataDir: `${tmp.dir}/server`, httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN }), { logger: quietLogger, clock });
     cleanups.push(() => server.stop());
     const config = loadEdgeConfig(['--centre', 'c-101', '--device', 'door-1', '--data', `${tmp.dir}/edge`, '--server', server.mqttUrl, '--http-port', '0', '--antispoof-threshold', '0.5'], {});
     expect(config.antispoofThreshold).toBe(0.5);
@@ -44,7 +47,6 @@ describe('held check-ins through the edge program', () => {
     // A photo of 王秀英 and a phone screen showing 李桂兰: both score low in every frame.
     const engine = new FakeEngine({ empty: [], wang: [{ ...fakeFace({ descriptor: wang }), antispoof: 0.1 }], li: [{ ...fakeFace({ descriptor: li }), antispoof: 0.2 }] });
     const frames = ['wang', 'wang', 'wang', ...Array<string>(6).fill('empty'), 'li', 'li', 'li', ...Array<string>(6).fill('empty')];
-    const clock = new TestClock(LUNCH);
     const edge = new Edge({ ...config, realtime: false }, { engine, source: new MemoryFrameSource(frames, 'cam1'), clock, logger: quietEdgeLogger });
     const results: string[] = [];
     edge.on('check-in', (e) => results.push(`${e.elderId}:${e.result.status}`));
