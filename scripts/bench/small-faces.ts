@@ -16,6 +16,7 @@ import sharp from 'sharp';
 import { parseArgs } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { DEFAULT_MATCHER_OPTIONS, Matcher, packTemplates } from '../../edge/src/recognition/matcher.ts';
+import { iou } from '../../edge/src/recognition/tracker.ts';
 import { FaceApiEngine, type DetectorName } from '../../edge/src/vision/face-api-engine.ts';
 import { listIdentities } from '../eval/dataset.ts';
 import { FRAME_HEIGHT, FRAME_WIDTH, seededRandom } from '../demo/demo-scene.ts';
@@ -64,13 +65,6 @@ async function frameWithFace(photo: Buffer, faceWidth: number, box: { x: number;
     .jpeg({ quality: 85 })
     .toBuffer();
   return { bytes: new Uint8Array(bytes), at: { x: left + box.x * scale, y: top + box.y * scale, width: box.width * scale, height: box.height * scale } };
-}
-
-function iou(a: { x: number; y: number; width: number; height: number }, b: typeof a): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  return (w * h) / (a.width * a.height + b.width * b.height - w * h);
 }
 
 async function main(): Promise<void> {

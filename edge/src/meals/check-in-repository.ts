@@ -1,7 +1,7 @@
 /** SQL for the `check_ins` table: one row per elder per service date and meal. */
 import type { CheckInMethod, Meal } from '../../../common/contract.ts';
 import type { Db } from '../../../common/sqlite.ts';
-import type { CheckIn } from './check-in.ts';
+import type { CheckIn, DoorVisit } from './check-in.ts';
 
 /** A check-in as stored (the elder's name is joined in by the service, not stored here). */
 export type CheckInRecord = Omit<CheckIn, 'elderName'>;
@@ -16,8 +16,8 @@ export interface CheckInRepository {
   countAll(): number;
 }
 
-interface Row {
-  event_id: string;
+/** The columns of a DoorVisit, as check_ins and confirmations both store them. */
+export interface DoorVisitRow {
   elder_id: string;
   service_date: string;
   meal: string;
@@ -28,20 +28,28 @@ interface Row {
   antispoof: number | null;
 }
 
-function toRecord(r: Row): CheckInRecord {
-  const c: CheckInRecord = {
-    eventId: r.event_id,
+/** A stored door visit (the elder's name is not stored: joined in by the readers). */
+export function doorVisitOf(r: DoorVisitRow): Omit<DoorVisit, 'elderName'> {
+  const v: Omit<DoorVisit, 'elderName'> = {
     elderId: r.elder_id,
     serviceDate: r.service_date,
-    // The table's CHECK constraints keep these within the contract's unions.
+    // The tables' CHECK constraints keep these within the contract's unions.
     meal: r.meal as Meal,
     at: r.at,
     method: r.method as CheckInMethod,
   };
-  if (r.score !== null) c.score = r.score;
-  if (r.camera_id !== null) c.cameraId = r.camera_id;
-  if (r.antispoof !== null) c.antispoof = r.antispoof;
-  return c;
+  if (r.score !== null) v.score = r.score;
+  if (r.camera_id !== null) v.cameraId = r.camera_id;
+  if (r.antispoof !== null) v.antispoof = r.antispoof;
+  return v;
+}
+
+interface Row extends DoorVisitRow {
+  event_id: string;
+}
+
+function toRecord(r: Row): CheckInRecord {
+  return { eventId: r.event_id, ...doorVisitOf(r) };
 }
 
 export function createCheckInRepository(db: Db): CheckInRepository {

@@ -15,19 +15,23 @@ export interface CheckInRequest {
   antispoof?: number;
 }
 
-export interface CheckIn {
-  eventId: string;
+/** An elder at the door for a meal: what a check-in and a held confirmation both record. */
+export interface DoorVisit {
   elderId: string;
   elderName: string;
   serviceDate: string;
   meal: Meal;
-  /** Edge wall-clock time, ISO 8601. */
+  /** When the elder was at the door: edge wall-clock time, ISO 8601. */
   at: string;
   method: CheckInMethod;
   score?: number;
   cameraId?: string;
   /** Anti-spoof hint, kept on the edge only (not in the MQTT event). */
   antispoof?: number;
+}
+
+export interface CheckIn extends DoorVisit {
+  eventId: string;
   /**
    * True when recorded while the box's clock was untrusted: `meal`, `serviceDate` and `at` are
    * then the box's guess until the time is learnt (sync/clock-correction.ts).
@@ -48,18 +52,8 @@ export type ConfirmationStatus = (typeof CONFIRMATION_STATUSES)[number];
  * A face check-in whose anti-spoof hint was below the threshold: it waits for staff. Its meal
  * and service date are those of the moment the elder stood at the door (`at`).
  */
-export interface Confirmation {
+export interface Confirmation extends DoorVisit {
   id: string;
-  elderId: string;
-  elderName: string;
-  serviceDate: string;
-  meal: Meal;
-  /** When the elder was at the door (edge wall clock, ISO 8601). */
-  at: string;
-  method: CheckInMethod;
-  score?: number;
-  cameraId?: string;
-  antispoof?: number;
   status: ConfirmationStatus;
   /** When and by whom it was confirmed or rejected (or when it was superseded). */
   decidedAt?: string;

@@ -2,9 +2,10 @@
  * SQL for the `confirmations` table: face check-ins held for staff because their anti-spoof
  * hint was low, and what staff decided about them (kept for audit).
  */
-import type { CheckInMethod, Meal } from '../../../common/contract.ts';
+import type { Meal } from '../../../common/contract.ts';
 import type { Db } from '../../../common/sqlite.ts';
 import type { Confirmation, ConfirmationStatus } from './check-in.ts';
+import { doorVisitOf, type DoorVisitRow } from './check-in-repository.ts';
 
 /** A confirmation as stored (the elder's name is joined in on reads, not stored). */
 export type ConfirmationRecord = Omit<Confirmation, 'elderName'>;
@@ -30,16 +31,8 @@ export interface ConfirmationRepository {
   supersedeOpen(elderId: string, serviceDate: string, meal: Meal, at: string, eventId: string): number;
 }
 
-interface Row {
+interface Row extends DoorVisitRow {
   id: string;
-  elder_id: string;
-  service_date: string;
-  meal: string;
-  at: string;
-  method: string;
-  score: number | null;
-  camera_id: string | null;
-  antispoof: number | null;
   status: string;
   decided_at: string | null;
   decided_by: string | null;
@@ -49,19 +42,8 @@ interface Row {
 }
 
 function toRecord(r: Row): ConfirmationRecord & { elderName?: string } {
-  const c: ConfirmationRecord & { elderName?: string } = {
-    id: r.id,
-    elderId: r.elder_id,
-    serviceDate: r.service_date,
-    // The table's CHECK constraints keep these within their unions.
-    meal: r.meal as Meal,
-    at: r.at,
-    method: r.method as CheckInMethod,
-    status: r.status as ConfirmationStatus,
-  };
-  if (r.score !== null) c.score = r.score;
-  if (r.camera_id !== null) c.cameraId = r.camera_id;
-  if (r.antispoof !== null) c.antispoof = r.antispoof;
+  // The table's CHECK constraint keeps the status within its union.
+  const c: ConfirmationRecord & { elderName?: string } = { id: r.id, ...doorVisitOf(r), status: r.status as ConfirmationStatus };
   if (r.decided_at !== null) c.decidedAt = r.decided_at;
   if (r.decided_by !== null) c.decidedBy = r.decided_by;
   if (r.reason !== null) c.reason = r.reason;

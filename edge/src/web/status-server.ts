@@ -91,9 +91,8 @@ const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 const MealSchema = Type.Union(MEALS.map((m) => Type.Literal(m)));
 const MethodSchema = Type.Union(CHECK_IN_METHODS.map((m) => Type.Literal(m)));
 
-/** A face check-in held for staff (anti-spoof), as the staff API shows it. */
-export const ConfirmationSchema = Type.Object({
-  id: Type.String(),
+/** The fields of a DoorVisit (meals/check-in.ts), shared by check-ins and confirmations. */
+const doorVisitFields = {
   elderId: Type.String(),
   elderName: Type.String(),
   /** Meal and service date of the moment the elder stood at the door (`at`). */
@@ -104,6 +103,12 @@ export const ConfirmationSchema = Type.Object({
   score: Type.Optional(Type.Number()),
   cameraId: Type.Optional(Type.String()),
   antispoof: Type.Optional(Type.Number()),
+};
+
+/** A face check-in held for staff (anti-spoof), as the staff API shows it. */
+export const ConfirmationSchema = Type.Object({
+  id: Type.String(),
+  ...doorVisitFields,
   status: Type.Union(CONFIRMATION_STATUSES.map((s) => Type.Literal(s))),
   decidedAt: Type.Optional(Iso),
   decidedBy: Type.Optional(Type.String()),
@@ -113,15 +118,7 @@ export const ConfirmationSchema = Type.Object({
 
 export const CheckInSchema = Type.Object({
   eventId: Type.String(),
-  elderId: Type.String(),
-  elderName: Type.String(),
-  serviceDate: Type.String(),
-  meal: MealSchema,
-  at: Iso,
-  method: MethodSchema,
-  score: Type.Optional(Type.Number()),
-  cameraId: Type.Optional(Type.String()),
-  antispoof: Type.Optional(Type.Number()),
+  ...doorVisitFields,
 });
 
 const ErrorSchema = Type.Object({ error: Type.String() });
