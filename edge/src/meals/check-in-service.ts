@@ -127,14 +127,8 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     const now = reading?.trusted ? reading.at : clock.now();
     const slot = mealAt(now, windows, timeZone);
     if (!slot) return { status: 'outside-meal-window' };
-    // Checked before SQLite so a bad value never becomes an outbox row the server rejects forever.
-    if (req.cameraId !== undefined && !isValidId(req.cameraId)) return { status: 'not-recorded', reason: `invalid camera id "${req.cameraId}"` };
-    if (req.score !== undefined && !(Number.isFinite(req.score) && req.score >= 0 && req.score <= 10)) {
-      return { status: 'not-recorded', reason: `invalid score ${req.score}` };
-    }
-    if (req.antispoof !== undefined && !(Number.isFinite(req.antispoof) && req.antispoof >= 0 && req.antispoof <= 1)) {
-      return { status: 'not-recorded', reason: `invalid antispoof ${req.antispoof}` };
-    }
+    const problem = requestProblem(req);
+    if (problem) return { status: 'not-recorded', reason: problem };
     try {
       const elder = elders.getElder(req.elderId);
       if (!elder) return { status: 'unknown-elder', elderId: req.elderId };
