@@ -243,3 +243,68 @@ describe('Matcher cohort check and mean templates', () => {
     expect(() => new Matcher(undefined, { cohortSize: 1.5 })).toThrow(RangeError);
   });
 });
+
+describe('Matcher two-pass scan (int8 first pass, exact re-rank)', () => {
+  /** The production rule the obvious way: every template in float64, mean templates, cohort. */
+  function reference(entries: { elderId: string; descriptor: Float32Array }[], probe: Float32Array, o: typeof DEFAULT_MATCHER_OPTIONS): MatchResult {
+    const byElder = new Map<string, Float32Array[]>();
+    for (const e of entries) byElder.set(e.elderId, [...(byElder.get(e.elderId) ?? []), e.descriptor]);
+    const ranked = [...byElder].map(([id, ts]) => {
+      const all = [...ts];
+      if (o.meanTemplates && ts.length >= 2) all.push(Float32Array.from({ length: DESCRIPTOR_LENGTH }, (_, k) => ts.reduce((s, t) => s + t[k]!, 0) / ts.length));
+      return [id, Math.min(...all.map((t) => euclidean(probe, t)))] as const;
+    }).sort((x, y) => x[1] - y[1]);
+    const [first, second] = [ranked[0]!, ranked[1]];
+    if (first[1] > o.threshold) return { kind: 'unknown', reason: 'above-threshold', bestElderId: first[0], distance: first[1] };
+    if (!second) return { kind: 'recognised', elderId: first[0], distance: first[1] };
+    if (second[1] - first[1] < o.margin) return { kind: 'unknown', reason: 'ambiguous', bestElderId: first[0], distance: first[1] };
+    const cohort = ranked.slice(1, 1 + o.cohortSize);
+    if (o.cohortRatio < 1 && first[1] > o.cohortRatio * (cohort.reduce((s, c) => s + c[1], 0) / cohort.length)) return { kind: 'unknown', reason: 'cohort', bestElderId: first[0], distance: first[1] };
+    return { kind: 'recognised', elderId: first[0], distance: first[1], secondElderId: second[0], secondDistance: second[1] };
+  }
+
+  function expectSame(got: MatchResult, want: MatchResult): void {
+    expect(got.kind).toBe(want.kind);
+    if (got.kind === 'recognised' && want.kind === 'recognised') {
+      expect(got.elderId).toBe(want.elderId);
+      expect(got.secondElderId).toBe(want.secondElderId);
+      expect(got.distance).toBeCloseTo(want.distance, 6);
+    } else if (got.kind === 'unknown' && want.kind === 'unknown') {
+      expect(got.reason).toBe(want.reason);
+      expect(got.bestElderId).toBe(want.bestElderId);
+      expect(got.distance).toBeCloseTo(want.distance!, 6);
+    }
+  }
+
+  it('decides as the exact rule does, cohort and mean templates included', () => {
+    const r = rng(5);
+    const entries: { elderId: string; descriptor: Float32Array }[] = [];
+    for (let e = 0; e < 400; e++) {
+      const base = syntheticDescriptor(20_000 + e);
+      for (let t = 0; t < 1 + (e % 4); t++) entries.push({ elderId: `e${e}`, descriptor: descriptorAt(base, 0.25 * r(), 30_000 + e * 5 + t) });
+    }
+    const m = new Matcher(packTemplates(entries));
+    const kinds = new Set<string>();
+    for (let p = 0; p < 60; p++) {
+      const probe = p % 3 === 2 ? syntheticDescriptor(700_000 + p) : descriptorAt(entries[Math.floor(r() * entries.length)]!.descriptor, 0.45 * r(), 710_000 + p);
+      const want = reference(entries, probe, m.settings);
+      kinds.add(want.kind === 'recognised' ? 'recognised' : want.reason);
+      expectSame(m.match(probe), want);
+    }
+    // The probes exercised more than one branch of the rule.
+    expect(kinds.size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('finds the exact best elder in a crowd closer together than the int8 error', () => {
+    // 300 elders around the probe at 0.400000, 0.400002, 0.400004...: far below the first pass's
+    // resolution, so its order is noise and the error bound must pull them all into the re-rank.
+    const probe = syntheticDescriptor(77);
+    const entries = Array.from({ length: 300 }, (_, i) => ({ elderId: `e${i}`, descriptor: descriptorAt(probe, 0.4 + i * 2e-6, 5000 + i) }));
+    // Listed in reverse so the first-seen elder is the farthest.
+    entries.reverse();
+    const m = new Matcher(packTemplates(entries), { threshold: 0.5, margin: 0, cohortRatio: 1, meanTemplates: false });
+    const got = m.match(probe);
+    expect(got).toMatchObject({ kind: 'recognised', elderId: 'e0', secondElderId: 'e1' });
+    expect(got.kind === 'recognised' && got.distance).toBeCloseTo(0.4, 5);
+  });
+});

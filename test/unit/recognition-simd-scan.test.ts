@@ -8,37 +8,74 @@ function gallery(n: number, seed: number): Float32Array {
   return out;
 }
 
-describe('SimdScanner', () => {
+describe('SimdScanner (int8 first pass)', () => {
   const scanner = SimdScanner.create();
 
   it('is available on the supported Node versions', () => {
     expect(scanner).not.toBeNull();
   });
 
-  it('gives the squared distances the scalar formula gives', () => {
+  it('gives the squared distance between the rounded vectors, exactly', () => {
     const g = gallery(37, 100);
     scanner!.load(g);
     const q = syntheticDescriptor(5);
-    const d2 = scanner!.scan(q);
+    const { d2, scale } = scanner!.scan(q);
     expect(d2.length).toBe(37);
-    for (let i = 0; i < 37; i++) expect(d2[i]).toBeCloseTo(euclidean(q, g.subarray(i * 128, (i + 1) * 128)) ** 2, 5);
+    let max = 0;
+    for (const v of g) max = Math.max(max, Math.abs(v));
+    expect(scale).toBeCloseTo(max / 127, 12);
+    for (let i = 0; i < 37; i++) {
+      let want = 0;
+      for (let k = 0; k < 128; k++) want += (Math.round(g[i * 128 + k]! / scale) - Math.round(q[k]! / scale)) ** 2;
+      expect(d2[i]).toBe(want);
+    }
+  });
+
+  it('stays within its error bound of the exact distance, and the bound is small', () => {
+    const g = gallery(500, 7);
+    scanner!.load(g);
+    for (let p = 0; p < 20; p++) {
+      const q = syntheticDescriptor(9000 + p);
+      const { d2, scale, error } = scanner!.scan(q);
+      expect(error).toBeGreaterThan(0);
+      expect(error).toBeLessThan(0.05);
+      for (let i = 0; i < 500; i++) {
+        const exact = euclidean(q, g.subarray(i * 128, (i + 1) * 128));
+        expect(Math.abs(scale * Math.sqrt(d2[i]!) - exact)).toBeLessThanOrEqual(error);
+      }
+    }
+  });
+
+  it('clamps a query far outside the gallery\'s range and widens the bound to match', () => {
+    const g = gallery(10, 3);
+    scanner!.load(g);
+    const q = syntheticDescriptor(4).map((v) => v * 1000);
+    const { d2, scale, error } = scanner!.scan(q);
+    for (let i = 0; i < 10; i++) {
+      const exact = euclidean(q, g.subarray(i * 128, (i + 1) * 128));
+      expect(d2[i]).toBeGreaterThan(0); // no int32 overflow into negatives
+      expect(Math.abs(scale * Math.sqrt(d2[i]!) - exact)).toBeLessThanOrEqual(error);
+    }
   });
 
   it('grows for a larger gallery and shrinks back to a smaller one', () => {
     const big = gallery(3000, 1);
     scanner!.load(big);
     const q = big.slice(2999 * 128);
-    expect(scanner!.scan(q)[2999]).toBe(0);
+    expect(scanner!.scan(q).d2[2999]).toBe(0);
     scanner!.load(gallery(2, 9));
-    expect(scanner!.scan(q).length).toBe(2);
+    expect(scanner!.scan(q).d2.length).toBe(2);
   });
 
   it('takes an empty gallery', () => {
     scanner!.load(new Float32Array(0));
-    expect(scanner!.scan(syntheticDescriptor(1)).length).toBe(0);
+    expect(scanner!.scan(syntheticDescriptor(1)).d2.length).toBe(0);
   });
 
-  it('refuses a descriptor of the wrong length', () => {
+  it('refuses a descriptor of the wrong length, and values that are not finite', () => {
+    scanner!.load(gallery(2, 9));
     expect(() => scanner!.scan(new Float32Array(64))).toThrow(RangeError);
+    expect(() => scanner!.scan(new Float32Array(128).fill(NaN))).toThrow(/finite/);
+    expect(() => scanner!.load(new Float32Array(128).fill(Infinity))).toThrow(/finite/);
   });
 });

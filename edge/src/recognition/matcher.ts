@@ -2,12 +2,16 @@
  * 1:N open-set matcher: which enrolled elder, if any, a face descriptor belongs to.
  *
  * Templates sit in one contiguous Float32Array (n × 128) with a parallel array of elder ids,
- * several templates per elder. The scan is a tight loop over squared distances with no
- * per-template allocation, so it stays in the low milliseconds at 100,000 templates.
+ * several templates per elder. A match is two passes: an approximate scan of every template
+ * on an int8 copy in wasm SIMD (simd-scan.ts; a quarter of the memory traffic of floats),
+ * then the exact float distances of the elders that can still be among the closest. The
+ * second pass takes every elder the first pass's error bound leaves in doubt, so decisions
+ * are those of an exact scan; at 100,000 templates a match stays in the low milliseconds.
+ * Without wasm SIMD (or for descriptors other than 128-d) the exact scan covers everything.
  */
 
 import { withDefaults } from './defaults.ts';
-import { SimdScanner } from './simd-scan.ts';
+import { SimdScanner, type ApproxScan } from './simd-scan.ts';
 
 /** Length of a face-api descriptor (a multiple of 4: the scan is unrolled by 4). */
 export const DESCRIPTOR_LENGTH = 128;
@@ -23,6 +27,9 @@ export interface TemplateSet {
   dim?: number;
 }
 
+/** Elders re-ranked on the float templates at least (more when the scan's error bound says so). */
+const RERANK_ELDERS = 16;
+
 /** Euclidean distance between two descriptors (the measure every threshold here is in). */
 export function euclideanDistance(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -31,6 +38,26 @@ export function euclideanDistance(a: Float32Array, b: Float32Array): number {
     s += d * d;
   }
   return Math.sqrt(s);
+}
+
+/** Squared distance from `q` to the `dim` values of `t` from `base` (dim a multiple of 4). */
+function squaredDistance(t: Float32Array, base: number, q: Float32Array, dim: number): number {
+  // Four independent sums: the CPU overlaps them (measured ~1.8x over one sum in V8).
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let k = 0; k < dim; k += 4) {
+    const d0 = t[base + k]! - q[k]!;
+    const d1 = t[base + k + 1]! - q[k + 1]!;
+    const d2 = t[base + k + 2]! - q[k + 2]!;
+    const d3 = t[base + k + 3]! - q[k + 3]!;
+    s0 += d0 * d0;
+    s1 += d1 * d1;
+    s2 += d2 * d2;
+    s3 += d3 * d3;
+  }
+  return s0 + s1 + s2 + s3;
 }
 
 export interface MatcherOptions {
@@ -74,6 +101,14 @@ export class Matcher {
   private descriptors = new Float32Array(0);
   /** Per template, the index of its elder in `elders`. */
   private owner = new Int32Array(0);
+  /** Templates by elder: elder e's are `byElder[elderStart[e] .. elderStart[e+1]-1]`. */
+  private elderStart = new Int32Array(1);
+  private byElder = new Int32Array(0);
+  /** Scratch: per elder, the smallest approximate squared distance of the SIMD scan. */
+  private approx = new Int32Array(0);
+  /** Scratch: the elders re-ranked first (smallest approximate distance first) and theirs. */
+  private rerankElders = new Int32Array(0);
+  private rerankApprox = new Int32Array(0);
   /** Distinct elder ids, in first-seen order. */
   private elders: string[] = [];
   /** Scratch: best squared distance per elder, reused by every match() (match is synchronous). */
@@ -84,7 +119,7 @@ export class Matcher {
   private given = 0;
   /** Values per descriptor of the loaded set. */
   private dim = DESCRIPTOR_LENGTH;
-  /** The distance scan in wasm SIMD (~3x the JS loop); null where the runtime lacks it. */
+  /** The approximate first pass in wasm SIMD; null where the runtime lacks it. */
   private readonly simd = SimdScanner.create();
 
   constructor(templates?: TemplateSet, options: Partial<MatcherOptions> = {}) {
@@ -159,6 +194,19 @@ export class Matcher {
     this.dim = dim;
     this.elders = [...index.keys()];
     this.best = new Float64Array(this.elders.length);
+    this.approx = new Int32Array(this.elders.length);
+    const k = Math.min(this.elders.length, Math.max(RERANK_ELDERS, this.options.cohortSize + 1));
+    this.rerankElders = new Int32Array(k);
+    this.rerankApprox = new Int32Array(k);
+    // Counting sort of the templates by elder.
+    const start = new Int32Array(this.elders.length + 1);
+    for (let i = 0; i < owners.length; i++) start[owners[i]! + 1]!++;
+    for (let e = 0; e < this.elders.length; e++) start[e + 1]! += start[e]!;
+    const fill = start.slice(0, this.elders.length);
+    const byElder = new Int32Array(owners.length);
+    for (let i = 0; i < owners.length; i++) byElder[fill[owners[i]!]!++] = i;
+    this.elderStart = start;
+    this.byElder = byElder;
     if (dim === DESCRIPTOR_LENGTH) this.simd?.load(this.descriptors);
   }
 
@@ -168,36 +216,16 @@ export class Matcher {
     const n = this.owner.length;
     if (n === 0) return { kind: 'unknown', reason: 'no-templates' };
 
+    // A descriptor with NaN in it (a broken model output) matches no one.
+    if (!descriptor.every(Number.isFinite)) return { kind: 'unknown', reason: 'above-threshold' };
     const best = this.best;
     best.fill(Infinity);
-    const t = this.descriptors;
-    const owner = this.owner;
-    const q = descriptor;
     if (this.simd && dim === DESCRIPTOR_LENGTH) {
-      const d2 = this.simd.scan(q);
-      for (let i = 0; i < n; i++) {
-        const e = owner[i]!;
-        if (d2[i]! < best[e]!) best[e] = d2[i]!;
-      }
+      this.rerank(descriptor, this.simd.scan(descriptor));
     } else {
-      for (let i = 0, base = 0; i < n; i++, base += dim) {
-        // Four independent sums: the CPU overlaps them (measured ~1.8x over one sum in V8).
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let k = 0; k < dim; k += 4) {
-          const d0 = t[base + k]! - q[k]!;
-          const d1 = t[base + k + 1]! - q[k + 1]!;
-          const d2 = t[base + k + 2]! - q[k + 2]!;
-          const d3 = t[base + k + 3]! - q[k + 3]!;
-          s0 += d0 * d0;
-          s1 += d1 * d1;
-          s2 += d2 * d2;
-          s3 += d3 * d3;
-        }
-        const sum = s0 + s1 + s2 + s3;
-        const e = owner[i]!;
+      for (let i = 0; i < n; i++) {
+        const sum = squaredDistance(this.descriptors, i * dim, descriptor, dim);
+        const e = this.owner[i]!;
         if (sum < best[e]!) best[e] = sum;
       }
     }
@@ -225,6 +253,66 @@ export class Matcher {
     if (secondDistance - distance < this.options.margin) return { kind: 'unknown', reason: 'ambiguous', bestElderId: elderId, distance };
     if (this.options.cohortRatio < 1 && distance > this.options.cohortRatio * this.cohortMean(first)) return { kind: 'unknown', reason: 'cohort', bestElderId: elderId, distance };
     return { kind: 'recognised', elderId, distance, secondElderId, secondDistance };
+  }
+
+  /**
+   * Second pass: sets `best[e]` to the exact squared distance for every elder that can be among
+   * the `cohortSize + 1` closest (all the decision reads), leaving the rest at Infinity.
+   * First the RERANK_ELDERS elders with the smallest approximate distances; then any other
+   * elder whose approximate distance, less the scan's error bound, could still beat the
+   * (cohortSize + 1)-th exact distance found.
+   */
+  private rerank(q: Float32Array, scan: ApproxScan): void {
+    const { d2, scale, error } = scan;
+    const approx = this.approx;
+    approx.fill(0x7fffffff);
+    const owner = this.owner;
+    for (let i = 0; i < d2.length; i++) {
+      const e = owner[i]!;
+      if (d2[i]! < approx[e]!) approx[e] = d2[i]!;
+    }
+    // The k smallest approximate distances, by insertion into a short sorted list.
+    const topE = this.rerankElders;
+    const topV = this.rerankApprox;
+    const k = topE.length;
+    topV.fill(0x7fffffff);
+    topE.fill(-1);
+    for (let e = 0; e < approx.length; e++) {
+      let v = approx[e]!;
+      if (v >= topV[k - 1]!) continue;
+      let who = e;
+      for (let j = 0; j < k; j++) {
+        if (v < topV[j]!) {
+          const tv = topV[j]!;
+          const te = topE[j]!;
+          topV[j] = v;
+          topE[j] = who;
+          v = tv;
+          who = te;
+        }
+      }
+    }
+    const best = this.best;
+    for (let j = 0; j < k; j++) if (topE[j]! >= 0) best[topE[j]!] = this.exactElder(topE[j]!, q);
+    // The (cohortSize + 1)-th smallest exact distance so far: no elder above it is needed.
+    const needed = Math.min(this.options.cohortSize + 1, k);
+    const exact = Array.from(topE.subarray(0, k), (e) => (e >= 0 ? best[e]! : Infinity)).sort((a, b) => a - b);
+    const limit = Math.sqrt(exact[needed - 1]!) + error;
+    if (!Number.isFinite(limit)) return;
+    const cutoff = (limit / scale) ** 2;
+    for (let e = 0; e < approx.length; e++) {
+      if (approx[e]! <= cutoff && best[e] === Infinity) best[e] = this.exactElder(e, q);
+    }
+  }
+
+  /** Exact squared distance from `q` to elder `e`'s closest template. */
+  private exactElder(e: number, q: Float32Array): number {
+    let min = Infinity;
+    for (let j = this.elderStart[e]!; j < this.elderStart[e + 1]!; j++) {
+      const d = squaredDistance(this.descriptors, this.byElder[j]! * this.dim, q, this.dim);
+      if (d < min) min = d;
+    }
+    return min;
   }
 
   /** Mean distance to the `cohortSize` closest elders other than `first` (call after a scan). */
