@@ -7,7 +7,9 @@
  *   whole photo + landmarks + descriptors), on the same frames, with the faces each finds;
  * - checkin: from the first frame a face is visible to the check-in decision, on a 5 fps
  *   sequence played in real time (frames the pipeline is too busy for are dropped);
- * - idle: CPU (% of one core, main thread + model worker + sharp threads) on a static scene;
+ * - idle: CPU (% of one core, main thread + model worker + sharp threads) on a static scene,
+ *   from a folder of JPEGs and, as production cameras deliver it, through ffmpeg (raw RGB),
+ *   with ffmpeg's own CPU beside it;
  * - matcher: one 1:N match over 100,000 templates vs face-api's FaceMatcher;
  * - eventLoopDelayP99Ms during recognition, rssMb (peak, before the baseline is loaded).
  *
@@ -23,6 +25,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { parseArgs } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
+import { checkFfmpeg, FfmpegFrameSource } from '../../edge/src/capture/ffmpeg-source.ts';
 import { FolderFrameSource } from '../../edge/src/capture/folder-source.ts';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
 import { createFrameEngine, createRecognitionPipeline } from '../../edge/src/main.ts';
@@ -58,6 +61,23 @@ async function renderStaticScene(dir: string, frames: number): Promise<void> {
     writeFileSync(join(dir, `static-${String(i).padStart(3, '0')}.jpg`), jpeg);
   }
 }
+
+/** CPU time of a process so far (user + system), in clock ticks, from /proc (Linux). */
+function procCpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name, which is in parentheses and may hold spaces: utime and
+  // stime are the 14th and 15th fields of the line, the 12th and 13th after the name.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** Clock ticks per second for /proc CPU times (almost always 100). */
+function clockTicksPerSecond(): number {
+  const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim());
+  return hz > 0 ? hz : 100;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Accepts every check-in once per elder, like an empty meal window would. */
 function benchRecorder(): CheckInRecorder {
@@ -220,6 +240,47 @@ async function main(): Promise<void> {
     clearInterval(rssTimer);
     sampleRss();
     say(`idle: ${r1(idleCpu)}% of one core over ${idleSeconds} s (${idleFrames} frames pulled)`);
+
+    // --- Idle CPU on the same static scene as production cameras deliver it: ffmpeg decodes a
+    // video (the JPEGs above as MJPEG, looped, at its own pace) into raw RGB on a pipe. Not
+    // counted in rssMb, which stays the figure of the runs before this one. ---
+    let cameraIdle: { cpuPercent: number; ffmpegCpuPercent: number; frames: number } | null = null;
+    try {
+      await checkFfmpeg();
+      const video = join(dir, 'static.avi');
+      const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-framerate', String(FPS), '-i', join(dir, 'static', 'static-%03d.jpg'), '-c:v', 'copy', video], { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`making the static video failed: ${made.stderr.trim()}`);
+      const source = new FfmpegFrameSource({ spec: { id: 'static-camera', kind: 'file', source: video }, fps: FPS, width: FRAME_WIDTH, height: FRAME_HEIGHT, loop: true, logger });
+      const pipeline = createRecognitionPipeline({ ...config, fps: FPS }, { source, engine, matcher, recorder: benchRecorder(), logger });
+      await pipeline.start();
+      try {
+        await sleep(2000); // ffmpeg starting, first frames
+        const pid = source.ffmpegPid();
+        if (pid === undefined || source.health().state !== 'running') throw new Error(`the camera is ${source.health().state}: ${source.health().error ?? 'no frame yet'}`);
+        const ticks0 = procCpuTicks(pid);
+        const restarts0 = source.health().restarts;
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const f0 = pipeline.counters().frames;
+        await sleep(idleSeconds * 1000);
+        const ticks = procCpuTicks(pid) - ticks0;
+        const used = process.cpuUsage(c0);
+        const wall = performance.now() - t0;
+        const frames = pipeline.counters().frames - f0;
+        if (source.ffmpegPid() !== pid || source.health().restarts !== restarts0) throw new Error('ffmpeg restarted during the measurement');
+        cameraIdle = {
+          cpuPercent: r1(((used.user + used.system) / 1000 / wall) * 100),
+          ffmpegCpuPercent: r1(((ticks / clockTicksPerSecond()) * 1000 * 100) / wall),
+          frames,
+        };
+      } finally {
+        await pipeline.stop();
+      }
+      say(`idle camera (ffmpeg, raw RGB): ${cameraIdle.cpuPercent}% of one core + ffmpeg ${cameraIdle.ffmpegCpuPercent}% over ${idleSeconds} s (${cameraIdle.frames} frames pulled)`);
+    } catch (err) {
+      // The bench still reports everything else when the camera path cannot run (no ffmpeg...).
+      say(`idle camera: not measured (${err instanceof Error ? err.message : String(err)})`);
+    }
     await engine.stop();
     const rssMb = Math.round(rssPeak / 1e6);
 
@@ -298,7 +359,7 @@ async function main(): Promise<void> {
         wrong,
         unknownEnrolled,
       },
-      idle: { cpuPercent: r1(idleCpu), seconds: idleSeconds, fps: FPS },
+      idle: { cpuPercent: r1(idleCpu), seconds: idleSeconds, fps: FPS, camera: cameraIdle },
       matcher: { templates: MATCHER_TEMPLATES, msP50: r2(matcherP50), faceMatcherMsP50: r1(fmP50), speedup: r1(fmP50 / matcherP50) },
       eventLoopDelayP99Ms: r1(loopDelay.percentile(99) / 1e6),
       rssMb,

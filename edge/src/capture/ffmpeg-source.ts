@@ -162,6 +162,11 @@ export class FfmpegFrameSource implements MonitoredSource {
     return this.slot.take();
   }
 
+  /** Process id of the ffmpeg running now, if any (the benchmark reads its CPU time in /proc). */
+  ffmpegPid(): number | undefined {
+    return this.child?.pid;
+  }
+
   health(): SourceHealth {
     const now = this.o.now();
     const h: SourceHealth = {
