@@ -54,18 +54,31 @@ export function listNoFacePhotos(dir: string): string[] {
   return readdirSync(sub).filter((f) => PHOTO.test(f)).sort(byName).map((f) => `_no_face/${f}`);
 }
 
-/** The README's open-set split; pure, so tests run it on made-up identities. */
-export function splitProtocol(identities: readonly Identity[], enrolPerIdentity = 2): Split {
+/**
+ * Another split of the same photos (scripts/eval/split-study.ts); the default is the README's:
+ * impostor fold 2, the first photos enrol.
+ */
+export interface SplitVariant {
+  /** Eligible identities with index % 3 == this are the impostors (README: 2). */
+  impostorFold?: 0 | 1 | 2;
+  /** Whether an enrolled identity's first or last photos (sorted by name) enrol (README: first). */
+  enrolFrom?: 'first' | 'last';
+}
+
+/** The README's open-set split (or a variant of it); pure, so tests run it on made-up identities. */
+export function splitProtocol(identities: readonly Identity[], enrolPerIdentity = 2, variant: SplitVariant = {}): Split {
+  const { impostorFold = 2, enrolFrom = 'first' } = variant;
   const eligible = identities.filter((i) => i.photos.length >= 3).sort((a, b) => byName(a.name, b.name));
   const enrol = new Map<string, string[]>();
   const probes: Probe[] = [];
   eligible.forEach((id, index) => {
     const photos = [...id.photos].sort(byName);
-    if (index % 3 === 2) {
+    if (index % 3 === impostorFold) {
       for (const photo of photos) probes.push({ identity: id.name, photo, impostor: true });
     } else {
-      enrol.set(id.name, photos.slice(0, enrolPerIdentity));
-      for (const photo of photos.slice(enrolPerIdentity)) probes.push({ identity: id.name, photo, impostor: false });
+      const enrolled = enrolFrom === 'first' ? photos.slice(0, enrolPerIdentity) : photos.slice(photos.length - enrolPerIdentity);
+      enrol.set(id.name, enrolled);
+      for (const photo of photos) if (!enrolled.includes(photo)) probes.push({ identity: id.name, photo, impostor: false });
     }
   });
   const unused = identities.filter((i) => i.photos.length < 3).map((i) => i.name);

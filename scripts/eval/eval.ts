@@ -239,7 +239,8 @@ function pairsOf(faces: FaceTable, photos: readonly string[], identityOf: (p: st
   return pairwise(items, [1e-2, 1e-3]);
 }
 
-function matcherOptions(o: Pick<EvalOptions, 'threshold' | 'margin' | 'cohortRatio' | 'meanTemplates'>): Partial<MatcherOptions> {
+/** The matcher options of an eval run (the decision rule it applies). */
+export function matcherOptions(o: Pick<EvalOptions, 'threshold' | 'margin' | 'cohortRatio' | 'meanTemplates'>): Partial<MatcherOptions> {
   return { threshold: o.threshold, margin: o.margin, cohortRatio: o.cohortRatio, meanTemplates: o.meanTemplates };
 }
 

@@ -1,0 +1,476 @@
+/**
+ * Does the production decision rule fit faces-dev, or only the README's one split of it?
+ *
+ *   node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off] [--json]
+ *
+ * Loads the folder, the descriptors (`--cache`, the same file and format as `mealcheck eval
+ * --cache`) and the group labels exactly as `mealcheck eval` does (its own `runEval`), then
+ * decides with the production Matcher and the production defaults (threshold, margin, cohort
+ * ratio, mean templates: the edge's settings) over 6 splits of the same photos:
+ *
+ * - the impostor fold rotated: eligible identities with index % 3 == 0, 1 or 2 are the
+ *   impostors (2 is the README's protocol);
+ * - the enrolment photos varied: an enrolled identity's first 2 or last 2 photos (sorted by
+ *   name) enrol, the others are probes.
+ *
+ * Per split: genuine / impostor probes, TAR, FAR, wrong elder, impostor accepts, the same for
+ * the `east_asian` group (every `east_asian_*` label, as the eval reports it), and the largest
+ * cohort ratio on a 0.05 grid (0.60..0.90) with no false accept, its TAR, and the first ratio
+ * on a 0.01 grid that admits one; then min / mean / max over the splits, and the three impostor
+ * folds pooled (each photo of an eligible identity is an impostor probe exactly once). The same
+ * again for an East-Asian-only gallery (the protocol applied to the identities whose photos are
+ * all labelled `east_asian_*`), the gallery a Chinese centre has.
+ *
+ * Then the rule search: every rule of RULE_GRID (threshold x margin x cohort ratio) decided on
+ * all 12 split x gallery runs, and the rules with no false accept (wrong elder or impostor) in
+ * any of them ranked by TAR, so descriptor settings (`--flip`) are compared at their own best
+ * rule rather than at a rule tuned to the other setting.
+ *
+ * Photos are read in place and nothing is written but the cache; with no folder it skips.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, parseArgs } from '../../common/config.ts';
+import { edgeSettings } from '../../edge/src/config.ts';
+import type { MatcherOptions } from '../../edge/src/recognition/matcher.ts';
+import { DEFAULT_QUALITY_OPTIONS } from '../../edge/src/recognition/quality.ts';
+import type { BackendChoice } from '../../edge/src/vision/face-engine.ts';
+import { listIdentities, splitProtocol, type Identity, type SplitVariant } from './dataset.ts';
+import { decide, matcherOptions, runEval, sweep, type EvalOptions, type SweepRow } from './eval.ts';
+import { countByGroup, countOutcomes, type FaceTable, type OpenSetCounts } from './metrics.ts';
+
+export const STUDY_USAGE = `node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off] [--json]
+
+  --faces DIR    the labelled folder (read in place; skipped with a message when absent)
+  --cache FILE   the descriptors of \`mealcheck eval --cache FILE\` (computed and kept when absent)
+  --backend B    the backend the cache was made with (default: the edge's, ${edgeSettings.backend.default})
+  --flip on|off  flip test-time augmentation, as \`mealcheck eval --flip\` (default off, as on the
+                 edge); a cache is only reused when made with the same setting
+  --json         also print the study as one JSON object (last line)`;
+
+export type StudySplit = Required<SplitVariant> & { name: string };
+
+/** The README's split first, then the other five. */
+export const SPLITS: readonly StudySplit[] = ([2, 0, 1] as const).flatMap((impostorFold) =>
+  (['first', 'last'] as const).map((enrolFrom) => ({ impostorFold, enrolFrom, name: `imp%3=${impostorFold}, ${enrolFrom} 2${impostorFold === 2 && enrolFrom === 'first' ? ' (README)' : ''}` })),
+);
+
+/** Cohort ratios whose edge is looked for: the 0.05 grid of the brief, and a 0.01 one. */
+export const COHORT_GRID = [0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9] as const;
+export const COHORT_FINE_GRID: readonly number[] = Array.from({ length: 31 }, (_, i) => (60 + i) / 100);
+
+export interface CohortEdge {
+  /** The largest ratio of the grid up to which no probe is falsely accepted (none: even the smallest admits one). */
+  safeRatio?: number;
+  /** TAR (all probes, and east_asian) at `safeRatio`. */
+  safeTAR?: number;
+  safeEastAsianTAR?: number;
+  /** The first ratio of the grid with a false accept, and its FAR (none: no false accept on the grid). */
+  firstUnsafeRatio?: number;
+  firstUnsafeFAR?: number;
+}
+
+/**
+ * Where the cohort ratio starts to admit false accepts, from sweep rows of one threshold and
+ * margin: scanned from the smallest ratio up, so `safeRatio` is safe with every smaller one.
+ */
+export function cohortEdge(rows: readonly SweepRow[]): CohortEdge {
+  const sorted = [...rows].sort((a, b) => a.cohortRatio - b.cohortRatio);
+  let safe: SweepRow | undefined;
+  for (const r of sorted) {
+    if (r.wrongElder + r.impostorAccepts > 0) {
+      return { ...safeOf(safe), firstUnsafeRatio: r.cohortRatio, firstUnsafeFAR: r.FAR };
+    }
+    safe = r;
+  }
+  return safeOf(safe);
+}
+
+function safeOf(r: SweepRow | undefined): CohortEdge {
+  if (!r) return {};
+  return { safeRatio: r.cohortRatio, safeTAR: r.TAR, ...(r.eastAsianTAR !== undefined ? { safeEastAsianTAR: r.eastAsianTAR } : {}) };
+}
+
+export interface Spread {
+  min: number;
+  mean: number;
+  max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  if (values.length === 0) return { min: NaN, mean: NaN, max: NaN };
+  return { min: Math.min(...values), mean: values.reduce((a, b) => a + b, 0) / values.length, max: Math.max(...values) };
+}
+
+/** Counts of several runs added up, with TAR and FAR recomputed over the sums. */
+export function pool(runs: readonly OpenSetCounts[]): OpenSetCounts {
+  const sum = (k: 'genuine' | 'impostors' | 'correct' | 'wrongElder' | 'impostorAccepts' | 'rejected' | 'noFace' | 'lowQuality'): number => runs.reduce((a, r) => a + r[k], 0);
+  const c = { genuine: sum('genuine'), impostors: sum('impostors'), correct: sum('correct'), wrongElder: sum('wrongElder'), impostorAccepts: sum('impostorAccepts'), rejected: sum('rejected'), noFace: sum('noFace'), lowQuality: sum('lowQuality') };
+  const all = c.genuine + c.impostors;
+  return { ...c, TAR: c.genuine ? c.correct / c.genuine : 0, FAR: all ? (c.wrongElder + c.impostorAccepts) / all : 0 };
+}
+
+export interface SplitResult {
+  split: StudySplit;
+  enrolled: number;
+  templates: number;
+  all: OpenSetCounts;
+  /** The `east_asian` group (absent when the folder labels none). */
+  eastAsian?: OpenSetCounts;
+  /** Probes the production rule gave to an elder wrongly (wrong elder or impostor accepted). */
+  falseAccepts: { photo: string; elderId: string; distance: number }[];
+  /** The rule with the cohort ratio over COHORT_GRID. */
+  cohort: SweepRow[];
+  edge: CohortEdge;
+  /** The rule with the cohort ratio over COHORT_FINE_GRID, and the first ratio there with a false accept. */
+  fine: SweepRow[];
+  fineFirstUnsafeRatio?: number;
+}
+
+/** One split decided with `rule` (the production Matcher's options): pure over the descriptors. */
+export function studySplit(identities: readonly Identity[], faces: FaceTable, groupsOf: (p: string) => readonly string[], split: StudySplit, rule: Partial<MatcherOptions>): SplitResult {
+  const s = splitProtocol(identities, 2, { impostorFold: split.impostorFold, enrolFrom: split.enrolFrom });
+  const { outcomes, templates } = decide(s, faces, rule);
+  const eastAsian = countByGroup(outcomes, groupsOf).get('east_asian');
+  const grid = (cohortRatios: readonly number[]): SweepRow[] => sweep(s, faces, groupsOf, { thresholds: [rule.threshold!], margins: [rule.margin!], cohortRatios }, rule);
+  const cohort = grid(COHORT_GRID);
+  const fine = grid(COHORT_FINE_GRID);
+  const fineFirstUnsafe = cohortEdge(fine).firstUnsafeRatio;
+  return {
+    split,
+    enrolled: s.enrol.size,
+    templates,
+    all: countOutcomes(outcomes),
+    ...(eastAsian ? { eastAsian } : {}),
+    falseAccepts: outcomes.flatMap((o) => (o.outcome === 'wrong-elder' || o.outcome === 'impostor-accept' ? [{ photo: o.probe.photo, elderId: o.elderId!, distance: o.distance! }] : [])),
+    cohort,
+    edge: cohortEdge(cohort),
+    fine,
+    ...(fineFirstUnsafe !== undefined ? { fineFirstUnsafeRatio: fineFirstUnsafe } : {}),
+  };
+}
+
+export interface GalleryStudy {
+  gallery: string;
+  identities: number;
+  splits: SplitResult[];
+  /** safeRatio: on COHORT_GRID (0.05); fineSafeRatio: on COHORT_FINE_GRID (0.01). */
+  summary: Record<'TAR' | 'FAR' | 'wrongElder' | 'impostorAccepts' | 'eastAsianTAR' | 'eastAsianFAR' | 'safeRatio' | 'fineSafeRatio', Spread>;
+  /**
+   * The largest ratio on COHORT_FINE_GRID with no false accept in any split (up to it), and
+   * TAR there over the splits (all probes, east_asian); absent when none is.
+   */
+  allSafe?: { cohortRatio: number; TAR: Spread; eastAsianTAR: Spread };
+  /** The three impostor folds added up, per enrolment choice. */
+  pooled: { enrolFrom: 'first' | 'last'; all: OpenSetCounts; eastAsian?: OpenSetCounts }[];
+}
+
+export function studyGallery(gallery: string, identities: readonly Identity[], faces: FaceTable, groupsOf: (p: string) => readonly string[], rule: Partial<MatcherOptions>): GalleryStudy {
+  const splits = SPLITS.map((s) => studySplit(identities, faces, groupsOf, s, rule));
+  const ea = splits.flatMap((r) => (r.eastAsian ? [r.eastAsian] : []));
+  const pooled = (['first', 'last'] as const).map((enrolFrom) => {
+    const rs = splits.filter((r) => r.split.enrolFrom === enrolFrom);
+    const e = rs.flatMap((r) => (r.eastAsian ? [r.eastAsian] : []));
+    return { enrolFrom, all: pool(rs.map((r) => r.all)), ...(e.length ? { eastAsian: pool(e) } : {}) };
+  });
+  const safe = splits.map((r) => cohortEdge(r.fine).safeRatio);
+  const common = safe.every((x) => x !== undefined) ? Math.min(...(safe as number[])) : undefined;
+  const at = splits.flatMap((r) => r.fine.filter((row) => row.cohortRatio === common));
+  return {
+    gallery,
+    identities: identities.length,
+    splits,
+    summary: {
+      TAR: spread(splits.map((r) => r.all.TAR)),
+      FAR: spread(splits.map((r) => r.all.FAR)),
+      wrongElder: spread(splits.map((r) => r.all.wrongElder)),
+      impostorAccepts: spread(splits.map((r) => r.all.impostorAccepts)),
+      eastAsianTAR: spread(ea.map((c) => c.TAR)),
+      eastAsianFAR: spread(ea.map((c) => c.FAR)),
+      safeRatio: spread(splits.map((r) => r.edge.safeRatio ?? NaN)),
+      fineSafeRatio: spread(safe.map((x) => x ?? NaN)),
+    },
+    ...(common !== undefined
+      ? { allSafe: { cohortRatio: common, TAR: spread(at.map((row) => row.TAR)), eastAsianTAR: spread(at.flatMap((row) => (row.eastAsianTAR !== undefined ? [row.eastAsianTAR] : []))) } }
+      : {}),
+    pooled,
+  };
+}
+
+/** The rules the search tries: thresholds 0.46..0.50, margins 0..0.08, cohort ratios COHORT_FINE_GRID. */
+export const RULE_GRID = {
+  thresholds: [0.46, 0.47, 0.48, 0.49, 0.5],
+  margins: [0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08],
+  cohortRatios: COHORT_FINE_GRID,
+} as const;
+
+export interface RuleScore {
+  threshold: number;
+  margin: number;
+  cohortRatio: number;
+  /** Runs (split x gallery) with a wrong elder or an accepted impostor, and those probes summed. */
+  unsafeRuns: number;
+  falseAccepts: number;
+  /** TAR over the runs of each gallery (mixed, East-Asian-only), and of the mixed gallery's east_asian probes. */
+  perGallery: { gallery: string; TAR: Spread; eastAsianTAR: Spread }[];
+  /** Mean of the galleries' mean TARs (the ranking) and the smallest TAR of any run. */
+  meanTAR: number;
+  minTAR: number;
+}
+
+const ruleKey = (r: Pick<SweepRow, 'threshold' | 'margin' | 'cohortRatio'>): string => `${r.threshold.toFixed(2)}/${r.margin.toFixed(2)}/${r.cohortRatio.toFixed(2)}`;
+
+/**
+ * Every rule scored over the runs: `runs` holds, per gallery, one sweep (all the rules) per
+ * split. Pure, over sweep rows.
+ */
+export function scoreRules(runs: readonly { gallery: string; sweeps: readonly (readonly SweepRow[])[] }[]): RuleScore[] {
+  const byRule = new Map<string, { rule: SweepRow; rows: Map<string, SweepRow[]> }>();
+  for (const g of runs) {
+    for (const rows of g.sweeps) {
+      for (const row of rows) {
+        const k = ruleKey(row);
+        let e = byRule.get(k);
+        if (!e) byRule.set(k, (e = { rule: row, rows: new Map() }));
+        const list = e.rows.get(g.gallery) ?? [];
+        list.push(row);
+        e.rows.set(g.gallery, list);
+      }
+    }
+  }
+  return [...byRule.values()].map(({ rule, rows }) => {
+    const all = [...rows.values()].flat();
+    const perGallery = [...rows].map(([gallery, rs]) => ({
+      gallery,
+      TAR: spread(rs.map((r) => r.TAR)),
+      eastAsianTAR: spread(rs.flatMap((r) => (r.eastAsianTAR !== undefined ? [r.eastAsianTAR] : []))),
+    }));
+    return {
+      threshold: rule.threshold,
+      margin: rule.margin,
+      cohortRatio: rule.cohortRatio,
+      unsafeRuns: all.filter((r) => r.wrongElder + r.impostorAccepts > 0).length,
+      falseAccepts: all.reduce((a, r) => a + r.wrongElder + r.impostorAccepts, 0),
+      perGallery,
+      meanTAR: perGallery.reduce((a, g) => a + g.TAR.mean, 0) / Math.max(1, perGallery.length),
+      minTAR: Math.min(...all.map((r) => r.TAR)),
+    };
+  });
+}
+
+/**
+ * The rules with no false accept in any run, best first: by mean TAR, then min TAR, then the
+ * strictest (larger margin, smaller threshold and ratio), so a tie keeps the most headroom.
+ */
+export function safeRules(scores: readonly RuleScore[]): RuleScore[] {
+  return scores
+    .filter((s) => s.unsafeRuns === 0)
+    .sort((a, b) => b.meanTAR - a.meanTAR || b.minTAR - a.minTAR || b.margin - a.margin || a.threshold - b.threshold || a.cohortRatio - b.cohortRatio);
+}
+
+export interface RuleSearch {
+  grid: { thresholds: readonly number[]; margins: readonly number[]; cohortRatios: readonly number[] };
+  runs: number;
+  /** Rules safe on every run: how many, and the best few. */
+  safeCount: number;
+  best: RuleScore[];
+  /** The best safe rule at the production threshold and margin (only the cohort ratio moved). */
+  bestAtProduction?: RuleScore;
+  /** The production rule itself. */
+  production?: RuleScore;
+}
+
+/** Every rule of `grid` on every split of every gallery (the 12 runs), safe ones ranked. */
+export function searchRules(
+  galleries: readonly { gallery: string; identities: readonly Identity[] }[],
+  faces: FaceTable,
+  groupsOf: (p: string) => readonly string[],
+  rule: Partial<MatcherOptions>,
+  grid: RuleSearch['grid'] = RULE_GRID,
+  top = 5,
+): RuleSearch {
+  const runs = galleries.map((g) => ({
+    gallery: g.gallery,
+    sweeps: SPLITS.map((split) => sweep(splitProtocol(g.identities, 2, { impostorFold: split.impostorFold, enrolFrom: split.enrolFrom }), faces, groupsOf, grid, rule)),
+  }));
+  const scores = scoreRules(runs);
+  const safe = safeRules(scores);
+  const same = (a: number, b: number | undefined): boolean => b !== undefined && Math.abs(a - b) < 1e-9;
+  const atProduction = safe.filter((s) => same(s.threshold, rule.threshold) && same(s.margin, rule.margin)).sort((a, b) => b.cohortRatio - a.cohortRatio)[0];
+  const production = scores.find((s) => same(s.threshold, rule.threshold) && same(s.margin, rule.margin) && same(s.cohortRatio, rule.cohortRatio));
+  return {
+    grid,
+    runs: runs.reduce((a, g) => a + g.sweeps.length, 0),
+    safeCount: safe.length,
+    best: safe.slice(0, top),
+    ...(atProduction ? { bestAtProduction: atProduction } : {}),
+    ...(production ? { production } : {}),
+  };
+}
+
+export function formatRuleSearch(r: RuleSearch): string {
+  const sp = (x: Spread): string => `${pct(x.min)} / ${pct(x.mean)} / ${pct(x.max)}`;
+  const line = (label: string, s: RuleScore): string =>
+    `${label.padEnd(22)} ${s.threshold.toFixed(2)} / ${s.margin.toFixed(2)} / ${s.cohortRatio.toFixed(2)}: ` +
+    `false accepts ${s.falseAccepts} in ${s.unsafeRuns} runs; mean TAR ${pct(s.meanTAR)}, min ${pct(s.minTAR)}; ` +
+    s.perGallery.map((g) => `${g.gallery} TAR ${sp(g.TAR)}${g.gallery.startsWith('mixed') ? ` (east_asian ${sp(g.eastAsianTAR)})` : ''}`).join('; ');
+  return [
+    `rule search over ${r.runs} runs: thresholds ${r.grid.thresholds.join(', ')}; margins ${r.grid.margins.join(', ')}; cohort ratios ${ratio(r.grid.cohortRatios[0])}..${ratio(r.grid.cohortRatios.at(-1))} (0.01); ${r.safeCount} rules with no false accept in any run`,
+    'threshold / margin / cohort ratio; TAR min / mean / max over the 6 splits',
+    ...(r.production ? [line('production rule', r.production)] : []),
+    ...(r.bestAtProduction ? [line('best at prod. thr/margin', r.bestAtProduction)] : ['best at prod. thr/margin: none safe']),
+    ...r.best.map((s, i) => line(`safe #${i + 1}`, s)),
+  ].join('\n');
+}
+
+/** Identities all of whose photos are in the `east_asian` group. */
+export function eastAsianIdentities(identities: readonly Identity[], groupsOf: (p: string) => readonly string[]): Identity[] {
+  return identities.filter((i) => i.photos.length > 0 && i.photos.every((p) => groupsOf(p).includes('east_asian')));
+}
+
+const pct = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : `${(x * 100).toFixed(1)}%`);
+const ratio = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(2));
+
+export function formatGallery(g: GalleryStudy): string {
+  const head = [
+    'split'.padEnd(26),
+    'elders',
+    '  gen',
+    '  imp',
+    '    TAR',
+    '    FAR',
+    'wrong',
+    'impAcc',
+    '|',
+    'EA gen',
+    'EA imp',
+    ' EA TAR',
+    ' EA FAR',
+    'EA err',
+    '|',
+    'safe R (TAR, EA TAR)',
+    '| next R: FAR',
+    '| 1st unsafe R (0.01)',
+  ].join(' ');
+  const line = (r: SplitResult): string =>
+    [
+      r.split.name.padEnd(26),
+      String(r.enrolled).padStart(6),
+      String(r.all.genuine).padStart(5),
+      String(r.all.impostors).padStart(5),
+      pct(r.all.TAR).padStart(7),
+      pct(r.all.FAR).padStart(7),
+      String(r.all.wrongElder).padStart(5),
+      String(r.all.impostorAccepts).padStart(6),
+      '|',
+      String(r.eastAsian?.genuine ?? '-').padStart(6),
+      String(r.eastAsian?.impostors ?? '-').padStart(6),
+      pct(r.eastAsian?.TAR).padStart(7),
+      pct(r.eastAsian?.FAR).padStart(7),
+      (r.eastAsian ? `${r.eastAsian.wrongElder}+${r.eastAsian.impostorAccepts}` : '-').padStart(6),
+      '|',
+      `${ratio(r.edge.safeRatio)} (${pct(r.edge.safeTAR)}, ${pct(r.edge.safeEastAsianTAR)})`.padEnd(20),
+      '|',
+      (r.edge.firstUnsafeRatio !== undefined ? `${ratio(r.edge.firstUnsafeRatio)}: ${pct(r.edge.firstUnsafeFAR)}` : 'none').padEnd(11),
+      '|',
+      ratio(r.fineFirstUnsafeRatio),
+    ].join(' ');
+  const s = g.summary;
+  const sp = (x: Spread, f: (v: number) => string): string => `${f(x.min)} / ${f(x.mean)} / ${f(x.max)}`;
+  const n = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+  const grid = [
+    `${'cohort ratio: TAR / FAR'.padEnd(26)} ${COHORT_GRID.map((r) => r.toFixed(2).padStart(13)).join(' ')}`,
+    ...g.splits.map((r) => `${r.split.name.padEnd(26)} ${r.cohort.map((c) => `${pct(c.TAR)}/${pct(c.FAR)}`.padStart(13)).join(' ')}`),
+  ];
+  return [
+    `${g.gallery}: ${g.identities} identities`,
+    head,
+    ...g.splits.map(line),
+    `min / mean / max over the ${g.splits.length} splits: TAR ${sp(s.TAR, pct)}; FAR ${sp(s.FAR, pct)}; wrong elder ${sp(s.wrongElder, n)}; impostor accepts ${sp(s.impostorAccepts, n)}`,
+    `  east_asian TAR ${sp(s.eastAsianTAR, pct)}; east_asian FAR ${sp(s.eastAsianFAR, pct)}; safe cohort ratio ${sp(s.safeRatio, ratio)}`,
+    `  largest safe cohort ratio per split (0.01 grid): ${g.splits.map((r) => ratio(cohortEdge(r.fine).safeRatio)).join(', ')}`,
+    g.allSafe
+      ? `every split free of false accepts up to cohort ratio ${ratio(g.allSafe.cohortRatio)} (0.01 grid); there TAR ${sp(g.allSafe.TAR, pct)}, east_asian TAR ${sp(g.allSafe.eastAsianTAR, pct)}`
+      : 'some split has a false accept at every cohort ratio of the 0.01 grid',
+    ...g.pooled.map(
+      (p) =>
+        `pooled over the 3 impostor folds, ${p.enrolFrom} 2 enrol: ${p.all.genuine} genuine, ${p.all.impostors} impostor probes; TAR ${pct(p.all.TAR)}, FAR ${pct(p.all.FAR)} (${p.all.wrongElder} wrong elder, ${p.all.impostorAccepts} impostor accepts)` +
+        (p.eastAsian ? `; east_asian ${p.eastAsian.genuine}/${p.eastAsian.impostors}: TAR ${pct(p.eastAsian.TAR)}, FAR ${pct(p.eastAsian.FAR)}` : ''),
+    ),
+    ...g.splits.flatMap((r) => r.falseAccepts.map((f) => `false accept (${r.split.name}): ${f.photo} given to ${f.elderId} at distance ${f.distance.toFixed(3)}`)),
+    '',
+    ...grid,
+  ].join('\n');
+}
+
+export async function splitStudy(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(STUDY_USAGE);
+    return 0;
+  }
+  const args = parseArgs(argv, new Set(['json']));
+  const get = (f: string): string | undefined => {
+    const v = args.flags.get(f);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const problems = [...args.flags.keys()].filter((f) => !['faces', 'cache', 'backend', 'flip', 'json'].includes(f)).map((f) => `unknown option --${f}`);
+  const faces = get('faces');
+  if (!faces) problems.push('--faces DIR is required');
+  const backend = get('backend') ?? edgeSettings.backend.default;
+  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) problems.push(`--backend: "${backend}" is not one of auto, tensorflow, wasm, cpu`);
+  const flipArg = get('flip') ?? 'off';
+  if (flipArg !== 'on' && flipArg !== 'off') problems.push(`--flip: "${flipArg}" is not on or off`);
+  if (problems.length) throw new ConfigError(problems);
+  const json = args.flags.has('json');
+  if (!existsSync(faces!)) {
+    const reason = `${resolve(faces!)} does not exist: nothing to study (a labelled folder laid out like faces-dev, read in place)`;
+    console.log(`split-study: skipped: ${reason}`);
+    if (json) console.log(JSON.stringify({ skipped: reason }));
+    return 0;
+  }
+  // The production rule, as `mealcheck eval` applies it by default (face-api, the edge's settings).
+  const opts: EvalOptions = {
+    faces: faces!,
+    model: 'face-api',
+    backend: backend as BackendChoice,
+    threshold: edgeSettings.matchThreshold.default,
+    margin: edgeSettings.matchMargin.default,
+    cohortRatio: edgeSettings.matchCohortRatio.default,
+    meanTemplates: edgeSettings.matchMeanTemplates.default,
+    flip: flipArg === 'on',
+    quality: { ...DEFAULT_QUALITY_OPTIONS },
+    ...(get('cache') ? { cache: get('cache')! } : {}),
+  };
+  const { report, faces: table, groupsOf } = await runEval(opts, (m) => console.error(`split-study: ${m}`));
+  const rule = matcherOptions(opts);
+  const identities = listIdentities(opts.faces);
+  const galleries = [studyGallery('mixed gallery', identities, table, groupsOf, rule)];
+  const ea = eastAsianIdentities(identities, groupsOf);
+  if (ea.length >= 3) galleries.push(studyGallery('East-Asian-only gallery', ea, table, groupsOf, rule));
+  const search = searchRules(
+    [{ gallery: 'mixed', identities }, ...(ea.length >= 3 ? [{ gallery: 'East-Asian-only', identities: ea }] : [])],
+    table,
+    groupsOf,
+    rule,
+  );
+  console.log(`split-study: ${report.faces}`);
+  console.log(
+    `model ${report.model} on ${report.backend}, flip ${opts.flip ? 'on' : 'off'}, ${report.msPerPhoto} ms per photo (when the cache was made); production rule: threshold ${opts.threshold}, margin ${opts.margin}, cohort ratio ${opts.cohortRatio}, mean templates ${opts.meanTemplates ? 'on' : 'off'}; ${report.photos} photos, ${report.noFacePhotos} without a face`,
+  );
+  console.log('safe R: the largest cohort ratio on the 0.05 grid 0.60..0.90 up to which no probe is falsely accepted; EA err: wrong elder + impostor accepts of east_asian probes');
+  for (const g of galleries) console.log(`\n${formatGallery(g)}`);
+  console.log(`\n${formatRuleSearch(search)}`);
+  if (json) console.log(JSON.stringify({ faces: report.faces, model: report.model, backend: report.backend, flip: opts.flip, msPerPhoto: report.msPerPhoto, rule, galleries, ruleSearch: search }));
+  return 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    process.exitCode = await splitStudy(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`split-study: ${err.message}\n\n${STUDY_USAGE}`);
+    process.exitCode = 2;
+  }
+}
