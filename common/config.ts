@@ -3,6 +3,8 @@
  * documented where it is declared. `readSettings` validates everything at once and reports
  * every problem together, then returns a typed object.
  */
+import { readFileSync } from 'node:fs';
+
 export type SettingType = 'string' | 'int' | 'number' | 'boolean' | 'list';
 
 export interface Setting {
@@ -37,6 +39,20 @@ type HasDefault<S> = S extends { default: infer D } ? (undefined extends D ? fal
 export type SettingsOf<T extends SettingsSpec> = {
   [K in keyof T]: T[K] extends { required: true } ? ValueOf<T[K]> : HasDefault<T[K]> extends true ? ValueOf<T[K]> : ValueOf<T[K]> | undefined;
 };
+
+/**
+ * What is wrong with a `--mqtt-ca` style setting: a PEM file of CA certificates that must be
+ * readable and hold at least one certificate. Undefined when it is fine.
+ */
+export function pemFileProblem(flag: string, file: string): string | undefined {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    return `--${flag}: cannot read "${file}": ${(err as Error).message}`;
+  }
+  return pem.includes('-----BEGIN CERTIFICATE-----') ? undefined : `--${flag}: "${file}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)`;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -2,10 +2,9 @@
  * Edge settings: one spec (flag + env + default + doc) that validates at start, reporting every
  * problem at once, then maps to a typed config tree for the composition root.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isValidId } from '../../common/contract.ts';
-import { ConfigError, parseArgs, readSettings, type SettingsSpec } from '../../common/config.ts';
+import { ConfigError, parseArgs, pemFileProblem, readSettings, type SettingsSpec } from '../../common/config.ts';
 import type { BackendChoice } from './vision/face-engine.ts';
 import { CameraSpecError, parseCameraList, parseFrameSize } from './capture/camera-spec.ts';
 import type { DetectorName } from './vision/worker-protocol.ts';
@@ -180,15 +179,8 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     else if (new URL(url).port === '0') problems.push(`--server: "${url}" has port 0; give the broker's real port (e.g. mqtt://host:1883)`);
   }
   const caFile = raw('mqttCa');
-  if (caFile !== undefined) {
-    let pem = '';
-    try {
-      pem = readFileSync(caFile, 'utf8');
-    } catch (err) {
-      problems.push(`--mqtt-ca: cannot read "${caFile}": ${(err as Error).message}`);
-    }
-    if (pem && !pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`--mqtt-ca: "${caFile}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-  }
+  const caProblem = caFile === undefined ? undefined : pemFileProblem('mqtt-ca', caFile);
+  if (caProblem) problems.push(caProblem);
   if (problems.length || !s) throw new ConfigError(problems);
 
   const cfg: EdgeConfig = {

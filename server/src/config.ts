@@ -2,7 +2,7 @@
  * Server settings: one spec gives the flags, environment variables, defaults and the docs that
  * `mealcheck server --help` and the README list.
  */
-import { parseArgs, readSettings, type SettingsOf, type SettingsSpec } from '../../common/config.ts';
+import { ConfigError, parseArgs, pemFileProblem, readSettings, type SettingsOf, type SettingsSpec } from '../../common/config.ts';
 
 // Optional settings spell out `default: undefined`: SettingsOf (common/config.ts) reads a
 // missing `default` key as required, so the type would wrongly say `string`.
@@ -17,6 +17,8 @@ export const serverSettingsSpec = {
   mqttPort: { flag: 'mqtt-port', env: 'MEALCHECK_MQTT_PORT', type: 'int', default: 1883, min: 0, max: 65535, doc: 'embedded MQTT broker port (0 = any free port)' },
   /** When set, no broker is embedded: the server connects to this one (e.g. Mosquitto). */
   mqttUrl: { flag: 'mqtt-url', env: 'MEALCHECK_MQTT_URL', type: 'string', default: undefined, doc: 'external MQTT broker URL, e.g. mqtt://user:pass@broker:1883 (replaces the embedded broker)' },
+  /** The CA of an external broker reached over mqtts:// (a private CA; Mosquitto's ca.crt). */
+  mqttCa: { flag: 'mqtt-ca', env: 'MEALCHECK_MQTT_CA', type: 'string', default: undefined, doc: 'with --mqtt-url mqtts://...: PEM file of the CA that signed the broker\'s TLS certificate; default: the system\'s CAs' },
   /**
    * MQTT protocol version the server's own client speaks. Unset: 5.
    */
@@ -39,7 +41,12 @@ export type ServerSettings = SettingsOf<typeof serverSettingsSpec>;
 
 /** Reads settings from argv and env, reporting every problem at once (throws ConfigError). */
 export function readServerSettings(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerSettings {
-  return readSettings(serverSettingsSpec, parseArgs(argv), env);
+  const s = readSettings(serverSettingsSpec, parseArgs(argv), env);
+  if (s.mqttCa !== undefined) {
+    const problem = s.mqttUrl === undefined ? '--mqtt-ca: only for an external broker (--mqtt-url); the embedded broker has no TLS' : pemFileProblem('mqtt-ca', s.mqttCa);
+    if (problem) throw new ConfigError([problem]);
+  }
+  return s;
 }
 
 /** Settings with every default filled in, for tests and embedding; overrides win. */

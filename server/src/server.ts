@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -134,6 +135,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
       protocolVersion,
       clientId: settings.mqttClientId,
       ...(ingestLogin ?? {}),
+      ...(settings.mqttUrl && settings.mqttCa ? { ca: readFileSync(settings.mqttCa) } : {}),
       db,
       meals: createMealRepository(db),
       deadLetters: createDeadLetterRepository(db),

@@ -138,4 +138,24 @@ describe.skipIf(!hasMosquitto || !hasOpenssl)('Mosquitto TLS listener from broke
       db2.close();
     }
   });
+
+  it('the server\'s own client reaches the broker over mqtts given the CA (--mqtt-ca)', async () => {
+    // One server login, and Mosquitto makes the login the client id: the plain-MQTT server goes first.
+    await server.stop();
+    const url = new URL(dep.serverUrl);
+    url.protocol = 'mqtts:';
+    url.port = new URL(dep.tlsUrl!).port;
+    server = await startServer(serverSettings({ dataDir: dep.dataDir, httpPort: 0, mqttUrl: url.toString(), mqttCa: dep.pki!.caFile, adminToken: TEST_TOKEN, logLevel: 'silent' }), { logger: quietLogger });
+    const c = await connectDevice(dep.tlsUrl!, { protocolVersion: 5, clientId: 'edge-c1-d1', username: 'c1/d1', password: dep.passwords['c1/d1'], ca: readFileSync(dep.pki!.caFile) });
+    try {
+      await c.subscribeAsync(topics.receipts('c1', 'd1'), { qos: 1 });
+      const event = mealEvent({ centreId: 'c1', deviceId: 'd1', elderId: 'server-over-tls' });
+      const receipt = nextMessage(c, topics.receipts('c1', 'd1'));
+      await c.publishAsync(topics.events('c1', 'd1'), JSON.stringify(batch(event)), { qos: 1 });
+      expect((JSON.parse((await receipt).toString()) as Receipt).eventIds).toEqual([event.eventId]);
+      expect(server.db.prepare('SELECT elder_id FROM meals WHERE event_id = ?').pluck().get(event.eventId)).toBe('server-over-tls');
+    } finally {
+      await c.endAsync();
+    }
+  });
 });

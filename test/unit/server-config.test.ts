@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeSettings } from '../../common/config.ts';
 import { connectHost } from '../../server/src/broker.ts';
@@ -5,6 +8,31 @@ import { readServerSettings, serverSettingsSpec } from '../../server/src/config.
 import { redactUrl } from '../../server/src/modules/meals/mqtt-ingest.ts';
 
 describe('server settings', () => {
+  it('--mqtt-ca: a readable PEM certificate file, for an external broker only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mealcheck-server-ca-'));
+    const problems = (argv: string[]) => {
+      try {
+        readServerSettings(argv, {});
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    try {
+      const pem = join(dir, 'ca.crt');
+      writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\n');
+      const url = 'mqtts://broker.example.org:8883';
+      expect(readServerSettings(['--mqtt-url', url, '--mqtt-ca', pem], {}).mqttCa).toBe(pem);
+      expect(readServerSettings(['--mqtt-url', url], { MEALCHECK_MQTT_CA: pem }).mqttCa).toBe(pem);
+      expect(problems(['--mqtt-url', url, '--mqtt-ca', join(dir, 'missing.crt')])).toEqual([expect.stringMatching(/^--mqtt-ca: cannot read ".*missing\.crt": ENOENT/)]);
+      expect(problems(['--mqtt-url', url, '--mqtt-ca', join(dir, 'key.pem')])).toEqual([expect.stringMatching(/holds no PEM certificate/)]);
+      expect(problems(['--mqtt-ca', pem])).toEqual([expect.stringMatching(/only for an external broker/)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('has safe defaults', () => {
     expect(readServerSettings([], {})).toEqual({
       dataDir: './data/server',
@@ -13,6 +41,7 @@ describe('server settings', () => {
       mqttHost: '127.0.0.1',
       mqttPort: 1883,
       mqttUrl: undefined,
+      mqttCa: undefined,
       mqttProtocolVersion: undefined,
       mqttClientId: 'mealcheck-server',
       adminToken: undefined,

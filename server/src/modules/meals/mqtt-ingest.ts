@@ -43,6 +43,8 @@ export interface MqttIngestOptions {
   /** Credentials, when not in the URL (the embedded broker's generated server login). */
   username?: string;
   password?: string;
+  /** CA certificates (PEM) for an mqtts:// broker with a private CA; default: the system's. */
+  ca?: Buffer;
   db: Db;
   meals: MealRepository;
   deadLetters: DeadLetterRepository;
@@ -188,6 +190,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
       const options: IClientOptions = {
         clientId: opts.clientId,
         ...(opts.username !== undefined ? { username: opts.username, password: opts.password } : {}),
+        ...(opts.ca ? { ca: opts.ca } : {}),
         protocolVersion: opts.protocolVersion,
         clean: false,
         reconnectPeriod: 1000,
