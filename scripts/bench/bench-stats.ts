@@ -1,5 +1,5 @@
 /** Pure helpers of the benchmark, kept apart so tests can import them without running it. */
-import { iou } from '../../edge/src/recognition/tracker.ts';
+import { iou } from '../../edge/src/vision/face-engine.ts';
 import type { FaceBox } from '../../edge/src/vision/face-engine.ts';
 
 /** Nearest-rank percentile (p in 0..100) of the values; NaN when there are none. */

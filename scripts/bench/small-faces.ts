@@ -16,7 +16,7 @@ import sharp from 'sharp';
 import { parseArgs } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { DEFAULT_MATCHER_OPTIONS, Matcher, packTemplates } from '../../edge/src/recognition/matcher.ts';
-import { iou } from '../../edge/src/recognition/tracker.ts';
+import { iou } from '../../edge/src/vision/face-engine.ts';
 import { FaceApiEngine, type DetectorName } from '../../edge/src/vision/face-api-engine.ts';
 import { listIdentities } from '../eval/dataset.ts';
 import { FRAME_HEIGHT, FRAME_WIDTH, seededRandom } from '../demo/demo-scene.ts';

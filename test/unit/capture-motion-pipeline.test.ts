@@ -8,7 +8,7 @@ import type { FrameGate } from '../../edge/src/capture/motion-gate.ts';
 import type { CheckInRecorder, CheckInRequest, CheckInResult } from '../../edge/src/meals/check-in.ts';
 import { Matcher, packTemplates } from '../../edge/src/recognition/matcher.ts';
 import { RecognitionPipeline, type CheckInEvent } from '../../edge/src/recognition/pipeline.ts';
-import { iou } from '../../edge/src/recognition/tracker.ts';
+import { iou } from '../../edge/src/vision/face-engine.ts';
 import type { DetectedFace, DetectOptions, EngineImage, FaceBox } from '../../edge/src/vision/face-engine.ts';
 import { descriptorAt, FakeEngine, fakeFace, MemoryFrameSource, syntheticDescriptor, type FakeScene } from '../helpers/fake-engine.ts';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FaceTracker, iou } from '../../edge/src/recognition/tracker.ts';
+import { FaceTracker } from '../../edge/src/recognition/tracker.ts';
+import { iou } from '../../edge/src/vision/face-engine.ts';
 import { descriptorAt, syntheticDescriptor } from '../helpers/fake-engine.ts';
 import type { FaceBox } from '../../edge/src/vision/face-engine.ts';
 

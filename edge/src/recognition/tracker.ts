@@ -3,7 +3,7 @@
  * of one face before deciding. No timers and no I/O: the caller feeds it one frame's boxes at a
  * time, so it is deterministic and tested without a clock.
  */
-import type { FaceBox } from '../vision/face-engine.ts';
+import { iou, type FaceBox } from '../vision/face-engine.ts';
 import { withDefaults } from './defaults.ts';
 import { euclideanDistance as distance } from './matcher.ts';
 
@@ -55,17 +55,6 @@ export interface TrackerUpdate {
   assignments: TrackAssignment[];
   /** Tracks that ended with this frame (unseen for `maxMissedFrames` frames). */
   ended: Track[];
-}
-
-export function iou(a: FaceBox, b: FaceBox): number {
-  const x1 = Math.max(a.x, b.x);
-  const y1 = Math.max(a.y, b.y);
-  const x2 = Math.min(a.x + a.width, b.x + b.width);
-  const y2 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  if (inter === 0) return 0;
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 export class FaceTracker {

@@ -11,6 +11,18 @@ export interface FaceBox {
   height: number;
 }
 
+/** Intersection over union of two boxes (0 when they do not overlap). */
+export function iou(a: FaceBox, b: FaceBox): number {
+  const x1 = Math.max(a.x, b.x);
+  const y1 = Math.max(a.y, b.y);
+  const x2 = Math.min(a.x + a.width, b.x + b.width);
+  const y2 = Math.min(a.y + a.height, b.y + b.height);
+  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+  if (inter === 0) return 0;
+  const union = a.width * a.height + b.width * b.height - inter;
+  return union > 0 ? inter / union : 0;
+}
+
 export interface Point {
   x: number;
   y: number;

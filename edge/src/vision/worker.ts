@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { GraphModel, Tensor3D } from '@tensorflow/tfjs';
-import { ImageError, ModelError, type EngineImage, type FaceBox, type Point } from './face-engine.ts';
+import { ImageError, iou, ModelError, type EngineImage, type FaceBox, type Point } from './face-engine.ts';
 import { loadBackend, type FaceApi, type LoadedBackend } from './backend.ts';
 import { checkRgb, cropRgb, decodeImage, downscale, pad, type Rect, type RgbImage } from './image.ts';
 import { antispoofScore, faceresDescriptor, humanFaceRegion, loadGraphModel } from './human-models.ts';
@@ -158,7 +158,7 @@ async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: read
     const faceRect = whole(box);
     if (!faceRect) continue;
     // A face the caller has already decided: box only (saves landmarks + descriptor, ~30 ms on wasm).
-    if (skipDescribe.some((b) => overlap(b, visible) >= SKIP_IOU)) {
+    if (skipDescribe.some((b) => iou(b, visible) >= SKIP_IOU)) {
       out.push({ box: visible, score: d.score, landmarks: [], descriptor: new Float32Array(0) });
       continue;
     }
@@ -248,13 +248,6 @@ function faceQuality(s: State, img: RgbImage, r: Rect): { brightness: number; sh
 
 /** Least IoU with a `skipDescribe` box for a face to be left undescribed. */
 const SKIP_IOU = 0.5;
-
-function overlap(a: FaceBox, b: FaceBox): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  return (w * h) / (a.width * a.height + b.width * b.height - w * h);
-}
 
 function touchesEdge(b: Rect, img: RgbImage): boolean {
   return b.x < 1 || b.y < 1 || b.x + b.width > img.width - 1 || b.y + b.height > img.height - 1;
