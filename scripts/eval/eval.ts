@@ -11,7 +11,7 @@ import { ConfigError, parseArgs } from '../../common/config.ts';
 import { edgeSettings } from '../../edge/src/config.ts';
 import { FaceApiEngine, type RecognizerName } from '../../edge/src/vision/face-api-engine.ts';
 import type { BackendChoice, DetectedFace } from '../../edge/src/vision/face-engine.ts';
-import { DESCRIPTOR_LENGTH, Matcher, packTemplates, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
+import { DEFAULT_MATCHER_OPTIONS, DESCRIPTOR_LENGTH, Matcher, packTemplates, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
 import { checkQuality, DEFAULT_QUALITY_OPTIONS, type QualityOptions } from '../../edge/src/recognition/quality.ts';
 import { listIdentities, listNoFacePhotos, readGroups, splitProtocol, type Split } from './dataset.ts';
 import { countByGroup, countOutcomes, decideProbes, enrolmentTemplates, pairwise, type EvalFace, type FaceTable, type OpenSetCounts, type PairStats } from './metrics.ts';
@@ -222,11 +222,23 @@ export function groupsOfPhoto(groups: ReadonlyMap<string, string>): (photo: stri
   };
 }
 
-/** The production decision rule (Matcher) over the split, with the given matcher options. */
-export function decide(split: Split, faces: FaceTable, options: Partial<MatcherOptions>): { outcomes: ReturnType<typeof decideProbes>; templates: number } {
+/**
+ * Experiment hook (scripts/eval/split-study.ts `--mean-weighting`): from a split's enrolment
+ * templates, the mean templates to match in place of the Matcher's plain per-elder means. They
+ * join the elder's own templates, as the Matcher's do. Not given: the production Matcher alone.
+ */
+export type MeanTemplateBuilder = (templates: readonly ReturnType<typeof enrolmentTemplates>[number][]) => { elderId: string; descriptor: Float32Array }[];
+
+/**
+ * The production decision rule (Matcher) over the split, with the given matcher options;
+ * `means` (an experiment, off by default) replaces the Matcher's mean templates.
+ */
+export function decide(split: Split, faces: FaceTable, options: Partial<MatcherOptions>, means?: MeanTemplateBuilder): { outcomes: ReturnType<typeof decideProbes>; templates: number } {
   const templates = enrolmentTemplates(split, faces);
   // The descriptor length of the model that made them (128 face-api, 1024 faceres).
-  const matcher = new Matcher(packTemplates(templates, templates[0]?.descriptor.length ?? DESCRIPTOR_LENGTH), options);
+  const dim = templates[0]?.descriptor.length ?? DESCRIPTOR_LENGTH;
+  const own = means !== undefined && (options.meanTemplates ?? DEFAULT_MATCHER_OPTIONS.meanTemplates);
+  const matcher = own ? new Matcher(packTemplates([...templates, ...means(templates)], dim), { ...options, meanTemplates: false }) : new Matcher(packTemplates(templates, dim), options);
   return { outcomes: decideProbes(split.probes, faces, matcher), templates: templates.length };
 }
 
@@ -271,7 +283,10 @@ function antispoofStats(photos: readonly string[], ex: Extracted): { antispoof: 
   };
 }
 
-export async function runEval(opts: EvalOptions, progress: (msg: string) => void = () => {}): Promise<{ report: EvalReport; faces: FaceTable; split: Split; groupsOf: (p: string) => string[]; photos: string[] }> {
+export async function runEval(
+  opts: EvalOptions,
+  progress: (msg: string) => void = () => {},
+): Promise<{ report: EvalReport; faces: FaceTable; split: Split; groupsOf: (p: string) => string[]; photos: string[]; raw: ReadonlyMap<string, DetectedFace | null> }> {
   if (!(MODELS as readonly string[]).includes(opts.model)) throw new ConfigError([unknownModel(opts.model)]);
   const identities = listIdentities(opts.faces);
   if (identities.length === 0) throw new ConfigError([`--faces: ${opts.faces} has no identity folders (<identity>/<photo>.jpg)`]);
@@ -306,7 +321,7 @@ export async function runEval(opts: EvalOptions, progress: (msg: string) => void
     pairs: { genuinePairs: pairs.genuinePairs, impostorPairs: pairs.impostorPairs, TARatFAR1e2: p2?.tar ?? 0, TARatFAR1e3: p3?.tar ?? 0, thresholdAtFAR1e2: p2?.threshold ?? 0, thresholdAtFAR1e3: p3?.threshold ?? 0 },
     groups: [...countByGroup(outcomes, groupsOf)].map(([group, c]) => ({ group, ...c })),
   };
-  return { report, faces: ex.faces, split, groupsOf, photos };
+  return { report, faces: ex.faces, split, groupsOf, photos, raw: ex.raw };
 }
 
 export interface SweepRow {
@@ -329,11 +344,12 @@ export function sweep(
   groupsOf: (p: string) => readonly string[],
   grid: { thresholds: readonly number[]; margins: readonly number[]; cohortRatios: readonly number[] },
   base: Partial<MatcherOptions> = {},
+  means?: MeanTemplateBuilder,
 ): SweepRow[] {
   const rows: SweepRow[] = [];
   for (const cohortRatio of grid.cohortRatios) for (const margin of grid.margins) {
     for (const threshold of grid.thresholds) {
-      const { outcomes } = decide(split, faces, { ...base, threshold, margin, cohortRatio });
+      const { outcomes } = decide(split, faces, { ...base, threshold, margin, cohortRatio }, means);
       const c = countOutcomes(outcomes);
       const ea = countByGroup(outcomes, groupsOf).get('east_asian');
       rows.push({ threshold, margin, cohortRatio, TAR: c.TAR, FAR: c.FAR, wrongElder: c.wrongElder, impostorAccepts: c.impostorAccepts, ...(ea ? { eastAsianTAR: ea.TAR, eastAsianFAR: ea.FAR } : {}) });

@@ -37,7 +37,7 @@ import type { MatcherOptions } from '../../edge/src/recognition/matcher.ts';
 import { DEFAULT_QUALITY_OPTIONS } from '../../edge/src/recognition/quality.ts';
 import type { BackendChoice } from '../../edge/src/vision/face-engine.ts';
 import { listIdentities, splitProtocol, type Identity, type SplitVariant } from './dataset.ts';
-import { decide, matcherOptions, runEval, sweep, type EvalOptions, type SweepRow } from './eval.ts';
+import { decide, matcherOptions, runEval, sweep, type EvalOptions, type MeanTemplateBuilder, type SweepRow } from './eval.ts';
 import { countByGroup, countOutcomes, type FaceTable, type OpenSetCounts } from './metrics.ts';
 
 export const STUDY_USAGE = `node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off] [--json]
@@ -129,11 +129,18 @@ export interface SplitResult {
 }
 
 /** One split decided with `rule` (the production Matcher's options): pure over the descriptors. */
-export function studySplit(identities: readonly Identity[], faces: FaceTable, groupsOf: (p: string) => readonly string[], split: StudySplit, rule: Partial<MatcherOptions>): SplitResult {
+export function studySplit(
+  identities: readonly Identity[],
+  faces: FaceTable,
+  groupsOf: (p: string) => readonly string[],
+  split: StudySplit,
+  rule: Partial<MatcherOptions>,
+  means?: MeanTemplateBuilder,
+): SplitResult {
   const s = splitProtocol(identities, 2, { impostorFold: split.impostorFold, enrolFrom: split.enrolFrom });
-  const { outcomes, templates } = decide(s, faces, rule);
+  const { outcomes, templates } = decide(s, faces, rule, means);
   const eastAsian = countByGroup(outcomes, groupsOf).get('east_asian');
-  const grid = (cohortRatios: readonly number[]): SweepRow[] => sweep(s, faces, groupsOf, { thresholds: [rule.threshold!], margins: [rule.margin!], cohortRatios }, rule);
+  const grid = (cohortRatios: readonly number[]): SweepRow[] => sweep(s, faces, groupsOf, { thresholds: [rule.threshold!], margins: [rule.margin!], cohortRatios }, rule, means);
   const cohort = grid(COHORT_GRID);
   const fine = grid(COHORT_FINE_GRID);
   const fineFirstUnsafe = cohortEdge(fine).firstUnsafeRatio;
@@ -166,8 +173,15 @@ export interface GalleryStudy {
   pooled: { enrolFrom: 'first' | 'last'; all: OpenSetCounts; eastAsian?: OpenSetCounts }[];
 }
 
-export function studyGallery(gallery: string, identities: readonly Identity[], faces: FaceTable, groupsOf: (p: string) => readonly string[], rule: Partial<MatcherOptions>): GalleryStudy {
-  const splits = SPLITS.map((s) => studySplit(identities, faces, groupsOf, s, rule));
+export function studyGallery(
+  gallery: string,
+  identities: readonly Identity[],
+  faces: FaceTable,
+  groupsOf: (p: string) => readonly string[],
+  rule: Partial<MatcherOptions>,
+  means?: MeanTemplateBuilder,
+): GalleryStudy {
+  const splits = SPLITS.map((s) => studySplit(identities, faces, groupsOf, s, rule, means));
   const ea = splits.flatMap((r) => (r.eastAsian ? [r.eastAsian] : []));
   const pooled = (['first', 'last'] as const).map((enrolFrom) => {
     const rs = splits.filter((r) => r.split.enrolFrom === enrolFrom);
@@ -289,10 +303,11 @@ export function searchRules(
   rule: Partial<MatcherOptions>,
   grid: RuleSearch['grid'] = RULE_GRID,
   top = 5,
+  means?: MeanTemplateBuilder,
 ): RuleSearch {
   const runs = galleries.map((g) => ({
     gallery: g.gallery,
-    sweeps: SPLITS.map((split) => sweep(splitProtocol(g.identities, 2, { impostorFold: split.impostorFold, enrolFrom: split.enrolFrom }), faces, groupsOf, grid, rule)),
+    sweeps: SPLITS.map((split) => sweep(splitProtocol(g.identities, 2, { impostorFold: split.impostorFold, enrolFrom: split.enrolFrom }), faces, groupsOf, grid, rule, means)),
   }));
   const scores = scoreRules(runs);
   const safe = safeRules(scores);

@@ -229,6 +229,23 @@ describe('face engine model checks', () => {
     copyFileSync(good, join(dir, file));
   });
 
+  it('checks only the models it loads: the door engine starts without faceres or SSD, and refuses without its own', async () => {
+    for (const f of ['faceres.bin', 'ssd_mobilenetv1_model.bin']) rmSync(join(dir, f));
+    const door = new FaceApiEngine({ modelsDir: dir, logger: quiet, detector: 'tinyFaceDetector', antispoof: false });
+    await door.start();
+    try {
+      expect(await door.detect({ kind: 'encoded', bytes: sampleBytes(5) })).not.toHaveLength(0);
+    } finally {
+      await door.stop();
+    }
+    for (const f of ['faceres.bin', 'ssd_mobilenetv1_model.bin']) copyFileSync(join(DEFAULT_MODELS_DIR, f), join(dir, f));
+    rmSync(join(dir, 'tiny_face_detector_model.bin'));
+    const err: unknown = await new FaceApiEngine({ modelsDir: dir, logger: quiet, detector: 'tinyFaceDetector' }).start().catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as Error).message).toContain('tiny_face_detector_model.bin is missing');
+    copyFileSync(join(DEFAULT_MODELS_DIR, 'tiny_face_detector_model.bin'), join(dir, 'tiny_face_detector_model.bin'));
+  });
+
   it('refuses to start on a missing model file, naming it', async () => {
     rmSync(join(dir, 'ssd_mobilenetv1_model.bin'));
     const err: unknown = await new FaceApiEngine({ modelsDir: dir, logger: quiet }).start().catch((x: unknown) => x);

@@ -121,6 +121,16 @@ function forTransfer(image: EngineImage): { image: EngineImage; transfer: ArrayB
   return { image: out, transfer: [copy.buffer] };
 }
 
+/** The model files a worker with these settings loads (their names in models/manifest.json). */
+export function modelsOf(s: Pick<WorkerSettings, 'detector' | 'recognizer' | 'antispoof'>): string[] {
+  return [
+    s.detector === 'ssdMobilenetv1' ? 'ssd_mobilenetv1_model' : 'tiny_face_detector_model',
+    'face_landmark_68_model',
+    s.recognizer === 'faceres' ? 'faceres' : 'face_recognition_model',
+    ...(s.antispoof ? ['antispoof'] : []),
+  ];
+}
+
 export class FaceApiEngine implements FaceEngine {
   private readonly settings: WorkerSettings;
   private readonly manifestPath: string;
@@ -163,7 +173,7 @@ export class FaceApiEngine implements FaceEngine {
 
   private async doStart(): Promise<void> {
     const t0 = performance.now();
-    await verifyModels(this.settings.modelsDir, this.manifestPath);
+    await verifyModels(this.settings.modelsDir, this.manifestPath, modelsOf(this.settings));
     this.stopping = false;
     const worker = new Worker(await workerScript(this.log));
     this.worker = worker;

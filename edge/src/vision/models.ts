@@ -45,13 +45,17 @@ export async function readManifest(path: string = DEFAULT_MANIFEST): Promise<Mod
 }
 
 /**
- * Checks every manifest file exists in `dir` with the right size and sha256. Throws one
- * ModelError naming every missing or corrupt file and how to fix it.
+ * Checks every manifest file exists in `dir` with the right size and sha256; with `models`,
+ * only the files of those models (a file belongs to model `m` when its name is `m.*` or
+ * `m-*`, e.g. `antispoof.bin`, `face_recognition_model-weights_manifest.json`), so a program
+ * is not refused for a model it never loads. Throws one ModelError naming every missing or
+ * corrupt file and how to fix it.
  */
-export async function verifyModels(dir: string = DEFAULT_MODELS_DIR, manifestPath: string = DEFAULT_MANIFEST): Promise<ModelManifest> {
+export async function verifyModels(dir: string = DEFAULT_MODELS_DIR, manifestPath: string = DEFAULT_MANIFEST, models?: readonly string[]): Promise<ModelManifest> {
   const manifest = await readManifest(manifestPath);
   const problems: string[] = [];
-  for (const f of manifest.files) {
+  const wanted = (file: string) => !models || models.some((m) => file.startsWith(`${m}.`) || file.startsWith(`${m}-`));
+  for (const f of manifest.files.filter((x) => wanted(x.file))) {
     const path = join(dir, f.file);
     let size: number;
     try {
