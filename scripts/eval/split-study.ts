@@ -1,7 +1,8 @@
 /**
  * Does the production decision rule fit faces-dev, or only the README's one split of it?
  *
- *   node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off] [--json]
+ *   node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off]
+ *     [--mean-weighting NAME|all] [--json]
  *
  * Loads the folder, the descriptors (`--cache`, the same file and format as `mealcheck eval
  * --cache`) and the group labels exactly as `mealcheck eval` does (its own `runEval`), then
@@ -26,6 +27,10 @@
  * any of them ranked by TAR, so descriptor settings (`--flip`) are compared at their own best
  * rule rather than at a rule tuned to the other setting.
  *
+ * `--mean-weighting` (an experiment, not the edge's matcher): each elder's mean template is
+ * weighted per enrolment photo by a quality weight read from the enrolment photos alone
+ * (MEAN_WEIGHTINGS), instead of the plain mean; `all` compares production with every weighting.
+ *
  * Photos are read in place and nothing is written but the cache; with no folder it skips.
  */
 import { existsSync } from 'node:fs';
@@ -33,20 +38,24 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, parseArgs } from '../../common/config.ts';
 import { edgeSettings } from '../../edge/src/config.ts';
-import type { MatcherOptions } from '../../edge/src/recognition/matcher.ts';
-import { DEFAULT_QUALITY_OPTIONS } from '../../edge/src/recognition/quality.ts';
-import type { BackendChoice } from '../../edge/src/vision/face-engine.ts';
+import { euclideanDistance, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
+import { DEFAULT_QUALITY_OPTIONS, estimatePose } from '../../edge/src/recognition/quality.ts';
+import type { BackendChoice, DetectedFace } from '../../edge/src/vision/face-engine.ts';
 import { listIdentities, splitProtocol, type Identity, type SplitVariant } from './dataset.ts';
-import { decide, matcherOptions, runEval, sweep, type EvalOptions, type MeanTemplateBuilder, type SweepRow } from './eval.ts';
-import { countByGroup, countOutcomes, type FaceTable, type OpenSetCounts } from './metrics.ts';
+import { decide, matcherOptions, percentile, runEval, sweep, type EvalOptions, type MeanTemplateBuilder, type SweepRow } from './eval.ts';
+import { countByGroup, countOutcomes, enrolmentTemplates, type FaceTable, type OpenSetCounts } from './metrics.ts';
 
-export const STUDY_USAGE = `node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off] [--json]
+export const STUDY_USAGE = `node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off] [--mean-weighting NAME|all] [--json]
 
   --faces DIR    the labelled folder (read in place; skipped with a message when absent)
   --cache FILE   the descriptors of \`mealcheck eval --cache FILE\` (computed and kept when absent)
   --backend B    the backend the cache was made with (default: the edge's, ${edgeSettings.backend.default})
   --flip on|off  flip test-time augmentation, as \`mealcheck eval --flip\` (default off, as on the
                  edge); a cache is only reused when made with the same setting
+  --mean-weighting NAME|all  experiment: the elder's mean template weighted per enrolment photo
+                 (plain, score, size, sharpness, pose, product, drop-0.5, drop-0.7; inverse: a control) instead of
+                 the plain mean;
+                 \`all\` prints one comparison table of production and every weighting
   --json         also print the study as one JSON object (last line)`;
 
 export type StudySplit = Required<SplitVariant> & { name: string };
@@ -339,6 +348,237 @@ export function formatRuleSearch(r: RuleSearch): string {
   ].join('\n');
 }
 
+/** What a mean weighting reads of an enrolment photo: the engine's output for its largest face (kept by the eval cache). */
+export type PhotoFace = Pick<DetectedFace, 'box' | 'score' | 'landmarks' | 'quality'>;
+
+/**
+ * Experiment (`--mean-weighting`): an elder's mean template weighted per enrolment photo by a
+ * quality weight, instead of the Matcher's plain mean. Weights are read from the enrolment
+ * photos only (their own detection, and the median sharpness of the split's enrolment photos):
+ * no probe and no label enters.
+ */
+export interface MeanWeighting {
+  name: string;
+  about: string;
+  weight: (face: PhotoFace, ctx: { enrolMedianSharpness: number }) => number;
+  /** Leave out of the mean a template whose weight is below this fraction of the elder's best (0 or absent: none). */
+  dropBelow?: number;
+}
+
+/** face-api's recognition input side: a face box narrower than this is upscaled. */
+const RECOGNITION_INPUT = 112;
+
+export const sizeWeight = (f: PhotoFace): number => Math.min(1, f.box.width / RECOGNITION_INPUT);
+export const sharpnessWeight = (f: PhotoFace, ctx: { enrolMedianSharpness: number }): number =>
+  f.quality && ctx.enrolMedianSharpness > 0 ? Math.min(1, f.quality.sharpness / ctx.enrolMedianSharpness) : 1;
+/** 1 frontal, falling linearly to 0.05 at the quality gate's largest yaw. */
+export const poseWeight = (f: PhotoFace): number => {
+  const pose = estimatePose(f.landmarks);
+  return pose ? Math.max(0.05, 1 - Math.min(1, Math.abs(pose.yaw) / DEFAULT_QUALITY_OPTIONS.maxYaw)) : 1;
+};
+const productWeight = (f: PhotoFace, ctx: { enrolMedianSharpness: number }): number => f.score * sizeWeight(f) * sharpnessWeight(f, ctx) * poseWeight(f);
+
+export const MEAN_WEIGHTINGS: readonly MeanWeighting[] = [
+  { name: 'plain', about: 'weight 1: the plain mean rebuilt outside the Matcher (must equal production)', weight: () => 1 },
+  { name: 'score', about: 'detection score', weight: (f) => f.score },
+  { name: 'size', about: `min(1, box width / ${RECOGNITION_INPUT})`, weight: sizeWeight },
+  { name: 'sharpness', about: "min(1, sharpness / the split's median enrolment sharpness)", weight: sharpnessWeight },
+  { name: 'pose', about: 'max(0.05, 1 - |yaw| / the gate\'s max yaw 0.6)', weight: poseWeight },
+  { name: 'product', about: 'score x size x sharpness x pose', weight: productWeight },
+  { name: 'drop-0.5', about: "product; a template whose product is < 0.5 x the elder's best is left out of the mean", weight: productWeight, dropBelow: 0.5 },
+  { name: 'drop-0.7', about: "product; a template whose product is < 0.7 x the elder's best is left out of the mean", weight: productWeight, dropBelow: 0.7 },
+  // A control, not a candidate: the same shift of the mean as `product`, towards the worse photo.
+  { name: 'inverse', about: 'control: 1 / product (the same shift as product, towards the worse photo)', weight: (f, ctx) => 1 / Math.max(1e-3, productWeight(f, ctx)) },
+];
+
+/**
+ * Per elder with at least 2 templates, the weighted mean of its templates (sum of w x / sum of
+ * w, in float64 as the Matcher's plain mean); `dropBelow` leaves out templates weighted below
+ * that fraction of the elder's best. Weights that are not positive numbers count 0; an elder
+ * whose weights are all 0 gets the plain mean. Pure.
+ */
+export function weightedMeanTemplates(
+  templates: readonly { elderId: string; descriptor: Float32Array; photo: string }[],
+  weightOf: (photo: string) => number,
+  dropBelow = 0,
+): { elderId: string; descriptor: Float32Array; dropped: number }[] {
+  const byElder = new Map<string, { descriptor: Float32Array; w: number }[]>();
+  for (const t of templates) {
+    const w = weightOf(t.photo);
+    let list = byElder.get(t.elderId);
+    if (!list) byElder.set(t.elderId, (list = []));
+    list.push({ descriptor: t.descriptor, w: Number.isFinite(w) && w > 0 ? w : 0 });
+  }
+  const out: { elderId: string; descriptor: Float32Array; dropped: number }[] = [];
+  for (const [elderId, list] of byElder) {
+    if (list.length < 2) continue;
+    const top = Math.max(...list.map((x) => x.w));
+    let kept = dropBelow > 0 && top > 0 ? list.filter((x) => x.w >= dropBelow * top) : list;
+    let weights = kept.map((x) => x.w);
+    if (!(weights.reduce((a, w) => a + w, 0) > 0)) {
+      kept = list;
+      weights = list.map(() => 1);
+    }
+    const total = weights.reduce((a, w) => a + w, 0);
+    const dim = list[0]!.descriptor.length;
+    const sum = new Float64Array(dim);
+    kept.forEach((x, i) => {
+      for (let k = 0; k < dim; k++) sum[k]! += weights[i]! * x.descriptor[k]!;
+    });
+    const descriptor = new Float32Array(dim);
+    for (let k = 0; k < dim; k++) descriptor[k] = sum[k]! / total;
+    out.push({ elderId, descriptor, dropped: list.length - kept.length });
+  }
+  return out;
+}
+
+/** The decide() hook for a weighting, reading each enrolment photo's face from `raw` (the eval's cache). */
+export function meanBuilder(weighting: MeanWeighting, raw: ReadonlyMap<string, PhotoFace | null>): MeanTemplateBuilder {
+  return (templates) => weightedMeansOf(weighting, raw, templates);
+}
+
+/** A weighting's mean templates for a split's enrolment templates. */
+function weightedMeansOf(weighting: MeanWeighting, raw: ReadonlyMap<string, PhotoFace | null>, templates: Parameters<MeanTemplateBuilder>[0]): ReturnType<typeof weightedMeanTemplates> {
+  const sharp = templates.flatMap((t) => {
+    const q = raw.get(t.photo)?.quality;
+    return q ? [q.sharpness] : [];
+  });
+  const ctx = { enrolMedianSharpness: sharp.length ? percentile(sharp.sort((a, b) => a - b), 50) : 0 };
+  return weightedMeanTemplates(
+    templates,
+    (photo) => {
+      const f = raw.get(photo);
+      return f ? weighting.weight(f, ctx) : 1;
+    },
+    weighting.dropBelow,
+  );
+}
+
+export interface WeightingResult {
+  name: string;
+  about: string;
+  /** The README split (mixed gallery) with the production rule. */
+  readme: SplitResult;
+  /** Per gallery, the production rule over its 6 splits. */
+  galleries: {
+    gallery: string;
+    TAR: Spread;
+    eastAsianTAR: Spread;
+    FAR: Spread;
+    wrongElder: number;
+    runsWithFalseAccept: number;
+    falseAccepts: number;
+    /** Per split, the largest cohort ratio on COHORT_FINE_GRID with no false accept up to it (at the rule's threshold and margin). */
+    safeRatios: (number | undefined)[];
+  }[];
+  search: RuleSearch;
+  /**
+   * On the README split: how far the weighted mean templates sit from the plain ones (Euclidean),
+   * against half the distance between an elder's 2 enrolment templates (the most a weighted mean
+   * of 2 can move), and elders with a template left out of the mean.
+   */
+  shift: { elders: number; mean: number; max: number; halfPairMean: number; dropped: number };
+}
+
+/** One weighting (absent: production, the Matcher's own means) over the 12 runs and the rule search. */
+export function studyWeighting(
+  weighting: MeanWeighting | undefined,
+  galleries: readonly { gallery: string; identities: readonly Identity[] }[],
+  faces: FaceTable,
+  raw: ReadonlyMap<string, PhotoFace | null>,
+  groupsOf: (p: string) => readonly string[],
+  rule: Partial<MatcherOptions>,
+): WeightingResult {
+  const means = weighting ? meanBuilder(weighting, raw) : undefined;
+  const studies = galleries.map((g) => studyGallery(g.gallery, g.identities, faces, groupsOf, rule, means));
+  const search = searchRules(galleries, faces, groupsOf, rule, RULE_GRID, 5, means);
+  const readmeSplit = splitProtocol(galleries[0]!.identities);
+  const templates = enrolmentTemplates(readmeSplit, faces);
+  const plain = weightedMeanTemplates(templates, () => 1);
+  const weighted = weighting ? weightedMeansOf(weighting, raw, templates) : plain;
+  const shifts = weighted.map((w, i) => euclideanDistance(w.descriptor, plain[i]!.descriptor));
+  const halves = plain.map((p) => {
+    const own = templates.filter((t) => t.elderId === p.elderId);
+    return own.length === 2 ? euclideanDistance(own[0]!.descriptor, own[1]!.descriptor) / 2 : NaN;
+  });
+  const finite = halves.filter(Number.isFinite);
+  return {
+    name: weighting?.name ?? 'production',
+    about: weighting?.about ?? "the Matcher's own plain mean (today's edge)",
+    readme: studies[0]!.splits[0]!,
+    galleries: studies.map((g) => ({
+      gallery: g.gallery,
+      TAR: g.summary.TAR,
+      eastAsianTAR: g.summary.eastAsianTAR,
+      FAR: g.summary.FAR,
+      wrongElder: g.splits.reduce((a, r) => a + r.all.wrongElder, 0),
+      runsWithFalseAccept: g.splits.filter((r) => r.falseAccepts.length > 0).length,
+      falseAccepts: g.splits.reduce((a, r) => a + r.falseAccepts.length, 0),
+      safeRatios: g.splits.map((r) => cohortEdge(r.fine).safeRatio),
+    })),
+    search,
+    shift: {
+      elders: weighted.length,
+      mean: shifts.length ? shifts.reduce((a, b) => a + b, 0) / shifts.length : 0,
+      max: shifts.length ? Math.max(...shifts) : 0,
+      halfPairMean: finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN,
+      dropped: weighted.filter((w) => w.dropped > 0).length,
+    },
+  };
+}
+
+export function formatWeightings(results: readonly WeightingResult[]): string {
+  const p = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : (x * 100).toFixed(1));
+  const mm = (x: Spread): string => `${p(x.min)} / ${p(x.mean)}`;
+  const rule = (s: RuleScore | undefined): string => (s ? `${s.threshold.toFixed(2)}/${s.margin.toFixed(2)}/${s.cohortRatio.toFixed(2)}` : 'none');
+  const galleryTAR = (s: RuleScore | undefined, g: string): string => {
+    const x = s?.perGallery.find((pg) => pg.gallery === g)?.TAR;
+    return x ? mm(x) : '-';
+  };
+  const out = [
+    'quality-weighted mean templates (the mean joins the elder\'s own templates; weights from the enrolment photos only)',
+    ...results.map((r) => `  ${r.name}: ${r.about}`),
+    '',
+    'README split, production rule: TAR / FAR / wrong elder / east_asian TAR / FAR (%); production rule over the 12 runs: TAR min / mean (%) per gallery, runs with a false accept (probes);',
+    'rules of the grid safe on all 12 runs; the best of them and its TAR min / mean (mixed; East-Asian-only); the best safe at threshold 0.48 / margin 0.05; mean-template shift from the plain mean (mean / max, README split)',
+    '',
+    [
+      'weighting'.padEnd(10),
+      'README TAR/FAR/wr/EA TAR/EA FAR'.padEnd(32),
+      '| mixed TAR'.padEnd(12),
+      '| EA-only TAR'.padEnd(14),
+      '| FA runs'.padEnd(9),
+      '| safe'.padEnd(7),
+      '| best safe rule: mixed; EA-only'.padEnd(36),
+      '| at 0.48/0.05: mixed; EA-only'.padEnd(34),
+      '| shift',
+    ].join(' '),
+  ];
+  for (const r of results) {
+    const [mixed, ea] = r.galleries;
+    const b = r.search.best[0];
+    const a = r.search.bestAtProduction;
+    out.push(
+      [
+        r.name.padEnd(10),
+        `${p(r.readme.all.TAR)}/${p(r.readme.all.FAR)}/${r.readme.all.wrongElder}/${p(r.readme.eastAsian?.TAR)}/${p(r.readme.eastAsian?.FAR)}`.padEnd(32),
+        `| ${mixed ? mm(mixed.TAR) : '-'}`.padEnd(12),
+        `| ${ea ? mm(ea.TAR) : '-'}`.padEnd(14),
+        `| ${r.galleries.reduce((x, g) => x + g.runsWithFalseAccept, 0)} (${r.galleries.reduce((x, g) => x + g.falseAccepts, 0)})`.padEnd(9),
+        `| ${r.search.safeCount}`.padEnd(7),
+        `| ${rule(b)}: ${galleryTAR(b, 'mixed')}; ${galleryTAR(b, 'East-Asian-only')}`.padEnd(36),
+        `| ${rule(a)}: ${galleryTAR(a, 'mixed')}; ${galleryTAR(a, 'East-Asian-only')}`.padEnd(34),
+        `| ${r.shift.mean.toFixed(3)} / ${r.shift.max.toFixed(3)}${r.shift.dropped ? ` (${r.shift.dropped} dropped)` : ''}`,
+      ].join(' '),
+    );
+  }
+  out.push('', 'largest safe cohort ratio per split (0.01 grid, at the threshold and margin of the rule), mixed | East-Asian-only:');
+  for (const r of results) out.push(`  ${r.name.padEnd(10)} ${r.galleries.map((g) => g.safeRatios.map(ratio).join(' ')).join(' | ')}`);
+  const h = results[0]?.shift;
+  if (h) out.push('', `README split: ${h.elders} elders with a mean template; half the distance between an elder's 2 enrolment templates (the most a weighted mean of 2 can move): mean ${h.halfPairMean.toFixed(3)}`);
+  return out.join('\n');
+}
+
 /** Identities all of whose photos are in the `east_asian` group. */
 export function eastAsianIdentities(identities: readonly Identity[], groupsOf: (p: string) => readonly string[]): Identity[] {
   return identities.filter((i) => i.photos.length > 0 && i.photos.every((p) => groupsOf(p).includes('east_asian')));
@@ -429,13 +669,16 @@ export async function splitStudy(argv: string[]): Promise<number> {
     const v = args.flags.get(f);
     return typeof v === 'string' ? v : undefined;
   };
-  const problems = [...args.flags.keys()].filter((f) => !['faces', 'cache', 'backend', 'flip', 'json'].includes(f)).map((f) => `unknown option --${f}`);
+  const problems = [...args.flags.keys()].filter((f) => !['faces', 'cache', 'backend', 'flip', 'json', 'mean-weighting'].includes(f)).map((f) => `unknown option --${f}`);
   const faces = get('faces');
   if (!faces) problems.push('--faces DIR is required');
   const backend = get('backend') ?? edgeSettings.backend.default;
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) problems.push(`--backend: "${backend}" is not one of auto, tensorflow, wasm, cpu`);
   const flipArg = get('flip') ?? 'off';
   if (flipArg !== 'on' && flipArg !== 'off') problems.push(`--flip: "${flipArg}" is not on or off`);
+  const weightingArg = get('mean-weighting');
+  const weighting = MEAN_WEIGHTINGS.find((w) => w.name === weightingArg);
+  if (weightingArg !== undefined && weightingArg !== 'all' && !weighting) problems.push(`--mean-weighting: "${weightingArg}" is not all or one of ${MEAN_WEIGHTINGS.map((w) => w.name).join(', ')}`);
   if (problems.length) throw new ConfigError(problems);
   const json = args.flags.has('json');
   if (!existsSync(faces!)) {
@@ -457,26 +700,31 @@ export async function splitStudy(argv: string[]): Promise<number> {
     quality: { ...DEFAULT_QUALITY_OPTIONS },
     ...(get('cache') ? { cache: get('cache')! } : {}),
   };
-  const { report, faces: table, groupsOf } = await runEval(opts, (m) => console.error(`split-study: ${m}`));
+  const { report, faces: table, groupsOf, raw } = await runEval(opts, (m) => console.error(`split-study: ${m}`));
   const rule = matcherOptions(opts);
   const identities = listIdentities(opts.faces);
-  const galleries = [studyGallery('mixed gallery', identities, table, groupsOf, rule)];
   const ea = eastAsianIdentities(identities, groupsOf);
-  if (ea.length >= 3) galleries.push(studyGallery('East-Asian-only gallery', ea, table, groupsOf, rule));
-  const search = searchRules(
-    [{ gallery: 'mixed', identities }, ...(ea.length >= 3 ? [{ gallery: 'East-Asian-only', identities: ea }] : [])],
-    table,
-    groupsOf,
-    rule,
-  );
+  const searched = [{ gallery: 'mixed', identities }, ...(ea.length >= 3 ? [{ gallery: 'East-Asian-only', identities: ea }] : [])];
+  const header = `model ${report.model} on ${report.backend}, flip ${opts.flip ? 'on' : 'off'}, ${report.msPerPhoto} ms per photo (when the cache was made); production rule: threshold ${opts.threshold}, margin ${opts.margin}, cohort ratio ${opts.cohortRatio}, mean templates ${opts.meanTemplates ? 'on' : 'off'}${weighting ? ` (experiment: mean weighted by ${weighting.name}: ${weighting.about})` : ''}; ${report.photos} photos, ${report.noFacePhotos} without a face`;
+  if (weightingArg === 'all') {
+    const results = [undefined, ...MEAN_WEIGHTINGS].map((w) => {
+      console.error(`split-study: mean weighting ${w?.name ?? 'production'}`);
+      return studyWeighting(w, searched, table, raw, groupsOf, rule);
+    });
+    console.log(`split-study: ${report.faces}\n${header}\n\n${formatWeightings(results)}`);
+    if (json) console.log(JSON.stringify({ faces: report.faces, model: report.model, backend: report.backend, flip: opts.flip, rule, weightings: results.map((r) => ({ ...r, readme: { all: r.readme.all, eastAsian: r.readme.eastAsian, falseAccepts: r.readme.falseAccepts } })) }));
+    return 0;
+  }
+  const means = weighting ? meanBuilder(weighting, raw) : undefined;
+  const galleries = [studyGallery('mixed gallery', identities, table, groupsOf, rule, means)];
+  if (ea.length >= 3) galleries.push(studyGallery('East-Asian-only gallery', ea, table, groupsOf, rule, means));
+  const search = searchRules(searched, table, groupsOf, rule, RULE_GRID, 5, means);
   console.log(`split-study: ${report.faces}`);
-  console.log(
-    `model ${report.model} on ${report.backend}, flip ${opts.flip ? 'on' : 'off'}, ${report.msPerPhoto} ms per photo (when the cache was made); production rule: threshold ${opts.threshold}, margin ${opts.margin}, cohort ratio ${opts.cohortRatio}, mean templates ${opts.meanTemplates ? 'on' : 'off'}; ${report.photos} photos, ${report.noFacePhotos} without a face`,
-  );
+  console.log(header);
   console.log('safe R: the largest cohort ratio on the 0.05 grid 0.60..0.90 up to which no probe is falsely accepted; EA err: wrong elder + impostor accepts of east_asian probes');
   for (const g of galleries) console.log(`\n${formatGallery(g)}`);
   console.log(`\n${formatRuleSearch(search)}`);
-  if (json) console.log(JSON.stringify({ faces: report.faces, model: report.model, backend: report.backend, flip: opts.flip, msPerPhoto: report.msPerPhoto, rule, galleries, ruleSearch: search }));
+  if (json) console.log(JSON.stringify({ faces: report.faces, model: report.model, backend: report.backend, flip: opts.flip, msPerPhoto: report.msPerPhoto, rule, ...(weighting ? { meanWeighting: weighting.name } : {}), galleries, ruleSearch: search }));
   return 0;
 }
 
