@@ -84,19 +84,26 @@ describe.skipIf(!hasMosquitto || !hasOpenssl)('Mosquitto TLS listener from broke
     );
   });
 
-  it('carries an MQTT 5 check-in and its receipt for a client that trusts the CA', async () => {
+  /** Device c1/d1 over mqtts, trusting the CA: sends one check-in and expects its receipt. */
+  async function checkInOverTls(elderId: string, then: (c: Awaited<ReturnType<typeof connectDevice>>, event: ReturnType<typeof mealEvent>) => Promise<void>): Promise<void> {
     const c = await connectDevice(dep.tlsUrl!, { protocolVersion: 5, clientId: 'edge-c1-d1', username: 'c1/d1', password: dep.passwords['c1/d1'], ca: readFileSync(dep.pki!.caFile) });
     try {
       await c.subscribeAsync(topics.receipts('c1', 'd1'), { qos: 1 });
-      const event = mealEvent({ centreId: 'c1', deviceId: 'd1', elderId: 'over-tls' });
+      const event = mealEvent({ centreId: 'c1', deviceId: 'd1', elderId });
       const receipt = nextMessage(c, topics.receipts('c1', 'd1'));
       await c.publishAsync(topics.events('c1', 'd1'), JSON.stringify(batch(event)), { qos: 1 });
       expect((JSON.parse((await receipt).toString()) as Receipt).eventIds).toEqual([event.eventId]);
-      // Refusals still arrive as reason codes over TLS.
-      await expect(c.publishAsync(topics.events('c2', 'd2'), JSON.stringify(batch(event)), { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
+      await then(c, event);
     } finally {
       await c.endAsync();
     }
+  }
+
+  it('carries an MQTT 5 check-in and its receipt for a client that trusts the CA', async () => {
+    await checkInOverTls('over-tls', async (c, event) => {
+      // Refusals still arrive as reason codes over TLS.
+      await expect(c.publishAsync(topics.events('c2', 'd2'), JSON.stringify(batch(event)), { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
+    });
   });
 
   it('refuses a client that does not trust the CA with a certificate error', async () => {
@@ -146,16 +153,8 @@ describe.skipIf(!hasMosquitto || !hasOpenssl)('Mosquitto TLS listener from broke
     url.protocol = 'mqtts:';
     url.port = new URL(dep.tlsUrl!).port;
     server = await startServer(serverSettings({ dataDir: dep.dataDir, httpPort: 0, mqttUrl: url.toString(), mqttCa: dep.pki!.caFile, adminToken: TEST_TOKEN, logLevel: 'silent' }), { logger: quietLogger });
-    const c = await connectDevice(dep.tlsUrl!, { protocolVersion: 5, clientId: 'edge-c1-d1', username: 'c1/d1', password: dep.passwords['c1/d1'], ca: readFileSync(dep.pki!.caFile) });
-    try {
-      await c.subscribeAsync(topics.receipts('c1', 'd1'), { qos: 1 });
-      const event = mealEvent({ centreId: 'c1', deviceId: 'd1', elderId: 'server-over-tls' });
-      const receipt = nextMessage(c, topics.receipts('c1', 'd1'));
-      await c.publishAsync(topics.events('c1', 'd1'), JSON.stringify(batch(event)), { qos: 1 });
-      expect((JSON.parse((await receipt).toString()) as Receipt).eventIds).toEqual([event.eventId]);
+    await checkInOverTls('server-over-tls', async (_c, event) => {
       expect(server.db.prepare('SELECT elder_id FROM meals WHERE event_id = ?').pluck().get(event.eventId)).toBe('server-over-tls');
-    } finally {
-      await c.endAsync();
-    }
+    });
   });
 });
