@@ -19,7 +19,7 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
 
   mealcheck server [--data DIR] [--http-port N] [--mqtt-port N | --mqtt-url URL]
   mealcheck edge   --centre ID --device ID [--data DIR] [--server URL] [--camera SOURCE] [--http-port N]
-  mealcheck enrol  --data DIR --elder ID --name NAME PHOTO...
+  mealcheck enrol  --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...
   mealcheck demo   [--once] [--json]
   mealcheck camera-check --camera SOURCE [--seconds N] [--json] [--data DIR]
   mealcheck device add --centre ID --device ID [--data DIR]   (also: remove, list)
@@ -73,13 +73,15 @@ async function edgeCommand(argv: string[]): Promise<number> {
 }
 
 async function enrolCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, new Set(['allow-lookalike']));
   const get = (f: string) => {
     const v = args.flags.get(f);
     return typeof v === 'string' ? v : undefined;
   };
   if (wantsHelp(argv)) {
-    console.log('mealcheck enrol --data DIR --elder ID --name NAME PHOTO...\n\nStores one face template per photo in the edge database at DIR.\nEach photo must show exactly one face.');
+    console.log(
+      'mealcheck enrol --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...\n\nStores one face template per photo in the edge database at DIR.\nEach photo must show exactly one face. A face that looks like another enrolled elder\n(within the door\'s accept distance) is refused, naming that elder; --allow-lookalike\nenrols it anyway (a twin or sibling staff have checked).',
+    );
     return 0;
   }
   const problems: string[] = [];
@@ -90,7 +92,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
   if (!elderId) problems.push('--elder ID is required');
   if (!name) problems.push('--name NAME is required');
   if (args.positional.length === 0) problems.push('at least one PHOTO is required');
-  for (const f of args.flags.keys()) if (!['data', 'elder', 'name', 'models', 'backend'].includes(f)) problems.push(`unknown option --${f}`);
+  for (const f of args.flags.keys()) if (!['data', 'elder', 'name', 'models', 'backend', 'allow-lookalike'].includes(f)) problems.push(`unknown option --${f}`);
   if (problems.length) throw new ConfigError(problems);
 
   const logger = createLogger('enrol');
@@ -105,6 +107,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
       elderId: elderId!,
       name: name!,
       photos: args.positional,
+      allowLookalike: args.flags.has('allow-lookalike'),
     });
     console.log(`enrolled ${result.elderId} ${result.name}: ${result.templates.length} template(s) (${elders.countTemplates(result.elderId)} in all)`);
     for (const t of result.templates) console.log(`  ${t.photo}: face ${Math.round(t.box.width)}x${Math.round(t.box.height)} px, score ${t.score.toFixed(2)}`);

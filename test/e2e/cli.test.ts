@@ -53,6 +53,20 @@ describe('mealcheck server, enrol and edge as processes', () => {
     expect(r.stderr).toContain('nothing stored');
   }, 120_000);
 
+  it('refuses to enrol a face already enrolled as another elder, naming the elder, unless --allow-lookalike', async () => {
+    const data = join(dir, 'lookalike');
+    expect((await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', photos[0]!])).code).toBe(0);
+    const again = await mealcheck(['enrol', '--data', data, '--elder', 'E7', '--name', '李桂兰', photos[0]!]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('looks like elder E1 (王秀英)');
+    expect(again.stderr).toContain('nothing stored');
+    // More photos of the same elder are not a look-alike of herself.
+    expect((await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', photos[0]!])).code).toBe(0);
+    const allowed = await mealcheck(['enrol', '--data', data, '--elder', 'E7', '--name', '李桂兰', '--allow-lookalike', photos[0]!]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toContain('enrolled E7 李桂兰: 1 template(s)');
+  }, 180_000);
+
   it('refuses to start the edge when a model file is missing, naming the file', async () => {
     const emptyModels = join(dir, 'no-models');
     mkdirSync(emptyModels);

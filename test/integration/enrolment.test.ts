@@ -154,6 +154,26 @@ describe('enrolElder', () => {
     expect(events).toEqual(['begin', 'commit after 3 writes']);
   });
 
+  it('refuses a face within the accept distance of another elder, naming them; allowLookalike enrols it', async () => {
+    const db = openDatabase(':memory:', { migrationsDir });
+    try {
+      const repo = createElderRepository(db);
+      const elders: EnrolmentStore = { ...repo, transaction: (fn) => db.transaction(fn)() };
+      await enrolElder({ engine: engine(), elders, elderId: 'e-001', name: '王秀英', photos: await photos('a-1') });
+      // a-3 is 0.12 from a-1: the same face under another id.
+      const err = await refusal(enrolElder({ engine: engine(), elders, elderId: 'e-002', name: '李桂兰', photos: await photos('a-3') }));
+      expect(err.problems).toEqual([expect.objectContaining({ code: 'looks-like-enrolled', message: expect.stringMatching(/looks like elder e-001 \(王秀英\).*distance 0\.12/) as unknown })]);
+      expect(repo.getElder('e-002')).toBeUndefined();
+      // The same elder's own new photos are not look-alikes; a stricter distance lets it through.
+      await enrolElder({ engine: engine(), elders, elderId: 'e-001', name: '王秀英', photos: await photos('a-2') });
+      await enrolElder({ engine: engine(), elders, elderId: 'e-003', name: 'Li', photos: await photos('a-3'), lookalikeDistance: 0.05 });
+      await enrolElder({ engine: engine(), elders, elderId: 'e-002', name: '李桂兰', photos: await photos('a-3'), allowLookalike: true });
+      expect(repo.countTemplates('e-002')).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+
   it('with the real elder repository: templates load into the matcher and recognise the elder', async () => {
     const db = openDatabase(':memory:', { migrationsDir });
     try {

@@ -10,6 +10,7 @@ import { basename } from 'node:path';
 import { isValidId } from '../../../common/contract.ts';
 import { ImageError, type DetectedFace, type FaceEngine } from '../vision/face-engine.ts';
 import { checkQuality } from '../recognition/quality.ts';
+import { DEFAULT_MATCHER_OPTIONS, DESCRIPTOR_LENGTH, euclideanDistance, type TemplateSet } from '../recognition/matcher.ts';
 
 /** The part of the elder repository enrolment writes to. */
 export interface EnrolmentStore {
@@ -22,6 +23,10 @@ export interface EnrolmentStore {
    * behind. Without it, a disk error midway may leave some templates stored.
    */
   transaction?<T>(fn: () => T): T;
+  /** Every enrolled template, for the look-alike check (skipped when the store cannot list them). */
+  loadTemplates?(): TemplateSet;
+  /** An enrolled elder's name, for the look-alike message. */
+  getElder?(elderId: string): { name: string } | undefined;
 }
 
 export interface EnrolmentRequest {
@@ -33,9 +38,17 @@ export interface EnrolmentRequest {
   photos: readonly string[];
   /** Faces smaller than this (px, shorter box side) make poor templates and are refused. Default 40. */
   minFaceSize?: number;
+  /**
+   * A photo whose face is this close (Euclidean) to a template of another enrolled elder is
+   * refused as a look-alike. Default: the matcher's accept threshold, the distance at which the
+   * door would already take one for the other.
+   */
+  lookalikeDistance?: number;
+  /** Staff checked: a different person who looks alike (a twin, a sibling). Default false. */
+  allowLookalike?: boolean;
 }
 
-export type EnrolmentProblemCode = 'invalid-elder-id' | 'invalid-name' | 'no-photos' | 'unreadable' | 'bad-image' | 'no-face' | 'several-faces' | 'face-too-small' | 'low-quality';
+export type EnrolmentProblemCode = 'invalid-elder-id' | 'invalid-name' | 'no-photos' | 'unreadable' | 'bad-image' | 'no-face' | 'several-faces' | 'face-too-small' | 'low-quality' | 'looks-like-enrolled';
 
 export interface EnrolmentProblem {
   code: EnrolmentProblemCode;
@@ -119,6 +132,8 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
     }
   }
   if (problems.length) throw new EnrolmentError(problems);
+  if (!req.allowLookalike) problems.push(...lookalikes(req, good));
+  if (problems.length) throw new EnrolmentError(problems);
 
   const store = (): void => {
     elders.upsertElder(elderId, name);
@@ -128,4 +143,35 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
   else store();
 
   return { elderId, name, templates: good.map((g) => ({ photo: g.photo, score: g.face.score, box: { ...g.face.box } })) };
+}
+
+/**
+ * Photos whose face is within `lookalikeDistance` of another enrolled elder's template: the
+ * same person enrolled twice under two ids, or a look-alike the door would confuse. Either
+ * way a meal could be credited to the wrong elder, so staff decide (`allowLookalike`).
+ */
+function lookalikes(req: EnrolmentRequest, good: readonly { photo: string; face: DetectedFace }[]): EnrolmentProblem[] {
+  const { elders, elderId } = req;
+  if (!elders.loadTemplates) return [];
+  const limit = req.lookalikeDistance ?? DEFAULT_MATCHER_OPTIONS.threshold;
+  const gallery = elders.loadTemplates();
+  const dim = gallery.dim ?? DESCRIPTOR_LENGTH;
+  const problems: EnrolmentProblem[] = [];
+  for (const g of good) {
+    let nearest: { elderId: string; distance: number } | undefined;
+    for (let i = 0; i < gallery.elderIds.length; i++) {
+      const other = gallery.elderIds[i]!;
+      if (other === elderId) continue;
+      const d = euclideanDistance(g.face.descriptor, gallery.descriptors.subarray(i * dim, (i + 1) * dim));
+      if (d <= limit && (!nearest || d < nearest.distance)) nearest = { elderId: other, distance: d };
+    }
+    if (!nearest) continue;
+    const name = elders.getElder?.(nearest.elderId)?.name;
+    problems.push({
+      code: 'looks-like-enrolled',
+      photo: g.photo,
+      message: `photo ${g.photo}: the face looks like elder ${nearest.elderId}${name ? ` (${name})` : ''}, already enrolled (distance ${nearest.distance.toFixed(2)}, the door accepts up to ${limit}); if this is the same person, add the photo to ${nearest.elderId} instead; if it is really someone else (a twin, a sibling), enrol again allowing look-alikes`,
+    });
+  }
+  return problems;
 }
