@@ -80,7 +80,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
   };
   if (wantsHelp(argv)) {
     console.log(
-      'mealcheck enrol --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...\n\nStores one face template per photo in the edge database at DIR.\nEach photo must show exactly one face. A face that looks like another enrolled elder\n(within the door\'s accept distance) is refused, naming that elder; --allow-lookalike\nenrols it anyway (a twin or sibling staff have checked).',
+      'mealcheck enrol --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...\n\nStores one face template per photo in the edge database at DIR.\nEach photo must show exactly one face. A face that looks like another enrolled elder\n(within 0.40, where photos of one person usually sit) is refused, naming that elder; --allow-lookalike\nenrols it anyway (a twin or sibling staff have checked).',
     );
     return 0;
   }

@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import { isValidId } from '../../../common/contract.ts';
 import { ImageError, type DetectedFace, type FaceEngine } from '../vision/face-engine.ts';
 import { checkQuality } from '../recognition/quality.ts';
-import { DEFAULT_MATCHER_OPTIONS, DESCRIPTOR_LENGTH, euclideanDistance, type TemplateSet } from '../recognition/matcher.ts';
+import { DESCRIPTOR_LENGTH, euclideanDistance, type TemplateSet } from '../recognition/matcher.ts';
 
 /** The part of the elder repository enrolment writes to. */
 export interface EnrolmentStore {
@@ -38,15 +38,20 @@ export interface EnrolmentRequest {
   photos: readonly string[];
   /** Faces smaller than this (px, shorter box side) make poor templates and are refused. Default 40. */
   minFaceSize?: number;
-  /**
-   * A photo whose face is this close (Euclidean) to a template of another enrolled elder is
-   * refused as a look-alike. Default: the matcher's accept threshold, the distance at which the
-   * door would already take one for the other.
-   */
+  /** A face this close (Euclidean) to another elder's template is a look-alike. Default DEFAULT_LOOKALIKE_DISTANCE. */
   lookalikeDistance?: number;
   /** Staff checked: a different person who looks alike (a twin, a sibling). Default false. */
   allowLookalike?: boolean;
 }
+
+/**
+ * Default look-alike distance. Measured on faces-dev (2026-11-28, scripts/eval/CALIBRATION.md):
+ * enrolling its 56 identities one after another (2 photos each), 0.40 and 0.42 flag none of them
+ * against the others and 0.44 flags 4; enrolling a person again with 2 other photos is caught
+ * in 37 of 44 cases at 0.40 (42 at 0.42, 44 at 0.48, the door's accept threshold, which would
+ * flag 7 of the 56 strangers). 0.40 keeps one 0.02 step from the first false flag.
+ */
+export const DEFAULT_LOOKALIKE_DISTANCE = 0.4;
 
 export type EnrolmentProblemCode = 'invalid-elder-id' | 'invalid-name' | 'no-photos' | 'unreadable' | 'bad-image' | 'no-face' | 'several-faces' | 'face-too-small' | 'low-quality' | 'looks-like-enrolled';
 
@@ -153,7 +158,7 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
 function lookalikes(req: EnrolmentRequest, good: readonly { photo: string; face: DetectedFace }[]): EnrolmentProblem[] {
   const { elders, elderId } = req;
   if (!elders.loadTemplates) return [];
-  const limit = req.lookalikeDistance ?? DEFAULT_MATCHER_OPTIONS.threshold;
+  const limit = req.lookalikeDistance ?? DEFAULT_LOOKALIKE_DISTANCE;
   const gallery = elders.loadTemplates();
   const dim = gallery.dim ?? DESCRIPTOR_LENGTH;
   const problems: EnrolmentProblem[] = [];
@@ -170,7 +175,7 @@ function lookalikes(req: EnrolmentRequest, good: readonly { photo: string; face:
     problems.push({
       code: 'looks-like-enrolled',
       photo: g.photo,
-      message: `photo ${g.photo}: the face looks like elder ${nearest.elderId}${name ? ` (${name})` : ''}, already enrolled (distance ${nearest.distance.toFixed(2)}, the door accepts up to ${limit}); if this is the same person, add the photo to ${nearest.elderId} instead; if it is really someone else (a twin, a sibling), enrol again allowing look-alikes`,
+      message: `photo ${g.photo}: the face looks like elder ${nearest.elderId}${name ? ` (${name})` : ''}, already enrolled (distance ${nearest.distance.toFixed(2)}; photos of one person often sit this close, different people rarely); if this is the same person, add the photo to ${nearest.elderId} instead; if it is really someone else (a twin, a sibling), enrol again allowing look-alikes`,
     });
   }
   return problems;
