@@ -47,11 +47,6 @@ export interface MealRow {
 /** Why an event is kept for review instead of counted: see migration 004. */
 export type ClockReviewReason = 'unverified' | 'outside-window';
 
-export interface ClockReviewRow extends Omit<MealRow, 'clockState'> {
-  reason: ClockReviewReason;
-  clockState: ClockState | null;
-}
-
 /** The review reason of an event, or null when it is an ordinary meal. */
 export function clockReviewOf(e: MealEvent): ClockReviewReason | null {
   if (e.clock === 'unverified') return 'unverified';
@@ -91,9 +86,6 @@ export interface MealRepository {
   findByEventId(eventId: string): MealRow | undefined;
   count(): number;
   countDuplicateAttempts(): number;
-  countClockReviews(): number;
-  /** Newest first. */
-  listClockReviews(limit: number): ClockReviewRow[];
 }
 
 const mealColumns = `event_id AS eventId, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId,
@@ -120,8 +112,6 @@ export function createMealRepository(db: Db): MealRepository {
     `INSERT INTO clock_reviews (event_id, reason, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms)
      VALUES (@eventId, @reason, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs)`,
   );
-  const countReviews = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM clock_reviews');
-  const listReviews = db.prepare<[number], ClockReviewRow>(`SELECT ${mealColumns}, reason FROM clock_reviews ORDER BY received_at DESC, event_id DESC LIMIT ?`);
   const findByEventId = db.prepare<[string], MealRow>(`SELECT ${mealColumns} FROM meals WHERE event_id = ?`);
   const countMeals = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM meals');
   const countDuplicates = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM duplicate_attempts');
@@ -186,7 +176,5 @@ export function createMealRepository(db: Db): MealRepository {
     findByEventId: (eventId) => findByEventId.get(eventId),
     count: () => countMeals.get()!.n,
     countDuplicateAttempts: () => countDuplicates.get()!.n,
-    countClockReviews: () => countReviews.get()!.n,
-    listClockReviews: (limit) => listReviews.all(limit),
   };
 }
