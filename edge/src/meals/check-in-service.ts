@@ -11,7 +11,7 @@ import type { Db } from '../../../common/sqlite.ts';
 import type { ElderRepository } from '../elders/elder-repository.ts';
 import { createClockRepository, type ClockRepository, type UnsyncedCheckIn } from '../sync/clock-repository.ts';
 import type { OutboxRepository } from '../sync/outbox-repository.ts';
-import type { CheckIn, CheckInRecorder, CheckInRequest, CheckInResult, Confirmation, ConfirmationResult, ConfirmationStatus } from './check-in.ts';
+import { doorDetails, type CheckIn, type CheckInRecorder, type CheckInRequest, type CheckInResult, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
 import type { CheckInRecord, CheckInRepository } from './check-in-repository.ts';
 import { createConfirmationRepository, type ConfirmationRecord, type ConfirmationRepository } from './confirmation-repository.ts';
 import { mealAt, nearestMeal, serviceDateOf, shortestGapBetweenMeals, type MealWindow } from './meal-windows.ts';
@@ -136,10 +136,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
       if (earlier) return { status: 'already-checked-in', checkIn: withName(earlier, elder.name) };
       if (req.antispoof !== undefined && req.antispoof < antispoofThreshold) return hold(req, elder.elderId, elder.name, slot, now);
 
-      const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), method: req.method };
-      if (req.score !== undefined) rec.score = req.score;
-      if (req.cameraId !== undefined) rec.cameraId = req.cameraId;
-      if (req.antispoof !== undefined) rec.antispoof = req.antispoof;
+      const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), method: req.method, ...doorDetails(req) };
       const event = toEvent(rec, reading?.trusted ? { clock: reading.source } : undefined);
       try {
         insertBoth(rec, event);
@@ -193,14 +190,14 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
         logger?.warn({ elderId: elder.elderId, antispoof: req.antispoof }, 'suspect face while the clock is untrusted: not recorded, staff to check in by hand');
         return { status: 'not-recorded', reason: 'face needs staff confirmation while the clock is not set: check this elder in by hand' };
       }
+      // No anti-spoof hint: unsynced_check_ins has no column for it, so the corrected check-in
+      // could not keep it.
       const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: guess.serviceDate, meal: guess.meal, at: reading.system.toISOString(), method: req.method };
       if (req.score !== undefined) rec.score = req.score;
       if (req.cameraId !== undefined) rec.cameraId = req.cameraId;
       // Sent like this (`unverified`) only if this run ends before it learns the time.
       const event = toEvent(rec, { clock: 'unverified', monoMs: reading.monoMs, edgeAt: rec.at });
-      const u: Omit<UnsyncedCheckIn, 'status'> = { eventId: rec.eventId, elderId: rec.elderId, bootId, monoMs: reading.monoMs, edgeAt: rec.at, method: rec.method };
-      if (rec.score !== undefined) u.score = rec.score;
-      if (rec.cameraId !== undefined) u.cameraId = rec.cameraId;
+      const u: Omit<UnsyncedCheckIn, 'status'> = { eventId: rec.eventId, elderId: rec.elderId, bootId, monoMs: reading.monoMs, edgeAt: rec.at, method: rec.method, ...doorDetails(rec) };
       insertHeld(u, event);
       logger?.warn({ elderId: rec.elderId, eventId: rec.eventId, monoMs: reading.monoMs, edgeAt: rec.at }, 'check-in recorded with an untrusted clock: held until the time is learnt');
       const checkIn: CheckIn = { ...rec, elderName: elder.name, provisional: true };
@@ -218,10 +215,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
   function hold(req: CheckInRequest, elderId: string, elderName: string, slot: { serviceDate: string; meal: CheckIn['meal'] }, now: Date): CheckInResult {
     const open = confirmations.findOpen(elderId, slot.serviceDate, slot.meal);
     if (open) return { status: 'pending-confirmation', confirmation: named(open, elderName) };
-    const c: ConfirmationRecord = { id: ids.next(), elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), method: req.method, status: 'pending' };
-    if (req.score !== undefined) c.score = req.score;
-    if (req.cameraId !== undefined) c.cameraId = req.cameraId;
-    if (req.antispoof !== undefined) c.antispoof = req.antispoof;
+    const c: ConfirmationRecord = { id: ids.next(), elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), method: req.method, status: 'pending', ...doorDetails(req) };
     confirmations.insert(c);
     logger?.warn({ elderId, meal: slot.meal, serviceDate: slot.serviceDate, antispoof: req.antispoof, threshold: antispoofThreshold, confirmationId: c.id }, 'check-in held for staff confirmation (anti-spoof)');
     return { status: 'pending-confirmation', confirmation: named(c, elderName) };
@@ -240,10 +234,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
       confirmations.decide(id, { status: 'superseded', at: decidedAt, by: staffId, eventId: earlier.eventId });
       return { status: 'already-checked-in', confirmation: named(confirmations.get(id)!, name), checkIn: withName(earlier, name) };
     }
-    const rec: CheckInRecord = { eventId: ids.next(), elderId: c.elderId, serviceDate: c.serviceDate, meal: c.meal, at: c.at, method: c.method };
-    if (c.score !== undefined) rec.score = c.score;
-    if (c.cameraId !== undefined) rec.cameraId = c.cameraId;
-    if (c.antispoof !== undefined) rec.antispoof = c.antispoof;
+    const rec: CheckInRecord = { eventId: ids.next(), elderId: c.elderId, serviceDate: c.serviceDate, meal: c.meal, at: c.at, method: c.method, ...doorDetails(c) };
     checkIns.insert(rec);
     outbox.enqueue(toEvent(rec), decidedAt);
     confirmations.decide(id, { status: 'confirmed', at: decidedAt, by: staffId, eventId: rec.eventId });

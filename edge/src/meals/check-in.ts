@@ -30,6 +30,18 @@ export interface DoorVisit {
   antispoof?: number;
 }
 
+/** A door visit's optional details: score, camera, anti-spoof hint. */
+export type DoorDetails = Pick<DoorVisit, 'score' | 'cameraId' | 'antispoof'>;
+
+/** The details of `from` that are set, to copy onto a record (absent ones stay absent). */
+export function doorDetails(from: DoorDetails): DoorDetails {
+  const d: DoorDetails = {};
+  if (from.score !== undefined) d.score = from.score;
+  if (from.cameraId !== undefined) d.cameraId = from.cameraId;
+  if (from.antispoof !== undefined) d.antispoof = from.antispoof;
+  return d;
+}
+
 export interface CheckIn extends DoorVisit {
   eventId: string;
   /**

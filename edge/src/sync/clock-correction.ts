@@ -16,6 +16,7 @@ import type { MealEvent } from '../../../common/contract.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Db } from '../../../common/sqlite.ts';
 import type { CheckInRecord, CheckInRepository } from '../meals/check-in-repository.ts';
+import { doorDetails } from '../meals/check-in.ts';
 import { nearestMeal, type MealWindow } from '../meals/meal-windows.ts';
 import type { ClockRepository, UnsyncedCheckIn } from './clock-repository.ts';
 import type { HeldOutbox } from './outbox-repository.ts';
@@ -72,9 +73,7 @@ export function createClockCorrector(deps: ClockCorrectorDeps): ClockCorrector {
         sum.duplicates++;
         logger.warn({ ...log, originalEventId: earlier.eventId }, 'check-in recorded while the clock was untrusted was a second one for this meal: sent as a duplicate attempt');
       } else {
-        const rec: CheckInRecord = { eventId: u.eventId, elderId: u.elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: base.at, method: u.method };
-        if (u.score !== undefined) rec.score = u.score;
-        if (u.cameraId !== undefined) rec.cameraId = u.cameraId;
+        const rec: CheckInRecord = { eventId: u.eventId, elderId: u.elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: base.at, method: u.method, ...doorDetails(u) };
         checkIns.insert(rec);
         clocks.resolve(u.eventId, { status: 'corrected', ...base });
         sum.corrected++;
