@@ -11,18 +11,16 @@ export type Db = Database.Database;
 export interface OpenOptions {
   /** Folder of `NNN-name.sql` files. */
   migrationsDir: string;
-  /**
-   * FULL on the edge: a check-in shown to an elder must survive power loss, so every commit
-   * is fsynced. NORMAL is enough on the server, where the edge re-sends until it has a receipt.
-   */
-  synchronous?: 'FULL' | 'NORMAL';
 }
 
 export function openDatabase(file: string, opts: OpenOptions): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+  // FULL everywhere: every commit is fsynced before it returns. On the edge a check-in shown to
+  // an elder must survive power loss; on the server a receipt tells the edge to delete its copy,
+  // so a commit that WAL with NORMAL could roll back on power loss would lose the meal for good.
+  db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db, opts.migrationsDir);

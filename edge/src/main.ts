@@ -41,7 +41,7 @@ export const EDGE_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import
 
 /** Opens (and migrates) the edge database: WAL, synchronous=FULL. */
 export function openEdgeDatabase(file: string): Db {
-  return openDatabase(file, { migrationsDir: EDGE_MIGRATIONS_DIR, synchronous: 'FULL' });
+  return openDatabase(file, { migrationsDir: EDGE_MIGRATIONS_DIR });
 }
 
 export interface EdgeDeps {

@@ -25,7 +25,7 @@ export function edgeTempDir(prefix = 'mealcheck-edge-'): { dir: string; cleanup(
 }
 
 export function openEdgeDb(dir: string, name = 'edge.db'): Db {
-  return openDatabase(join(dir, name), { migrationsDir: EDGE_MIGRATIONS, synchronous: 'FULL' });
+  return openDatabase(join(dir, name), { migrationsDir: EDGE_MIGRATIONS });
 }
 
 /** A clock the test moves by hand. */

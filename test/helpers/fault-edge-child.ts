@@ -36,7 +36,7 @@ const out = (line: string) => writeSync(1, `${line}\n`);
 // so a test can have the next edge loaded while it kills the current one.
 if (process.env.FAULT_WAIT_GO === '1') await new Promise((resolve) => process.stdin.once('data', resolve));
 
-const db = openDatabase(join(env('FAULT_DATA'), 'edge.db'), { migrationsDir: fileURLToPath(new URL('../../edge/migrations', import.meta.url)), synchronous: 'FULL' });
+const db = openDatabase(join(env('FAULT_DATA'), 'edge.db'), { migrationsDir: fileURLToPath(new URL('../../edge/migrations', import.meta.url)) });
 const logger = createLogger('fault-edge', process.env.FAULT_LOG_LEVEL ?? 'silent');
 const elders = createElderRepository(db);
 const outbox = createOutboxRepository(db);

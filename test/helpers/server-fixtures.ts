@@ -19,7 +19,7 @@ export function tempDir(prefix = 'mealcheck-server-'): { dir: string; cleanup():
 }
 
 export function openServerDb(dir: string): Db {
-  return openDatabase(join(dir, 'server.sqlite'), { migrationsDir: MIGRATIONS_DIR, synchronous: 'NORMAL' });
+  return openDatabase(join(dir, 'server.sqlite'), { migrationsDir: MIGRATIONS_DIR });
 }
 
 export function mealEvent(overrides: Partial<MealEvent> = {}): MealEvent {

@@ -52,6 +52,13 @@ describe('MQTT ingest with the embedded broker', () => {
     tmp?.cleanup();
   });
 
+  it('commits with synchronous=FULL, so a receipted meal survives power loss, not just a process kill', () => {
+    // In WAL mode NORMAL may roll back the last commits on power loss, after their receipt told
+    // the edge to delete its copy. 2 = FULL.
+    expect(server.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(server.db.pragma('synchronous', { simple: true })).toBe(2);
+  });
+
   it('speaks MQTT 5 and 3.1.1 (aedes 2)', async () => {
     const v5 = await connectDevice(server.mqttUrl, { protocolVersion: 5 });
     const v4 = await connectDevice(server.mqttUrl, { protocolVersion: 4 });

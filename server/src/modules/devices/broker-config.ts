@@ -61,7 +61,7 @@ export async function brokerConfigCommand(argv: string[], out: (s: string) => vo
   const dataDir = get('data') ?? process.env.MEALCHECK_DATA ?? './data/server';
   const outDir = resolve(get('out') ?? join(dataDir, 'mosquitto'));
   mkdirSync(outDir, { recursive: true });
-  const db = openDatabase(join(dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR, synchronous: 'NORMAL' });
+  const db = openDatabase(join(dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR });
   let devices: DeviceCredential[];
   try {
     devices = createDeviceCredentialRepository(db).list();

@@ -38,7 +38,7 @@ export async function deviceCommand(argv: string[], out: (s: string) => void = (
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = get('data') ?? process.env.MEALCHECK_DATA ?? './data/server';
-  const db = openDatabase(join(dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR, synchronous: 'NORMAL' });
+  const db = openDatabase(join(dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR });
   try {
     const repo = createDeviceCredentialRepository(db);
     if (action === 'add') {
