@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { systemClock, type Clock } from '../../common/clock.ts';
 import { ConfigError } from '../../common/config.ts';
-import { createLogger, type Logger } from '../../common/logger.ts';
+import { createLogger, redactUrl, type Logger } from '../../common/logger.ts';
 import { openDatabase, type Db } from '../../common/sqlite.ts';
 import { buildApp } from './app.ts';
 import { connectHost, createEmbeddedBroker, EMBEDDED_BROKER_PROTOCOL_VERSION, type EmbeddedBroker } from './broker.ts';
@@ -20,7 +20,7 @@ import { createDeviceCredentialRepository, deviceClientId, generatePassword } fr
 import { createDeadLetterRepository } from './modules/meals/dead-letter-repository.ts';
 import { createDeviceRepository } from './modules/meals/device-repository.ts';
 import { createMealRepository } from './modules/meals/meal-repository.ts';
-import { createMqttIngest, redactUrl, type MqttIngest } from './modules/meals/mqtt-ingest.ts';
+import { createMqttIngest, type MqttIngest } from './modules/meals/mqtt-ingest.ts';
 import { resolveAdminToken } from './plugins/auth.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
@@ -60,8 +60,9 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
   const clock = opts.clock ?? systemClock;
   const admin = resolveAdminToken(settings.adminToken, settings.dataDir);
   if (admin.generated) {
-    // Shown once, on the run that made it; afterwards it is read from the file.
-    logger.warn({ file: admin.file }, `generated admin token: ${admin.token}`);
+    // The token itself is never logged: the caller prints it once to the terminal
+    // (`tokenGenerated`); afterwards it is read from the file.
+    logger.warn({ file: admin.file }, 'generated an admin token (printed once on the terminal, kept in the file)');
   }
 
   const stops: Array<() => Promise<void> | void> = [];
@@ -76,8 +77,9 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
   };
 
   try {
-    // NORMAL, not FULL: an edge re-sends until it has a receipt, and receipts follow commits.
-    const db = openDatabase(join(settings.dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR, synchronous: 'NORMAL' });
+    // synchronous=FULL (openDatabase): a receipt goes out after the commit, and tells the edge
+    // to delete its copy, so the commit must survive power loss, not just a process kill.
+    const db = openDatabase(join(settings.dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR });
     stops.push(() => void db.close());
 
     const credentials = createDeviceCredentialRepository(db);

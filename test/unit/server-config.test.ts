@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, describeSettings } from '../../common/config.ts';
 import { connectHost } from '../../server/src/broker.ts';
 import { readServerSettings, serverSettingsSpec } from '../../server/src/config.ts';
-import { redactUrl } from '../../server/src/modules/meals/mqtt-ingest.ts';
+import { redactUrl } from '../../common/logger.ts';
 
 describe('server settings', () => {
   it('--mqtt-ca: a readable PEM certificate file, for an external broker only', () => {

@@ -24,7 +24,7 @@ import {
   type TimeReply,
 } from '../../../../common/contract.ts';
 import type { Clock } from '../../../../common/clock.ts';
-import type { Logger } from '../../../../common/logger.ts';
+import { redactUrl, type Logger } from '../../../../common/logger.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 import type { DeadLetterRepository } from './dead-letter-repository.ts';
 import type { DeviceRepository } from './device-repository.ts';
@@ -243,15 +243,4 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
       if (c) await c.endAsync();
     },
   };
-}
-
-/** The URL without its password, for logs and display. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }
