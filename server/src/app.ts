@@ -7,6 +7,8 @@ import { STATUS_CODES } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from '../../common/logger.ts';
 import type { Db } from '../../common/sqlite.ts';
+import { createDeadLetterRepository, type DeadLetterRepository } from './modules/meals/dead-letter-repository.ts';
+import { deadLetterRoutes } from './modules/meals/dead-letter-routes.ts';
 import { createStatsRepository } from './modules/stats/stats-repository.ts';
 import { statsRoutes } from './modules/stats/stats-routes.ts';
 import { requireBearerToken } from './plugins/auth.ts';
@@ -17,6 +19,8 @@ export interface AppOptions {
   logger: Logger;
   /** Bearer token every `/api` request must carry. */
   adminToken: string;
+  /** The ingest's own instance (it counts its bounds in memory); default: one on `db`. */
+  deadLetters?: DeadLetterRepository;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -58,6 +62,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       // Unknown /api paths answer 401 before 404, so they reveal nothing to a stranger.
       api.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
       await api.register(statsRoutes, { stats: createStatsRepository(opts.db) });
+      await api.register(deadLetterRoutes, { deadLetters: opts.deadLetters ?? createDeadLetterRepository(opts.db) });
     },
     { prefix: API_PREFIX },
   );

@@ -132,6 +132,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
       protocolVersion = settings.mqttProtocolVersion === 4 ? 4 : EMBEDDED_BROKER_PROTOCOL_VERSION;
     }
 
+    const deadLetters = createDeadLetterRepository(db);
     const ingest: MqttIngest = createMqttIngest({
       url: brokerUrl,
       protocolVersion,
@@ -140,7 +141,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
       ...(settings.mqttUrl && settings.mqttCa ? { ca: readFileSync(settings.mqttCa) } : {}),
       db,
       meals: createMealRepository(db),
-      deadLetters: createDeadLetterRepository(db),
+      deadLetters,
       devices: createDeviceRepository(db),
       clock,
       logger: logger.child({ module: 'ingest' }),
@@ -150,7 +151,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     stops.push(() => ingest.stop());
     await ingest.start();
 
-    const app = await buildApp({ db, logger, adminToken: admin.token });
+    const app = await buildApp({ db, logger, adminToken: admin.token, deadLetters });
     stops.push(() => app.close());
     await app.listen({ host: settings.httpHost, port: settings.httpPort });
     const port = (app.server.address() as AddressInfo).port;

@@ -26,7 +26,7 @@ import {
 import type { Clock } from '../../../../common/clock.ts';
 import { redactUrl, type Logger } from '../../../../common/logger.ts';
 import type { Db } from '../../../../common/sqlite.ts';
-import type { DeadLetterRepository } from './dead-letter-repository.ts';
+import { deadLetterDevice, type DeadLetterRepository, type DeadLetterStatus } from './dead-letter-repository.ts';
 import type { DeviceRepository } from './device-repository.ts';
 import type { IngestResult, MealRepository } from './meal-repository.ts';
 
@@ -76,15 +76,36 @@ export interface MqttIngest {
 
 const statusCheck = TypeCompiler.Compile(DeviceStatusSchema);
 
+/** Logged (at most once a minute per device) while rejected messages are dropped, not kept. */
+export const DEAD_LETTER_ALARM = 'DEAD LETTER ALARM: rejected messages of this device are no longer kept, only counted (GET /api/v1/dead-letters)';
+/** At most one log line a minute per device about its dead letters not being kept. */
+const DROP_LOG_INTERVAL_MS = 60_000;
+
+function summary(s: DeadLetterStatus) {
+  return { rows: s.rows, bytes: s.bytes, dropped: s.dropped, devices: s.devices.slice(0, 5).map((d) => `${d.device || '(unknown)'}: ${d.rows} kept, ${d.dropped} dropped`) };
+}
+
 export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
   const log = opts.logger;
   let client: MqttClient | undefined;
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => (resolveReady = r));
 
+  // A flood of junk must not become a flood of log lines: one line per kept dead letter, and for
+  // those not kept (a bound or the rate reached) one alarm line per device a minute.
+  const dropsLoggedAt = new Map<string, number>();
+  const recordDeadLetter = (topic: string, reason: string, payload: Buffer | string, now: Date): void => {
+    const outcome = opts.deadLetters.record(topic, reason, payload, now);
+    if (outcome.kind === 'stored') log.warn({ topic, reason, bytes: payload.length }, 'message rejected to dead letters');
+    if (outcome.kind !== 'dropped') return;
+    const device = deadLetterDevice(topic);
+    const last = dropsLoggedAt.get(device);
+    if (last !== undefined && now.getTime() - last < DROP_LOG_INTERVAL_MS) return;
+    dropsLoggedAt.set(device, now.getTime());
+    log.error({ device, bound: outcome.reason, status: summary(opts.deadLetters.status()) }, DEAD_LETTER_ALARM);
+  };
   const deadLetter = (topic: string, reason: string, payload: Buffer): MessageOutcome => {
-    log.warn({ topic, reason, bytes: payload.length }, 'message rejected to dead letters');
-    opts.deadLetters.record(topic, reason, payload, opts.clock.now());
+    recordDeadLetter(topic, reason, payload, opts.clock.now());
     return { kind: 'dead-letter', reason };
   };
 
@@ -94,7 +115,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     const now = opts.clock.now();
     const result = opts.db.transaction(() => {
       const r = opts.meals.ingest(parsed.value, centreId, deviceId, now);
-      for (const x of r.rejected) opts.deadLetters.record(topic, x.reason, JSON.stringify(x.event), now);
+      for (const x of r.rejected) recordDeadLetter(topic, x.reason, JSON.stringify(x.event), now);
       opts.devices.seen(centreId, deviceId, now);
       return r;
     })();
@@ -163,7 +184,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
       // will re-send; the message is still acknowledged so it cannot block the stream.
       log.error({ err, topic }, 'message handling failed; the edge will re-send');
       try {
-        opts.deadLetters.record(topic, `server error: ${(err as Error).message}`, payload, opts.clock.now());
+        recordDeadLetter(topic, `server error: ${(err as Error).message}`, payload, opts.clock.now());
       } catch {
         // Already logged; the database is unusable right now.
       }
@@ -187,6 +208,8 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
 
     async start() {
       if (client) throw new Error('ingest already started');
+      const dl = opts.deadLetters.status();
+      if (dl.alarm) log.error({ status: summary(dl) }, 'DEAD LETTER ALARM: dead letters were dropped or nearly fill their bounds; look at GET /api/v1/dead-letters, then clear them');
       const options: IClientOptions = {
         clientId: opts.clientId,
         ...(opts.username !== undefined ? { username: opts.username, password: opts.password } : {}),
@@ -241,6 +264,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
       const c = client;
       client = undefined;
       if (c) await c.endAsync();
+      opts.deadLetters.flush();
     },
   };
 }
