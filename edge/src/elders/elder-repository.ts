@@ -34,6 +34,21 @@ export interface ElderRepository {
   loadTemplates(): TemplateSet;
   /** All templates, or one elder's. */
   countTemplates(elderId?: string): number;
+  /**
+   * Deletes the elder and their templates (the door no longer knows them). Their meals,
+   * check-ins and held confirmations stay: they are the subsidy history. Returns what was
+   * removed, or undefined when no elder has this id.
+   */
+  removeElder(elderId: string): { name: string; templates: number } | undefined;
+  /**
+   * Changes whenever a template is added or removed, by this process or another (the
+   * `mealcheck enrol` CLI on the same file): the running edge polls it to reload its matcher.
+   * Cheap: one count over the elder index and one max over the primary key. Templates are
+   * never updated in place and AUTOINCREMENT never reuses an id, so a later set with the same
+   * (count, max id) holds no id newer than the earlier max and no id deleted before: it is the
+   * same set. Any insert, delete or mix of the two in between shows.
+   */
+  templatesVersion(): string;
 }
 
 interface ElderRow {
@@ -67,6 +82,16 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
   const all = db.prepare<[], { elder_id: string; descriptor: Buffer }>('SELECT elder_id, descriptor FROM templates ORDER BY id');
   const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM templates');
   const countOne = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM templates WHERE elder_id = ?');
+  // Templates go with their elder (ON DELETE CASCADE); check_ins and confirmations have no key to elders.
+  const remove = db.prepare<[string]>('DELETE FROM elders WHERE elder_id = ?');
+  const version = db.prepare<[], { n: number; maxId: number }>('SELECT count(*) AS n, coalesce(max(id), 0) AS maxId FROM templates');
+  const removeTx = db.transaction((elderId: string): { name: string; templates: number } | undefined => {
+    const elder = get.get(elderId);
+    if (!elder) return undefined;
+    const templates = countOne.get(elderId)?.n ?? 0;
+    remove.run(elderId);
+    return { name: elder.name, templates };
+  });
 
   return {
     upsertElder(elderId, name) {
@@ -98,6 +123,13 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
     },
     countTemplates(elderId) {
       return (elderId === undefined ? countAll.get() : countOne.get(elderId))?.n ?? 0;
+    },
+    removeElder(elderId) {
+      return removeTx(elderId);
+    },
+    templatesVersion() {
+      const v = version.get();
+      return `${v?.n ?? 0}:${v?.maxId ?? 0}`;
     },
   };
 }
