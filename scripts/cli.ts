@@ -20,6 +20,7 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
   mealcheck server [--data DIR] [--http-port N] [--mqtt-port N | --mqtt-url URL]
   mealcheck edge   --centre ID --device ID [--data DIR] [--server URL] [--camera SOURCE] [--http-port N]
   mealcheck enrol  --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...
+  mealcheck elder list --data DIR | elder remove --data DIR --elder ID
   mealcheck demo   [--once] [--json]
   mealcheck camera-check --camera SOURCE [--seconds N] [--json] [--data DIR]
   mealcheck device add --centre ID --device ID [--data DIR]   (also: remove, list)
@@ -80,7 +81,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
   };
   if (wantsHelp(argv)) {
     console.log(
-      'mealcheck enrol --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...\n\nStores one face template per photo in the edge database at DIR.\nEach photo must show exactly one face. A face that looks like another enrolled elder\n(within 0.40, where photos of one person usually sit) is refused, naming that elder; --allow-lookalike\nenrols it anyway (a twin or sibling staff have checked).',
+      'mealcheck enrol --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...\n\nStores one face template per photo in the edge database at DIR.\nEach photo must show exactly one face. A face that looks like another enrolled elder\n(within 0.40, where photos of one person usually sit) is refused, naming that elder; --allow-lookalike\nenrols it anyway (a twin or sibling staff have checked).\nA running edge on the same data folder picks the new templates up within a few seconds.',
     );
     return 0;
   }
@@ -111,6 +112,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
     });
     console.log(`enrolled ${result.elderId} ${result.name}: ${result.templates.length} template(s) (${elders.countTemplates(result.elderId)} in all)`);
     for (const t of result.templates) console.log(`  ${t.photo}: face ${Math.round(t.box.width)}x${Math.round(t.box.height)} px, score ${t.score.toFixed(2)}`);
+    console.log('a running edge picks this up within a few seconds (no restart needed)');
     return 0;
   } finally {
     await engine.stop();
@@ -129,6 +131,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'enrol':
       case 'enroll':
         return await enrolCommand(rest);
+      case 'elder': {
+        const { elderCommand } = await import('../edge/src/elders/elder-command.ts');
+        return await elderCommand(rest);
+      }
       case 'eval': {
         const { evalCommand } = await import('./eval/eval.ts');
         return await evalCommand(rest);

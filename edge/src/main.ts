@@ -22,6 +22,7 @@ import { parseCameraList } from './capture/camera-spec.ts';
 import { MotionGate } from './capture/motion-gate.ts';
 import type { EdgeConfig } from './config.ts';
 import { createElderRepository, type ElderRepository } from './elders/elder-repository.ts';
+import { TemplateWatcher } from './elders/template-watcher.ts';
 import { createCheckInRepository } from './meals/check-in-repository.ts';
 import { createCheckInService, type CheckInService } from './meals/check-in-service.ts';
 import type { CheckInRecorder } from './meals/check-in.ts';
@@ -124,6 +125,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
   pipelines: RecognitionPipeline[] = [];
   sources: FrameSource[] = [];
   statusUrl = '';
+  /** The gallery every pipeline matches against (one for all cameras). */
+  private matcher!: Matcher;
   private readonly logger: Logger;
   private readonly stack: Array<() => Promise<void> | void> = [];
 
@@ -156,10 +159,17 @@ export class Edge extends EventEmitter<EdgeEvents> {
     }
   }
 
-  /** Reloads the matcher's templates after an enrolment. */
+  /**
+   * Reloads the matcher from the database. The edge calls it itself within about a second of
+   * any enrolment or removal (its template watcher); callers need not. Synchronous, so it runs
+   * between two frames: a frame's faces are all matched against one gallery. Tracks already
+   * decided stay decided; a removed elder still being voted on is refused by the check-in
+   * service (`unknown-elder`).
+   */
   reloadTemplates(): void {
-    const templates = this.elders.loadTemplates();
-    for (const p of this.pipelines) p.reloadTemplates(templates);
+    const t0 = performance.now();
+    this.matcher.replace(this.elders.loadTemplates());
+    this.logger.info({ elders: this.matcher.elderCount, templates: this.matcher.size, ms: Math.round((performance.now() - t0) * 10) / 10 }, 'templates reloaded');
   }
 
   /** Live per-camera status (empty before start or without cameras). */
@@ -231,8 +241,14 @@ export class Edge extends EventEmitter<EdgeEvents> {
     stack.push(() => engine.stop());
     logger.info({ backend: engine.info().backend, detector: engine.info().detector }, 'face engine ready');
 
+    const loadedVersion = elders.templatesVersion();
     const matcher = new Matcher(elders.loadTemplates(), config.match);
-    logger.info({ elders: elders.listElders().length, templates: matcher.size }, 'templates loaded');
+    this.matcher = matcher;
+    logger.info({ elders: matcher.elderCount, templates: matcher.size }, 'templates loaded');
+    // Enrolment and removal take effect at the door without a restart, from any process.
+    const watcher = new TemplateWatcher({ version: () => elders.templatesVersion(), onChange: () => this.reloadTemplates(), logger });
+    watcher.start(loadedVersion);
+    stack.push(() => watcher.stop());
 
     const startedAt = clock.now();
     const status = new StatusServer({

@@ -11,6 +11,9 @@
  *   from a folder of JPEGs and, as production cameras deliver it, through ffmpeg (raw RGB),
  *   with ffmpeg's own CPU beside it;
  * - matcher: one 1:N match over 100,000 templates vs face-api's FaceMatcher;
+ * - reload: what a running edge does after an enrolment or removal, at 3,000 templates: the
+ *   templates-version poll (every second) and the reload (read from SQLite + rebuild the matcher),
+ *   which holds the event loop;
  * - eventLoopDelayP99Ms during recognition, rssMb (peak, before the baseline is loaded).
  *
  * Edge settings (e.g. --detector) are read like the edge reads them, so the figures are for
@@ -28,7 +31,8 @@ import { createLogger } from '../../common/logger.ts';
 import { checkFfmpeg, FfmpegFrameSource } from '../../edge/src/capture/ffmpeg-source.ts';
 import { FolderFrameSource } from '../../edge/src/capture/folder-source.ts';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
-import { createFrameEngine, createRecognitionPipeline } from '../../edge/src/main.ts';
+import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
+import { createFrameEngine, createRecognitionPipeline, openEdgeDatabase } from '../../edge/src/main.ts';
 import type { CheckInRecorder, CheckInResult } from '../../edge/src/meals/check-in.ts';
 import { DESCRIPTOR_LENGTH, Matcher, packTemplates, euclideanDistance } from '../../edge/src/recognition/matcher.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
@@ -39,6 +43,8 @@ import { FRAME_HEIGHT, FRAME_WIDTH, pickDemoPeople, renderScene, seededRandom, t
 
 const FPS = 5;
 const MATCHER_TEMPLATES = 100_000;
+/** A large centre: a thousand elders, three photos each. */
+const RELOAD_TEMPLATES = 3000;
 
 const r1 = (n: number) => Math.round(n * 10) / 10;
 const r2 = (n: number) => Math.round(n * 100) / 100;
@@ -311,6 +317,30 @@ async function main(): Promise<void> {
       if (i >= 3) matcherMs.push(performance.now() - t0);
     }
 
+    // --- Template reload at a large centre, from a real edge database ---
+    const reloadDb = openEdgeDatabase(join(dir, 'reload', 'edge.db'));
+    const reloadElders = createElderRepository(reloadDb);
+    reloadDb.transaction(() => {
+      for (let i = 0; i < RELOAD_TEMPLATES; i++) {
+        if (i % 3 === 0) reloadElders.upsertElder(`elder-${i / 3}`, 'x');
+        reloadElders.addTemplate(`elder-${Math.floor(i / 3)}`, gallery.subarray(i * DESCRIPTOR_LENGTH, (i + 1) * DESCRIPTOR_LENGTH), 'bench');
+      }
+    })();
+    const reloadMatcher = new Matcher(reloadElders.loadTemplates(), config.match);
+    const pollUs: number[] = [];
+    const reloadMs: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now();
+      reloadElders.templatesVersion();
+      if (i >= 10) pollUs.push((performance.now() - t0) * 1000);
+    }
+    for (let i = 0; i < 23; i++) {
+      const t0 = performance.now();
+      reloadMatcher.replace(reloadElders.loadTemplates());
+      if (i >= 3) reloadMs.push(performance.now() - t0);
+    }
+    reloadDb.close();
+
     // --- Baseline: face-api out of the box, same backend, same frames; FaceMatcher ---
     const naive = await loadNaiveFaceApi({ modelsDir: config.modelsDir ?? DEFAULT_MODELS_DIR, backend: info.backend === 'tensorflow' ? 'tensorflow' : config.backend });
     const naiveMs: number[] = [];
@@ -345,6 +375,7 @@ async function main(): Promise<void> {
     const fmP50 = percentile(faceMatcherMs, 50);
     say(`naive face-api: p50 ${r1(naiveP50)} ms per frame; faces found ${found} (engine) vs ${naiveFound} (naive) on ${faceFrames.length} frames, ${paired} paired, descriptor distance p50 ${r2(percentile(descDist, 50))}, ${falseOnBackground} faces on 10 empty frames`);
     say(`matcher: p50 ${r2(matcherP50)} ms at ${MATCHER_TEMPLATES} templates; FaceMatcher p50 ${r1(fmP50)} ms`);
+    say(`template reload: p50 ${r1(percentile(reloadMs, 50))} ms at ${RELOAD_TEMPLATES} templates (p95 ${r1(percentile(reloadMs, 95))}); version poll p50 ${Math.round(percentile(pollUs, 50))} µs`);
     const result = {
       backend: info.backend,
       detector: info.detector,
@@ -369,6 +400,7 @@ async function main(): Promise<void> {
       },
       idle: { cpuPercent: r1(idleCpu), seconds: idleSeconds, fps: FPS, frames: idleFrames, analysed: idleAnalysed, camera: cameraIdle },
       matcher: { templates: MATCHER_TEMPLATES, msP50: r2(matcherP50), faceMatcherMsP50: r1(fmP50), speedup: r1(fmP50 / matcherP50) },
+      reload: { templates: RELOAD_TEMPLATES, msP50: r1(percentile(reloadMs, 50)), msP95: r1(percentile(reloadMs, 95)), pollUsP50: Math.round(percentile(pollUs, 50)) },
       eventLoopDelayP99Ms: r1(loopDelay.percentile(99) / 1e6),
       rssMb,
       host: { cpus: availableParallelism(), loadAvg1mStart: r2(loadAtStart), loadAvg1mEnd: r2(loadavg()[0]!) },

@@ -139,6 +139,8 @@ export async function cameraCheckCommand(argv: string[]): Promise<number> {
       if (matcher) console.log(`  elders recognised (frames): ${elders.size ? [...elders].map(([e, n]) => `${e} (${n})`).join(', ') : 'none'}`);
     }
     if (json) console.log(JSON.stringify(result));
+    // The edge would wait for such a camera; a check has to say it got nothing, and why.
+    if (result.frames === 0) console.error(`mealcheck camera-check: no frame from ${result.camera} in ${seconds} s${result.error ? `: ${result.error}` : ''}`);
     return result.frames > 0 ? 0 : 1;
   } finally {
     await source.stop();

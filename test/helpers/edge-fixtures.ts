@@ -5,7 +5,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
 import { Aedes } from 'aedes';
+import { pino } from 'pino';
 import type { Clock, Ids } from '../../common/clock.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { openDatabase, type Db } from '../../common/sqlite.ts';
@@ -18,6 +20,25 @@ import { createOutboxRepository, type OutboxRepository } from '../../edge/src/sy
 export const EDGE_MIGRATIONS = fileURLToPath(new URL('../../edge/migrations', import.meta.url));
 
 export const quietEdgeLogger: Logger = createLogger('test-edge', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+/** One JSON log line as pino writes it. */
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A real pino logger whose lines the test reads back, in order (written synchronously). */
+export function captureLogger(level = 'info'): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as LogLine);
+      cb();
+    },
+  });
+  return { logger: pino({ level }, sink), lines };
+}
 
 export function edgeTempDir(prefix = 'mealcheck-edge-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

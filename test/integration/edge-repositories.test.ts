@@ -75,6 +75,57 @@ describe('elder repository', () => {
     expect(createElderRepository(db).loadTemplates()).toEqual({ elderIds: [], descriptors: new Float32Array(0) });
   });
 
+  it('removes an elder with their templates and keeps their meals', () => {
+    const elders = createElderRepository(db);
+    elders.upsertElder('e1', '王秀英');
+    elders.addTemplate('e1', descriptor(1), 'a.jpg');
+    elders.addTemplate('e1', descriptor(2), 'b.jpg');
+    elders.upsertElder('e2', '李建国');
+    elders.addTemplate('e2', descriptor(3), 'c.jpg');
+    db.prepare("INSERT INTO check_ins (event_id, elder_id, service_date, meal, at, method) VALUES ('ev1', 'e1', '2025-03-10', 'lunch', '2025-03-10T04:00:00Z', 'face')").run();
+
+    expect(elders.removeElder('e1')).toEqual({ name: '王秀英', templates: 2 });
+    expect(elders.getElder('e1')).toBeUndefined();
+    expect(elders.loadTemplates().elderIds).toEqual(['e2']);
+    expect(db.prepare("SELECT count(*) AS n FROM check_ins WHERE elder_id = 'e1'").get()).toEqual({ n: 1 });
+    expect(elders.removeElder('e1')).toBeUndefined();
+    expect(elders.removeElder('nobody')).toBeUndefined();
+  });
+
+  it('moves its templates version on every insert and delete, seen from another connection too', () => {
+    const elders = createElderRepository(db);
+    const otherDb = openEdgeDb(tmp.dir);
+    const other = createElderRepository(otherDb);
+    let last: string | undefined;
+    const step = () => {
+      const v = other.templatesVersion();
+      expect(elders.templatesVersion()).toBe(v);
+      expect(v).not.toBe(last);
+      last = v;
+    };
+    step();
+    elders.upsertElder('e1', '王秀英');
+    elders.addTemplate('e1', descriptor(1), 'a.jpg');
+    step();
+    elders.upsertElder('e2', '李建国');
+    elders.addTemplate('e2', descriptor(2), 'b.jpg');
+    step();
+    // One out, one in, in one transaction: same count, yet a new version (ids are never reused).
+    db.transaction(() => {
+      elders.removeElder('e2');
+      elders.upsertElder('e3', '张桂英');
+      elders.addTemplate('e3', descriptor(3), 'c.jpg');
+    })();
+    step();
+    elders.removeElder('e3');
+    step();
+    // A rename is not a change of templates.
+    const before = elders.templatesVersion();
+    elders.upsertElder('e1', '王秀英（新）');
+    expect(elders.templatesVersion()).toBe(before);
+    otherDb.close();
+  });
+
   it('refuses bad input', () => {
     const elders = createElderRepository(db);
     expect(() => elders.upsertElder('a/b', 'X')).toThrow(/invalid elder id/);

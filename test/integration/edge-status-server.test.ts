@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import type { Db } from '../../common/sqlite.ts';
 import type { CheckInService } from '../../edge/src/meals/check-in-service.ts';
 import { Forwarder } from '../../edge/src/sync/forwarder.ts';
-import { StatusServer, statusSource, type EdgeStatus, type PipelineStatus } from '../../edge/src/web/status-server.ts';
+import { problemsOf, StatusServer, statusSource, type EdgeStatus, type PipelineStatus } from '../../edge/src/web/status-server.ts';
 import { edgeTempDir, openEdgeDb, quietEdgeLogger, TestClock, testCheckInService } from '../helpers/edge-fixtures.ts';
 
 let tmp: ReturnType<typeof edgeTempDir>;
@@ -52,6 +52,8 @@ describe('status server', () => {
     expect(res.json<EdgeStatus>()).toEqual({
       centreId: 'c-001',
       deviceId: 'door1',
+      state: 'ok',
+      problems: [],
       checkIns: { serviceDate: '2025-03-10', today: 2, total: 3 },
       outboxPending: 3,
       outboxAlarm: false,
@@ -64,6 +66,33 @@ describe('status server', () => {
       startedAt: '2025-03-09T00:00:00.000Z',
     });
     expect(res.json<EdgeStatus>().rssMb).toBeGreaterThan(10);
+  });
+
+  it('says degraded, and why, on /api/v1/status and GET /health (200: a watchdog must not restart the box for it)', async () => {
+    const inject = async (url: string) => {
+      const res = await server.build().inject({ method: 'GET', url });
+      expect(res.statusCode).toBe(200);
+      return res.json<Record<string, unknown>>();
+    };
+    pipeline = { cameras: [{ id: 'door', state: 'running', frames: 3 }] };
+    expect(await inject('/health')).toEqual({ status: 'ok', problems: [] });
+
+    pipeline = { cameras: [{ id: 'door', state: 'down', error: 'cannot open /dev/video9: No such file or directory' }, { id: 'side', state: 'running' }, { id: 'clip', state: 'ended' }] };
+    expect(await inject('/health')).toEqual({ status: 'degraded', problems: ['camera door: cannot open /dev/video9: No such file or directory'] });
+    expect(await inject('/api/v1/status')).toMatchObject({ state: 'degraded', problems: ['camera door: cannot open /dev/video9: No such file or directory'] });
+
+    pipeline = { cameras: [] };
+    expect(await inject('/health')).toEqual({ status: 'degraded', problems: [expect.stringMatching(/^no camera configured \(--camera\): recognition is off/) as string] });
+  });
+
+  it.each([
+    { name: 'the outbox alarm', status: { outboxPending: 6000, outboxAlarm: true }, problem: /^outbox: 6000 meals waiting for the server/ },
+    { name: 'an untrusted clock', status: { clock: { state: 'untrusted' as const, floor: '2026-11-01T00:00:00.000Z', heldCheckIns: 2 } }, problem: /^clock: the box's time cannot be trusted.*2 check-in\(s\) held/ },
+    { name: 'a camera down without a reason', status: { cameras: [{ id: 'cam1', state: 'down' }] }, problem: /^camera cam1: down$/ },
+  ])('names $name as a problem', ({ status, problem }) => {
+    const base = { centreId: 'c', deviceId: 'd', checkIns: { serviceDate: '2026-11-28', today: 0, total: 0 }, outboxPending: 0, mqtt: { connected: true, lastReceiptAt: null }, startedAt: '2026-11-28T00:00:00.000Z' };
+    expect(problemsOf(base)).toEqual([]);
+    expect(problemsOf({ ...base, ...status })).toEqual([expect.stringMatching(problem) as string]);
   });
 
   it('sends only the declared fields', async () => {

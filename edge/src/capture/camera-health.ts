@@ -2,6 +2,7 @@
  * What a live camera reports about itself: state, frames per second actually received,
  * resolution, age of the last frame, restarts. Shown per camera in GET /api/v1/status.
  */
+import type { Logger } from '../../../common/logger.ts';
 import type { CameraKind } from './camera-spec.ts';
 import type { FrameSource } from './frame-source.ts';
 
@@ -75,4 +76,69 @@ export class RateMeter {
 /** Delay before restart number `failures` (1, 2, ...): doubling from `base`, capped at `max`. */
 export function backoffDelay(failures: number, base: number, max: number): number {
   return Math.min(max, base * 2 ** Math.min(Math.max(failures - 1, 0), 16));
+}
+
+export interface OutageLogOptions {
+  camera: string;
+  /** Device, URL (password hidden) or path, for the first line. */
+  source: string;
+  logger?: Logger | undefined;
+  now?: () => number;
+  /** Least time between the first line and the first repeat; doubles per repeat. Default 1000 ms. */
+  firstRepeatMs?: number;
+  /** Longest time between two repeats. Default 60000 ms. */
+  maxRepeatMs?: number;
+}
+
+/**
+ * The log of one camera's outage: `camera down` at once, then the error again at growing
+ * intervals (1 s, 2 s, 4 s ... at most a minute apart), each line one failed attempt, and
+ * `camera up again` with how long it was down. Retrying stays as fast as the source wants (a
+ * replugged camera is back within seconds), but a camera unplugged overnight writes about a
+ * line a minute, not one per retry, and the log still says it is down.
+ */
+export class OutageLog {
+  private readonly now: () => number;
+  private readonly first: number;
+  private readonly max: number;
+  private downSince: number | null = null;
+  private lastLineAt = 0;
+  private gap = 0;
+  private attempts = 0;
+
+  constructor(private readonly o: OutageLogOptions) {
+    this.now = o.now ?? Date.now;
+    this.first = o.firstRepeatMs ?? 1000;
+    this.max = o.maxRepeatMs ?? 60_000;
+  }
+
+  /** True while an outage is open (a failure since the last up()). */
+  get down(): boolean {
+    return this.downSince !== null;
+  }
+
+  /** One failed attempt (could not open, died, stalled), with the reason staff can act on. */
+  failed(reason: string): void {
+    const now = this.now();
+    this.attempts++;
+    if (this.downSince === null) {
+      this.downSince = now;
+      this.lastLineAt = now;
+      this.gap = this.first;
+      this.o.logger?.warn({ camera: this.o.camera, source: this.o.source, reason }, 'camera down');
+      return;
+    }
+    if (now - this.lastLineAt < this.gap) return;
+    this.lastLineAt = now;
+    this.gap = Math.min(this.max, this.gap * 2);
+    this.o.logger?.warn({ camera: this.o.camera, reason, attempts: this.attempts, downForS: Math.round((now - this.downSince) / 1000), nextReportAfterS: this.gap / 1000 }, 'camera still down, retrying');
+  }
+
+  /** Frames again: closes the outage (nothing to log when there was none). */
+  up(): void {
+    if (this.downSince === null) return;
+    this.o.logger?.info({ camera: this.o.camera, downForS: Math.round((this.now() - this.downSince) / 1000), attempts: this.attempts }, 'camera up again');
+    this.downSince = null;
+    this.attempts = 0;
+  }
 }

@@ -4,6 +4,7 @@ import type { MonitoredSource } from './camera-health.ts';
 import type { CameraSpec } from './camera-spec.ts';
 import { FfmpegFrameSource } from './ffmpeg-source.ts';
 import { FolderFrameSource } from './folder-source.ts';
+import { RetryingSource } from './retrying-source.ts';
 import { SnapshotFrameSource } from './snapshot-source.ts';
 
 export interface CameraSourceOptions {
@@ -23,7 +24,8 @@ export function createCameraSource(spec: CameraSpec, o: CameraSourceOptions): Mo
   const logger = o.logger?.child({ component: 'camera' });
   switch (spec.kind) {
     case 'folder':
-      return new FolderFrameSource({ dir: spec.source, id: spec.id, fps: o.fps, realtime: o.realtime ?? true, loop: o.loop ?? false });
+      // A folder that is missing or empty is a camera that is down, retried, as ffmpeg's are.
+      return new RetryingSource(new FolderFrameSource({ dir: spec.source, id: spec.id, fps: o.fps, realtime: o.realtime ?? true, loop: o.loop ?? false }), logger ? { logger } : {});
     case 'snapshot':
       return new SnapshotFrameSource({ spec, fps: o.fps, ...(logger ? { logger } : {}) });
     case 'v4l2':

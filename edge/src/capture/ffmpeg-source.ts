@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../../../common/logger.ts';
-import { backoffDelay, RateMeter, type CameraState, type MonitoredSource, type SourceHealth } from './camera-health.ts';
+import { backoffDelay, OutageLog, RateMeter, type CameraState, type MonitoredSource, type SourceHealth } from './camera-health.ts';
 import { redactSource, type CameraSpec } from './camera-spec.ts';
 import type { Frame } from './frame-source.ts';
 import { LatestFrame } from './latest-frame.ts';
@@ -35,6 +35,10 @@ export interface FfmpegSourceOptions {
   retryDelayMs?: number;
   /** Longest wait between restarts. Default 5000 ms. */
   maxRetryDelayMs?: number;
+  /** While down, the error is logged again after 1 s, 2 s, 4 s ... at most this far apart. Default 60000 ms. */
+  maxReportGapMs?: number;
+  /** The first of those gaps. Default 1000 ms. */
+  firstReportGapMs?: number;
   logger?: Logger;
   now?: () => number;
 }
@@ -90,7 +94,8 @@ export function checkFfmpeg(path = 'ffmpeg'): Promise<void> {
 
 export class FfmpegFrameSource implements MonitoredSource {
   readonly id: string;
-  private readonly o: Required<Omit<FfmpegSourceOptions, 'logger' | 'loop'>> & { loop: boolean; logger: Logger | undefined };
+  private readonly o: Required<Omit<FfmpegSourceOptions, 'logger' | 'loop' | 'maxReportGapMs' | 'firstReportGapMs'>> & { loop: boolean; logger: Logger | undefined };
+  private readonly outage: OutageLog;
   private readonly frameBytes: number;
   private readonly slot = new LatestFrame();
   private readonly rate = new RateMeter();
@@ -128,6 +133,14 @@ export class FfmpegFrameSource implements MonitoredSource {
       now: options.now ?? Date.now,
     };
     if (!(this.o.fps > 0)) throw new RangeError(`fps must be positive, got ${this.o.fps}`);
+    this.outage = new OutageLog({
+      camera: this.id,
+      source: redactSource(this.o.spec.source),
+      logger: this.o.logger,
+      now: this.o.now,
+      ...(options.firstReportGapMs !== undefined ? { firstRepeatMs: options.firstReportGapMs } : {}),
+      ...(options.maxReportGapMs !== undefined ? { maxRepeatMs: options.maxReportGapMs } : {}),
+    });
     this.frameBytes = this.o.width * this.o.height * 3;
   }
 
@@ -219,7 +232,8 @@ export class FfmpegFrameSource implements MonitoredSource {
       if (this.stderrTail.length > 20) this.stderrTail.splice(0, this.stderrTail.length - 20);
     });
     child.on('error', (err) => this.onExit(child, null, null, err.message));
-    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+    // 'close', not 'exit': by then stderr is read to its end, and its last line says why.
+    child.on('close', (code, signal) => this.onExit(child, code, signal));
   }
 
   private onFrame(data: Buffer): void {
@@ -228,7 +242,7 @@ export class FfmpegFrameSource implements MonitoredSource {
     this.framesThisRun++;
     this.lastFrameAt = now;
     if (this.state !== 'running') {
-      if (this.state === 'down') this.o.logger?.info({ camera: this.id, restarts: this.restarts }, 'camera up again');
+      if (this.outage.down) this.outage.up();
       else this.o.logger?.info({ camera: this.id, source: redactSource(this.o.spec.source), width: this.o.width, height: this.o.height }, 'camera up');
       this.state = 'running';
       this.error = undefined;
@@ -269,8 +283,9 @@ export class FfmpegFrameSource implements MonitoredSource {
     }
     const killedFor = this.killedFor;
     this.killedFor = undefined;
-    const why = spawnError ?? (signal ? `ffmpeg killed (${signal})` : `ffmpeg exited with code ${code}`);
-    this.markDown(killedFor ?? `${why}${this.lastStderr()}`);
+    // The watchdog already reported this attempt when it killed ffmpeg.
+    if (killedFor !== undefined) this.markDown(killedFor, false);
+    else this.markDown(spawnError ?? (this.framesThisRun === 0 ? this.openFailure() : undefined) ?? `${signal ? `ffmpeg killed (${signal})` : `ffmpeg exited with code ${code}`}${this.lastStderr()}`);
     this.failures++;
     const delay = backoffDelay(this.failures, this.o.retryDelayMs, this.o.maxRetryDelayMs);
     this.retryTimer = setTimeout(() => {
@@ -282,16 +297,28 @@ export class FfmpegFrameSource implements MonitoredSource {
     this.retryTimer.unref();
   }
 
-  private markDown(reason: string): void {
-    if (this.state === 'down' || this.state === 'stopped' || this.state === 'ended') {
-      this.error = reason;
-      return;
-    }
-    this.state = 'down';
+  /** One failed attempt (`report`: count it in the outage log; false for the same attempt told twice). */
+  private markDown(reason: string, report = true): void {
     this.error = reason;
+    if (this.state === 'stopped' || this.state === 'ended') return;
+    if (report) this.outage.failed(reason);
+    if (this.state === 'down') return;
+    this.state = 'down';
     // A frame from before the outage is no use to anyone after it.
     this.slot.clear();
-    this.o.logger?.warn({ camera: this.id, source: redactSource(this.o.spec.source), reason }, 'camera down');
+  }
+
+  /**
+   * ffmpeg gave no frame and ended: it could not open the camera. Its last line names the
+   * input and why ("/dev/video9: No such file or directory", "rtsp://...: Connection refused").
+   */
+  private openFailure(): string | undefined {
+    const src = this.o.spec.source;
+    for (let i = this.stderrTail.length - 1; i >= 0; i--) {
+      const l = this.stderrTail[i]!;
+      if (l.startsWith(`${src}: `)) return `cannot open ${redactSource(src)}: ${redactSource(l.slice(src.length + 2))}`;
+    }
+    return undefined;
   }
 
   private lastStderr(): string {

@@ -9,7 +9,7 @@
 import sharp from 'sharp';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../../common/logger.ts';
-import { backoffDelay, RateMeter, type CameraState, type MonitoredSource, type SourceHealth } from './camera-health.ts';
+import { backoffDelay, OutageLog, RateMeter, type CameraState, type MonitoredSource, type SourceHealth } from './camera-health.ts';
 import { redactSource, type CameraSpec } from './camera-spec.ts';
 import type { Frame } from './frame-source.ts';
 import { LatestFrame } from './latest-frame.ts';
@@ -36,6 +36,7 @@ export class SnapshotFrameSource implements MonitoredSource {
   private readonly log: Logger | undefined;
   private readonly now: () => number;
   private readonly slot = new LatestFrame();
+  private readonly outage: OutageLog;
   private readonly rate = new RateMeter();
   private readonly abort = new AbortController();
   private state: CameraState = 'starting';
@@ -63,6 +64,7 @@ export class SnapshotFrameSource implements MonitoredSource {
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
     this.log = options.logger;
     this.now = options.now ?? Date.now;
+    this.outage = new OutageLog({ camera: this.id, source: redactSource(options.spec.source), logger: this.log, now: this.now });
   }
 
   async start(): Promise<void> {
@@ -141,7 +143,7 @@ export class SnapshotFrameSource implements MonitoredSource {
     if (this.state !== 'running') {
       if (this.state === 'down') {
         this.restarts++;
-        this.log?.info({ camera: this.id, restarts: this.restarts }, 'camera up again');
+        this.outage.up();
       } else this.log?.info({ camera: this.id, source: redactSource(this.options.spec.source), width, height }, 'camera up');
       this.state = 'running';
       this.error = undefined;
@@ -158,10 +160,11 @@ export class SnapshotFrameSource implements MonitoredSource {
   private markDown(reason: string): void {
     // fetch() failures say only "fetch failed"; the cause names the network error.
     this.error = reason;
-    if (this.state === 'down' || this.state === 'stopped') return;
+    if (this.state === 'stopped') return;
+    this.outage.failed(reason);
+    if (this.state === 'down') return;
     this.state = 'down';
     this.slot.clear();
-    this.log?.warn({ camera: this.id, source: redactSource(this.options.spec.source), reason }, 'camera down');
   }
 }
 

@@ -9,6 +9,7 @@ import { DESCRIPTOR_LENGTH, type TemplateSet } from '../recognition/matcher.ts';
 export { DESCRIPTOR_LENGTH, type TemplateSet };
 
 const DESCRIPTOR_BYTES = DESCRIPTOR_LENGTH * 4;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export interface Elder {
   elderId: string;
@@ -34,6 +35,21 @@ export interface ElderRepository {
   loadTemplates(): TemplateSet;
   /** All templates, or one elder's. */
   countTemplates(elderId?: string): number;
+  /**
+   * Deletes the elder and their templates (the door no longer knows them). Their meals,
+   * check-ins and held confirmations stay: they are the subsidy history. Returns what was
+   * removed, or undefined when no elder has this id.
+   */
+  removeElder(elderId: string): { name: string; templates: number } | undefined;
+  /**
+   * Changes whenever a template is added or removed, by this process or another (the
+   * `mealcheck enrol` CLI on the same file): the running edge polls it to reload its matcher.
+   * Cheap: one count over the elder index and one max over the primary key. Templates are
+   * never updated in place and AUTOINCREMENT never reuses an id, so a later set with the same
+   * (count, max id) holds no id newer than the earlier max and no id deleted before: it is the
+   * same set. Any insert, delete or mix of the two in between shows.
+   */
+  templatesVersion(): string;
 }
 
 interface ElderRow {
@@ -67,6 +83,16 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
   const all = db.prepare<[], { elder_id: string; descriptor: Buffer }>('SELECT elder_id, descriptor FROM templates ORDER BY id');
   const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM templates');
   const countOne = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM templates WHERE elder_id = ?');
+  // Templates go with their elder (ON DELETE CASCADE); check_ins and confirmations have no key to elders.
+  const remove = db.prepare<[string]>('DELETE FROM elders WHERE elder_id = ?');
+  const version = db.prepare<[], { n: number; maxId: number }>('SELECT count(*) AS n, coalesce(max(id), 0) AS maxId FROM templates');
+  const removeTx = db.transaction((elderId: string): { name: string; templates: number } | undefined => {
+    const elder = get.get(elderId);
+    if (!elder) return undefined;
+    const templates = countOne.get(elderId)?.n ?? 0;
+    remove.run(elderId);
+    return { name: elder.name, templates };
+  });
 
   return {
     upsertElder(elderId, name) {
@@ -89,15 +115,26 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
       const rows = all.all();
       const descriptors = new Float32Array(rows.length * DESCRIPTOR_LENGTH);
       const elderIds: string[] = [];
+      const bytes = new Uint8Array(descriptors.buffer);
       rows.forEach((r, i) => {
         elderIds.push(r.elder_id);
-        // Read explicitly as little-endian: the BLOB's byte offset need not be float-aligned.
-        for (let j = 0; j < DESCRIPTOR_LENGTH; j++) descriptors[i * DESCRIPTOR_LENGTH + j] = r.descriptor.readFloatLE(j * 4);
+        // On a little-endian CPU (x86, ARM as run) the stored bytes are the floats: one copy,
+        // which keeps a reload of thousands of templates to a few ms. Elsewhere, read each
+        // value as little-endian (the BLOB's byte offset need not be float-aligned either way).
+        if (LITTLE_ENDIAN) bytes.set(r.descriptor, i * DESCRIPTOR_BYTES);
+        else for (let j = 0; j < DESCRIPTOR_LENGTH; j++) descriptors[i * DESCRIPTOR_LENGTH + j] = r.descriptor.readFloatLE(j * 4);
       });
       return { elderIds, descriptors };
     },
     countTemplates(elderId) {
       return (elderId === undefined ? countAll.get() : countOne.get(elderId))?.n ?? 0;
+    },
+    removeElder(elderId) {
+      return removeTx(elderId);
+    },
+    templatesVersion() {
+      const v = version.get();
+      return `${v?.n ?? 0}:${v?.maxId ?? 0}`;
     },
   };
 }

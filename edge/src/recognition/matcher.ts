@@ -166,7 +166,8 @@ export class Matcher {
       owner[i] = e;
     }
     const elders = index.size;
-    let descriptors = Float32Array.from(templates.descriptors);
+    // A copy (the caller may reuse its set); slice() is one memcpy, Float32Array.from iterates.
+    let descriptors = templates.descriptors.slice();
     let owners = owner;
     if (this.options.meanTemplates) {
       const sums = new Float64Array(elders * dim);

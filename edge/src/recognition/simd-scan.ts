@@ -118,8 +118,13 @@ export class SimdScanner {
     const need = QUERY_BYTES + n * DIM + n * 4;
     const have = this.memory.buffer.byteLength;
     if (need > have) this.memory.grow(Math.ceil((need - have) / PAGE));
+    // Indexed: for...of over a typed array is several times slower, and a running edge
+    // quantises its whole gallery again on every reload.
     let max = 0;
-    for (const v of descriptors) if (Math.abs(v) > max) max = Math.abs(v);
+    for (let i = 0; i < descriptors.length; i++) {
+      const a = Math.abs(descriptors[i]!);
+      if (a > max) max = a;
+    }
     if (!Number.isFinite(max)) throw new RangeError('templates must be finite numbers');
     const scale = max > 0 ? max / 127 : 1;
     const out = new Int8Array(this.memory.buffer, QUERY_BYTES, descriptors.length);

@@ -47,6 +47,10 @@ export type CameraStatus = Static<typeof CameraStatusSchema>;
 export const EdgeStatusSchema = Type.Object({
   centreId: Type.String(),
   deviceId: Type.String(),
+  /** `degraded` when something staff or monitoring should act on is wrong; `problems` says what. */
+  state: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  /** One sentence per problem, e.g. `camera door: cannot open /dev/video9: No such file or directory`; empty when ok. */
+  problems: Type.Array(Type.String()),
   checkIns: Type.Object({
     /** Today's service date at the centre, YYYY-MM-DD. */
     serviceDate: Type.String(),
@@ -86,6 +90,31 @@ export const EdgeStatusSchema = Type.Object({
   startedAt: Iso,
 });
 export type EdgeStatus = Static<typeof EdgeStatusSchema>;
+
+/** `GET /health`: the status's verdict alone, for monitoring. */
+export const EdgeHealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  problems: Type.Array(Type.String()),
+});
+export type EdgeHealth = Static<typeof EdgeHealthSchema>;
+
+/**
+ * What is wrong, in words staff can act on, read off the status itself (so /health and
+ * /api/v1/status cannot disagree). Only what a person can fix: a camera down, no camera at all,
+ * meals piling up undelivered, a clock the edge cannot trust. A broker that is merely
+ * unreachable is not one: the edge is built to work offline, and the outbox alarm says when it
+ * has been offline too long.
+ */
+export function problemsOf(s: Omit<EdgeStatus, 'state' | 'problems'>): string[] {
+  const problems: string[] = [];
+  if (s.cameras) {
+    if (s.cameras.length === 0) problems.push('no camera configured (--camera): recognition is off; manual check-ins and forwarding still work');
+    for (const c of s.cameras) if (c.state === 'down') problems.push(`camera ${c.id}: ${c.error ?? 'down'}`);
+  }
+  if (s.outboxAlarm) problems.push(`outbox: ${s.outboxPending} meals waiting for the server; check the box's network and the server`);
+  if (s.clock?.state === 'untrusted') problems.push(`clock: the box's time cannot be trusted and the server has not told it yet; ${s.clock.heldCheckIns} check-in(s) held until it does (check the network to the server)`);
+  return problems;
+}
 
 const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
 const MealSchema = Type.Union(MEALS.map((m) => Type.Literal(m)));
@@ -174,6 +203,13 @@ export class StatusServer {
       logController: new LogController({ disableRequestLogging: true }),
     });
     app.get('/api/v1/status', { schema: { response: { 200: EdgeStatusSchema } } }, async () => this.opts.status());
+    // 200 when degraded too: this is what a watchdog polls, and restarting the box does not
+    // plug a camera back in; it would only interrupt manual check-ins and forwarding. Monitoring
+    // reads `status`. A box that cannot answer at all (hung, crashed) is the one to restart.
+    app.get('/health', { schema: { response: { 200: EdgeHealthSchema } } }, async () => {
+      const s = await this.opts.status();
+      return { status: s.state, problems: s.problems };
+    });
     const confirmations = this.opts.confirmations;
     if (confirmations) void app.register(async (staff) => confirmationRoutes(staff, confirmations), { prefix: '/api/v1/confirmations' });
     app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
@@ -282,7 +318,7 @@ export function statusSource(deps: StatusSourceDeps): () => EdgeStatus {
   return () => {
     const serviceDate = deps.checkIns.today();
     const f = deps.forwarder.stats();
-    return {
+    const s = {
       centreId: deps.centreId,
       deviceId: deps.deviceId,
       checkIns: { serviceDate, today: deps.checkIns.countForDay(serviceDate), total: deps.checkIns.countAll() },
@@ -295,5 +331,7 @@ export function statusSource(deps: StatusSourceDeps): () => EdgeStatus {
       rssMb: Math.round(process.memoryUsage.rss() / 1e6),
       startedAt: deps.startedAt.toISOString(),
     };
+    const problems = problemsOf(s);
+    return { ...s, state: problems.length ? 'degraded' : 'ok', problems };
   };
 }
