@@ -3,7 +3,7 @@
  * Each command validates its settings once, reporting every problem together, and exits
  * non-zero with a clear message on bad input instead of a stack trace.
  */
-import { ConfigError, describeSettings, parseArgs } from '../common/config.ts';
+import { ConfigError, describeSettings, parseOptions, type CommandSpec } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { edgeSettings, loadEdgeConfig } from '../edge/src/config.ts';
 import { EnrolmentError, enrolElder } from '../edge/src/elders/enrolment.ts';
@@ -73,42 +73,45 @@ async function edgeCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+const ENROL = {
+  usage: 'mealcheck enrol --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...',
+  about: `Stores one face template per photo in the edge database at DIR.
+Each photo must show exactly one face. A face that looks like another enrolled elder
+(within 0.40, where photos of one person usually sit) is refused, naming that elder; --allow-lookalike
+enrols it anyway (a twin or sibling staff have checked).
+A running edge on the same data folder picks the new templates up within a few seconds.`,
+  options: {
+    dataDir: { flag: 'data', env: 'MEALCHECK_DATA', type: 'string', required: true, arg: 'DIR', doc: 'the edge data folder' },
+    elderId: { flag: 'elder', type: 'string', required: true, arg: 'ID', doc: "the elder's id" },
+    name: { flag: 'name', type: 'string', required: true, arg: 'NAME', doc: "the elder's name" },
+    allowLookalike: { flag: 'allow-lookalike', type: 'boolean', default: false, doc: 'enrol a face that looks like another enrolled elder' },
+    models: { flag: 'models', env: 'MEALCHECK_MODELS', type: 'string', default: undefined, arg: 'DIR', doc: 'face model folder, by default models/' },
+    backend: { flag: 'backend', type: 'string', default: 'auto', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], doc: 'tfjs backend' },
+  },
+  positional: { name: 'PHOTO', doc: 'a photo of the elder, one face', min: 1 },
+} as const satisfies CommandSpec;
+
 async function enrolCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['allow-lookalike']));
-  const get = (f: string) => {
-    const v = args.flags.get(f);
-    return typeof v === 'string' ? v : undefined;
-  };
-  if (wantsHelp(argv)) {
-    console.log(
-      'mealcheck enrol --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...\n\nStores one face template per photo in the edge database at DIR.\nEach photo must show exactly one face. A face that looks like another enrolled elder\n(within 0.40, where photos of one person usually sit) is refused, naming that elder; --allow-lookalike\nenrols it anyway (a twin or sibling staff have checked).\nA running edge on the same data folder picks the new templates up within a few seconds.',
-    );
+  const p = parseOptions(argv, ENROL);
+  if (p.help !== undefined) {
+    console.log(p.help);
     return 0;
   }
-  const problems: string[] = [];
-  const dataDir = get('data') ?? process.env.MEALCHECK_DATA;
-  const elderId = get('elder');
-  const name = get('name');
-  if (!dataDir) problems.push('--data DIR is required (the edge data folder)');
-  if (!elderId) problems.push('--elder ID is required');
-  if (!name) problems.push('--name NAME is required');
-  if (args.positional.length === 0) problems.push('at least one PHOTO is required');
-  for (const f of args.flags.keys()) if (!['data', 'elder', 'name', 'models', 'backend', 'allow-lookalike'].includes(f)) problems.push(`unknown option --${f}`);
-  if (problems.length) throw new ConfigError(problems);
+  const { dataDir, elderId, name, models, backend, allowLookalike } = p.options;
 
   const logger = createLogger('enrol');
-  const db = openEdgeDatabase(join(dataDir!, 'edge.db'));
-  const engine = new FaceApiEngine({ modelsDir: get('models') ?? process.env.MEALCHECK_MODELS, logger, backend: (get('backend') ?? 'auto') as 'auto', antispoof: false });
+  const db = openEdgeDatabase(join(dataDir, 'edge.db'));
+  const engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false });
   try {
     await engine.start();
     const elders = createElderRepository(db);
     const result = await enrolElder({
       engine,
       elders: { ...elders, transaction: (fn) => db.transaction(fn)() },
-      elderId: elderId!,
-      name: name!,
-      photos: args.positional,
-      allowLookalike: args.flags.has('allow-lookalike'),
+      elderId,
+      name,
+      photos: p.positional,
+      allowLookalike,
     });
     console.log(`enrolled ${result.elderId} ${result.name}: ${result.templates.length} template(s) (${elders.countTemplates(result.elderId)} in all)`);
     for (const t of result.templates) console.log(`  ${t.photo}: face ${Math.round(t.box.width)}x${Math.round(t.box.height)} px, score ${t.score.toFixed(2)}`);
@@ -162,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
         console.log(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        console.error(`unknown command "${command}"\n\n${USAGE}`);
+        console.error(`${command.startsWith('-') ? `unknown option ${command}` : `unknown command "${command}"`}\n\n${USAGE}`);
         return 2;
     }
   } catch (err) {

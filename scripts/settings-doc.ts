@@ -5,14 +5,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { SettingsSpec } from '../common/config.ts';
+import { parseOptions, runTool, type SettingsSpec } from '../common/config.ts';
 import { edgeSettings } from '../edge/src/config.ts';
 import { serverSettingsSpec } from '../server/src/config.ts';
 
 export function settingsTable(spec: SettingsSpec): string {
   const rows = Object.values(spec).map((s) => {
     const def = s.required ? '*required*' : s.default === undefined ? '' : `\`${Array.isArray(s.default) ? s.default.join(',') : String(s.default)}\``;
-    return `| \`--${s.flag}\` | \`${s.env}\` | ${def} | ${s.doc.replace(/\|/g, '\\|')} |`;
+    return `| \`--${s.flag}\` | \`${s.env ?? ''}\` | ${def} | ${s.doc.replace(/\|/g, '\\|')} |`;
   });
   return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
@@ -38,7 +38,15 @@ export function withSettings(readme: string): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const readmePath = fileURLToPath(new URL('../README.md', import.meta.url));
-  writeFileSync(readmePath, withSettings(readFileSync(readmePath, 'utf8')));
-  console.log('README.md settings section updated');
+  runTool('docs', async () => {
+    const p = parseOptions(process.argv.slice(2), { usage: 'npm run docs', about: "Writes the settings tables of README.md from the settings specs of mealcheck server and edge.", options: {} });
+    if (p.help !== undefined) {
+      console.log(p.help);
+      return 0;
+    }
+    const readmePath = fileURLToPath(new URL('../README.md', import.meta.url));
+    writeFileSync(readmePath, withSettings(readFileSync(readmePath, 'utf8')));
+    console.log('README.md settings section updated');
+    return 0;
+  });
 }

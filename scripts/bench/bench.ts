@@ -26,11 +26,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { parseArgs } from '../../common/config.ts';
+import { aboveZero, parseOptions, runTool, type CommandSpec } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { checkFfmpeg, FfmpegFrameSource } from '../../edge/src/capture/ffmpeg-source.ts';
 import { FolderFrameSource } from '../../edge/src/capture/folder-source.ts';
-import { loadEdgeConfig } from '../../edge/src/config.ts';
+import { edgeSettings, loadEdgeConfig } from '../../edge/src/config.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { createFrameEngine, createRecognitionPipeline, openEdgeDatabase } from '../../edge/src/main.ts';
 import type { CheckInRecorder, CheckInResult } from '../../edge/src/meals/check-in.ts';
@@ -132,17 +132,35 @@ async function prepare(dir: string, argv: string[]): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), new Set(['json']));
-  const json = args.flags.has('json');
-  // 20 s: 100 frames, so the forced full detection every 51 still frames (motion gate) lands
-  // about twice per window (1 or 2 times: ±0.5 point), not 0 or 1 times (±1 point) as in 10 s.
-  const idleSeconds = Number(args.flags.get('idle-seconds') ?? 20);
-  const prepareDir = args.flags.get('prepare');
-  for (const f of ['json', 'idle-seconds', 'prepare']) args.flags.delete(f);
-  const edgeArgv = ['--centre', 'bench', '--device', 'bench'];
-  for (const [k, v] of args.flags) edgeArgv.push(`--${k}`, ...(typeof v === 'string' ? [v] : []));
-  if (typeof prepareDir === 'string') return prepare(prepareDir, edgeArgv);
+const BENCH = {
+  usage: 'npm run bench -- [--json] [--idle-seconds X] [edge settings...]',
+  about: "The edge's recognition performance (engine ms per frame, check-in latency, idle CPU, 1:N matcher,\nevent-loop delay, memory) on inputs made from the photos shipped in @vladmandic/face-api.",
+  options: {
+    json: { flag: 'json', type: 'boolean', default: false, doc: 'the last stdout line is the result as one JSON object' },
+    // 20 s: 100 frames, so the forced full detection every 51 still frames (motion gate) lands
+    // about twice per window (1 or 2 times: ±0.5 point), not 0 or 1 times (±1 point) as in 10 s.
+    idleSeconds: { flag: 'idle-seconds', type: 'number', default: 20, check: aboveZero, doc: 'length of each idle CPU measurement' },
+    prepare: { flag: 'prepare', type: 'string', default: undefined, arg: 'DIR', doc: 'internal: the child process that makes the inputs into DIR' },
+  },
+  // The figures are for the configuration the edge would run: its settings, read as it reads them.
+  forward: {
+    settings: Object.fromEntries(Object.entries(edgeSettings).filter(([key]) => key !== 'centreId' && key !== 'deviceId')),
+    doc: 'Every setting of `mealcheck edge` (see `mealcheck edge --help`) but --centre and --device:',
+  },
+} as const satisfies CommandSpec;
+
+async function main(): Promise<number> {
+  const p = parseOptions(process.argv.slice(2), BENCH);
+  if (p.help !== undefined) {
+    console.log(p.help);
+    return 0;
+  }
+  const { json, idleSeconds } = p.options;
+  const edgeArgv = ['--centre', 'bench', '--device', 'bench', ...p.forwarded];
+  if (p.options.prepare !== undefined) {
+    await prepare(p.options.prepare, edgeArgv);
+    return 0;
+  }
   const config = loadEdgeConfig(edgeArgv, process.env);
   const logger = createLogger('bench', process.env.MEALCHECK_LOG_LEVEL ?? 'warn');
   const say = (s: string) => console.log(s);
@@ -155,7 +173,7 @@ async function main(): Promise<void> {
   try {
     // Through scripts/run.js, as `npm run bench` runs this file (plain JS from a bundle).
     const runJs = fileURLToPath(new URL('../run.js', import.meta.url));
-    const child = spawnSync(process.execPath, [runJs, fileURLToPath(import.meta.url), '--prepare', dir, ...edgeArgv], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawnSync(process.execPath, [runJs, fileURLToPath(import.meta.url), '--prepare', dir, ...p.forwarded], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (child.status !== 0) throw new Error(`preparing the inputs failed (exit ${child.status ?? child.signal})`);
     const prepared = JSON.parse(readFileSync(join(dir, 'prepared.json'), 'utf8')) as Prepared;
     const { people, scene } = prepared;
@@ -407,15 +425,10 @@ async function main(): Promise<void> {
     };
     if (json) console.log(JSON.stringify(result));
     else say(JSON.stringify(result, null, 2));
+    return 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runTool('bench', main);

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { parseArgs } from '../../common/config.ts';
+import { parseOptions, runTool, type CommandSpec } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { DEFAULT_MATCHER_OPTIONS, Matcher, packTemplates } from '../../edge/src/recognition/matcher.ts';
 import { iou } from '../../edge/src/vision/face-engine.ts';
@@ -67,12 +67,30 @@ async function frameWithFace(photo: Buffer, faceWidth: number, box: { x: number;
   return { bytes: new Uint8Array(bytes), at: { x: left + box.x * scale, y: top + box.y * scale, width: box.width * scale, height: box.height * scale } };
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), new Set(['json']));
-  const faces = args.flags.get('faces');
-  if (typeof faces !== 'string') throw new Error('--faces DIR is required (a folder laid out like faces-dev)');
-  const sizes = String(args.flags.get('sizes') ?? '40,50,60,80,120').split(',').map(Number);
-  const json = args.flags.has('json');
+const SMALL_FACES = {
+  usage: 'node scripts/run.js scripts/bench/small-faces.ts --faces DIR [--sizes 40,60,80,120] [--json]',
+  about: 'Per frame-engine configuration (detector, input size) and face width in a 640x480 frame: faces found,\nrecognised correctly, given to the wrong elder, and ms per frame.',
+  options: {
+    faces: { flag: 'faces', type: 'string', required: true, arg: 'DIR', doc: 'a folder laid out like faces-dev (read in place)' },
+    sizes: {
+      flag: 'sizes',
+      type: 'list',
+      default: ['40', '50', '60', '80', '120'],
+      check: (v: string[]) => (v.length && v.every((x) => Number.isInteger(Number(x)) && Number(x) > 0) ? undefined : `expected face widths in pixels, e.g. 40,60,80, got "${v.join(',')}"`),
+      doc: 'face widths in pixels',
+    },
+    json: { flag: 'json', type: 'boolean', default: false, doc: 'print one JSON object instead of the table' },
+  },
+} as const satisfies CommandSpec;
+
+async function main(): Promise<number> {
+  const p = parseOptions(process.argv.slice(2), SMALL_FACES);
+  if (p.help !== undefined) {
+    console.log(p.help);
+    return 0;
+  }
+  const { faces, json } = p.options;
+  const sizes = p.options.sizes.map(Number);
   const logger = createLogger('small-faces', process.env.MEALCHECK_LOG_LEVEL ?? 'warn');
   const ids = listIdentities(faces).filter((i) => i.photos.length >= 2);
 
@@ -128,9 +146,7 @@ async function main(): Promise<void> {
     }
   }
   if (json) console.log(JSON.stringify({ identities: probes.length, sizes, cells }));
+  return 0;
 }
 
-main().catch((err: unknown) => {
-  console.error(`small-faces: ${(err as Error).message}`);
-  process.exitCode = 1;
-});
+runTool('small-faces', main);

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { ConfigError, parseArgs } from '../../common/config.ts';
+import { parseOptions, type CommandSpec } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createCameraSource } from '../../edge/src/capture/camera-sources.ts';
 import { CameraSpecError, parseCameraList, parseFrameSize } from '../../edge/src/capture/camera-spec.ts';
@@ -15,11 +15,33 @@ import { openEdgeDatabase } from '../../edge/src/main.ts';
 import { Matcher } from '../../edge/src/recognition/matcher.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 
-const USAGE = `mealcheck camera-check --camera SOURCE [--seconds N] [--fps N] [--camera-size WxH] [--camera-loop] [--data DIR] [--json]
+/** What is wrong with a --camera value for this check, if anything. */
+function cameraProblem(v: string): string | undefined {
+  try {
+    return parseCameraList(v).length > 1 ? 'check one camera at a time' : undefined;
+  } catch (err) {
+    if (!(err instanceof CameraSpecError)) throw err;
+    return err.problems.join('; ');
+  }
+}
 
-Reads SOURCE (as the edge's --camera: /dev/videoN, rtsp://..., http(s)://..., snapshot+http(s)://...,
-a video file or a folder) for N seconds (default 10) and reports fps, resolution, faces and their
-size and quality; with --data DIR (an edge data folder) also the elders recognised.`;
+const CAMERA_CHECK = {
+  usage: 'mealcheck camera-check --camera SOURCE [--seconds N] [--fps N] [--camera-size WxH] [--camera-loop] [--data DIR] [--json]',
+  about: `Reads SOURCE (as the edge's --camera: /dev/videoN, rtsp://..., http(s)://..., snapshot+http(s)://...,
+a video file or a folder) for N seconds and reports fps, resolution, faces and their size and
+quality; with --data DIR (an edge data folder) also the elders recognised.`,
+  options: {
+    camera: { flag: 'camera', env: 'MEALCHECK_CAMERA', type: 'string', required: true, arg: 'SOURCE', check: cameraProblem, doc: 'the camera to check' },
+    seconds: { flag: 'seconds', type: 'number', default: 10, check: (v: number) => (v > 0 && v <= 3600 ? undefined : `expected more than 0, at most 3600, got ${v}`), doc: 'how long to read it' },
+    fps: { flag: 'fps', type: 'number', default: 5, check: (v: number) => (v > 0 && v <= 30 ? undefined : `expected more than 0, at most 30, got ${v}`), doc: 'frames per second to take' },
+    cameraSize: { flag: 'camera-size', type: 'string', default: '640x480', arg: 'WxH', check: (v: string) => (parseFrameSize(v) ? undefined : `expected WIDTHxHEIGHT, e.g. 640x480, got "${v}"`), doc: 'frame size asked of the camera' },
+    cameraLoop: { flag: 'camera-loop', type: 'boolean', default: false, doc: 'play a video file or folder again from the start when it ends' },
+    data: { flag: 'data', type: 'string', default: undefined, arg: 'DIR', doc: 'an edge data folder: also report the elders recognised' },
+    json: { flag: 'json', type: 'boolean', default: false, doc: 'the last line is one JSON object' },
+    models: { flag: 'models', env: 'MEALCHECK_MODELS', type: 'string', default: undefined, arg: 'DIR', doc: 'face model folder, by default models/' },
+    backend: { flag: 'backend', type: 'string', default: 'auto', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], doc: 'tfjs backend' },
+  },
+} as const satisfies CommandSpec;
 
 const median = (xs: number[]): number | null => {
   if (!xs.length) return null;
@@ -29,46 +51,22 @@ const median = (xs: number[]): number | null => {
 };
 
 export async function cameraCheckCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
+  const p = parseOptions(argv, CAMERA_CHECK);
+  if (p.help !== undefined) {
+    console.log(p.help);
     return 0;
   }
-  const args = parseArgs(argv, new Set(['json', 'camera-loop']));
-  const get = (f: string) => {
-    const v = args.flags.get(f);
-    return typeof v === 'string' ? v : undefined;
-  };
-  const problems: string[] = [];
-  for (const f of args.flags.keys()) if (!['camera', 'seconds', 'fps', 'camera-size', 'camera-loop', 'data', 'json', 'models', 'backend'].includes(f)) problems.push(`unknown option --${f}`);
-  const cameraArg = get('camera') ?? process.env.MEALCHECK_CAMERA;
-  let spec;
-  if (!cameraArg) problems.push('--camera SOURCE is required');
-  else {
-    try {
-      const specs = parseCameraList(cameraArg);
-      if (specs.length > 1) problems.push('--camera: check one camera at a time');
-      spec = specs[0];
-    } catch (err) {
-      if (!(err instanceof CameraSpecError)) throw err;
-      problems.push(...err.problems.map((p) => `--camera: ${p}`));
-    }
-  }
-  const seconds = Number(get('seconds') ?? 10);
-  if (!(seconds > 0 && seconds <= 3600)) problems.push(`--seconds: expected 1..3600, got "${get('seconds')}"`);
-  const fps = Number(get('fps') ?? 5);
-  if (!(fps > 0 && fps <= 30)) problems.push(`--fps: expected 0.1..30, got "${get('fps')}"`);
-  const size = parseFrameSize(get('camera-size') ?? '640x480');
-  if (!size) problems.push(`--camera-size: expected WIDTHxHEIGHT, e.g. 640x480`);
-  if (problems.length || !spec || !size) throw new ConfigError(problems);
-  const json = args.flags.has('json');
+  const { seconds, fps, json, data: dataDir, models, backend } = p.options;
+  // Both checked by parseOptions.
+  const spec = parseCameraList(p.options.camera)[0]!;
+  const size = parseFrameSize(p.options.cameraSize)!;
 
   const logger = createLogger('camera-check');
-  const dataDir = get('data');
   const db = dataDir ? openEdgeDatabase(join(dataDir, 'edge.db')) : null;
   // The production decision rule's defaults.
   const matcher = db ? new Matcher(createElderRepository(db).loadTemplates()) : null;
-  const engine = new FaceApiEngine({ modelsDir: get('models') ?? process.env.MEALCHECK_MODELS, backend: (get('backend') ?? 'auto') as 'auto', logger, padRetry: false });
-  const source = createCameraSource(spec, { fps, ...size, loop: args.flags.has('camera-loop'), realtime: true, logger });
+  const engine = new FaceApiEngine({ modelsDir: models, backend, logger, padRetry: false });
+  const source = createCameraSource(spec, { fps, ...size, loop: p.options.cameraLoop, realtime: true, logger });
   const faceHeights: number[] = [];
   const scores: number[] = [];
   const sharpness: number[] = [];

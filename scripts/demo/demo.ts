@@ -7,7 +7,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, parseArgs } from '../../common/config.ts';
+import { parseOptions, type CommandSpec } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
 import { enrolElder } from '../../edge/src/elders/enrolment.ts';
@@ -53,18 +53,24 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean>
   return true;
 }
 
+const DEMO = {
+  usage: 'mealcheck demo [--once] [--json] [--data DIR]',
+  about: 'The whole system on one machine: a server with its embedded broker, elders enrolled from the photos\nshipped in @vladmandic/face-api, an edge over a camera sequence made from them, the statistics table.',
+  options: {
+    once: { flag: 'once', type: 'boolean', default: false, doc: 'exit after the statistics table' },
+    json: { flag: 'json', type: 'boolean', default: false, doc: 'last line of output is a JSON summary' },
+    data: { flag: 'data', type: 'string', default: undefined, arg: 'DIR', doc: "keep the demo's databases and frames in DIR (default: a new temporary folder)" },
+  },
+} as const satisfies CommandSpec;
+
 export async function demoCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['once', 'json', 'help']));
-  if (args.flags.has('help')) {
-    console.log('mealcheck demo [--once] [--json] [--data DIR]\n\n  --once   exit after the statistics table\n  --json   last line of output is a JSON summary\n  --data   keep the demo\'s databases and frames in DIR (default: a new temporary folder)');
+  const p = parseOptions(argv, DEMO);
+  if (p.help !== undefined) {
+    console.log(p.help);
     return 0;
   }
-  const unknownFlags = [...args.flags.keys()].filter((f) => !['once', 'json', 'data'].includes(f));
-  if (unknownFlags.length) throw new ConfigError(unknownFlags.map((f) => `unknown option --${f}`));
-  const once = args.flags.has('once');
-  const json = args.flags.has('json');
-  const dataFlag = args.flags.get('data');
-  const dir = typeof dataFlag === 'string' ? resolve(dataFlag) : mkdtempSync(join(tmpdir(), 'mealcheck-demo-'));
+  const { once, json } = p.options;
+  const dir = p.options.data !== undefined ? resolve(p.options.data) : mkdtempSync(join(tmpdir(), 'mealcheck-demo-'));
   mkdirSync(dir, { recursive: true });
   const out = (s: string) => console.log(s);
   // Logs go to stderr; keep them to warnings so the demo's own lines are readable.

@@ -24,7 +24,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import sharp from 'sharp';
-import { parseArgs } from '../../common/config.ts';
+import { parseOptions, runTool, type CommandSpec } from '../../common/config.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import type { FaceBox } from '../../edge/src/vision/face-engine.ts';
 import { listIdentities } from './dataset.ts';
@@ -96,10 +96,23 @@ interface Row {
   scores: number[];
 }
 
+const ANTISPOOF_CHECK = {
+  usage: 'node scripts/run.js scripts/eval/antispoof-check.ts [--faces DIR] [--every N] [--json]',
+  about: 'The antispoof model\'s scores on real faces (the face-api demo photos, and every N-th photo of DIR)\nand on synthetic print, screen and framed re-renderings of them.',
+  options: {
+    faces: { flag: 'faces', type: 'string', default: undefined, arg: 'DIR', doc: 'also a folder laid out like faces-dev (read in place)' },
+    every: { flag: 'every', type: 'int', default: 4, min: 1, doc: 'take every N-th photo of --faces' },
+    json: { flag: 'json', type: 'boolean', default: false, doc: 'also print one JSON object (last line)' },
+  },
+} as const satisfies CommandSpec;
+
 async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['json']));
-  const faces = args.flags.get('faces');
-  const every = Number(args.flags.get('every') ?? 4);
+  const p = parseOptions(argv, ANTISPOOF_CHECK);
+  if (p.help !== undefined) {
+    console.log(p.help);
+    return 0;
+  }
+  const { faces, every, json } = p.options;
   const engine = new FaceApiEngine({ padRetry: true, antispoof: true, logger: pino({ level: 'warn' }) });
   await engine.start();
   const scores = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
@@ -121,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
       const photo = readFileSync(join(demo, `sample${n}.jpg`));
       for (const f of await engine.detect({ kind: 'encoded', bytes: photo })) sources.push(await cut(photo, f.box, 0.6));
     }
-    if (typeof faces === 'string') {
+    if (faces !== undefined) {
       const photos = listIdentities(faces).flatMap((i) => i.photos);
       photos.forEach((p, i) => {
         if (i % every === 0) sources.push(readFileSync(join(faces, p)));
@@ -150,8 +163,8 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   console.log(`antispoof: ${msPerFace.toFixed(1)} ms per face over ${antispoofFaces} runs`);
-  if (args.flags.has('json')) console.log(JSON.stringify({ rows, msPerFace: Math.round(msPerFace * 10) / 10, runs: antispoofFaces }));
+  if (json) console.log(JSON.stringify({ rows, msPerFace: Math.round(msPerFace * 10) / 10, runs: antispoofFaces }));
   return 0;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+runTool('antispoof-check', () => main(process.argv.slice(2)));

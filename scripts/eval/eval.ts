@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { ConfigError, parseArgs } from '../../common/config.ts';
+import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../common/config.ts';
 import { edgeSettings } from '../../edge/src/config.ts';
 import { FaceApiEngine, type RecognizerName } from '../../edge/src/vision/face-api-engine.ts';
 import type { BackendChoice, DetectedFace } from '../../edge/src/vision/face-engine.ts';
@@ -32,31 +32,47 @@ const SWEEP_THRESHOLDS: Record<ModelName, { from: number; to: number; step: numb
   faceres: { from: 0.7, to: 1.1, step: 0.02 },
 };
 
-export const EVAL_USAGE = `mealcheck eval --faces DIR [--json] [--sweep] [--model NAME] [--backend B]
-                [--match-threshold T] [--match-margin M] [--match-cohort-ratio R]
-                [--match-mean-templates on|off] [--flip on|off] [--cache FILE]
+const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const satisfies readonly BackendChoice[];
+const ON_OFF = ['on', 'off'] as const;
+const ruleValue = { type: 'number', min: 0, max: 2, default: undefined } as const;
 
-Runs the open-set 1:N protocol of faces-dev/README.md on DIR (one folder per identity) with
+const EVAL = {
+  usage: `mealcheck eval --faces DIR [--json] [--sweep] [--model NAME] [--backend B]
+                [--match-threshold T] [--match-margin M] [--match-cohort-ratio R]
+                [--match-mean-templates on|off] [--flip on|off] [--cache FILE]`,
+  about: `Runs the open-set 1:N protocol of faces-dev/README.md on DIR (one folder per identity) with
 the production engine, quality gate and decision rule, and prints the outcome as a table
 (and with --json as one JSON object on the last line of stdout). It also reports the antispoof
 model's scores over every photo's largest face (min, p1, p5, p50; ms per face): real faces,
-the genuine side of an antispoof threshold.
+the genuine side of an antispoof threshold.`,
+  options: {
+    faces: { flag: 'faces', type: 'string', required: true, arg: 'DIR', check: (v: string) => (existsSync(v) ? undefined : `${v} does not exist`), doc: 'the labelled folder, one sub-folder of photos per identity (read in place, never copied)' },
+    json: { flag: 'json', type: 'boolean', default: false, doc: 'also print the report as JSON (last line)' },
+    sweep: { flag: 'sweep', type: 'boolean', default: false, doc: 'also print TAR/FAR over thresholds x margins from the same descriptors' },
+    model: {
+      flag: 'model',
+      type: 'string',
+      default: 'face-api',
+      choices: MODELS,
+      doc: "recognition model: face-api (the edge's) or faceres (Human's 1024-d net, for comparison; its own calibrated threshold, margin and cohort ratio are the defaults, see scripts/eval/CALIBRATION.md)",
+    },
+    backend: { flag: 'backend', type: 'string', default: edgeSettings.backend.default, choices: BACKENDS, doc: "the engine's backend, as on the edge" },
+    threshold: { flag: 'match-threshold', ...ruleValue, arg: 'T', doc: `decision threshold (default: the edge's, ${String(edgeSettings.matchThreshold.default)}; faceres ${String(FACERES_DEFAULTS.threshold)})` },
+    margin: { flag: 'match-margin', ...ruleValue, arg: 'M', doc: `margin over the second-best elder (default: the edge's, ${String(edgeSettings.matchMargin.default)}; faceres ${String(FACERES_DEFAULTS.margin)})` },
+    cohortRatio: { flag: 'match-cohort-ratio', ...ruleValue, arg: 'R', doc: `cohort ratio (default: the edge's, ${String(edgeSettings.matchCohortRatio.default)}; faceres ${String(FACERES_DEFAULTS.cohortRatio)}; 1 = off)` },
+    meanTemplates: { flag: 'match-mean-templates', type: 'string', default: undefined, choices: ON_OFF, doc: "mean template per elder (default: the edge's, on)" },
+    flip: { flag: 'flip', type: 'string', default: 'off', choices: ON_OFF, doc: 'flip test-time augmentation in the engine; off on the edge' },
+    cache: {
+      flag: 'cache',
+      type: 'string',
+      default: undefined,
+      arg: 'FILE',
+      doc: 'keep the descriptors in FILE (JSON, no image data) and reuse them when the settings match: re-deciding without re-running the models (delete it after changing the engine; keep it outside the repo: it holds face templates)',
+    },
+  },
+} as const satisfies CommandSpec;
 
-  --faces DIR          the labelled folder (read in place, never copied)
-  --json               also print the report as JSON (last line)
-  --sweep              also print TAR/FAR over thresholds x margins from the same descriptors
-  --model NAME         recognition model: face-api (default; the edge's) or faceres (Human's
-                       1024-d net, for comparison; its own calibrated threshold, margin and
-                       cohort ratio are the defaults, see scripts/eval/CALIBRATION.md)
-  --backend B          auto | tensorflow | wasm | cpu (default: the edge's default, auto)
-  --match-threshold T  decision threshold (default: the edge's, ${String(edgeSettings.matchThreshold.default)}; faceres ${String(FACERES_DEFAULTS.threshold)})
-  --match-margin M     margin over the second-best elder (default: the edge's, ${String(edgeSettings.matchMargin.default)}; faceres ${String(FACERES_DEFAULTS.margin)})
-  --match-cohort-ratio R  cohort ratio (default: the edge's, ${String(edgeSettings.matchCohortRatio.default)}; faceres ${String(FACERES_DEFAULTS.cohortRatio)}; 1 = off)
-  --match-mean-templates on|off  mean template per elder (default: the edge's, on)
-  --flip on|off        flip test-time augmentation in the engine (default off, as on the edge)
-  --cache FILE         keep the descriptors in FILE (JSON, no image data) and reuse them when the
-                       settings match: re-deciding without re-running the models (delete it
-                       after changing the engine; keep it outside the repo: it holds face templates)`;
+export const EVAL_USAGE = commandHelp(EVAL);
 
 export interface EvalOptions {
   faces: string;
@@ -402,59 +418,33 @@ const range = (from: number, to: number, step: number): number[] => {
 };
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(EVAL_USAGE);
+  const p = parseOptions(argv, EVAL);
+  if (p.help !== undefined) {
+    console.log(p.help);
     return 0;
   }
-  const args = parseArgs(argv, new Set(['json', 'sweep']));
-  const get = (f: string): string | undefined => {
-    const v = args.flags.get(f);
-    return typeof v === 'string' ? v : undefined;
-  };
-  const problems: string[] = [];
-  const known = ['faces', 'json', 'sweep', 'model', 'backend', 'match-threshold', 'match-margin', 'match-cohort-ratio', 'match-mean-templates', 'cache', 'flip'];
-  for (const f of args.flags.keys()) if (!known.includes(f)) problems.push(`unknown option --${f}`);
-  const faces = get('faces');
-  if (!faces) problems.push('--faces DIR is required (a folder with one sub-folder of photos per identity)');
-  else if (!existsSync(faces)) problems.push(`--faces: ${faces} does not exist`);
-  const num = (flag: string, def: number): number => {
-    const v = get(flag);
-    if (v === undefined) return def;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || n > 2) problems.push(`--${flag}: "${v}" is not a number between 0 and 2`);
-    return n;
-  };
-  const modelArg = get('model') ?? 'face-api';
-  const model: ModelName = (MODELS as readonly string[]).includes(modelArg) ? (modelArg as ModelName) : 'face-api';
-  if (model !== modelArg) problems.push(unknownModel(modelArg));
+  const o = p.options;
+  const model: ModelName = o.model;
   const rule =
     model === 'faceres'
       ? FACERES_DEFAULTS
       : { threshold: edgeSettings.matchThreshold.default, margin: edgeSettings.matchMargin.default, cohortRatio: edgeSettings.matchCohortRatio.default };
-  const threshold = num('match-threshold', rule.threshold);
-  const margin = num('match-margin', rule.margin);
-  const cohortRatio = num('match-cohort-ratio', rule.cohortRatio);
-  const onOff = (flag: string, def: boolean): boolean => {
-    const v = get(flag);
-    if (v === undefined) return def;
-    if (v !== 'on' && v !== 'off') problems.push(`--${flag}: "${v}" is not on or off`);
-    return v === 'on';
-  };
-  const meanTemplates = onOff('match-mean-templates', edgeSettings.matchMeanTemplates.default);
-  const flip = onOff('flip', false);
-  const backend = get('backend') ?? edgeSettings.backend.default;
-  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) problems.push(`--backend: "${backend}" is not one of auto, tensorflow, wasm, cpu`);
-  if (problems.length) throw new ConfigError(problems);
-
-  const opts: EvalOptions = { faces: faces!, model, backend: backend as BackendChoice, threshold, margin, cohortRatio, meanTemplates, flip, quality: { ...DEFAULT_QUALITY_OPTIONS }, ...(get('cache') ? { cache: get('cache')! } : {}) };
+  const threshold = o.threshold ?? rule.threshold;
+  const margin = o.margin ?? rule.margin;
+  const cohortRatio = o.cohortRatio ?? rule.cohortRatio;
+  const meanTemplates = o.meanTemplates === undefined ? edgeSettings.matchMeanTemplates.default : o.meanTemplates === 'on';
+  const flip = o.flip === 'on';
+  const backend: BackendChoice = o.backend;
+  const faces = o.faces;
+  const opts: EvalOptions = { faces, model, backend, threshold, margin, cohortRatio, meanTemplates, flip, quality: { ...DEFAULT_QUALITY_OPTIONS }, ...(o.cache ? { cache: o.cache } : {}) };
   const { report, faces: table, split, groupsOf } = await runEval(opts, (m) => console.error(`eval: ${m}`));
   console.log(formatReport(report));
   let rows: SweepRow[] | undefined;
-  if (args.flags.has('sweep')) {
+  if (o.sweep) {
     const t = SWEEP_THRESHOLDS[model];
     rows = sweep(split, table, groupsOf, { thresholds: range(t.from, t.to, t.step), margins: [0, 0.05], cohortRatios: [0.65, 0.7, 0.75, 0.8, 0.85, 1] }, { meanTemplates });
     console.log(`\nsweep (same descriptors):\n${formatSweep(rows)}`);
   }
-  if (args.flags.has('json')) console.log(JSON.stringify({ ...report, ...(rows ? { sweep: rows } : {}) }));
+  if (o.json) console.log(JSON.stringify({ ...report, ...(rows ? { sweep: rows } : {}) }));
   return 0;
 }

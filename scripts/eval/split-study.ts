@@ -36,27 +36,36 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, parseArgs } from '../../common/config.ts';
+import { commandHelp, parseOptions, runTool, type CommandSpec } from '../../common/config.ts';
 import { edgeSettings } from '../../edge/src/config.ts';
 import { euclideanDistance, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
 import { DEFAULT_QUALITY_OPTIONS, estimatePose } from '../../edge/src/recognition/quality.ts';
-import type { BackendChoice, DetectedFace } from '../../edge/src/vision/face-engine.ts';
+import type { DetectedFace } from '../../edge/src/vision/face-engine.ts';
 import { listIdentities, splitProtocol, type Identity, type SplitVariant } from './dataset.ts';
 import { decide, matcherOptions, percentile, runEval, sweep, type EvalOptions, type MeanTemplateBuilder, type SweepRow } from './eval.ts';
 import { countByGroup, countOutcomes, enrolmentTemplates, type FaceTable, type OpenSetCounts } from './metrics.ts';
 
-export const STUDY_USAGE = `node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off] [--mean-weighting NAME|all] [--json]
+const STUDY = {
+  usage: 'node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off] [--mean-weighting NAME|all] [--json]',
+  about: "Does the production decision rule fit faces-dev, or only the README's one split of it? Decides with the\nproduction Matcher and defaults over 6 splits of the same photos, then searches the rule grid.",
+  options: {
+    faces: { flag: 'faces', type: 'string', required: true, arg: 'DIR', doc: 'the labelled folder (read in place; skipped with a message when absent)' },
+    cache: { flag: 'cache', type: 'string', default: undefined, arg: 'FILE', doc: 'the descriptors of `mealcheck eval --cache FILE` (computed and kept when absent)' },
+    backend: { flag: 'backend', type: 'string', default: edgeSettings.backend.default, choices: ['auto', 'tensorflow', 'wasm', 'cpu'], doc: 'the backend the cache was made with' },
+    flip: { flag: 'flip', type: 'string', default: 'off', choices: ['on', 'off'], doc: 'flip test-time augmentation, as `mealcheck eval --flip`, off on the edge; a cache is only reused when made with the same setting' },
+    meanWeighting: {
+      flag: 'mean-weighting',
+      type: 'string',
+      default: undefined,
+      arg: 'NAME|all',
+      check: (v: string) => (v === 'all' || MEAN_WEIGHTINGS.some((w) => w.name === v) ? undefined : `"${v}" is not all or one of ${MEAN_WEIGHTINGS.map((w) => w.name).join(', ')}`),
+      doc: "experiment: the elder's mean template weighted per enrolment photo (plain, score, size, sharpness, pose, product, drop-0.5, drop-0.7; inverse: a control) instead of the plain mean; `all` prints one comparison table of production and every weighting",
+    },
+    json: { flag: 'json', type: 'boolean', default: false, doc: 'also print the study as one JSON object (last line)' },
+  },
+} as const satisfies CommandSpec;
 
-  --faces DIR    the labelled folder (read in place; skipped with a message when absent)
-  --cache FILE   the descriptors of \`mealcheck eval --cache FILE\` (computed and kept when absent)
-  --backend B    the backend the cache was made with (default: the edge's, ${edgeSettings.backend.default})
-  --flip on|off  flip test-time augmentation, as \`mealcheck eval --flip\` (default off, as on the
-                 edge); a cache is only reused when made with the same setting
-  --mean-weighting NAME|all  experiment: the elder's mean template weighted per enrolment photo
-                 (plain, score, size, sharpness, pose, product, drop-0.5, drop-0.7; inverse: a control) instead of
-                 the plain mean;
-                 \`all\` prints one comparison table of production and every weighting
-  --json         also print the study as one JSON object (last line)`;
+export const STUDY_USAGE = commandHelp(STUDY);
 
 export type StudySplit = Required<SplitVariant> & { name: string };
 
@@ -660,45 +669,32 @@ export function formatGallery(g: GalleryStudy): string {
 }
 
 export async function splitStudy(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(STUDY_USAGE);
+  const p = parseOptions(argv, STUDY);
+  if (p.help !== undefined) {
+    console.log(p.help);
     return 0;
   }
-  const args = parseArgs(argv, new Set(['json']));
-  const get = (f: string): string | undefined => {
-    const v = args.flags.get(f);
-    return typeof v === 'string' ? v : undefined;
-  };
-  const problems = [...args.flags.keys()].filter((f) => !['faces', 'cache', 'backend', 'flip', 'json', 'mean-weighting'].includes(f)).map((f) => `unknown option --${f}`);
-  const faces = get('faces');
-  if (!faces) problems.push('--faces DIR is required');
-  const backend = get('backend') ?? edgeSettings.backend.default;
-  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) problems.push(`--backend: "${backend}" is not one of auto, tensorflow, wasm, cpu`);
-  const flipArg = get('flip') ?? 'off';
-  if (flipArg !== 'on' && flipArg !== 'off') problems.push(`--flip: "${flipArg}" is not on or off`);
-  const weightingArg = get('mean-weighting');
+  const { faces, backend, json } = p.options;
+  const weightingArg = p.options.meanWeighting;
   const weighting = MEAN_WEIGHTINGS.find((w) => w.name === weightingArg);
-  if (weightingArg !== undefined && weightingArg !== 'all' && !weighting) problems.push(`--mean-weighting: "${weightingArg}" is not all or one of ${MEAN_WEIGHTINGS.map((w) => w.name).join(', ')}`);
-  if (problems.length) throw new ConfigError(problems);
-  const json = args.flags.has('json');
-  if (!existsSync(faces!)) {
-    const reason = `${resolve(faces!)} does not exist: nothing to study (a labelled folder laid out like faces-dev, read in place)`;
+  if (!existsSync(faces)) {
+    const reason = `${resolve(faces)} does not exist: nothing to study (a labelled folder laid out like faces-dev, read in place)`;
     console.log(`split-study: skipped: ${reason}`);
     if (json) console.log(JSON.stringify({ skipped: reason }));
     return 0;
   }
   // The production rule, as `mealcheck eval` applies it by default (face-api, the edge's settings).
   const opts: EvalOptions = {
-    faces: faces!,
+    faces,
     model: 'face-api',
-    backend: backend as BackendChoice,
+    backend,
     threshold: edgeSettings.matchThreshold.default,
     margin: edgeSettings.matchMargin.default,
     cohortRatio: edgeSettings.matchCohortRatio.default,
     meanTemplates: edgeSettings.matchMeanTemplates.default,
-    flip: flipArg === 'on',
+    flip: p.options.flip === 'on',
     quality: { ...DEFAULT_QUALITY_OPTIONS },
-    ...(get('cache') ? { cache: get('cache')! } : {}),
+    ...(p.options.cache ? { cache: p.options.cache } : {}),
   };
   const { report, faces: table, groupsOf, raw } = await runEval(opts, (m) => console.error(`split-study: ${m}`));
   const rule = matcherOptions(opts);
@@ -728,12 +724,4 @@ export async function splitStudy(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  try {
-    process.exitCode = await splitStudy(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(`split-study: ${err.message}\n\n${STUDY_USAGE}`);
-    process.exitCode = 2;
-  }
-}
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) runTool('split-study', () => splitStudy(process.argv.slice(2)));

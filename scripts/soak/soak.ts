@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { systemClock } from '../../common/clock.ts';
-import { ConfigError, parseArgs } from '../../common/config.ts';
+import { aboveZero, parseOptions, runTool, type CommandSpec } from '../../common/config.ts';
 import type { MealEvent } from '../../common/contract.ts';
 import { createLogger } from '../../common/logger.ts';
 import { Forwarder } from '../../edge/src/sync/forwarder.ts';
@@ -59,27 +59,33 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+const SOAK = {
+  usage: 'npm run soak -- [--centres N] [--minutes X] [--rate R|max] [--json]',
+  about: 'Starts a server in a temporary folder and one simulated edge box per centre (the real Forwarder over\nan in-memory outbox), runs, waits for every outbox to drain, and compares with the server\'s database.\nThe last line of output is one JSON object (sent, stored, duplicates, lost, eventsPerSecond, ...).',
+  options: {
+    centres: { flag: 'centres', type: 'int', default: 200, min: 1, doc: 'simulated centres, one edge box and MQTT login each' },
+    minutes: { flag: 'minutes', type: 'number', default: 1, check: aboveZero, doc: 'how long check-ins are made' },
+    rate: {
+      flag: 'rate',
+      type: 'string',
+      default: '1',
+      arg: 'R|max',
+      check: (v: string) => (v === 'max' || Number(v) > 0 ? undefined : `expected a positive number or "max", got "${v}"`),
+      doc: 'check-ins per second per centre; max keeps every outbox full',
+    },
+    json: { flag: 'json', type: 'boolean', default: false, doc: 'progress on stderr, stdout only the JSON line' },
+  },
+} as const satisfies CommandSpec;
+
 export async function soak(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['json', 'help']));
-  if (args.flags.has('help')) {
-    console.log('npm run soak -- --centres 200 --minutes N [--rate R|max] [--json]');
+  const p = parseOptions(argv, SOAK);
+  if (p.help !== undefined) {
+    console.log(p.help);
     return 0;
   }
-  const get = (f: string) => {
-    const v = args.flags.get(f);
-    return typeof v === 'string' ? v : undefined;
-  };
-  const centres = Number(get('centres') ?? 200);
-  const minutes = Number(get('minutes') ?? 1);
-  const rateArg = get('rate') ?? '1';
-  const max = rateArg === 'max';
-  const rate = max ? 0 : Number(rateArg);
-  const problems: string[] = [];
-  if (!Number.isInteger(centres) || centres < 1) problems.push('--centres must be a positive integer');
-  if (!(minutes > 0)) problems.push('--minutes must be a positive number');
-  if (!max && !(rate > 0)) problems.push('--rate must be a positive number or "max"');
-  if (problems.length) throw new ConfigError(problems);
-  const json = args.flags.has('json');
+  const { centres, minutes, json } = p.options;
+  const max = p.options.rate === 'max';
+  const rate = max ? 0 : Number(p.options.rate);
   const say = (s: string) => (json ? process.stderr : process.stdout).write(`${s}\n`);
 
   const logger = createLogger('soak', process.env.MEALCHECK_LOG_LEVEL ?? 'error');
@@ -200,10 +206,4 @@ export async function soak(argv: string[]): Promise<number> {
   }
 }
 
-soak(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`soak: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(err instanceof ConfigError ? 2 : 1);
-  },
-);
+runTool('soak', () => soak(process.argv.slice(2)));

@@ -10,12 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { systemClock, type Clock } from '../../common/clock.ts';
-import { ConfigError } from '../../common/config.ts';
+import { ConfigError, describeSettings } from '../../common/config.ts';
 import { createLogger, redactUrl, type Logger } from '../../common/logger.ts';
 import { openDatabase, type Db } from '../../common/sqlite.ts';
 import { buildApp } from './app.ts';
 import { connectHost, createEmbeddedBroker, EMBEDDED_BROKER_PROTOCOL_VERSION, type EmbeddedBroker } from './broker.ts';
-import { readServerSettings, type ServerSettings } from './config.ts';
+import { readServerSettings, serverSettingsSpec, type ServerSettings } from './config.ts';
 import { createDeviceCredentialRepository, deviceClientId, generatePassword } from './modules/devices/credential-repository.ts';
 import { createDeadLetterRepository } from './modules/meals/dead-letter-repository.ts';
 import { createDeviceRepository } from './modules/meals/device-repository.ts';
@@ -177,9 +177,14 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`server.ts [options] (the same as mealcheck server)\n\n${describeSettings(serverSettingsSpec)}\n`);
+    return;
+  }
   let settings: ServerSettings;
   try {
-    settings = readServerSettings(process.argv.slice(2));
+    settings = readServerSettings(argv);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -5,23 +5,33 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, parseArgs } from '../../../../common/config.ts';
+import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../../../common/config.ts';
 import { TOPIC_ROOT } from '../../../../common/contract.ts';
 import { openDatabase } from '../../../../common/sqlite.ts';
 import { DATABASE_FILE, MIGRATIONS_DIR, SERVER_MQTT_USERNAME } from '../../server.ts';
 import { createDeviceCredentialRepository, generatePassword, mosquittoHash, type DeviceCredential } from './credential-repository.ts';
 import { devicePublishTopics, deviceSubscribeTopics } from './topic-acl.ts';
 
-export const BROKER_CONFIG_USAGE = `mealcheck broker-config [--data DIR] [--out DIR] [--tls-port 8883] [--plain-port N] [--cafile F --certfile F --keyfile F]
+const port = { type: 'int', min: 0, max: 65535, arg: 'N' } as const;
 
-Writes mosquitto.conf, passwd and acl into --out (default <data>/mosquitto) from the device
+const BROKER_CONFIG = {
+  usage: 'mealcheck broker-config [--data DIR] [--out DIR] [--tls-port 8883] [--plain-port N] [--cafile F --certfile F --keyfile F]',
+  about: `Writes mosquitto.conf, passwd and acl into --out (default <data>/mosquitto) from the device
 registry (mealcheck device add). Run it again after adding or removing a device, then reload
 Mosquitto (SIGHUP). The server's own login is made on the first run and kept after that;
-the first run prints the MEALCHECK_MQTT_URL to start the server with.
+the first run prints the MEALCHECK_MQTT_URL to start the server with.`,
+  options: {
+    dataDir: { flag: 'data', env: 'MEALCHECK_DATA', type: 'string', default: './data/server', arg: 'DIR', doc: "the server's data folder" },
+    outDir: { flag: 'out', type: 'string', default: undefined, arg: 'DIR', doc: 'where to write the files (default <data>/mosquitto)' },
+    tlsPort: { flag: 'tls-port', ...port, default: 8883, doc: 'TLS listener for the edge boxes, 0 for none' },
+    plainPort: { flag: 'plain-port', ...port, default: undefined, doc: 'plain listener on 127.0.0.1 only, for the server on the same machine (default none)' },
+    cafile: { flag: 'cafile', type: 'string', default: undefined, arg: 'F', doc: 'TLS CA file (default ca.crt in --out)' },
+    certfile: { flag: 'certfile', type: 'string', default: undefined, arg: 'F', doc: "the broker's TLS certificate (default server.crt in --out)" },
+    keyfile: { flag: 'keyfile', type: 'string', default: undefined, arg: 'F', doc: "the broker's TLS key (default server.key in --out)" },
+  },
+} as const satisfies CommandSpec;
 
-  --tls-port N     TLS listener for the edge boxes (default 8883; 0 = none)
-  --plain-port N   plain listener on 127.0.0.1 only, for the server on the same machine (default none)
-  --cafile/--certfile/--keyfile   TLS files (default ca.crt, server.crt, server.key in --out)`;
+export const BROKER_CONFIG_USAGE = commandHelp(BROKER_CONFIG);
 
 export function aclFile(devices: readonly Pick<DeviceCredential, 'centreId' | 'deviceId' | 'username'>[]): string {
   const lines = ['# Written by `mealcheck broker-config` from the device registry; do not edit by hand.', '', `user ${SERVER_MQTT_USERNAME}`, `topic readwrite ${TOPIC_ROOT}/#`, ''];
@@ -35,31 +45,15 @@ export function aclFile(devices: readonly Pick<DeviceCredential, 'centreId' | 'd
 }
 
 export async function brokerConfigCommand(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
-  const args = parseArgs(argv, new Set(['help']));
-  if (args.flags.has('help')) {
-    out(BROKER_CONFIG_USAGE);
+  const p = parseOptions(argv, BROKER_CONFIG);
+  if (p.help !== undefined) {
+    out(p.help);
     return 0;
   }
-  const get = (f: string) => {
-    const v = args.flags.get(f);
-    return typeof v === 'string' ? v : undefined;
-  };
-  const problems: string[] = [];
-  for (const f of args.flags.keys()) if (!['data', 'out', 'tls-port', 'plain-port', 'cafile', 'certfile', 'keyfile'].includes(f)) problems.push(`unknown option --${f}`);
-  const port = (f: string, d: number | undefined) => {
-    const v = get(f);
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) problems.push(`--${f}: "${v}" is not a port`);
-    return n;
-  };
-  const tlsPort = port('tls-port', 8883);
-  const plainPort = port('plain-port', undefined);
-  if (!tlsPort && !plainPort) problems.push('no listener: give --tls-port or --plain-port');
-  if (problems.length) throw new ConfigError(problems);
+  const { dataDir, tlsPort, plainPort } = p.options;
+  if (!tlsPort && !plainPort) throw new ConfigError(['no listener: give --tls-port or --plain-port']);
 
-  const dataDir = get('data') ?? process.env.MEALCHECK_DATA ?? './data/server';
-  const outDir = resolve(get('out') ?? join(dataDir, 'mosquitto'));
+  const outDir = resolve(p.options.outDir ?? join(dataDir, 'mosquitto'));
   mkdirSync(outDir, { recursive: true });
   const db = openDatabase(join(dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR });
   let devices: DeviceCredential[];
@@ -104,9 +98,9 @@ export async function brokerConfigCommand(argv: string[], out: (s: string) => vo
       `listener ${tlsPort}`,
       'protocol mqtt',
       bindClientId,
-      `cafile ${resolve(get('cafile') ?? join(outDir, 'ca.crt'))}`,
-      `certfile ${resolve(get('certfile') ?? join(outDir, 'server.crt'))}`,
-      `keyfile ${resolve(get('keyfile') ?? join(outDir, 'server.key'))}`,
+      `cafile ${resolve(p.options.cafile ?? join(outDir, 'ca.crt'))}`,
+      `certfile ${resolve(p.options.certfile ?? join(outDir, 'server.crt'))}`,
+      `keyfile ${resolve(p.options.keyfile ?? join(outDir, 'server.key'))}`,
       // The minimum in Mosquitto 2 (1.3 is offered too).
       'tls_version tlsv1.2',
       '',

@@ -3,41 +3,48 @@
  * while the server runs (SQLite WAL; the embedded broker reads the registry at every CONNECT).
  */
 import { join } from 'node:path';
-import { ConfigError, parseArgs } from '../../../../common/config.ts';
+import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../../../common/config.ts';
 import { isValidId } from '../../../../common/contract.ts';
 import { openDatabase } from '../../../../common/sqlite.ts';
 import { DATABASE_FILE, MIGRATIONS_DIR } from '../../server.ts';
 import { createDeviceCredentialRepository, deviceUsername } from './credential-repository.ts';
 
-export const DEVICE_USAGE = `mealcheck device add    --centre ID --device ID [--data DIR]   registers a box (or replaces its password) and prints the password once
-mealcheck device remove --centre ID --device ID [--data DIR]
-mealcheck device list   [--data DIR]
+const validId = (v: string) => (isValidId(v) ? undefined : `"${v}" is not an id (letters, digits, _ . -)`);
 
---data is the server's data folder (default: $MEALCHECK_DATA or ./data/server).`;
+const DEVICE = {
+  usage: `mealcheck device add    --centre ID --device ID [--data DIR]   registers a box (or replaces its password) and prints the password once
+mealcheck device remove --centre ID --device ID [--data DIR]
+mealcheck device list   [--data DIR]`,
+  options: {
+    centreId: { flag: 'centre', type: 'string', default: undefined, arg: 'ID', check: validId, doc: 'the centre of the box (add, remove)' },
+    deviceId: { flag: 'device', type: 'string', default: undefined, arg: 'ID', check: validId, doc: 'the box (add, remove)' },
+    dataDir: { flag: 'data', env: 'MEALCHECK_DATA', type: 'string', default: './data/server', arg: 'DIR', doc: "the server's data folder" },
+  },
+  positional: { name: 'ACTION', doc: 'add, remove or list', min: 1, max: 1 },
+} as const satisfies CommandSpec;
+
+export const DEVICE_USAGE = commandHelp(DEVICE);
 
 export async function deviceCommand(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
-  const [action, ...rest] = argv;
-  const args = parseArgs(rest, new Set(['help']));
-  if (action === undefined || action === '--help' || action === '-h' || args.flags.has('help')) {
+  if (argv.length === 0) {
     out(DEVICE_USAGE);
-    return action === undefined ? 2 : 0;
+    return 2;
   }
-  const get = (f: string) => {
-    const v = args.flags.get(f);
-    return typeof v === 'string' ? v : undefined;
-  };
+  const p = parseOptions(argv, DEVICE);
+  if (p.help !== undefined) {
+    out(p.help);
+    return 0;
+  }
+  const { centreId, deviceId, dataDir } = p.options;
+  const action = p.positional[0]!;
   const problems: string[] = [];
   if (!['add', 'remove', 'list'].includes(action)) problems.push(`unknown action "${action}" (add, remove or list)`);
-  const centreId = get('centre');
-  const deviceId = get('device');
-  if (action !== 'list') {
-    if (!centreId || !isValidId(centreId)) problems.push('--centre ID is required (letters, digits, _ . -)');
-    if (!deviceId || !isValidId(deviceId)) problems.push('--device ID is required (letters, digits, _ . -)');
+  else if (action !== 'list') {
+    if (centreId === undefined) problems.push('--centre ID is required (letters, digits, _ . -)');
+    if (deviceId === undefined) problems.push('--device ID is required (letters, digits, _ . -)');
   }
-  for (const f of args.flags.keys()) if (!['centre', 'device', 'data'].includes(f)) problems.push(`unknown option --${f}`);
   if (problems.length) throw new ConfigError(problems);
 
-  const dataDir = get('data') ?? process.env.MEALCHECK_DATA ?? './data/server';
   const db = openDatabase(join(dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR });
   try {
     const repo = createDeviceCredentialRepository(db);
