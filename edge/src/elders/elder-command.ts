@@ -5,14 +5,22 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, parseArgs } from '../../../common/config.ts';
+import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../../common/config.ts';
 import { openEdgeDatabase } from '../main.ts';
 import { createElderRepository } from './elder-repository.ts';
 
-export const ELDER_USAGE = `mealcheck elder list   --data DIR               enrolled elders: id, name, templates (never the face data)
-mealcheck elder remove --data DIR --elder ID    deletes the elder and their face templates; their meals and check-ins stay
+const ELDER = {
+  usage: `mealcheck elder list   --data DIR               enrolled elders: id, name, templates (never the face data)
+mealcheck elder remove --data DIR --elder ID    deletes the elder and their face templates; their meals and check-ins stay`,
+  about: 'A running edge on the same data folder picks a removal up within a few seconds.',
+  options: {
+    dataDir: { flag: 'data', env: 'MEALCHECK_DATA', type: 'string', required: true, arg: 'DIR', doc: "the edge's data folder" },
+    elderId: { flag: 'elder', type: 'string', default: undefined, arg: 'ID', doc: 'the elder to remove (remove; mealcheck elder list shows the ids)' },
+  },
+  positional: { name: 'ACTION', doc: 'list or remove', min: 1, max: 1 },
+} as const satisfies CommandSpec;
 
---data is the edge's data folder (default: $MEALCHECK_DATA). A running edge picks a removal up within a few seconds.`;
+export const ELDER_USAGE = commandHelp(ELDER);
 
 /** The edge database file in a data folder (as `mealcheck edge` and `mealcheck enrol` name it). */
 export const EDGE_DATABASE_FILE = 'edge.db';
@@ -26,28 +34,25 @@ export class ElderCommandError extends Error {
 }
 
 export async function elderCommand(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
-  const [action, ...rest] = argv;
-  const args = parseArgs(rest, new Set(['help']));
-  if (action === undefined || action === '--help' || action === '-h' || args.flags.has('help')) {
+  if (argv.length === 0) {
     out(ELDER_USAGE);
-    return action === undefined ? 2 : 0;
+    return 2;
   }
-  const get = (f: string) => {
-    const v = args.flags.get(f);
-    return typeof v === 'string' ? v : undefined;
-  };
+  const p = parseOptions(argv, ELDER);
+  if (p.help !== undefined) {
+    out(p.help);
+    return 0;
+  }
+  const { dataDir, elderId } = p.options;
+  const action = p.positional[0]!;
   const problems: string[] = [];
   if (!['list', 'remove'].includes(action)) problems.push(`unknown action "${action}" (list or remove)`);
-  const dataDir = get('data') ?? process.env.MEALCHECK_DATA;
-  const elderId = get('elder');
-  if (!dataDir) problems.push('--data DIR is required (the edge data folder)');
-  if (action === 'remove' && !elderId) problems.push('--elder ID is required (mealcheck elder list shows the ids)');
-  for (const f of args.flags.keys()) if (!['data', 'elder'].includes(f) || (f === 'elder' && action !== 'remove')) problems.push(`unknown option --${f}`);
-  if (args.positional.length) problems.push(`unexpected argument "${args.positional[0]}"`);
+  else if (action === 'remove' && !elderId) problems.push('--elder ID is required (mealcheck elder list shows the ids)');
+  else if (action === 'list' && elderId !== undefined) problems.push('--elder is for remove only');
   if (problems.length) throw new ConfigError(problems);
 
   // Opening would create an empty database: a mistyped folder must say so instead.
-  const file = join(dataDir!, EDGE_DATABASE_FILE);
+  const file = join(dataDir, EDGE_DATABASE_FILE);
   if (!existsSync(file)) throw new ElderCommandError(`no edge database in ${dataDir} (expected ${file}); --data is the folder given to mealcheck edge and mealcheck enrol`);
   const db = openEdgeDatabase(file);
   try {
