@@ -21,7 +21,7 @@ import { openDatabase } from '../../common/sqlite.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { createCheckInRepository } from '../../edge/src/meals/check-in-repository.ts';
 import { createCheckInService } from '../../edge/src/meals/check-in-service.ts';
-import { parseMealWindows } from '../../edge/src/meals/meal-windows.ts';
+import { parseMealWindows } from '../../common/meal-windows.ts';
 import { Forwarder } from '../../edge/src/sync/forwarder.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 

@@ -7,7 +7,7 @@ import {
   mealAt,
   parseMealWindows,
   serviceDateOf,
-} from '../../edge/src/meals/meal-windows.ts';
+} from '../../common/meal-windows.ts';
 
 const windows = parseMealWindows(DEFAULT_MEAL_WINDOWS);
 

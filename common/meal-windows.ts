@@ -2,7 +2,7 @@
  * Meal windows: which meal (if any) an instant belongs to, on which service date, in the
  * centre's own time zone. Pure: the caller passes the instant (from the injected clock).
  */
-import { MEALS, type Meal } from '../../../common/contract.ts';
+import { MEALS, type Meal } from './contract.ts';
 
 export interface MealWindow {
   meal: Meal;
