@@ -5,10 +5,17 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { Type } from '@sinclair/typebox';
+import { systemClock, type Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Db } from '../../common/sqlite.ts';
+import { createCentreRepository } from './modules/centres/centre-repository.ts';
+import { centreRoutes } from './modules/centres/centre-routes.ts';
+import { createClosedMonthRepository } from './modules/months/closed-month-repository.ts';
+import { monthRoutes } from './modules/months/month-routes.ts';
 import { createStatsRepository } from './modules/stats/stats-repository.ts';
 import { statsRoutes } from './modules/stats/stats-routes.ts';
+import { createStatusRepository } from './modules/status/status-repository.ts';
+import { statusRoutes } from './modules/status/status-routes.ts';
 import { requireBearerToken } from './plugins/auth.ts';
 import { ErrorSchema, type ErrorReply } from './schemas.ts';
 
@@ -17,6 +24,8 @@ export interface AppOptions {
   logger: Logger;
   /** Bearer token every `/api` request must carry. */
   adminToken: string;
+  /** Time stamps of admin changes (centres, closed months); default the system clock. */
+  clock?: Clock;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -57,7 +66,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       requireBearerToken(api, opts.adminToken);
       // Unknown /api paths answer 401 before 404, so they reveal nothing to a stranger.
       api.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
+      const now = () => (opts.clock ?? systemClock).now();
       await api.register(statsRoutes, { stats: createStatsRepository(opts.db) });
+      await api.register(statusRoutes, { status: createStatusRepository(opts.db), now });
+      await api.register(centreRoutes, { centres: createCentreRepository(opts.db), now });
+      await api.register(monthRoutes, { months: createClosedMonthRepository(opts.db), now });
     },
     { prefix: API_PREFIX },
   );

@@ -11,7 +11,7 @@ import { topics, type Receipt } from '../../common/contract.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { DATABASE_FILE, startServer, type RunningServer } from '../../server/src/server.ts';
 import { FAULT_FULL, faultSeed, integrityCheck, seededRandom } from '../helpers/fault-processes.ts';
-import { batch, connectDevice, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
+import { batch, connectDevice, fixtureClock, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
 
 const COUNT = FAULT_FULL ? 5000 : 300;
 
@@ -47,7 +47,7 @@ describe('hostile payloads (fuzz)', () => {
   let server: RunningServer;
   beforeAll(async () => {
     tmp = tempDir();
-    server = await startServer(serverSettings({ dataDir: tmp.dir, httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN, logLevel: 'silent' }), { logger: quietLogger });
+    server = await startServer(serverSettings({ dataDir: tmp.dir, httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN, logLevel: 'silent' }), { logger: quietLogger, clock: fixtureClock });
   });
   afterAll(async () => {
     await server?.stop();
