@@ -99,6 +99,13 @@ export const ReceiptSchema = Type.Object(
   {
     v: Type.Literal(CONTRACT_VERSION),
     eventIds: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }),
+    /**
+     * Of `eventIds`, those the server already held with other content: the new version is kept
+     * for review as a conflict, not counted. The edge forgets them like the rest and records them.
+     * Optional (servers before it never send it); sent in a receipt of its own, since edges before
+     * it refuse a receipt with a field they do not know.
+     */
+    conflicts: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 })),
   },
   { additionalProperties: false },
 );

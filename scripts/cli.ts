@@ -24,6 +24,8 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
   mealcheck demo   [--once] [--json]
   mealcheck camera-check --camera SOURCE [--seconds N] [--json] [--data DIR]
   mealcheck device add --centre ID --device ID [--data DIR]   (also: remove, list)
+  mealcheck centre set --centre ID [--time-zone TZ] [--meal-windows SPEC] [--data DIR]   (also: list)
+  mealcheck month close --month YYYY-MM [--data DIR]          (also: list)
   mealcheck broker-config [--data DIR] [--out DIR]            Mosquitto password, ACL and config files
   mealcheck eval   --faces DIR [--json] [--sweep] [--model NAME]
 
@@ -145,6 +147,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'device': {
         const { deviceCommand } = await import('../server/src/modules/devices/device-command.ts');
         return await deviceCommand(rest);
+      }
+      case 'centre': {
+        const { centreCommand } = await import('../server/src/modules/centres/centre-command.ts');
+        return await centreCommand(rest);
+      }
+      case 'month': {
+        const { monthCommand } = await import('../server/src/modules/months/month-command.ts');
+        return await monthCommand(rest);
       }
       case 'camera-check': {
         const { cameraCheckCommand } = await import('./camera-check/camera-check.ts');

@@ -9,7 +9,7 @@ import type { BackendChoice } from './vision/face-engine.ts';
 import { CameraSpecError, parseCameraList, parseFrameSize } from './capture/camera-spec.ts';
 import type { DetectorName } from './vision/worker-protocol.ts';
 import { recognitionOptions, recognitionSettings } from './recognition/settings.ts';
-import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE, isValidTimeZone, MealWindowError, parseMealWindows, type MealWindow } from './meals/meal-windows.ts';
+import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE, isValidTimeZone, MealWindowError, parseMealWindows, type MealWindow } from '../../common/meal-windows.ts';
 
 /**
  * Default of `--antispoof-threshold`: 0 = off, a placeholder until a threshold is measured on

@@ -223,7 +223,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     // Forwarding first: meals already in the outbox go out even if the camera or models fail.
     const forwarder = new Forwarder(
       { url: config.mqtt.url, centreId: config.centreId, deviceId: config.deviceId, username: config.mqtt.username, password: config.mqtt.password, ...(config.mqtt.caFile ? { ca: readFileSync(config.mqtt.caFile) } : {}), protocolVersion: config.mqtt.protocolVersion, outboxAlarmThreshold: config.mqtt.outboxAlarmThreshold },
-      { outbox, clock, logger: logger.child({ component: 'forwarder' }), time: clock },
+      { outbox, conflicts: outbox, clock, logger: logger.child({ component: 'forwarder' }), time: clock },
     );
     this.forwarder = forwarder;
     checkIns.onRecorded(() => forwarder.notify());

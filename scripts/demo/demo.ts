@@ -80,6 +80,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
   out(`mealcheck demo: data in ${dir}`);
   const server = await startServer(serverSettings({ dataDir: join(dir, 'server'), httpPort: 0, mqttPort: 0 }), { logger: logger.child({ program: 'server' }) });
   out(`server: HTTP ${server.httpUrl}  MQTT ${server.mqttUrl} (embedded broker)`);
+  // The server checks every meal against the centre's windows: give it the demo edge's, through
+  // the admin API as an operator would (or \`mealcheck centre set\`), else its meals go to review.
+  const centre = await fetch(`${server.httpUrl}/api/v1/centres/${CENTRE}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ mealWindows: DEMO_MEAL_WINDOWS }),
+  });
+  if (!centre.ok) throw new Error(`cannot set the demo centre's meal windows on the server: ${centre.status} ${await centre.text()}`);
 
   // Padding on: enrolment photos cut from the group photos can be tight around the face.
   const engine = new FaceApiEngine({ logger: logger.child({ program: 'vision' }) });

@@ -5,12 +5,19 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { Type } from '@sinclair/typebox';
+import { systemClock, type Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Db } from '../../common/sqlite.ts';
 import { createDeadLetterRepository, type DeadLetterRepository } from './modules/meals/dead-letter-repository.ts';
 import { deadLetterRoutes } from './modules/meals/dead-letter-routes.ts';
+import { createCentreRepository } from './modules/centres/centre-repository.ts';
+import { centreRoutes } from './modules/centres/centre-routes.ts';
+import { createClosedMonthRepository } from './modules/months/closed-month-repository.ts';
+import { monthRoutes } from './modules/months/month-routes.ts';
 import { createStatsRepository } from './modules/stats/stats-repository.ts';
 import { statsRoutes } from './modules/stats/stats-routes.ts';
+import { createStatusRepository } from './modules/status/status-repository.ts';
+import { statusRoutes } from './modules/status/status-routes.ts';
 import { requireBearerToken } from './plugins/auth.ts';
 import { ErrorSchema, type ErrorReply } from './schemas.ts';
 
@@ -21,6 +28,8 @@ export interface AppOptions {
   adminToken: string;
   /** The ingest's own instance (it counts its bounds in memory); default: one on `db`. */
   deadLetters?: DeadLetterRepository;
+  /** Time stamps of admin changes (centres, closed months); default the system clock. */
+  clock?: Clock;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -61,8 +70,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       requireBearerToken(api, opts.adminToken);
       // Unknown /api paths answer 401 before 404, so they reveal nothing to a stranger.
       api.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
+      const now = () => (opts.clock ?? systemClock).now();
       await api.register(statsRoutes, { stats: createStatsRepository(opts.db) });
-      await api.register(deadLetterRoutes, { deadLetters: opts.deadLetters ?? createDeadLetterRepository(opts.db) });
+      const deadLetters = opts.deadLetters ?? createDeadLetterRepository(opts.db);
+      await api.register(deadLetterRoutes, { deadLetters });
+      await api.register(statusRoutes, { status: createStatusRepository(opts.db), deadLetters, now });
+      await api.register(centreRoutes, { centres: createCentreRepository(opts.db), now });
+      await api.register(monthRoutes, { months: createClosedMonthRepository(opts.db), now });
     },
     { prefix: API_PREFIX },
   );

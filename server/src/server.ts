@@ -151,7 +151,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     stops.push(() => ingest.stop());
     await ingest.start();
 
-    const app = await buildApp({ db, logger, adminToken: admin.token, deadLetters });
+    const app = await buildApp({ db, logger, adminToken: admin.token, deadLetters, clock });
     stops.push(() => app.close());
     await app.listen({ host: settings.httpHost, port: settings.httpPort });
     const port = (app.server.address() as AddressInfo).port;

@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderScene, type DemoPerson } from '../../scripts/demo/demo-scene.ts';
+import { ALL_DAY_WINDOWS } from '../helpers/all-day.ts';
 import { mealcheck, runMealcheck, type Running } from '../helpers/processes.ts';
 import { cropAround, sampleBytes } from '../helpers/vision-samples.ts';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
-const ALL_DAY = 'breakfast=00:00-10:30,lunch=10:30-16:00,dinner=16:00-24:00';
+const ALL_DAY = ALL_DAY_WINDOWS;
 
 // Face boxes in sample1.jpg as the SSD detector finds them (left to right).
 const SAMPLE1_FACES = [
@@ -80,6 +81,19 @@ describe('mealcheck server, enrol and edge as processes', () => {
     const server = runMealcheck(['server', '--data', join(dir, 'server'), '--http-port', '0', '--mqtt-port', '0'], { MEALCHECK_ADMIN_TOKEN: TOKEN });
     running.push(server);
     const [, httpUrl, mqttUrl] = await server.waitFor(/HTTP (http:\/\/\S+), MQTT (mqtt:\/\/\S+)/);
+    // The server checks each meal against the centre's windows: give it the edge's, while it runs.
+    const serverData = join(dir, 'server');
+    const bad = await mealcheck(['centre', 'set', '--data', serverData, '--centre', 'c-e2e', '--time-zone', 'Mars/Olympus', '--meal-windows', 'lunch=13:00-11:00']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--time-zone: "Mars\/Olympus" is not an IANA time zone.*--meal-windows: lunch: 13:00-11:00 ends before it starts/s);
+    const set = await mealcheck(['centre', 'set', '--data', serverData, '--centre', 'c-e2e', '--meal-windows', ALL_DAY]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain(`centre c-e2e: time zone Asia/Shanghai, meal windows ${ALL_DAY}`);
+    expect((await mealcheck(['centre', 'list', '--data', serverData])).stdout).toMatch(/^c-e2e\tAsia\/Shanghai\tbreakfast=00:00-08:00/m);
+    expect((await mealcheck(['month', 'close', '--data', serverData, '--month', '2026-13'])).code).toBe(2);
+    const closed = await mealcheck(['month', 'close', '--data', serverData, '--month', '2020-01', '--by', 'e2e']);
+    expect(closed.stdout).toContain('month 2020-01 closed');
+    expect((await mealcheck(['month', 'list', '--data', serverData])).stdout).toMatch(/^2020-01\tclosed \S+ by e2e$/m);
 
     const edgeData = join(dir, 'edge');
     for (const [i, name] of [['1', '王秀英'], ['2', '李桂兰']] as const) {

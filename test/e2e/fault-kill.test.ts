@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serverSettings } from '../../server/src/config.ts';
+import { centreCommand } from '../../server/src/modules/centres/centre-command.ts';
 import { deviceCommand } from '../../server/src/modules/devices/device-command.ts';
 import { DATABASE_FILE, startServer, type RunningServer } from '../../server/src/server.ts';
 import { reservePort } from '../helpers/edge-fixtures.ts';
@@ -24,7 +25,7 @@ import {
   seededRandom,
   type Child,
 } from '../helpers/fault-processes.ts';
-import { quietLogger, tempDir } from '../helpers/server-fixtures.ts';
+import { ALL_DAY_WINDOWS, quietLogger, tempDir } from '../helpers/server-fixtures.ts';
 
 const EDGE_KILLS = FAULT_FULL ? 200 : 30;
 const SERVER_KILLS = FAULT_FULL ? 50 : 10;
@@ -43,6 +44,8 @@ function track(c: Child): Child {
 async function registerDevice(serverDir: string): Promise<{ username: string; password: string }> {
   const lines: string[] = [];
   expect(await deviceCommand(['add', '--centre', 'c1', '--device', 'd1', '--data', serverDir], (s) => lines.push(s))).toBe(0);
+  // The edge child records at the real time, all day: the server must have its windows.
+  expect(await centreCommand(['set', '--centre', 'c1', '--meal-windows', ALL_DAY_WINDOWS, '--data', serverDir], () => {})).toBe(0);
   const get = (k: string) => lines.find((l) => l.startsWith(`${k}=`))!.slice(k.length + 1);
   return { username: get('MEALCHECK_MQTT_USERNAME'), password: get('MEALCHECK_MQTT_PASSWORD') };
 }

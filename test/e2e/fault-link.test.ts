@@ -12,7 +12,7 @@ import { serverSettings } from '../../server/src/config.ts';
 import { DATABASE_FILE, startServer } from '../../server/src/server.ts';
 import { edgeDbFile, eventIds, FAULT_FULL, faultSeed, integrityCheck, runEdgeChild } from '../helpers/fault-processes.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
-import { quietLogger, tempDir } from '../helpers/server-fixtures.ts';
+import { allDayCentre, quietLogger, tempDir } from '../helpers/server-fixtures.ts';
 
 const FAULT_SECONDS = FAULT_FULL ? 120 : 20;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -29,6 +29,7 @@ describe('fault: link', () => {
     const edgeDir = join(tmp.dir, 'edge');
     const server = await startServer(serverSettings({ dataDir: serverDir, httpPort: 0, mqttPort: 0, adminToken: 'fault-test-token-0123456789', logLevel: 'silent' }), { logger: quietLogger });
     cleanups.push(() => server.stop());
+    allDayCentre(server.db, 'c1');
     const password = await server.registerDevice('c1', 'd1');
     const login = { username: 'c1/d1', password };
     const proxy = await startFaultProxy(Number(new URL(server.mqttUrl).port), seed);

@@ -14,7 +14,7 @@ import { deviceCommand } from '../../server/src/modules/devices/device-command.t
 import { hasMosquitto, reservePort } from '../helpers/edge-fixtures.ts';
 import { edgeDbFile, eventIds, FAULT_FULL, faultSeed, integrityCheck, runEdgeChild, seededRandom } from '../helpers/fault-processes.ts';
 import { runMosquitto } from '../helpers/fault-mosquitto.ts';
-import { quietLogger, tempDir } from '../helpers/server-fixtures.ts';
+import { allDayCentre, quietLogger, tempDir } from '../helpers/server-fixtures.ts';
 
 const KILLS = FAULT_FULL ? 30 : 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,6 +43,7 @@ describe.skipIf(!hasMosquitto)('fault: Mosquitto', () => {
     cleanups.push(() => broker.kill9());
     const server = await startServer(serverSettings({ dataDir: serverDir, httpPort: 0, mqttUrl: serverUrl, adminToken: 'fault-test-token-0123456789', logLevel: 'silent' }), { logger: quietLogger });
     cleanups.push(() => server.stop());
+    allDayCentre(server.db, 'c1');
     const url = `mqtt://127.0.0.1:${port}`;
     const edge = runEdgeChild({ data: edgeDir, server: url, mode: 'burst', rate: 100, protocol: 5, ...login });
     cleanups.push(() => edge.kill9());

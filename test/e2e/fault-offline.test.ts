@@ -53,7 +53,10 @@ describe('fault: long outage', () => {
     await f.start();
     expect(f.stats()).toMatchObject({ connected: false, pending: EVENTS, outboxAlarm: true });
 
-    const server = await startServer(serverSettings({ dataDir: serverDir, httpPort: 0, mqttPort: port, adminToken: 'fault-test-token-0123456789', logLevel: 'silent' }), { logger: quietLogger });
+    // The server's clock the day after the last of those meals: it counts events up to five weeks old.
+    const lastDay = Date.UTC(2026, 0, 1) + Math.floor((EVENTS - 1) / 3000) * 86_400_000;
+    const serverClock = { now: () => new Date(lastDay + 86_400_000) };
+    const server = await startServer(serverSettings({ dataDir: serverDir, httpPort: 0, mqttPort: port, adminToken: 'fault-test-token-0123456789', logLevel: 'silent' }), { logger: quietLogger, clock: serverClock });
     cleanups.push(() => server.stop());
     const t0 = Date.now();
     await waitUntil(() => f.stats().pending === 0, 'the outbox to drain', FAULT_FULL ? 600_000 : 300_000, 200);

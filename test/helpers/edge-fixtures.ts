@@ -14,7 +14,7 @@ import { openDatabase, type Db } from '../../common/sqlite.ts';
 import { createElderRepository, type ElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { createCheckInRepository } from '../../edge/src/meals/check-in-repository.ts';
 import { createCheckInService, type CheckInService } from '../../edge/src/meals/check-in-service.ts';
-import { DEFAULT_MEAL_WINDOWS, parseMealWindows } from '../../edge/src/meals/meal-windows.ts';
+import { DEFAULT_MEAL_WINDOWS, parseMealWindows } from '../../common/meal-windows.ts';
 import { createOutboxRepository, type OutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 
 export const EDGE_MIGRATIONS = fileURLToPath(new URL('../../edge/migrations', import.meta.url));

@@ -21,7 +21,8 @@ import { openDatabase } from '../../common/sqlite.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { createCheckInRepository } from '../../edge/src/meals/check-in-repository.ts';
 import { createCheckInService } from '../../edge/src/meals/check-in-service.ts';
-import { parseMealWindows } from '../../edge/src/meals/meal-windows.ts';
+import { parseMealWindows } from '../../common/meal-windows.ts';
+import { ALL_DAY_WINDOWS } from './all-day.ts';
 import { Forwarder } from '../../edge/src/sync/forwarder.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 
@@ -50,7 +51,7 @@ const service = createCheckInService({
   clock: systemClock,
   ids: uuidV7Ids,
   // The whole day is a meal window, so a test runs at any hour.
-  windows: parseMealWindows('breakfast=00:00-08:00,lunch=08:00-16:00,dinner=16:00-24:00'),
+  windows: parseMealWindows(ALL_DAY_WINDOWS),
   timeZone: 'Asia/Shanghai',
   centreId,
   deviceId,

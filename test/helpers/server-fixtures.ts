@@ -4,10 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { EventBatch, MealEvent } from '../../common/contract.ts';
+import type { Clock } from '../../common/clock.ts';
+import type { EventBatch, Meal, MealEvent } from '../../common/contract.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { openDatabase, type Db } from '../../common/sqlite.ts';
+import { DEFAULT_TIME_ZONE, mealAt, parseMealWindows } from '../../common/meal-windows.ts';
+import { createCentreRepository } from '../../server/src/modules/centres/centre-repository.ts';
 import { MIGRATIONS_DIR } from '../../server/src/server.ts';
+import { ALL_DAY_WINDOWS } from './all-day.ts';
+
+export { ALL_DAY_WINDOWS };
 
 export const quietLogger: Logger = createLogger('test-server', process.env.TEST_LOG_LEVEL ?? 'silent');
 
@@ -22,20 +28,50 @@ export function openServerDb(dir: string): Db {
   return openDatabase(join(dir, 'server.sqlite'), { migrationsDir: MIGRATIONS_DIR });
 }
 
+/**
+ * The server's time in server tests: 20:00 in Shanghai (the default centre zone) on 2025-03-10,
+ * after that day's three default meal windows, so the events of mealEvent() pass the server's
+ * date checks. Give it to startServer/buildApp as `clock`, or to ingest as the receive time.
+ */
+export const FIXTURE_NOW = '2025-03-10T12:00:00.000Z';
+export const fixtureClock: Clock = { now: () => new Date(FIXTURE_NOW) };
+
+/** A time inside each default meal window (common/meal-windows.ts DEFAULT_MEAL_WINDOWS). */
+const MEAL_TIME: Record<Meal, string> = { breakfast: '07:30', lunch: '11:42', dinner: '18:05' };
+
+/**
+ * A meal event consistent with the default centre: `at` is in the window of `meal` on
+ * `serviceDate` (Shanghai time) unless the test gives its own `at`.
+ */
 export function mealEvent(overrides: Partial<MealEvent> = {}): MealEvent {
+  const serviceDate = overrides.serviceDate ?? '2025-03-10';
+  const meal = overrides.meal ?? 'lunch';
   return {
     eventId: uuidv7(),
     elderId: 'elder-1',
     centreId: 'c1',
     deviceId: 'd1',
-    serviceDate: '2025-03-10',
-    meal: 'lunch',
-    at: '2025-03-10T11:42:00.000+08:00',
+    serviceDate,
+    meal,
+    at: `${serviceDate}T${MEAL_TIME[meal]}:00.000+08:00`,
     method: 'face',
     score: 0.41,
     cameraId: 'door',
     ...overrides,
   };
+}
+
+/** Gives the centres whole-day windows on the server, for edges that record at the real time. */
+export function allDayCentre(db: Db, ...centreIds: string[]): void {
+  const centres = createCentreRepository(db);
+  for (const id of centreIds) centres.set(id, { mealWindows: ALL_DAY_WINDOWS }, new Date());
+}
+
+/** A meal event at the real time now, for a centre with whole-day windows (allDayCentre). */
+export function liveMealEvent(overrides: Partial<MealEvent> = {}): MealEvent {
+  const now = new Date();
+  const slot = mealAt(now, parseMealWindows(ALL_DAY_WINDOWS), DEFAULT_TIME_ZONE)!;
+  return mealEvent({ serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), ...overrides });
 }
 
 export function batch(...events: MealEvent[]): EventBatch {

@@ -11,7 +11,7 @@ import { createElderRepository } from '../../edge/src/elders/elder-repository.ts
 import { createCheckInRepository } from '../../edge/src/meals/check-in-repository.ts';
 import { createCheckInService, type CheckInService } from '../../edge/src/meals/check-in-service.ts';
 import { kioskMessage } from '../../edge/src/meals/kiosk-message.ts';
-import { DEFAULT_MEAL_WINDOWS, nearestMeal, parseMealWindows, shortestGapBetweenMeals } from '../../edge/src/meals/meal-windows.ts';
+import { DEFAULT_MEAL_WINDOWS, nearestMeal, parseMealWindows, shortestGapBetweenMeals } from '../../common/meal-windows.ts';
 import { createClockCorrector } from '../../edge/src/sync/clock-correction.ts';
 import { createClockRepository, type ClockRepository } from '../../edge/src/sync/clock-repository.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';

@@ -160,7 +160,7 @@ describe('clock sanity: an edge with a wrong clock still records meals under the
     const server = await second.up();
     await waitUntil(() => second.edge.forwarder.stats().pending === 0, 'outbox drained', 30_000, 50);
     expect(serverMeals(server)).toEqual([expect.objectContaining({ elderId: 'E2', serviceDate: '2026-11-28', meal: 'lunch', clockState: 'corrected' })]);
-    const review = server.db.prepare('SELECT elder_id AS elderId, reason, clock_state AS clockState, at, edge_at AS edgeAt FROM clock_reviews').all();
+    const review = server.db.prepare('SELECT elder_id AS elderId, reason, clock_state AS clockState, at, edge_at AS edgeAt FROM event_reviews').all();
     expect(review).toEqual([{ elderId: 'E1', reason: 'unverified', clockState: 'unverified', at: expect.stringMatching(/^1970-/), edgeAt: expect.stringMatching(/^1970-/) }]);
     // Visible to the bureau: a count with the stats, and the list.
     expect(await stats(server)).toMatchObject({ total: 1, clockReview: 1 });

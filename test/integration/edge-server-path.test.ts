@@ -12,7 +12,8 @@ import { serverSettings } from '../../server/src/config.ts';
 import { startServer, type RunningServer } from '../../server/src/server.ts';
 import { edgeTempDir, quietEdgeLogger, reservePort, TestClock, waitUntil } from '../helpers/edge-fixtures.ts';
 import { FakeEngine, fakeFace, MemoryFrameSource, syntheticDescriptor } from '../helpers/fake-engine.ts';
-import { TEST_TOKEN, quietLogger } from '../helpers/server-fixtures.ts';
+import { batch, connectDevice, nextMessage, TEST_TOKEN, quietLogger } from '../helpers/server-fixtures.ts';
+import { topics, type MealEvent, type Receipt } from '../../common/contract.ts';
 
 const CENTRE = 'c-101';
 const DEVICE = 'door-1';
@@ -118,5 +119,63 @@ describe('edge → broker → server → receipt', () => {
     await waitUntil(() => edge.forwarder.stats().pending === 0, 'outbox drained after the server came up', 45_000, 100);
     const stats = await mealsAtServer(server);
     expect(stats.total).toBe(3);
+  }, 90_000);
+
+  it('a check-in whose eventId the server already holds with other content is a conflict: kept there, counted in both statuses', async () => {
+    const tmp = edgeTempDir();
+    cleanups.push(() => tmp.cleanup());
+    const port = await reservePort();
+    const clock = new TestClock(LUNCH);
+    const config = loadEdgeConfig(['--centre', CENTRE, '--device', DEVICE, '--data', `${tmp.dir}/edge`, '--server', `mqtt://127.0.0.1:${port}`, '--http-port', '0'], {});
+    await enrolElders(config.dbFile);
+    // Wang checks in while the server is away: the event waits in the outbox.
+    const first = new Edge({ ...config, realtime: false }, { engine: engine(), source: new MemoryFrameSource(visits('wang'), 'cam1'), clock, logger: quietEdgeLogger });
+    const ended = new Promise<void>((r) => first.once('camera-end', () => r()));
+    await first.start();
+    await ended;
+    await first.stop();
+    const edgeDb = openEdgeDatabase(config.dbFile);
+    const [queued] = edgeDb.prepare('SELECT payload FROM outbox').pluck().all() as string[];
+    edgeDb.close();
+    const event = JSON.parse(queued!) as MealEvent;
+
+    // The server comes up and first gets another event under that eventId (a forgery, or a box
+    // restored from a backup that reuses ids): that one counts.
+    const server = await startServer(serverSettings({ dataDir: `${tmp.dir}/server`, httpPort: 0, mqttPort: port, adminToken: TEST_TOKEN }), { logger: quietLogger, clock });
+    cleanups.push(() => server.stop());
+    const other = await connectDevice(server.mqttUrl, { clientId: 'someone-else' });
+    await other.subscribeAsync(topics.receipts(CENTRE, DEVICE), { qos: 1 });
+    const plain = nextMessage(other, topics.receipts(CENTRE, DEVICE));
+    await other.publishAsync(topics.events(CENTRE, DEVICE), JSON.stringify(batch({ ...event, elderId: 'E2' })), { qos: 1 });
+    expect(JSON.parse((await plain).toString())).toEqual({ v: 1, eventIds: [event.eventId] });
+
+    // The box comes back and sends its version: the server names it as a conflict. (Time
+    // replies share the receipts topic: skip them.)
+    const named = (async () => {
+      for (;;) {
+        const m = JSON.parse((await nextMessage(other, topics.receipts(CENTRE, DEVICE))).toString()) as Receipt | { time: unknown };
+        if ('eventIds' in m) return m;
+      }
+    })();
+    const edge = new Edge({ ...config, realtime: false }, { engine: engine(), source: new MemoryFrameSource([], 'cam1'), clock, logger: quietEdgeLogger });
+    cleanups.push(() => edge.stop());
+    await edge.start();
+    expect(await named).toEqual({ v: 1, eventIds: [event.eventId], conflicts: [event.eventId] });
+    await other.endAsync();
+    await waitUntil(() => edge.forwarder.stats().pending === 0, 'the conflicting row receipted', 20_000);
+
+    const status = (await (await fetch(`${edge.statusUrl}/api/v1/status`)).json()) as { conflicts: number; outboxPending: number };
+    expect(status).toMatchObject({ conflicts: 1, outboxPending: 0 });
+    const db = openEdgeDatabase(config.dbFile);
+    expect(db.prepare('SELECT event_id AS eventId, payload FROM receipt_conflicts').all()).toEqual([{ eventId: event.eventId, payload: queued }]);
+    db.close();
+
+    const auth = { authorization: `Bearer ${TEST_TOKEN}` };
+    const serverStatus = await server.app.inject({ url: '/api/v1/status', headers: auth });
+    expect(serverStatus.json()).toMatchObject({ ingest: { meals: 1, conflicts: 1 } });
+    const conflicts = (await server.app.inject({ url: '/api/v1/stats/conflicts', headers: auth })).json() as { conflicts: Array<{ original: { elderId: string }; version: MealEvent }> };
+    expect(conflicts.conflicts).toEqual([expect.objectContaining({ original: expect.objectContaining({ elderId: 'E2' }), version: expect.objectContaining({ elderId: 'E1' }) })]);
+    // The meal that counts is the first one the server had; the box's version is not counted.
+    expect((await mealsAtServer(server)).total).toBe(1);
   }, 90_000);
 });

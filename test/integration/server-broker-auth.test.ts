@@ -11,7 +11,7 @@ import { serverSettings } from '../../server/src/config.ts';
 import { deviceCommand } from '../../server/src/modules/devices/device-command.ts';
 import { hashPassword, verifyPassword } from '../../server/src/modules/devices/credential-repository.ts';
 import { DATABASE_FILE, startServer, type RunningServer } from '../../server/src/server.ts';
-import { batch, connectDevice, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
+import { batch, connectDevice, fixtureClock, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
 
 function settingsFor(dir: string) {
   return serverSettings({ dataDir: dir, httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN, logLevel: 'silent' });
@@ -49,7 +49,7 @@ describe('embedded broker with registered devices', () => {
 
   beforeAll(async () => {
     tmp = tempDir();
-    server = await startServer(settingsFor(tmp.dir), { logger: quietLogger });
+    server = await startServer(settingsFor(tmp.dir), { logger: quietLogger, clock: fixtureClock });
     reader = new Database(join(tmp.dir, DATABASE_FILE), { readonly: true });
   });
   afterAll(async () => {
@@ -155,7 +155,7 @@ describe('mealcheck device add', () => {
       await deviceCommand(['list', '--data', tmp.dir], (s) => listed.push(s));
       expect(listed.join('\n')).toMatch(/^c9\/door\t/);
 
-      const server = await startServer(settingsFor(tmp.dir), { logger: quietLogger });
+      const server = await startServer(settingsFor(tmp.dir), { logger: quietLogger, clock: fixtureClock });
       try {
         const c = await connectDevice(server.mqttUrl, { username: 'c9/door', password, clientId: 'edge-c9-door' });
         expect(c.connected).toBe(true);

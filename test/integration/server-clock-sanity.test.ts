@@ -43,13 +43,14 @@ describe('clock sanity', () => {
     try {
       const meals = createMealRepository(db);
       const bootId = '0190f5a2-0000-4000-8000-000000000001';
-      const unset = mealEvent({ elderId: 'e1', at: '1970-01-01T00:05:00.000Z', bootId, seq: 3 });
-      const fine = mealEvent({ elderId: 'e2', at: '2026-03-10T03:58:00.000Z', bootId, seq: 4 });
-      const dup = mealEvent({ elderId: 'e2', at: '2026-03-10T05:00:00.000Z', bootId, seq: 5 });
-      meals.ingest(batch(unset, fine, dup), 'c1', 'd1', received);
-      expect(meals.findByEventId(unset.eventId)).toMatchObject({ bootId, seq: 3, clockFlag: 'unset', receivedAt: received.toISOString() });
-      expect(meals.findByEventId(fine.eventId)).toMatchObject({ bootId, seq: 4, clockFlag: null });
-      expect(db.prepare('SELECT boot_id AS bootId, seq, clock_flag AS clockFlag FROM duplicate_attempts').get()).toEqual({ bootId, seq: 5, clockFlag: 'ahead' });
+      const fine = mealEvent({ elderId: 'e2', serviceDate: '2026-03-10', at: '2026-03-10T03:58:00.000Z', bootId, seq: 4 });
+      // Two days offline: flagged late, still counted (a box may be offline for days).
+      const late = mealEvent({ elderId: 'e3', serviceDate: '2026-03-08', at: '2026-03-08T04:00:00.000Z', bootId, seq: 5 });
+      const dup = mealEvent({ elderId: 'e3', serviceDate: '2026-03-08', at: '2026-03-08T04:30:00.000Z', bootId, seq: 6 });
+      expect(meals.ingest(batch(fine, late, dup), 'c1', 'd1', received)).toMatchObject({ stored: 2, duplicates: 1, forReview: 0 });
+      expect(meals.findByEventId(fine.eventId)).toMatchObject({ bootId, seq: 4, clockFlag: null, receivedAt: received.toISOString() });
+      expect(meals.findByEventId(late.eventId)).toMatchObject({ bootId, seq: 5, clockFlag: 'late' });
+      expect(db.prepare('SELECT boot_id AS bootId, seq, clock_flag AS clockFlag FROM duplicate_attempts').get()).toEqual({ bootId, seq: 6, clockFlag: 'late' });
     } finally {
       db.close();
       tmp.cleanup();

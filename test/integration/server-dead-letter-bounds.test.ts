@@ -11,7 +11,7 @@ import { serverSettings } from '../../server/src/config.ts';
 import { createDeadLetterRepository, type DeadLetterLimits } from '../../server/src/modules/meals/dead-letter-repository.ts';
 import { DEAD_LETTER_ALARM } from '../../server/src/modules/meals/mqtt-ingest.ts';
 import { startServer, type RunningServer } from '../../server/src/server.ts';
-import { batch, connectDevice, mealEvent, nextMessage, openServerDb, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
+import { batch, connectDevice, fixtureClock, mealEvent, nextMessage, openServerDb, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
 
 const t0 = Date.parse('2026-03-10T04:00:00.000Z');
 const at = (ms: number) => new Date(t0 + ms);
@@ -103,7 +103,7 @@ describe('a device login flooding junk over the broker', () => {
         cb();
       },
     });
-    server = await startServer(serverSettings({ dataDir: tmp.dir, httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN }), { logger: createLogger('test', 'warn', sink) });
+    server = await startServer(serverSettings({ dataDir: tmp.dir, httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN }), { logger: createLogger('test', 'warn', sink), clock: fixtureClock });
   });
   afterAll(async () => {
     await server?.stop();
@@ -136,6 +136,8 @@ describe('a device login flooding junk over the broker', () => {
       expect(body.status.bytes).toBeLessThanOrEqual(limits.deviceBytes);
       expect(body.status.alarm).toBe(true);
       expect(body.deadLetters).toHaveLength(5);
+      const status = await server.app.inject({ method: 'GET', url: '/api/v1/status', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+      expect(status.json()).toMatchObject({ ingest: { meals: 1 }, deadLetters: { rows: body.status.rows, bytes: body.status.bytes, dropped: body.status.dropped, alarm: true } });
 
       // One log line per kept dead letter; the drops give one alarm line, not thousands.
       const lines = log.trim().split('\n');

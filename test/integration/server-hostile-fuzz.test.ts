@@ -11,7 +11,7 @@ import { topics, type Receipt } from '../../common/contract.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { DATABASE_FILE, startServer, type RunningServer } from '../../server/src/server.ts';
 import { FAULT_FULL, faultSeed, integrityCheck, seededRandom } from '../helpers/fault-processes.ts';
-import { batch, connectDevice, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
+import { batch, connectDevice, fixtureClock, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
 
 const COUNT = FAULT_FULL ? 5000 : 300;
 
@@ -47,7 +47,7 @@ describe('hostile payloads (fuzz)', () => {
   let server: RunningServer;
   beforeAll(async () => {
     tmp = tempDir();
-    server = await startServer(serverSettings({ dataDir: tmp.dir, httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN, logLevel: 'silent' }), { logger: quietLogger });
+    server = await startServer(serverSettings({ dataDir: tmp.dir, httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN, logLevel: 'silent' }), { logger: quietLogger, clock: fixtureClock });
   });
   afterAll(async () => {
     await server?.stop();
@@ -87,5 +87,37 @@ describe('hostile payloads (fuzz)', () => {
       await device.endAsync();
     }
     expect(integrityCheck(join(tmp.dir, DATABASE_FILE))).toBe('ok');
+  });
+
+  it('receipts hostile dates over the broker but counts none of them', async () => {
+    const device = await connectDevice(server.mqttUrl, { clientId: 'edge-c1-d1' });
+    try {
+      await device.subscribeAsync(topics.receipts('c1', 'd1'), { qos: 1 });
+      // The fixture clock is 2025-03-10T12:00Z (20:00 in Shanghai).
+      const hostile = [
+        mealEvent({ elderId: 'h1', serviceDate: '2026-13-45', at: '2025-03-10T04:00:00.000Z' }),
+        mealEvent({ elderId: 'h2', serviceDate: '0000-00-00', at: '2025-03-10T04:00:00.000Z' }),
+        mealEvent({ elderId: 'h3', serviceDate: '2025-02-30', at: '2025-03-10T04:00:00.000Z' }),
+        mealEvent({ elderId: 'h4', serviceDate: '2025-01-15', at: '2025-03-10T04:00:00.000Z' }),
+        mealEvent({ elderId: 'h5', serviceDate: '2099-12-31' }),
+        mealEvent({ elderId: 'h6', serviceDate: '2025-03-10', at: '2099-12-31T04:00:00.000Z' }),
+        mealEvent({ elderId: 'h7', serviceDate: '2025-03-10', meal: 'dinner', at: '2025-03-10T04:00:00.000Z' }),
+        mealEvent({ elderId: 'h8', serviceDate: '2025-03-10', at: '2025-03-10T07:00:00.000Z' }),
+        mealEvent({ elderId: 'h9', serviceDate: '2024-01-02' }),
+        mealEvent({ elderId: 'h10', serviceDate: '1970-01-01' }),
+        mealEvent({ elderId: 'h11', serviceDate: '9999-12-31', at: '9999-12-31T04:00:00.000Z' }),
+      ];
+      const receipt = nextMessage(device, topics.receipts('c1', 'd1'));
+      await device.publishAsync(topics.events('c1', 'd1'), JSON.stringify(batch(...hostile)), { qos: 1 });
+      let r = JSON.parse((await receipt).toString()) as Receipt;
+      while (!r.eventIds.includes(hostile[0]!.eventId)) r = JSON.parse((await nextMessage(device, topics.receipts('c1', 'd1'))).toString()) as Receipt;
+      expect(r.eventIds).toEqual(hostile.map((e) => e.eventId));
+      const ids = hostile.map((e) => e.eventId);
+      const q = (table: string) => server.db.prepare(`SELECT count(*) FROM ${table} WHERE event_id IN (${ids.map(() => '?').join(',')})`).pluck().get(...ids);
+      expect(q('meals')).toBe(0);
+      expect(q('event_reviews')).toBe(hostile.length);
+    } finally {
+      await device.endAsync();
+    }
   });
 });

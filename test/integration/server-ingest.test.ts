@@ -6,7 +6,7 @@ import { topics, type EventBatch, type Receipt } from '../../common/contract.ts'
 import { createEmbeddedBroker } from '../../server/src/broker.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { DATABASE_FILE, startServer, type RunningServer } from '../../server/src/server.ts';
-import { batch, connectDevice, eventually, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
+import { batch, connectDevice, eventually, fixtureClock, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
 
 const receiptTopic = topics.receipts('c1', 'd1');
 const eventsTopic = topics.events('c1', 'd1');
@@ -38,7 +38,7 @@ describe('MQTT ingest with the embedded broker', () => {
 
   beforeAll(async () => {
     tmp = tempDir();
-    server = await startServer(settingsFor(tmp.dir), { logger: quietLogger });
+    server = await startServer(settingsFor(tmp.dir), { logger: quietLogger, clock: fixtureClock });
     expect(server.embeddedBroker).toBe(true);
     expect(server.mqttUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     reader = new Database(join(tmp.dir, DATABASE_FILE), { readonly: true });
@@ -194,7 +194,7 @@ describe('MQTT ingest with an external broker', () => {
   const externalSettings = () => settingsFor(tmp.dir, { mqttUrl: brokerUrl, mqttProtocolVersion: 4, adminToken: undefined });
 
   it('ingests through a broker given by URL, and generates then reuses the admin token', async () => {
-    server = await startServer(externalSettings(), { logger: quietLogger });
+    server = await startServer(externalSettings(), { logger: quietLogger, clock: fixtureClock });
     expect(server.embeddedBroker).toBe(false);
     expect(server.mqttUrl).toBe(brokerUrl);
     expect(server.tokenGenerated).toBe(true);
@@ -207,13 +207,13 @@ describe('MQTT ingest with an external broker', () => {
     expect(server.db.prepare('SELECT count(*) AS n FROM meals').get()).toEqual({ n: 1 });
 
     await server.stop();
-    server = await startServer(externalSettings(), { logger: quietLogger });
+    server = await startServer(externalSettings(), { logger: quietLogger, clock: fixtureClock });
     expect(server.tokenGenerated).toBe(false);
     expect(server.token).toBe(token);
   });
 
   it('keeps its subscription while the server is down (persistent session) and ingests on return', async () => {
-    server = await startServer(externalSettings(), { logger: quietLogger });
+    server = await startServer(externalSettings(), { logger: quietLogger, clock: fixtureClock });
     await server.stop();
     server = undefined;
 
@@ -223,7 +223,7 @@ describe('MQTT ingest with an external broker', () => {
     await publish(device, eventsTopic, batch(e)); // queued by the broker for the absent server
     const receipt = nextMessage(device, receiptTopic);
 
-    server = await startServer(externalSettings(), { logger: quietLogger });
+    server = await startServer(externalSettings(), { logger: quietLogger, clock: fixtureClock });
     expect(JSON.parse((await receipt).toString())).toEqual({ v: 1, eventIds: [e.eventId] });
     const s = server;
     expect(s.db.prepare('SELECT elder_id AS e FROM meals WHERE event_id = ?').get(e.eventId)).toEqual({ e: 'x2' });
@@ -237,7 +237,7 @@ describe('with the external broker unreachable', () => {
     const probe = createEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: quietLogger });
     const { url } = await probe.start();
     await probe.stop();
-    const server = await startServer(settingsFor(tmp.dir, { mqttUrl: url }), { logger: quietLogger, mqttReadyTimeoutMs: 300 });
+    const server = await startServer(settingsFor(tmp.dir, { mqttUrl: url }), { logger: quietLogger, clock: fixtureClock, mqttReadyTimeoutMs: 300 });
     try {
       expect((await fetch(`${server.httpUrl}/health`)).status).toBe(200);
     } finally {

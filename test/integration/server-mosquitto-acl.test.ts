@@ -13,7 +13,7 @@ import { serverSettings } from '../../server/src/config.ts';
 import { DATABASE_FILE, startServer, type RunningServer } from '../../server/src/server.ts';
 import { hasMosquitto } from '../helpers/edge-fixtures.ts';
 import { startMosquittoDeployment, type MosquittoDeployment } from '../helpers/mosquitto-deployment.ts';
-import { batch, connectDevice, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
+import { batch, connectDevice, fixtureClock, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
 
 /** MQTT 5 reason codes as Mosquitto sends them. */
 const NOT_AUTHORIZED = 0x87;
@@ -36,7 +36,7 @@ describe.skipIf(!hasMosquitto)('Mosquitto from broker-config: logins bound to se
   const clients: MqttClient[] = [];
 
   const start = async () =>
-    (server = await startServer(serverSettings({ dataDir: tmp.dir, httpPort: 0, mqttUrl: dep.serverUrl, adminToken: TEST_TOKEN, logLevel: 'silent' }), { logger: quietLogger }));
+    (server = await startServer(serverSettings({ dataDir: tmp.dir, httpPort: 0, mqttUrl: dep.serverUrl, adminToken: TEST_TOKEN, logLevel: 'silent' }), { logger: quietLogger, clock: fixtureClock }));
   /** A device on MQTT 5, with the forwarder's client id unless told otherwise. */
   const device = async (centre: string, dev: string, clientId = `edge-${centre}-${dev}`) => {
     const c = await connectDevice(dep.url, { protocolVersion: 5, clientId, username: `${centre}/${dev}`, password: dep.passwords[`${centre}/${dev}`] });

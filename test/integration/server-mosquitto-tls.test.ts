@@ -16,7 +16,7 @@ import { hasMosquitto } from '../helpers/edge-fixtures.ts';
 import { FAULT_EDGE_CHILD } from '../helpers/fault-processes.ts';
 import { hasOpenssl, startMosquittoDeployment, type MosquittoDeployment } from '../helpers/mosquitto-deployment.ts';
 import { waitForOutput } from '../helpers/processes.ts';
-import { batch, connectDevice, eventually, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
+import { batch, connectDevice, eventually, allDayCentre, liveMealEvent, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
 
 /** The fault tests' stand-in edge (real check-in service, outbox and forwarder), as a process. */
 function runEdge(dataDir: string, url: string, password: string, env: NodeJS.ProcessEnv) {
@@ -67,6 +67,8 @@ describe.skipIf(!hasMosquitto || !hasOpenssl)('Mosquitto TLS listener from broke
     tmp = tempDir();
     dep = await startMosquittoDeployment(join(tmp.dir, 'server'), [['c1', 'd1']], { tls: true });
     server = await startServer(serverSettings({ dataDir: dep.dataDir, httpPort: 0, mqttUrl: dep.serverUrl, adminToken: TEST_TOKEN, logLevel: 'silent' }), { logger: quietLogger });
+    // The edges here record at the real time, all day.
+    allDayCentre(server.db, 'c1');
   });
   afterAll(async () => {
     for (const f of cleanups.reverse()) await f();
@@ -89,7 +91,7 @@ describe.skipIf(!hasMosquitto || !hasOpenssl)('Mosquitto TLS listener from broke
     const c = await connectDevice(dep.tlsUrl!, { protocolVersion: 5, clientId: 'edge-c1-d1', username: 'c1/d1', password: dep.passwords['c1/d1'], ca: readFileSync(dep.pki!.caFile) });
     try {
       await c.subscribeAsync(topics.receipts('c1', 'd1'), { qos: 1 });
-      const event = mealEvent({ centreId: 'c1', deviceId: 'd1', elderId });
+      const event = liveMealEvent({ centreId: 'c1', deviceId: 'd1', elderId });
       const receipt = nextMessage(c, topics.receipts('c1', 'd1'));
       await c.publishAsync(topics.events('c1', 'd1'), JSON.stringify(batch(event)), { qos: 1 });
       expect((JSON.parse((await receipt).toString()) as Receipt).eventIds).toEqual([event.eventId]);

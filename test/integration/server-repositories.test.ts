@@ -4,9 +4,9 @@ import { createDeadLetterRepository, DEAD_LETTER_EXCERPT_BYTES } from '../../ser
 import { createDeviceRepository } from '../../server/src/modules/meals/device-repository.ts';
 import { createMealRepository, type MealRepository } from '../../server/src/modules/meals/meal-repository.ts';
 import { createStatsRepository } from '../../server/src/modules/stats/stats-repository.ts';
-import { batch, mealEvent, openServerDb, tempDir } from '../helpers/server-fixtures.ts';
+import { batch, FIXTURE_NOW, mealEvent, openServerDb, tempDir } from '../helpers/server-fixtures.ts';
 
-const now = new Date('2025-03-10T04:00:00.000Z');
+const now = new Date(FIXTURE_NOW);
 
 let tmp: ReturnType<typeof tempDir>;
 let db: Db;
@@ -110,11 +110,12 @@ describe('dead letter repository', () => {
 describe('device repository', () => {
   it('tracks last seen and status', () => {
     const devices = createDeviceRepository(db);
-    devices.seen('c1', 'd1', now);
-    expect(devices.find('c1', 'd1')).toMatchObject({ status: 'unknown', lastSeen: now.toISOString() });
+    const seenAt = new Date('2025-03-10T04:00:00.000Z');
+    devices.seen('c1', 'd1', seenAt);
+    expect(devices.find('c1', 'd1')).toMatchObject({ status: 'unknown', lastSeen: seenAt.toISOString() });
     devices.setStatus('c1', 'd1', 'offline', new Date('2025-03-10T06:00:00.000Z'), '2025-03-10T05:59:00.000Z');
     // An older "seen" never moves last_seen back.
-    devices.seen('c1', 'd1', now);
+    devices.seen('c1', 'd1', seenAt);
     expect(devices.list()).toEqual([
       { centreId: 'c1', deviceId: 'd1', status: 'offline', statusAt: '2025-03-10T05:59:00.000Z', lastSeen: '2025-03-10T06:00:00.000Z' },
     ]);
@@ -133,9 +134,11 @@ describe('stats repository', () => {
       // Outside the period.
       mealEvent({ centreId: 'c1', deviceId: 'd1', elderId: 'e3', serviceDate: '2025-02-28', meal: 'lunch' }),
     ];
-    for (const e of rows) meals.ingest(batch(e), e.centreId, e.deviceId, now);
+    // Received after the last of those days, as the server checks that no event is ahead of it.
+    const received = new Date('2025-03-12T14:00:00.000Z');
+    for (const e of rows) meals.ingest(batch(e), e.centreId, e.deviceId, received);
     // A duplicate attempt: not counted.
-    meals.ingest(batch(mealEvent({ centreId: 'c1', elderId: 'e3', serviceDate: '2025-03-10', meal: 'lunch' })), 'c1', 'd1', now);
+    meals.ingest(batch(mealEvent({ centreId: 'c1', elderId: 'e3', serviceDate: '2025-03-10', meal: 'lunch' })), 'c1', 'd1', received);
   }
 
   it('groups by centre, day and meal, sorted, with meals in day order', () => {

@@ -14,7 +14,7 @@ import type { OutboxRepository } from '../sync/outbox-repository.ts';
 import { doorDetails, type CheckIn, type CheckInRecorder, type CheckInRequest, type CheckInResult, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
 import type { CheckInRecord, CheckInRepository } from './check-in-repository.ts';
 import { createConfirmationRepository, type ConfirmationRecord, type ConfirmationRepository } from './confirmation-repository.ts';
-import { mealAt, nearestMeal, serviceDateOf, shortestGapBetweenMeals, type MealWindow } from './meal-windows.ts';
+import { mealAt, nearestMeal, serviceDateOf, shortestGapBetweenMeals, type MealWindow } from '../../../common/meal-windows.ts';
 
 export interface CheckInServiceDeps {
   db: Db;

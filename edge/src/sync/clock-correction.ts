@@ -17,7 +17,7 @@ import type { Logger } from '../../../common/logger.ts';
 import type { Db } from '../../../common/sqlite.ts';
 import type { CheckInRecord, CheckInRepository } from '../meals/check-in-repository.ts';
 import { doorDetails } from '../meals/check-in.ts';
-import { nearestMeal, type MealWindow } from '../meals/meal-windows.ts';
+import { nearestMeal, type MealWindow } from '../../../common/meal-windows.ts';
 import type { ClockRepository, UnsyncedCheckIn } from './clock-repository.ts';
 import type { HeldOutbox } from './outbox-repository.ts';
 

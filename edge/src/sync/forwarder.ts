@@ -25,7 +25,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { CONTRACT_VERSION, parseDeviceInbound, topics, type DeviceStatus, type EventBatch, type Receipt, type TimeReply, type TimeRequest } from '../../../common/contract.ts';
 import type { Clock } from '../../../common/clock.ts';
 import type { Logger } from '../../../common/logger.ts';
-import type { OutboxRepository } from './outbox-repository.ts';
+import type { OutboxRepository, ReceiptConflictLog } from './outbox-repository.ts';
 import type { TrustedClock } from './trusted-clock.ts';
 
 export interface ForwarderOptions {
@@ -71,6 +71,8 @@ export interface ForwarderDeps {
   outbox: OutboxRepository;
   clock: Clock;
   logger: Logger;
+  /** Where eventIds the server names as conflicts are recorded; without it they are only logged. */
+  conflicts?: ReceiptConflictLog;
   /** Where the server's time answers go; without it the forwarder never asks for the time. */
   time?: Pick<TrustedClock, 'addSample' | 'isSynced' | 'monoNow'>;
 }
@@ -87,6 +89,8 @@ export interface ForwarderStats {
   lastConnectedAt: string | null;
   /** The outbox holds at least `outboxAlarmThreshold` rows. */
   outboxAlarm: boolean;
+  /** EventIds the server named as conflicts, ever (absent without a conflict log). */
+  conflicts?: number;
 }
 
 export interface ForwarderEvents {
@@ -281,6 +285,12 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       this.deps.logger.error({ err }, 'cannot count outbox');
     }
     if (pending >= 0) this.updateAlarm(pending);
+    let conflicts: number | undefined;
+    try {
+      conflicts = this.deps.conflicts?.conflictCount();
+    } catch (err) {
+      this.deps.logger.error({ err }, 'cannot count receipt conflicts');
+    }
     return {
       connected: this.connected,
       pending,
@@ -288,6 +298,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       lastReceiptAt: this.lastReceiptAt,
       lastConnectedAt: this.lastConnectedAt,
       outboxAlarm: this.alarm,
+      ...(conflicts !== undefined ? { conflicts } : {}),
     };
   }
 
@@ -424,6 +435,19 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
 
   private onReceipt(receipt: Receipt): void {
     const ids = receipt.eventIds;
+    if (receipt.conflicts?.length) {
+      // The server already had these eventIds with other content: it kept this box's version for
+      // review and will not count it. Nothing here can fix that; record it for staff, then forget
+      // the rows like any receipted ones so they are not sent forever.
+      try {
+        this.deps.conflicts?.recordConflicts(receipt.conflicts, this.deps.clock.now().toISOString());
+      } catch (err) {
+        // Not deleted either: the re-send gets the conflict named again.
+        this.deps.logger.error({ err }, 'cannot record receipt conflicts');
+        return;
+      }
+      this.deps.logger.warn({ conflicts: receipt.conflicts }, 'the server already had these eventIds with other content: kept for review there, not counted');
+    }
     let deleted: number;
     try {
       deleted = this.deps.outbox.deleteByEventIds(ids);

@@ -37,6 +37,18 @@ export interface HeldOutbox {
   release(event: MealEvent): boolean;
 }
 
+/**
+ * EventIds the server named as conflicts in a receipt (edge migration 004): it already held
+ * that eventId with other content. Recorded before the receipt deletes the outbox rows, so a
+ * crash in between only means the server names them again.
+ */
+export interface ReceiptConflictLog {
+  /** Records each named event with its outbox payload, once; returns how many were new. */
+  recordConflicts(eventIds: readonly string[], at: string): number;
+  /** Conflicts recorded on this box, ever. */
+  conflictCount(): number;
+}
+
 interface Row {
   seq: number;
   event_id: string;
@@ -46,7 +58,7 @@ interface Row {
   last_attempt_at: string | null;
 }
 
-export function createOutboxRepository(db: Db): OutboxRepository & HeldOutbox {
+export function createOutboxRepository(db: Db): OutboxRepository & HeldOutbox & ReceiptConflictLog {
   const insert = db.prepare<[string, string, string, number]>('INSERT INTO outbox (event_id, payload, created_at, held) VALUES (?, ?, ?, ?)');
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox');
   const countHeld = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE held = 1');
@@ -57,6 +69,11 @@ export function createOutboxRepository(db: Db): OutboxRepository & HeldOutbox {
   const release = db.prepare<[string, string]>('UPDATE outbox SET payload = ?, held = 0 WHERE event_id = ? AND held = 1');
   const del = db.prepare<[string]>('DELETE FROM outbox WHERE event_id = ?');
   const bump = db.prepare<[string, string]>('UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ? WHERE event_id = ?');
+  const recordConflict = db.prepare<[string, string, string]>(
+    'INSERT INTO receipt_conflicts (event_id, payload, received_at) VALUES (?, (SELECT payload FROM outbox WHERE event_id = ?), ?) ON CONFLICT (event_id) DO NOTHING',
+  );
+  const countConflicts = db.prepare<[], number>('SELECT count(*) FROM receipt_conflicts').pluck();
+  const recordConflicts = db.transaction((ids: readonly string[], at: string) => ids.reduce((n, id) => n + recordConflict.run(id, id, at).changes, 0));
   const deleteMany = db.transaction((ids: readonly string[]) => ids.reduce((n, id) => n + del.run(id).changes, 0));
   const bumpMany = db.transaction((ids: readonly string[], at: string) => {
     for (const id of ids) bump.run(at, id);
@@ -95,6 +112,12 @@ export function createOutboxRepository(db: Db): OutboxRepository & HeldOutbox {
     },
     deleteByEventIds(eventIds) {
       return eventIds.length ? deleteMany(eventIds) : 0;
+    },
+    recordConflicts(eventIds, at) {
+      return eventIds.length ? recordConflicts(eventIds, at) : 0;
+    },
+    conflictCount() {
+      return countConflicts.get() ?? 0;
     },
     bumpAttempts(eventIds, at) {
       if (eventIds.length) bumpMany(eventIds, at);

@@ -63,6 +63,11 @@ export const EdgeStatusSchema = Type.Object({
   outboxPending: Type.Integer(),
   /** True while the outbox holds more than its alarm threshold: the box has not delivered for a long time. */
   outboxAlarm: Type.Optional(Type.Boolean()),
+  /**
+   * Check-ins the server refused as conflicts, ever: it already had their eventId with other
+   * content (kept for review there, not counted). Should stay 0; anything else is a bug to report.
+   */
+  conflicts: Type.Optional(Type.Integer()),
   mqtt: Type.Object({ connected: Type.Boolean(), lastReceiptAt: Type.Union([Iso, Type.Null()]) }),
   engine: Type.Optional(Type.Object({ backend: Type.String(), detector: Type.Optional(Type.String()) })),
   cameras: Type.Optional(Type.Array(CameraStatusSchema)),
@@ -308,7 +313,7 @@ export interface StatusSourceDeps {
   deviceId: string;
   startedAt: Date;
   checkIns: { today(): string; countForDay(serviceDate: string): number; countAll(): number; countPendingConfirmations?(): number };
-  forwarder: { stats(): { connected: boolean; pending: number; lastReceiptAt: string | null; outboxAlarm?: boolean } };
+  forwarder: { stats(): { connected: boolean; pending: number; lastReceiptAt: string | null; outboxAlarm?: boolean; conflicts?: number } };
   pipeline?: () => PipelineStatus;
   clock?: () => NonNullable<EdgeStatus['clock']>;
 }
@@ -324,6 +329,7 @@ export function statusSource(deps: StatusSourceDeps): () => EdgeStatus {
       checkIns: { serviceDate, today: deps.checkIns.countForDay(serviceDate), total: deps.checkIns.countAll() },
       outboxPending: f.pending,
       ...(f.outboxAlarm !== undefined ? { outboxAlarm: f.outboxAlarm } : {}),
+      ...(f.conflicts !== undefined ? { conflicts: f.conflicts } : {}),
       mqtt: { connected: f.connected, lastReceiptAt: f.lastReceiptAt },
       ...deps.pipeline?.(),
       ...(deps.checkIns.countPendingConfirmations ? { pendingConfirmations: deps.checkIns.countPendingConfirmations() } : {}),

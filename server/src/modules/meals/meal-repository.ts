@@ -1,10 +1,18 @@
 /**
  * Meals as the server stores them. Ingest is idempotent on eventId, and a second check-in for
  * the same elder, date and meal under another eventId is kept as a duplicate attempt: receipted
- * so the edge can drop it, never counted.
+ * so the edge can drop it, never counted. An event whose dates the server cannot confirm
+ * (event-checks.ts) is kept for review; an eventId it already holds, arriving with other
+ * content, is kept as a conflict. Both are receipted (the edge cannot fix them) and never counted.
  */
-import type { ClockState, EventBatch, MealEvent } from '../../../../common/contract.ts';
+import { createHash } from 'node:crypto';
+import { MealEventSchema, type ClockState, type EventBatch, type MealEvent } from '../../../../common/contract.ts';
 import type { Db } from '../../../../common/sqlite.ts';
+import { createCentreRepository, type CentreRepository } from '../centres/centre-repository.ts';
+import { createClosedMonthRepository, type ClosedMonthRepository } from '../months/closed-month-repository.ts';
+import { clockFlagOf, reviewOf, type ClockFlag } from './event-checks.ts';
+
+export { CLOCK_AHEAD_TOLERANCE_MS, CLOCK_EARLIEST, CLOCK_LATE_MS, clockFlagOf, type ClockFlag } from './event-checks.ts';
 
 export interface RejectedEvent {
   eventId: string;
@@ -18,8 +26,13 @@ export interface IngestResult {
   stored: number;
   known: number;
   duplicates: number;
-  /** Events kept for clock review (clock_reviews), not counted. */
+  /** Events kept for review (event_reviews), not counted. */
   forReview: number;
+  /**
+   * EventIds the server already held with other content: the new version is kept in
+   * event_conflicts (once per distinct version), receipted, never counted. Also in `receipted`.
+   */
+  conflicts: string[];
   /** Events not accepted (e.g. their centre or device is not the topic's); not receipted. */
   rejected: RejectedEvent[];
 }
@@ -44,39 +57,6 @@ export interface MealRow {
   monoMs: number | null;
 }
 
-/** Why an event is kept for review instead of counted: see migration 004. */
-export type ClockReviewReason = 'unverified' | 'outside-window';
-
-/** The review reason of an event, or null when it is an ordinary meal. */
-export function clockReviewOf(e: MealEvent): ClockReviewReason | null {
-  if (e.clock === 'unverified') return 'unverified';
-  if (e.review === 'outside-window') return 'outside-window';
-  return null;
-}
-
-/** Why an edge time looks wrong: see clockFlagOf. */
-export type ClockFlag = 'unset' | 'ahead' | 'late';
-
-/** Earliest plausible edge time: nothing was recorded before the system existed. */
-export const CLOCK_EARLIEST = Date.parse('2024-01-01T00:00:00Z');
-/** An edge clock ahead of the server by more than this is wrong (the server runs NTP). */
-export const CLOCK_AHEAD_TOLERANCE_MS = 10 * 60_000;
-/** An event older than this on arrival: the box was offline that long, or its clock is behind. */
-export const CLOCK_LATE_MS = 24 * 3600_000;
-
-/**
- * Flags an implausible edge time against the server's receive time. A box with no RTC (a Pi)
- * that boots without network starts at 1970 or at its last shutdown: its events keep their
- * (bootId, seq) order, and the server's received_at bounds when they really happened.
- */
-export function clockFlagOf(at: string, receivedAt: Date): ClockFlag | null {
-  const t = Date.parse(at);
-  if (!(t >= CLOCK_EARLIEST)) return 'unset';
-  if (t > receivedAt.getTime() + CLOCK_AHEAD_TOLERANCE_MS) return 'ahead';
-  if (t < receivedAt.getTime() - CLOCK_LATE_MS) return 'late';
-  return null;
-}
-
 export interface MealRepository {
   /**
    * Stores a batch that arrived on the topic of `topicCentre`/`topicDevice`, in one
@@ -88,13 +68,78 @@ export interface MealRepository {
   countDuplicateAttempts(): number;
 }
 
+export interface MealRepositoryDeps {
+  /** Each centre's zone and windows; default: the centres table of `db`. */
+  centres?: Pick<CentreRepository, 'rules'>;
+  /** Default: the closed_months table of `db`. */
+  months?: Pick<ClosedMonthRepository, 'closedSet'>;
+}
+
+/** Where an eventId already is, with the fields of the event as stored there. */
+interface KnownRow {
+  source: 'meals' | 'duplicate_attempts' | 'event_reviews';
+  centreId: string;
+  deviceId: string;
+  elderId: string;
+  serviceDate: string;
+  meal: string;
+  at: string;
+  method: string;
+  score: number | null;
+  cameraId: string | null;
+  bootId: string | null;
+  seq: number | null;
+  clockState: string | null;
+  edgeAt: string | null;
+  monoMs: number | null;
+}
+
+/** True when the stored row holds the same event: every field the server stores compared. */
+function sameEvent(k: KnownRow, e: MealEvent): boolean {
+  return (
+    k.centreId === e.centreId &&
+    k.deviceId === e.deviceId &&
+    k.elderId === e.elderId &&
+    k.serviceDate === e.serviceDate &&
+    k.meal === e.meal &&
+    k.at === e.at &&
+    k.method === e.method &&
+    k.score === (e.score ?? null) &&
+    k.cameraId === (e.cameraId ?? null) &&
+    k.bootId === (e.bootId ?? null) &&
+    k.seq === (e.seq ?? null) &&
+    k.clockState === (e.clock ?? null) &&
+    k.edgeAt === (e.edgeAt ?? null) &&
+    k.monoMs === (e.monoMs ?? null)
+  );
+}
+
+const eventKeys = Object.keys(MealEventSchema.properties) as Array<keyof MealEvent>;
+
+/** The event as JSON with its keys in the contract's order, so one version has one fingerprint. */
+export function canonicalEventJson(e: MealEvent): string {
+  const o: Record<string, unknown> = {};
+  for (const k of eventKeys) if (e[k] !== undefined) o[k] = e[k];
+  return JSON.stringify(o);
+}
+
 const mealColumns = `event_id AS eventId, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId,
   service_date AS serviceDate, meal, at, method, score, camera_id AS cameraId, received_at AS receivedAt,
   boot_id AS bootId, seq, clock_flag AS clockFlag, clock_state AS clockState, edge_at AS edgeAt, mono_ms AS monoMs`;
 
-export function createMealRepository(db: Db): MealRepository {
-  const isKnown = db.prepare<[string, string, string], { one: number }>(
-    'SELECT 1 AS one FROM meals WHERE event_id = ? UNION ALL SELECT 1 FROM duplicate_attempts WHERE event_id = ? UNION ALL SELECT 1 FROM clock_reviews WHERE event_id = ? LIMIT 1',
+const knownColumns = `centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate, meal, at, method, score,
+  camera_id AS cameraId, boot_id AS bootId, seq, clock_state AS clockState, edge_at AS edgeAt, mono_ms AS monoMs`;
+
+export function createMealRepository(db: Db, deps: MealRepositoryDeps = {}): MealRepository {
+  const centres = deps.centres ?? createCentreRepository(db);
+  const months = deps.months ?? createClosedMonthRepository(db);
+  const findKnown = db.prepare<[string, string, string], KnownRow>(
+    `SELECT 'meals' AS source, ${knownColumns} FROM meals WHERE event_id = ?
+     UNION ALL SELECT 'duplicate_attempts', ${knownColumns} FROM duplicate_attempts WHERE event_id = ?
+     UNION ALL SELECT 'event_reviews', ${knownColumns} FROM event_reviews WHERE event_id = ? LIMIT 1`,
+  );
+  const insertConflict = db.prepare<[string, string, string, string, string]>(
+    'INSERT INTO event_conflicts (event_id, original_table, fingerprint, version, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING',
   );
   const insertMeal = db.prepare(
     `INSERT INTO meals (event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms)
@@ -109,16 +154,20 @@ export function createMealRepository(db: Db): MealRepository {
      VALUES (@eventId, @originalEventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs)`,
   );
   const insertReview = db.prepare(
-    `INSERT INTO clock_reviews (event_id, reason, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms)
-     VALUES (@eventId, @reason, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs)`,
+    `INSERT INTO event_reviews (event_id, reason, detail, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms)
+     VALUES (@eventId, @reason, @detail, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs)`,
   );
   const findByEventId = db.prepare<[string], MealRow>(`SELECT ${mealColumns} FROM meals WHERE event_id = ?`);
   const countMeals = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM meals');
   const countDuplicates = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM duplicate_attempts');
 
   const ingest = db.transaction((batch: EventBatch, topicCentre: string, topicDevice: string, receivedAt: Date): IngestResult => {
-    const result: IngestResult = { receipted: [], stored: 0, known: 0, duplicates: 0, forReview: 0, rejected: [] };
+    const result: IngestResult = { receipted: [], stored: 0, known: 0, duplicates: 0, forReview: 0, conflicts: [], rejected: [] };
     const received = receivedAt.toISOString();
+    // Once per batch, not cached across batches: `mealcheck centre set` and `month close` run in
+    // another process and must apply from the next batch on. A batch comes from one centre.
+    const rules = centres.rules(topicCentre);
+    const closed = months.closedSet();
     for (const e of batch.events) {
       // A box may only report its own check-ins: the broker's topic ACL is what binds a
       // device to its topic, so the payload must agree with it.
@@ -130,8 +179,18 @@ export function createMealRepository(db: Db): MealRepository {
         });
         continue;
       }
-      if (isKnown.get(e.eventId, e.eventId, e.eventId)) {
-        result.known++;
+      const known = findKnown.get(e.eventId, e.eventId, e.eventId);
+      if (known) {
+        if (!sameEvent(known, e)) {
+          // Not a re-send: another event under an id already used. Kept beside the original,
+          // which stays as it was (and counts if it did); receipted, or it would loop forever.
+          const version = canonicalEventJson(e);
+          const fingerprint = createHash('sha256').update(version).digest('hex');
+          insertConflict.run(e.eventId, known.source, fingerprint, version, received);
+          result.conflicts.push(e.eventId);
+        } else {
+          result.known++;
+        }
         result.receipted.push(e.eventId);
         continue;
       }
@@ -154,10 +213,10 @@ export function createMealRepository(db: Db): MealRepository {
         edgeAt: e.edgeAt ?? null,
         monoMs: e.monoMs ?? null,
       };
-      const review = clockReviewOf(e);
+      const review = reviewOf(e, rules, closed, receivedAt);
       if (review) {
-        // Its date and meal are guesses, or no meal at all: kept for review, never counted.
-        insertReview.run({ ...row, reason: review });
+        // Its date or meal cannot be confirmed: kept for review, never counted.
+        insertReview.run({ ...row, ...review });
         result.forReview++;
       } else if (insertMeal.run(row).changes === 1) {
         result.stored++;

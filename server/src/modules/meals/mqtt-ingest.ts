@@ -120,11 +120,12 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
       return r;
     })();
     // Committed: only now may the edge learn that these events are safe.
-    if (result.receipted.length > 0) publishReceipt(centreId, deviceId, result.receipted);
-    const { stored, known, duplicates, forReview, rejected } = result;
+    publishReceipts(centreId, deviceId, result);
+    const { stored, known, duplicates, forReview, conflicts, rejected } = result;
     if (rejected.length > 0) log.warn({ topic, rejected: rejected.map((x) => x.reason) }, 'events rejected to dead letters');
-    if (forReview > 0) log.warn({ centreId, deviceId, forReview }, 'events kept for clock review (time unknown or outside every meal window), not counted');
-    log.info({ centreId, deviceId, stored, known, duplicates, forReview, rejected: rejected.length }, 'event batch ingested');
+    if (forReview > 0) log.warn({ centreId, deviceId, forReview }, 'events kept for review (date, meal or clock not confirmed), not counted');
+    if (conflicts.length > 0) log.warn({ centreId, deviceId, conflicts }, 'eventIds already held with other content: new versions kept as conflicts, not counted');
+    log.info({ centreId, deviceId, stored, known, duplicates, forReview, conflicts: conflicts.length, rejected: rejected.length }, 'event batch ingested');
     return { kind: 'ingested', result };
   };
 
@@ -192,8 +193,18 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     }
   };
 
-  function publishReceipt(centreId: string, deviceId: string, eventIds: string[]): void {
-    const receipt: Receipt = { v: CONTRACT_VERSION, eventIds };
+  /**
+   * Conflicts go in a receipt of their own: an edge older than the `conflicts` field refuses a
+   * receipt that has it (additionalProperties: false), and must still get its ordinary receipts.
+   */
+  function publishReceipts(centreId: string, deviceId: string, result: IngestResult): void {
+    const conflicts = new Set(result.conflicts);
+    const plain = conflicts.size ? result.receipted.filter((id) => !conflicts.has(id)) : result.receipted;
+    if (plain.length > 0) publishReceipt(centreId, deviceId, { v: CONTRACT_VERSION, eventIds: plain });
+    if (conflicts.size > 0) publishReceipt(centreId, deviceId, { v: CONTRACT_VERSION, eventIds: [...conflicts], conflicts: [...conflicts] });
+  }
+
+  function publishReceipt(centreId: string, deviceId: string, receipt: Receipt): void {
     const topic = topics.receipts(centreId, deviceId);
     // Never awaited inside the message handler: the PUBACK for this publish arrives on the
     // same incoming stream that is waiting for the handler to finish.

@@ -1,9 +1,10 @@
 /**
  * Meal counts for the bureau. Counts meals only: duplicate attempts are not meals, and neither
- * are events kept for clock review; those are counted apart so they are seen.
+ * are events kept for review or eventId conflicts; those are counted apart so they are seen.
  */
 import { MEALS } from '../../../../common/contract.ts';
 import type { Db } from '../../../../common/sqlite.ts';
+import type { EventReviewReason } from '../meals/event-checks.ts';
 import { GROUP_BY_KEYS, type GroupByKey, type StatsQuery } from './stats-query.ts';
 
 export interface MealCountRow {
@@ -18,14 +19,16 @@ export interface MealCounts {
   total: number;
   /** Meals of the period (in `total`) whose edge time looked wrong on arrival (unset, or ahead of the server). */
   clockFlagged: number;
-  /** Events kept for clock review, any date (their dates are guesses): not in `total`. */
+  /** Events kept for review (any reason, any date: their dates may be wrong): not in `total`. */
   clockReview: number;
 }
 
-/** An event kept for clock review (server table clock_reviews). */
+/** An event kept for review (server table event_reviews). */
 export interface ClockReviewItem {
   eventId: string;
-  reason: 'unverified' | 'outside-window';
+  reason: EventReviewReason;
+  /** What was wrong, in words; null for events kept before the server gave details. */
+  detail: string | null;
   centreId: string;
   deviceId: string;
   elderId: string;
@@ -42,11 +45,45 @@ export interface ClockReviewItem {
   monoMs: number | null;
 }
 
+/** A stored event as the server holds it (the fields of a MealEvent it keeps). */
+export interface StoredEvent {
+  eventId: string;
+  centreId: string;
+  deviceId: string;
+  elderId: string;
+  serviceDate: string;
+  meal: string;
+  at: string;
+  method: string;
+  score: number | null;
+  cameraId: string | null;
+  bootId: string | null;
+  seq: number | null;
+  clock: string | null;
+  edgeAt: string | null;
+  monoMs: number | null;
+  receivedAt: string;
+}
+
+/** An eventId that arrived again with other content (server table event_conflicts). */
+export interface ConflictItem {
+  eventId: string;
+  /** Where the first version is: meals (counted), duplicate_attempts or event_reviews. */
+  originalTable: string;
+  original: StoredEvent | null;
+  /** The later version as it arrived (a MealEvent). */
+  version: Record<string, unknown>;
+  receivedAt: string;
+}
+
 export interface StatsRepository {
   mealCounts(query: StatsQuery): MealCounts;
   /** Newest first. */
   clockReviews(limit: number): ClockReviewItem[];
   clockReviewCount(): number;
+  /** Newest first, each with the original it conflicts with. */
+  conflicts(limit: number): ConflictItem[];
+  conflictCount(): number;
 }
 
 const column: Record<GroupByKey, { select: string; order: string }> = {
@@ -69,16 +106,36 @@ export function createStatsRepository(db: Db): StatsRepository {
   const flagged = db.prepare<[string, string], { n: number }>(
     "SELECT count(*) AS n FROM meals WHERE service_date BETWEEN ? AND ? AND clock_flag IN ('unset', 'ahead')",
   );
-  const reviewCount = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM clock_reviews');
+  const reviewCount = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM event_reviews');
   const reviews = db.prepare<[number], ClockReviewItem>(
-    `SELECT event_id AS eventId, reason, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate,
+    `SELECT event_id AS eventId, reason, detail, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate,
             meal, at, method, received_at AS receivedAt, clock_state AS clockState, edge_at AS edgeAt, boot_id AS bootId, seq, mono_ms AS monoMs
-     FROM clock_reviews ORDER BY received_at DESC, event_id DESC LIMIT ?`,
+     FROM event_reviews ORDER BY received_at DESC, event_id DESC LIMIT ?`,
+  );
+  const conflictCount = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM event_conflicts');
+  const conflictRows = db.prepare<[number], { eventId: string; originalTable: string; version: string; receivedAt: string }>(
+    'SELECT event_id AS eventId, original_table AS originalTable, version, received_at AS receivedAt FROM event_conflicts ORDER BY id DESC LIMIT ?',
+  );
+  const stored = `event_id AS eventId, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate, meal, at, method, score,
+    camera_id AS cameraId, boot_id AS bootId, seq, clock_state AS clock, edge_at AS edgeAt, mono_ms AS monoMs, received_at AS receivedAt`;
+  const original = db.prepare<[string, string, string], StoredEvent>(
+    `SELECT ${stored} FROM meals WHERE event_id = ? UNION ALL SELECT ${stored} FROM duplicate_attempts WHERE event_id = ?
+     UNION ALL SELECT ${stored} FROM event_reviews WHERE event_id = ? LIMIT 1`,
   );
 
   return {
     clockReviews: (limit) => reviews.all(limit),
     clockReviewCount: () => reviewCount.get()?.n ?? 0,
+    conflicts: (limit) =>
+      conflictRows.all(limit).map((c) => ({
+        eventId: c.eventId,
+        originalTable: c.originalTable,
+        original: original.get(c.eventId, c.eventId, c.eventId) ?? null,
+        // Written by ingest from a checked MealEvent.
+        version: JSON.parse(c.version) as Record<string, unknown>,
+        receivedAt: c.receivedAt,
+      })),
+    conflictCount: () => conflictCount.get()?.n ?? 0,
     mealCounts(query) {
       const groupBy = GROUP_BY_KEYS.filter((k) => query.groupBy.includes(k));
       const key = groupBy.join(',');

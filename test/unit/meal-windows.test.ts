@@ -3,11 +3,12 @@ import {
   DEFAULT_MEAL_WINDOWS,
   formatMealWindows,
   isValidTimeZone,
+  localTime,
   MealWindowError,
   mealAt,
   parseMealWindows,
   serviceDateOf,
-} from '../../edge/src/meals/meal-windows.ts';
+} from '../../common/meal-windows.ts';
 
 const windows = parseMealWindows(DEFAULT_MEAL_WINDOWS);
 
@@ -102,5 +103,22 @@ describe('mealAt', () => {
   it('knows IANA zones', () => {
     expect(isValidTimeZone('Asia/Shanghai')).toBe(true);
     expect(isValidTimeZone('Mars/Olympus')).toBe(false);
+  });
+});
+
+describe('localTime', () => {
+  it.each([
+    // Asked in this order: each answer is of its own minute, never the one asked just before.
+    ['2026-03-09T15:59:59.999Z', 'Asia/Shanghai', '2026-03-09', 23 * 60 + 59],
+    ['2026-03-09T16:00:00.000Z', 'Asia/Shanghai', '2026-03-10', 0],
+    ['2026-03-09T16:00:59.999Z', 'Asia/Shanghai', '2026-03-10', 0],
+    ['2026-03-09T16:01:00.000Z', 'Asia/Shanghai', '2026-03-10', 1],
+    ['2026-03-09T16:01:00.000Z', 'Asia/Kolkata', '2026-03-09', 21 * 60 + 31],
+    ['2026-03-09T16:01:00.000Z', 'Asia/Shanghai', '2026-03-10', 1],
+    // London's clocks go forward at 01:00 UTC on 2026-03-29.
+    ['2026-03-29T00:59:00.000Z', 'Europe/London', '2026-03-29', 59],
+    ['2026-03-29T01:00:00.000Z', 'Europe/London', '2026-03-29', 2 * 60],
+  ])('%s in %s is %s, minute %i', (iso, tz, date, minutes) => {
+    expect(localTime(new Date(iso), tz)).toEqual({ date, minutes });
   });
 });

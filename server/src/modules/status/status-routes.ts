@@ -1,0 +1,51 @@
+/**
+ * GET /status: the server's own figures for operators and monitoring. One object per part of
+ * the server (`ingest`, `deadLetters`), so a new part adds a member without changing the others.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { ErrorSchema } from '../../schemas.ts';
+import { REVIEW_REASONS } from '../meals/event-checks.ts';
+import type { DeadLetterRepository } from '../meals/dead-letter-repository.ts';
+import type { StatusRepository } from './status-repository.ts';
+
+export const IngestStatusSchema = Type.Object({
+  meals: Type.Integer(),
+  duplicateAttempts: Type.Integer(),
+  reviews: Type.Object({
+    total: Type.Integer(),
+    byReason: Type.Object(Object.fromEntries(REVIEW_REASONS.map((r) => [r, Type.Integer()]))),
+  }),
+  conflicts: Type.Integer(),
+});
+
+/** Rejected messages: see GET /dead-letters for the rows, the devices and the bounds. */
+export const DeadLetterSummarySchema = Type.Object({
+  rows: Type.Integer(),
+  bytes: Type.Integer(),
+  /** Not kept (a bound or a device's rate reached), since the last clear. */
+  dropped: Type.Integer(),
+  alarm: Type.Boolean(),
+});
+
+export const ServerStatusSchema = Type.Object({
+  /** The server's clock when it answered. */
+  at: Type.String(),
+  ingest: IngestStatusSchema,
+  deadLetters: DeadLetterSummarySchema,
+});
+export type ServerStatus = Static<typeof ServerStatusSchema>;
+
+export interface StatusRoutesOptions {
+  status: StatusRepository;
+  deadLetters: DeadLetterRepository;
+  now: () => Date;
+}
+
+export const statusRoutes: FastifyPluginAsync<StatusRoutesOptions> = async (app, { status, deadLetters, now }) => {
+  app.get('/status', { schema: { response: { 200: ServerStatusSchema, 401: ErrorSchema, 500: ErrorSchema } } }, async () => {
+    const { rows, bytes, dropped, alarm } = deadLetters.status();
+    const body: ServerStatus = { at: now().toISOString(), ingest: status.ingest(), deadLetters: { rows, bytes, dropped, alarm } };
+    return body;
+  });
+};
