@@ -2,10 +2,12 @@
  * The real face engine on real photos: face-api models in a worker thread on the backend this
  * machine has. One engine for the file (start-up and warm-up take seconds on wasm).
  */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,8 @@ import { ImageError, ModelError, type DetectedFace } from '../../edge/src/vision
 import { DEFAULT_MODELS_DIR } from '../../edge/src/vision/models.ts';
 import { brightness, cropAround, distance, largest, recompressed, sampleBytes, SAMPLE_FACES, scaled } from '../helpers/vision-samples.ts';
 
+const RUN = fileURLToPath(new URL('../../scripts/run.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../helpers/decode-memory-child.ts', import.meta.url));
 const quiet = pino({ level: 'silent' });
 const engine = new FaceApiEngine({ logger: quiet });
 /** Faces found in sample1..6, by sample number. */
@@ -148,6 +152,42 @@ describe('face engine (face-api in a worker)', () => {
       expect(d).toBeLessThan(0.4);
     }
     console.log(`tight crops vs the group photo: ${seen.join(', ')}`);
+  });
+
+  it('shrinks huge photos while decoding: faces in the photo\'s coordinates, peak memory bounded', async () => {
+    // ~155 KB files of 6300 px (~40 MP, under the pixel limit): a tight face crop blown up,
+    // found only by the padded retry, and a bare wall, on which every pass runs. Decoded at
+    // full size and padded, they took 2.1-2.6 GB; a Pi has 1-4 GB.
+    const source = group.get(3)![0]!;
+    const b = source.box;
+    const tight = await cropAround(sampleBytes(3), { x: b.x + b.width * 0.05, y: b.y + b.height * 0.05, width: b.width * 0.9, height: b.height * 0.9 }, { margin: 0 });
+    const dir = mkdtempSync(join(tmpdir(), 'mealcheck-huge-'));
+    try {
+      const face = join(dir, 'face.jpg');
+      const wall = join(dir, 'wall.jpg');
+      writeFileSync(face, await sharp(tight).resize(6300, 6300, { fit: 'inside' }).jpeg({ quality: 30, mozjpeg: true }).toBuffer());
+      writeFileSync(wall, await sharp({ create: { width: 6300, height: 6300, channels: 3, background: { r: 200, g: 190, b: 170 } } }).jpeg({ mozjpeg: true }).toBuffer());
+      // Its own process, so its peak memory is its own: the engine as `mealcheck enrol` runs it.
+      const out = execFileSync(process.execPath, [RUN, CHILD, face, wall], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const r = JSON.parse(out.trim().split('\n').at(-1)!) as { photos: { faces: { box: DetectedFace['box']; descriptor: number[] }[] }[]; maxRssMb: number };
+      console.log(`huge photos: peak RSS ${r.maxRssMb} MB`);
+      // The models alone take ~450 MB on wasm; decoding at full size added 1.6-2.1 GB.
+      expect(r.maxRssMb).toBeLessThan(1000);
+      const [onFace, onWall] = r.photos;
+      expect(onFace!.faces).toHaveLength(1);
+      const f = onFace!.faces[0]!;
+      // In the 6300 px photo's coordinates, not the decoded copy's.
+      expect(f.box.width).toBeGreaterThan(4000);
+      expect(f.box.x + f.box.width).toBeLessThanOrEqual(6300);
+      expect(f.box.y + f.box.height).toBeLessThanOrEqual(6300);
+      // Still the same person at the door's accept distance (a 150 px crop blown up 40x is blurred).
+      const d = distance(Float32Array.from(f.descriptor), source.descriptor);
+      console.log(`huge photos: descriptor ${d.toFixed(3)} from the group photo's`);
+      expect(d).toBeLessThan(0.48);
+      expect(onWall!.faces).toHaveLength(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('accepts raw RGB frames', async () => {

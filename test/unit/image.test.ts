@@ -1,10 +1,13 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ImageError, type ImageErrorCode } from '../../edge/src/vision/face-engine.ts';
-import { checkRgb, cropRgb, decodeImage, downscale, pad, sniffFormat, type RgbImage } from '../../edge/src/vision/image.ts';
+import { checkRgb, cropRgb, decodeImage, DEFAULT_MAX_DECODE_SIDE, downscale, pad, sniffFormat, type RgbImage } from '../../edge/src/vision/image.ts';
 
 /** A 40x20 test card: left half red, right half blue. */
 const card = () => sharp({ create: { width: 40, height: 20, channels: 3, background: '#ff0000' } }).composite([{ input: { create: { width: 20, height: 20, channels: 3, background: '#0000ff' } }, left: 20, top: 0 }]);
+
+/** The test card blown up (sharp composites after resizing, so flatten it first). */
+const bigCard = async (width: number, height: number) => sharp(await card().png().toBuffer()).resize(width, height, { fit: 'fill', kernel: 'nearest' });
 
 async function codeOf(p: Promise<unknown>): Promise<ImageErrorCode | 'no error'> {
   try {
@@ -56,6 +59,31 @@ describe('decodeImage', () => {
   it('names the format it refuses', async () => {
     await expect(decodeImage(await card().gif().toBuffer())).rejects.toThrow(/GIF/);
     await expect(decodeImage(await card().webp().toBuffer())).rejects.toThrow(/WEBP/);
+  });
+
+  it('shrinks a photo larger than maxSide while decoding, and reports its own size', async () => {
+    // A 155 KB file of 6300x6300 (39.7 MP, under the pixel limit) decoded at full size is
+    // 119 MB of RGB before any padding; the engine never needs more than 2048 px.
+    const huge = await (await bigCard(6300, 3150)).jpeg({ quality: 30, mozjpeg: true }).toBuffer();
+    const img = await decodeImage(huge);
+    expect([img.width, img.height, img.data.length]).toEqual([DEFAULT_MAX_DECODE_SIDE, 1024, DEFAULT_MAX_DECODE_SIDE * 1024 * 3]);
+    expect([img.sourceWidth, img.sourceHeight]).toEqual([6300, 3150]);
+    expect(img.data[0]).toBeGreaterThan(200); // still red at the top-left, blue at the top-right
+    expect(img.data[(img.width - 1) * 3 + 2]).toBeGreaterThan(200);
+    const png = await decodeImage(await (await bigCard(4000, 2000)).png().toBuffer(), { maxSide: 1000 });
+    expect([png.width, png.height, png.sourceWidth, png.sourceHeight]).toEqual([1000, 500, 4000, 2000]);
+    const small = await decodeImage(await card().png().toBuffer());
+    expect([small.width, small.height, small.sourceWidth, small.sourceHeight]).toEqual([40, 20, 40, 20]);
+  });
+
+  it('shrinks a sideways photo upright: EXIF orientation before the size cap', async () => {
+    // Stored 6000x3000, orientation 6 (turn 90° clockwise): upright it is 3000x6000, red on top.
+    const sideways = await (await bigCard(6000, 3000)).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const img = await decodeImage(sideways);
+    expect([img.width, img.height, img.sourceWidth, img.sourceHeight]).toEqual([1024, 2048, 3000, 6000]);
+    expect(img.data[0]).toBeGreaterThan(200);
+    const last = (img.width * img.height - 1) * 3;
+    expect(img.data[last + 2]).toBeGreaterThan(200); // blue at the bottom
   });
 
   it('refuses images over the pixel limit', async () => {

@@ -16,7 +16,7 @@ import {
   type FaceEngine,
   type FaceEngineInfo,
 } from './face-engine.ts';
-import { DEFAULT_MAX_PIXELS, type PadMode } from './image.ts';
+import { DEFAULT_MAX_DECODE_SIDE, DEFAULT_MAX_PIXELS, type PadMode } from './image.ts';
 import { DEFAULT_MANIFEST, DEFAULT_MODELS_DIR, verifyModels } from './models.ts';
 import { BackendError } from './backend.ts';
 import { workerScript } from './worker-bundle.ts';
@@ -49,6 +49,12 @@ export interface FaceApiEngineOptions {
   tinyInputSize?: number;
   /** Largest image accepted, in pixels (default 40 MP); larger gives ImageError 'too-large'. */
   maxPixels?: number;
+  /**
+   * Photos and frames larger than this on their longer side are shrunk to it while decoding
+   * (default 2048, DEFAULT_MAX_DECODE_SIDE, which says why), so a 40 MP photo costs tens of MB,
+   * not GB. Faces come back in the coordinates of the image given.
+   */
+  maxDecodeSide?: number;
   /**
    * Retry once on the image with a border added when nothing is found or a face touches the
    * image edge (default true). Tight, ID-photo style crops are otherwise often missed, or
@@ -151,6 +157,7 @@ export class FaceApiEngine implements FaceEngine {
       maxInputSide: opts.maxInputSide ?? 640,
       tinyInputSize: opts.tinyInputSize ?? 416,
       maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
+      maxDecodeSide: opts.maxDecodeSide ?? DEFAULT_MAX_DECODE_SIDE,
       padRetry: opts.padRetry ?? true,
       padRatio: opts.padRatio ?? 0.5,
       padMode: opts.padMode ?? 'black',

@@ -19,10 +19,36 @@ export interface RgbImage {
  */
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 
+/**
+ * Default longest side of a decoded photo (px). The engine needs far less: the detector looks
+ * at 640 px (SSD) or 320 px (tiny), landmarks at 112 px and the descriptor at 150 px of face.
+ * A face the detector can find at 640 px is at least ~1/25 of the longest side, so at 2048 px
+ * it keeps ~80 px or more, and any face over 1/14 of the side keeps the 150 px the descriptor
+ * uses. Every photo and frame up to 2048 px (faces-dev, the demo photos, 1080p cameras)
+ * decodes exactly as it always did.
+ */
+export const DEFAULT_MAX_DECODE_SIDE = 2048;
+
 export interface DecodeOptions {
   /** Largest width x height accepted, checked from the header before decoding. */
   maxPixels?: number;
+  /**
+   * Longest side of the decoded image (default DEFAULT_MAX_DECODE_SIDE): larger photos are
+   * shrunk while decoding (libjpeg's DCT scaling, then a streamed resize), so a 40 MP photo
+   * never exists in memory at full size.
+   */
+  maxSide?: number;
 }
+
+/** A decoded photo, and the size of the photo itself (upright) before it was shrunk. */
+export interface DecodedImage extends RgbImage {
+  sourceWidth: number;
+  sourceHeight: number;
+}
+
+// Every photo and frame is a new image, so libvips' operation cache never hits; it would only
+// keep up to 50 MB of decoded pixels alive. Process-wide, as sharp's cache is.
+sharp.cache(false);
 
 export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'bmp' | 'tiff' | 'heif/avif' | 'svg' | 'pdf' | 'ico' | 'unknown';
 
@@ -57,34 +83,51 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat {
 
 /**
  * Decodes JPEG or PNG bytes into RGB, applying EXIF orientation (phone photos are often stored
- * sideways) and dropping alpha; greyscale and CMYK become RGB.
+ * sideways) and dropping alpha; greyscale and CMYK become RGB. Photos larger than `maxSide`
+ * come out shrunk to it (aspect kept): peak memory follows the decoded size, not the photo's.
  */
-export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<RgbImage> {
+export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const maxSide = opts.maxSide ?? DEFAULT_MAX_DECODE_SIDE;
   if (bytes.length === 0) throw new ImageError('empty', 'the image is empty (0 bytes)');
   const format = sniffFormat(bytes);
   if (format !== 'jpeg' && format !== 'png') {
     const what = format === 'unknown' ? 'not a recognised image format' : `a ${format.toUpperCase()} image`;
     throw new ImageError('unsupported-format', `the file is ${what}; only JPEG and PNG photos are accepted`);
   }
+  const tooLarge = () => new ImageError('too-large', `the ${format.toUpperCase()} image is larger than the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels`);
   try {
+    // The header first: its size (and orientation) tells what the decode will give, and a
+    // photo over the pixel limit is refused before any pixel is decoded.
+    const meta = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
+    if (!meta.width || !meta.height) throw new ImageError('corrupt', `the ${format.toUpperCase()} image has no size in its header`);
+    if (meta.width * meta.height > maxPixels) throw tooLarge();
+    const sideways = (meta.orientation ?? 1) >= 5;
+    const sourceWidth = sideways ? meta.height : meta.width;
+    const sourceHeight = sideways ? meta.width : meta.height;
+    // Shrink on load: the resize is planned before decoding, so libjpeg decodes at 1/2, 1/4 or
+    // 1/8 scale and libvips streams the rest of the shrink; sequential read lets it decode strip
+    // by strip instead of holding the whole photo (PNG has no scaled decoding: this is what
+    // bounds it). A progressive JPEG still costs libjpeg's coefficient buffer, ~3 bytes a pixel
+    // at 4:2:0 (120 MB at 40 MP), however small the output.
     // Default failOn ('warning'): a truncated or damaged file is rejected, not half-decoded
     // into a grey bottom that would give a wrong descriptor.
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
-      .rotate()
+    let pipeline = sharp(bytes, { limitInputPixels: maxPixels, sequentialRead: true }).rotate();
+    if (maxSide > 0 && Math.max(sourceWidth, sourceHeight) > maxSide) {
+      pipeline = pipeline.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: true });
+    }
+    const { data, info } = await pipeline
       .removeAlpha()
       .toColourspace('srgb')
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new ImageError('corrupt', `decoded ${info.channels} channels, expected 3`);
     if (info.width === 0 || info.height === 0) throw new ImageError('empty', 'the image has no pixels');
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, sourceWidth, sourceHeight };
   } catch (err) {
     if (err instanceof ImageError) throw err;
     const msg = (err as Error).message;
-    if (/pixel limit/i.test(msg)) {
-      throw new ImageError('too-large', `the ${format.toUpperCase()} image is larger than the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels`);
-    }
+    if (/pixel limit/i.test(msg)) throw tooLarge();
     throw new ImageError('corrupt', `the ${format.toUpperCase()} image is damaged or truncated (${msg.trim()})`);
   }
 }

@@ -24,6 +24,8 @@ export interface WorkerSettings {
   maxInputSide: number;
   tinyInputSize: number;
   maxPixels: number;
+  /** Longest side the engine works on (see FaceApiEngineOptions.maxDecodeSide). */
+  maxDecodeSide: number;
   padRetry: boolean;
   padRatio: number;
   padMode: PadMode;

@@ -92,12 +92,23 @@ async function warmUp(s: State): Promise<void> {
   }
 }
 
-async function toRgb(image: EngineImage, maxPixels: number): Promise<RgbImage> {
+/**
+ * The image the engine works on: at most maxDecodeSide on its longer side, photos shrunk while
+ * decoding (decodeImage), raw frames larger than that shrunk here (a camera set to a huge
+ * size would otherwise make face crops of hundreds of MB). `sx`, `sy`: decoded / source size.
+ */
+async function toRgb(image: EngineImage, s: WorkerSettings): Promise<{ img: RgbImage; sx: number; sy: number }> {
+  const { maxPixels, maxDecodeSide: maxSide } = s;
   switch (image.kind) {
-    case 'encoded':
-      return decodeImage(image.bytes, { maxPixels });
-    case 'rgb':
-      return checkRgb({ data: image.data, width: image.width, height: image.height }, { maxPixels });
+    case 'encoded': {
+      const img = await decodeImage(image.bytes, { maxPixels, maxSide });
+      return { img, sx: img.width / img.sourceWidth, sy: img.height / img.sourceHeight };
+    }
+    case 'rgb': {
+      const raw = checkRgb({ data: image.data, width: image.width, height: image.height }, { maxPixels });
+      const { image: img } = await downscale(raw, maxSide);
+      return { img, sx: img.width / raw.width, sy: img.height / raw.height };
+    }
     default:
       throw new ImageError('unsupported-format', `unknown image kind "${(image as { kind: unknown }).kind}"`);
   }
@@ -136,11 +147,17 @@ function inside(box: { x: number; y: number; width: number; height: number }, im
  */
 async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: readonly FaceBox[] = [], padRatio = s.settings.padRatio): Promise<WireFace[]> {
   const { tf, faceapi } = s.loaded;
-  let det = img;
+  // The border goes on the detector's small copy, shrunk so that with it the longer side is at
+  // most maxInputSide: padding the full image first made it 4x (9x for the double border) its
+  // pixels only to shrink it again.
+  const grow = padded ? 1 + 2 * padRatio : 1;
+  const { image: shrunk } = await downscale(img, Math.floor(s.settings.maxInputSide / grow));
+  let small = shrunk;
   let dx = 0;
   let dy = 0;
-  if (padded) ({ image: det, dx, dy } = await pad(img, padRatio, s.settings.padMode));
-  const { image: small } = await downscale(det, s.settings.maxInputSide);
+  if (padded) ({ image: small, dx, dy } = await pad(shrunk, padRatio, s.settings.padMode));
+  const kx = shrunk.width / img.width;
+  const ky = shrunk.height / img.height;
   const smallT = tf.tensor3d(small.data, [small.height, small.width, 3], 'int32');
   let found: Awaited<ReturnType<FaceApi['detectAllFaces']>>;
   try {
@@ -151,7 +168,7 @@ async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: read
   const out: WireFace[] = [];
   for (const d of found) {
     const rel = d.relativeBox;
-    const box = { x: rel.x * det.width - dx, y: rel.y * det.height - dy, width: rel.width * det.width, height: rel.height * det.height };
+    const box = { x: (rel.x * small.width - dx) / kx, y: (rel.y * small.height - dy) / ky, width: (rel.width * small.width) / kx, height: (rel.height * small.height) / ky };
     const visible = inside(box, img);
     // A "face" mostly in the added border is the border fooling the detector.
     if (!visible || visible.width * visible.height < 0.2 * box.width * box.height) continue;
@@ -259,23 +276,36 @@ async function detect(image: EngineImage, skipDescribe?: readonly FaceBox[]): Pr
   const t0 = performance.now();
   s.antispoofMs = 0;
   s.antispoofFaces = 0;
-  const img = await toRgb(image, s.settings.maxPixels);
-  let faces = await pass(s, img, false, skipDescribe);
+  const { img, sx, sy } = await toRgb(image, s.settings);
+  // The caller's boxes are in its image's coordinates; the passes work in the decoded image's.
+  const skip = sx === 1 && sy === 1 ? skipDescribe : skipDescribe?.map((b) => ({ x: b.x * sx, y: b.y * sy, width: b.width * sx, height: b.height * sy }));
+  let faces = await pass(s, img, false, skip);
   let padded = false;
   // Retry with a border when nothing was found, or when a face touches the edge (its box is
   // cut by the frame, so landmarks and descriptor come out worse): both mark tight crops.
   if (s.settings.padRetry && s.settings.padRatio > 0 && (faces.length === 0 || faces.some((f) => touchesEdge(f.box, img)))) {
-    let again = await pass(s, img, true, skipDescribe);
+    let again = await pass(s, img, true, skip);
     // A crop cut at the hairline and chin can fill even the padded image too much for SSD;
     // twice the border found every such faces-dev photo (scripts/eval/CALIBRATION.md).
-    if (again.length === 0 && faces.length === 0) again = await pass(s, img, true, skipDescribe, s.settings.padRatio * 2);
+    if (again.length === 0 && faces.length === 0) again = await pass(s, img, true, skip, s.settings.padRatio * 2);
     if (again.length >= faces.length && again.length > 0) {
       faces = again;
       padded = true;
     }
   }
   faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+  if (sx !== 1 || sy !== 1) faces = faces.map((f) => toSource(f, sx, sy));
   return { faces, ms: Math.round(performance.now() - t0), padded, antispoofMs: Math.round(s.antispoofMs * 10) / 10, antispoofFaces: s.antispoofFaces };
+}
+
+/** A face found on a shrunk image, in the coordinates of the image the caller gave. */
+function toSource(f: WireFace, sx: number, sy: number): WireFace {
+  const { box } = f;
+  return {
+    ...f,
+    box: { x: box.x / sx, y: box.y / sy, width: box.width / sx, height: box.height / sy },
+    landmarks: f.landmarks.map((p) => ({ x: p.x / sx, y: p.y / sy })),
+  };
 }
 
 function toWireError(err: unknown): WireError {
