@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { parseArgs } from '../../common/config.ts';
+import { parseOptions, runTool, type CommandSpec } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { samplePhotoPaths } from '../demo/demo-scene.ts';
 
@@ -152,13 +152,28 @@ async function frameChild(file: string): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), new Set(['json']));
-  const child = args.flags.get('frame-child');
-  if (typeof child === 'string') return frameChild(child);
-  const json = args.flags.has('json');
-  const keep = args.flags.get('keep');
-  const only = typeof args.flags.get('only') === 'string' ? String(args.flags.get('only')).split(',') : undefined;
+const DECODE_MEMORY = {
+  usage: 'node scripts/run.js scripts/bench/decode-memory.ts [--json] [--only NAME,...] [--keep DIR]',
+  about: 'Peak RSS (/usr/bin/time -v) of mealcheck enrol and of the camera-frame engine on hostile large photos, one process per photo.',
+  options: {
+    json: { flag: 'json', type: 'boolean', default: false, doc: 'print one JSON object instead of the table' },
+    only: { flag: 'only', type: 'list', default: undefined, arg: 'NAME,...', doc: 'only these photos (names without extension)' },
+    keep: { flag: 'keep', type: 'string', default: undefined, arg: 'DIR', doc: 'make the photos in DIR and keep them' },
+    frameChild: { flag: 'frame-child', type: 'string', default: undefined, arg: 'PHOTO', doc: '(internal) run the frame engine on one photo in this process' },
+  },
+} as const satisfies CommandSpec;
+
+async function main(): Promise<number> {
+  const p = parseOptions(process.argv.slice(2), DECODE_MEMORY);
+  if (p.help !== undefined) {
+    console.log(p.help);
+    return 0;
+  }
+  const { json, only, keep, frameChild: child } = p.options;
+  if (child !== undefined) {
+    await frameChild(child);
+    return 0;
+  }
   const dir = typeof keep === 'string' ? (mkdirSync(keep, { recursive: true }), keep) : mkdtempSync(join(tmpdir(), 'decode-memory-'));
   try {
     const photos = (await makePhotos(dir)).filter((p) => !only || only.includes(p.name.replace(/\.\w+$/, '')));
@@ -179,6 +194,7 @@ async function main(): Promise<void> {
   } finally {
     if (typeof keep !== 'string') rmSync(dir, { recursive: true, force: true });
   }
+  return 0;
 }
 
-await main();
+runTool('decode-memory', main);

@@ -24,6 +24,9 @@ const ENTRY_POINTS: Array<{ name: string; argv: string[]; usage: RegExp }> = [
   { name: 'mealcheck device add', argv: [MEALCHECK, 'device', 'add'], usage: /device add/ },
   { name: 'mealcheck device remove', argv: [MEALCHECK, 'device', 'remove'], usage: /device remove/ },
   { name: 'mealcheck device list', argv: [MEALCHECK, 'device', 'list'], usage: /device list/ },
+  { name: 'mealcheck elder list', argv: [MEALCHECK, 'elder', 'list'], usage: /elder remove/ },
+  { name: 'mealcheck centre set', argv: [MEALCHECK, 'centre', 'set'], usage: /--time-zone/ },
+  { name: 'mealcheck month close', argv: [MEALCHECK, 'month', 'close'], usage: /--month/ },
   { name: 'mealcheck broker-config', argv: [MEALCHECK, 'broker-config'], usage: /--tls-port/ },
   { name: 'mealcheck camera-check', argv: [MEALCHECK, 'camera-check'], usage: /--camera/ },
   { name: 'mealcheck eval', argv: [MEALCHECK, 'eval'], usage: /--sweep/ },
@@ -32,6 +35,7 @@ const ENTRY_POINTS: Array<{ name: string; argv: string[]; usage: RegExp }> = [
   { name: 'small-faces', argv: [RUN, root('scripts/bench/small-faces.ts')], usage: /--sizes/ },
   { name: 'split-study', argv: [RUN, root('scripts/eval/split-study.ts')], usage: /--mean-weighting/ },
   { name: 'antispoof-check', argv: [RUN, root('scripts/eval/antispoof-check.ts')], usage: /--every/ },
+  { name: 'decode-memory', argv: [RUN, root('scripts/bench/decode-memory.ts')], usage: /--only/ },
   { name: 'npm run docs', argv: [RUN, root('scripts/settings-doc.ts')], usage: /README/ },
   { name: 'server.ts run directly', argv: [RUN, root('server/src/server.ts')], usage: /--mqtt-url/ },
 ];

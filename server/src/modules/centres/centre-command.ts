@@ -4,45 +4,52 @@
  * the centre at every batch), so a change applies from the next batch on.
  */
 import { join } from 'node:path';
-import { ConfigError, parseArgs } from '../../../../common/config.ts';
+import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../../../common/config.ts';
 import { isValidId } from '../../../../common/contract.ts';
 import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE } from '../../../../common/meal-windows.ts';
 import { openDatabase } from '../../../../common/sqlite.ts';
 import { DATABASE_FILE, MIGRATIONS_DIR } from '../../server.ts';
 import { CentreSettingsError, createCentreRepository } from './centre-repository.ts';
 
-export const CENTRE_USAGE = `mealcheck centre set  --centre ID [--time-zone TZ] [--meal-windows SPEC] [--data DIR]
-mealcheck centre list [--data DIR]
+const validId = (v: string) => (isValidId(v) ? undefined : `"${v}" is not an id (letters, digits, _ . -)`);
 
-Give the server the same --time-zone and --meal-windows as the centre's edge boxes: the server
+const CENTRE = {
+  usage: `mealcheck centre set  --centre ID [--time-zone TZ] [--meal-windows SPEC] [--data DIR]
+mealcheck centre list [--data DIR]`,
+  about: `Give the server the same --time-zone and --meal-windows as the centre's edge boxes: the server
 keeps for review every meal whose serviceDate or meal does not fit them. A centre never set has
-${DEFAULT_TIME_ZONE} and ${DEFAULT_MEAL_WINDOWS}.
---data is the server's data folder (default: $MEALCHECK_DATA or ./data/server).`;
+${DEFAULT_TIME_ZONE} and ${DEFAULT_MEAL_WINDOWS}.`,
+  options: {
+    centreId: { flag: 'centre', type: 'string', default: undefined, arg: 'ID', check: validId, doc: 'the centre (set)' },
+    timeZone: { flag: 'time-zone', type: 'string', default: undefined, arg: 'TZ', doc: "IANA time zone of the centre, e.g. Asia/Shanghai (set)" },
+    mealWindows: { flag: 'meal-windows', type: 'string', default: undefined, arg: 'SPEC', doc: 'meal=HH:MM-HH:MM,... in the centre\'s local time (set)' },
+    dataDir: { flag: 'data', env: 'MEALCHECK_DATA', type: 'string', default: './data/server', arg: 'DIR', doc: "the server's data folder" },
+  },
+  positional: { name: 'ACTION', doc: 'set or list', min: 1, max: 1 },
+} as const satisfies CommandSpec;
+
+export const CENTRE_USAGE = commandHelp(CENTRE);
 
 export async function centreCommand(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
-  const [action, ...rest] = argv;
-  const args = parseArgs(rest, new Set(['help']));
-  if (action === undefined || action === '--help' || action === '-h' || args.flags.has('help')) {
+  if (argv.length === 0) {
     out(CENTRE_USAGE);
-    return action === undefined ? 2 : 0;
+    return 2;
   }
-  const get = (f: string) => {
-    const v = args.flags.get(f);
-    return typeof v === 'string' ? v : undefined;
-  };
+  const p = parseOptions(argv, CENTRE);
+  if (p.help !== undefined) {
+    out(p.help);
+    return 0;
+  }
+  const { centreId, timeZone, mealWindows, dataDir } = p.options;
+  const action = p.positional[0]!;
   const problems: string[] = [];
   if (!['set', 'list'].includes(action)) problems.push(`unknown action "${action}" (set or list)`);
-  const centreId = get('centre');
-  const timeZone = get('time-zone');
-  const mealWindows = get('meal-windows');
-  if (action === 'set') {
-    if (!centreId || !isValidId(centreId)) problems.push('--centre ID is required (letters, digits, _ . -)');
+  else if (action === 'set') {
+    if (centreId === undefined) problems.push('--centre ID is required (letters, digits, _ . -)');
     if (timeZone === undefined && mealWindows === undefined) problems.push('give --time-zone TZ, --meal-windows SPEC or both');
-  }
-  for (const f of args.flags.keys()) if (!['centre', 'time-zone', 'meal-windows', 'data'].includes(f)) problems.push(`unknown option --${f}`);
+  } else if (centreId !== undefined || timeZone !== undefined || mealWindows !== undefined) problems.push('list takes only --data');
   if (problems.length) throw new ConfigError(problems);
 
-  const dataDir = get('data') ?? process.env.MEALCHECK_DATA ?? './data/server';
   const db = openDatabase(join(dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR });
   try {
     const centres = createCentreRepository(db);

@@ -4,41 +4,47 @@
  */
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseArgs } from '../../../../common/config.ts';
+import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../../../common/config.ts';
 import { openDatabase } from '../../../../common/sqlite.ts';
 import { DATABASE_FILE, MIGRATIONS_DIR } from '../../server.ts';
 import { createClosedMonthRepository, isMonth } from './closed-month-repository.ts';
 
-export const MONTH_USAGE = `mealcheck month close --month YYYY-MM [--by NAME] [--data DIR]
-mealcheck month list  [--data DIR]
+const MONTH = {
+  usage: `mealcheck month close --month YYYY-MM [--by NAME] [--data DIR]
+mealcheck month list  [--data DIR]`,
+  options: {
+    month: { flag: 'month', type: 'string', default: undefined, arg: 'YYYY-MM', check: (v: string) => (isMonth(v) ? undefined : `"${v}" is not a month (YYYY-MM)`), doc: 'the month to close (close)' },
+    by: { flag: 'by', type: 'string', default: undefined, arg: 'NAME', doc: 'recorded with the closing (default: the user running the command)' },
+    dataDir: { flag: 'data', env: 'MEALCHECK_DATA', type: 'string', default: './data/server', arg: 'DIR', doc: "the server's data folder" },
+  },
+  positional: { name: 'ACTION', doc: 'close or list', min: 1, max: 1 },
+} as const satisfies CommandSpec;
 
---by is recorded with the closing (default: the user running the command).
---data is the server's data folder (default: $MEALCHECK_DATA or ./data/server).`;
+export const MONTH_USAGE = commandHelp(MONTH);
 
 export async function monthCommand(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
-  const [action, ...rest] = argv;
-  const args = parseArgs(rest, new Set(['help']));
-  if (action === undefined || action === '--help' || action === '-h' || args.flags.has('help')) {
+  if (argv.length === 0) {
     out(MONTH_USAGE);
-    return action === undefined ? 2 : 0;
+    return 2;
   }
-  const get = (f: string) => {
-    const v = args.flags.get(f);
-    return typeof v === 'string' ? v : undefined;
-  };
+  const p = parseOptions(argv, MONTH);
+  if (p.help !== undefined) {
+    out(p.help);
+    return 0;
+  }
+  const { month, by, dataDir } = p.options;
+  const action = p.positional[0]!;
   const problems: string[] = [];
   if (!['close', 'list'].includes(action)) problems.push(`unknown action "${action}" (close or list)`);
-  const month = get('month');
-  if (action === 'close' && (month === undefined || !isMonth(month))) problems.push(`--month YYYY-MM is required${month !== undefined ? ` ("${month}" is not a month)` : ''}`);
-  for (const f of args.flags.keys()) if (!['month', 'by', 'data'].includes(f)) problems.push(`unknown option --${f}`);
+  else if (action === 'close' && month === undefined) problems.push('--month YYYY-MM is required');
+  else if (action === 'list' && (month !== undefined || by !== undefined)) problems.push('list takes only --data');
   if (problems.length) throw new ConfigError(problems);
 
-  const dataDir = get('data') ?? process.env.MEALCHECK_DATA ?? './data/server';
   const db = openDatabase(join(dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR });
   try {
     const months = createClosedMonthRepository(db);
     if (action === 'close') {
-      const r = months.close(month!, get('by') ?? `cli:${userInfo().username}`, new Date());
+      const r = months.close(month!, by ?? `cli:${userInfo().username}`, new Date());
       out(r.created ? `month ${month} closed` : `month ${month} was already closed (${r.month.closedAt} by ${r.month.closedBy})`);
       return 0;
     }
