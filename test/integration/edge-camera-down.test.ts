@@ -14,9 +14,9 @@ import { serverSettings } from '../../server/src/config.ts';
 import { startServer } from '../../server/src/server.ts';
 import { captureLogger, edgeTempDir, waitUntil } from '../helpers/edge-fixtures.ts';
 import { FakeEngine } from '../helpers/fake-engine.ts';
-import { quietLogger, TEST_TOKEN } from '../helpers/server-fixtures.ts';
+import { ALL_DAY_WINDOWS } from '../helpers/all-day.ts';
+import { allDayCentre, quietLogger, TEST_TOKEN } from '../helpers/server-fixtures.ts';
 
-const ALL_DAY = 'breakfast=00:00-10:30,lunch=10:30-16:00,dinner=16:00-24:00';
 
 type Health = { status: string; problems: string[] };
 type Status = { state: string; problems: string[]; cameras: Array<{ id: string; state: string; error?: string }> };
@@ -38,7 +38,9 @@ describe('an edge whose camera cannot be opened', () => {
     cleanups.push(() => tmp.cleanup());
     const server = await startServer(serverSettings({ dataDir: join(tmp.dir, 'server'), httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN }), { logger: quietLogger });
     cleanups.push(() => server.stop());
-    const config = loadEdgeConfig(['--centre', 'c-1', '--device', 'd-1', '--data', join(tmp.dir, 'edge'), '--server', server.mqttUrl, '--camera', 'door=/dev/video9', '--http-port', '0', '--meal-windows', ALL_DAY], {});
+    // The server checks meals against the centre's windows: the same whole-day ones as the edge.
+    allDayCentre(server.db, 'c-1');
+    const config = loadEdgeConfig(['--centre', 'c-1', '--device', 'd-1', '--data', join(tmp.dir, 'edge'), '--server', server.mqttUrl, '--camera', 'door=/dev/video9', '--http-port', '0', '--meal-windows', ALL_DAY_WINDOWS], {});
     const { logger, lines } = captureLogger('info');
     const edge = new Edge(config, { engine: new FakeEngine(), logger });
     cleanups.push(() => edge.stop());
@@ -80,7 +82,7 @@ describe('an edge whose camera cannot be opened', () => {
     const tmp = edgeTempDir();
     cleanups.push(() => tmp.cleanup());
     const frames = join(tmp.dir, 'frames');
-    const config = loadEdgeConfig(['--centre', 'c-1', '--device', 'd-1', '--data', join(tmp.dir, 'edge'), '--server', 'mqtt://127.0.0.1:1', '--camera', `door=${frames}`, '--camera-loop', '--fps', '10', '--http-port', '0', '--meal-windows', ALL_DAY], {});
+    const config = loadEdgeConfig(['--centre', 'c-1', '--device', 'd-1', '--data', join(tmp.dir, 'edge'), '--server', 'mqtt://127.0.0.1:1', '--camera', `door=${frames}`, '--camera-loop', '--fps', '10', '--http-port', '0', '--meal-windows', ALL_DAY_WINDOWS], {});
     const { logger, lines } = captureLogger('info');
     const engine = new FakeEngine({ empty: [] });
     const edge = new Edge(config, { engine, logger });
