@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderScene } from '../../scripts/demo/demo-scene.ts';
 import { mealcheck, runMealcheck, type Running } from '../helpers/processes.ts';
 import { cropAround, sampleBytes } from '../helpers/vision-samples.ts';
+import { ALL_DAY_WINDOWS } from '../helpers/all-day.ts';
 
-const ALL_DAY = 'breakfast=00:00-10:30,lunch=10:30-16:00,dinner=16:00-24:00';
 // The first face of sample1.jpg as the SSD detector finds it (as in cli.test.ts).
 const FACE = { x: 414, y: 355, width: 177, height: 240 };
 
@@ -61,7 +61,7 @@ describe('a running edge and the enrolment commands', () => {
     // She walks up, stays a few frames, leaves; the camera loops, so she keeps coming back.
     await renderScene([{ id: 'E1', name: '王秀英', enrolled: true, portrait: jpeg, enrolPhotos: [jpeg], source: photo }], frames, { framesPerVisit: 4, gapFrames: 4, repeatVisits: 0 });
 
-    edge = runMealcheck(['edge', '--centre', 'c-e2e', '--device', 'door-1', '--data', data, '--server', 'mqtt://127.0.0.1:1', '--camera', frames, '--camera-loop', '--fps', '2', '--http-port', '0', '--meal-windows', ALL_DAY], { MEALCHECK_LOG_LEVEL: 'info' });
+    edge = runMealcheck(['edge', '--centre', 'c-e2e', '--device', 'door-1', '--data', data, '--server', 'mqtt://127.0.0.1:1', '--camera', frames, '--camera-loop', '--fps', '2', '--http-port', '0', '--meal-windows', ALL_DAY_WINDOWS], { MEALCHECK_LOG_LEVEL: 'info' });
     const running = edge;
     const [, statusUrl] = await running.waitFor(/status (http:\/\/\S+)/, 90_000);
     type Status = { checkIns: { total: number }; unknown?: number };

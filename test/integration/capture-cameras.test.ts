@@ -15,8 +15,8 @@ import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import type { EdgeStatus } from '../../edge/src/web/status-server.ts';
 import { edgeTempDir, quietEdgeLogger, reservePort } from '../helpers/edge-fixtures.ts';
 import { makeTestClip, mjpegServer, requireCaptureTools, RtspCamera, SnapshotServer, type Respawning } from '../helpers/capture-streams.ts';
+import { ALL_DAY_WINDOWS } from '../helpers/all-day.ts';
 
-const ALL_DAY = 'breakfast=00:00-10:30,lunch=10:30-16:00,dinner=16:00-24:00';
 
 async function waitFor<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
@@ -77,7 +77,7 @@ describe('edge with real cameras through ffmpeg', () => {
       `snap=snapshot+http://127.0.0.1:${snapPort}/snap.jpg`,
       `file=${clip}`,
     ].join(',');
-    const config = loadEdgeConfig(['--centre', 'c1', '--device', 'd1', '--data', dataDir, '--server', 'mqtt://127.0.0.1:1', '--camera', cameras, '--camera-loop', '--fps', '3', '--http-port', '0', '--meal-windows', ALL_DAY]);
+    const config = loadEdgeConfig(['--centre', 'c1', '--device', 'd1', '--data', dataDir, '--server', 'mqtt://127.0.0.1:1', '--camera', cameras, '--camera-loop', '--fps', '3', '--http-port', '0', '--meal-windows', ALL_DAY_WINDOWS]);
     edge = new Edge(config, { logger: quietEdgeLogger });
     edge.on('check-in', (e: CheckInEvent) => {
       const s = seen.get(e.cameraId) ?? new Set<string>();

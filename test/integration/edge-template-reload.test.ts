@@ -16,8 +16,8 @@ import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import type { CheckInEvent, UnknownEvent } from '../../edge/src/recognition/pipeline.ts';
 import { captureLogger, edgeTempDir, waitUntil, type LogLine } from '../helpers/edge-fixtures.ts';
 import { FakeEngine, fakeFace, syntheticDescriptor } from '../helpers/fake-engine.ts';
+import { ALL_DAY_WINDOWS } from '../helpers/all-day.ts';
 
-const ALL_DAY = 'breakfast=00:00-10:30,lunch=10:30-16:00,dinner=16:00-24:00';
 const wang = syntheticDescriptor(11);
 const li = syntheticDescriptor(12);
 
@@ -35,7 +35,7 @@ describe('a running edge reloads its templates', () => {
     mkdirSync(frames);
     const scene = ['wang', 'wang', 'wang', 'empty', 'empty', 'empty', 'empty', 'li', 'li', 'li', 'empty', 'empty', 'empty', 'empty'];
     scene.forEach((label, i) => writeFileSync(join(frames, `f${String(i).padStart(2, '0')}.jpg`), label));
-    const config = loadEdgeConfig(['--centre', 'c1', '--device', 'd1', '--data', join(tmp.dir, 'edge'), '--server', 'mqtt://127.0.0.1:1', '--camera', `door=${frames},side=${frames}`, '--camera-loop', '--fps', '20', '--http-port', '0', '--meal-windows', ALL_DAY], {});
+    const config = loadEdgeConfig(['--centre', 'c1', '--device', 'd1', '--data', join(tmp.dir, 'edge'), '--server', 'mqtt://127.0.0.1:1', '--camera', `door=${frames},side=${frames}`, '--camera-loop', '--fps', '20', '--http-port', '0', '--meal-windows', ALL_DAY_WINDOWS], {});
     const engine = new FakeEngine({ empty: [], wang: [fakeFace({ descriptor: wang })], li: [fakeFace({ descriptor: li })] });
     const captured = captureLogger('info');
     lines = captured.lines;
