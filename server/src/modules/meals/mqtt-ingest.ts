@@ -6,9 +6,10 @@
  * It also answers each box's time requests (`time` topic) on the box's `receipts` topic with the
  * server's clock, so a box without a real-time clock learns the time (edge: sync/trusted-clock.ts).
  *
- * Every message is acknowledged to the broker once handled, valid or not: a bad message is kept
- * in dead_letters, never redelivered forever (no poison loop). Nothing is lost by that, because
- * an edge re-sends whatever has no receipt.
+ * Every message is acknowledged to the broker, valid or not: a bad message is kept in
+ * dead_letters, never redelivered forever (no poison loop). Valid event batches are committed in
+ * groups (group commit: one fsync for up to GROUP_MAX batches) and acknowledged as they are
+ * queued. Nothing is lost by either, because an edge re-sends whatever has no receipt.
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -20,6 +21,7 @@ import {
   parseTimeRequest,
   topics,
   type DeviceStatus,
+  type EventBatch,
   type Receipt,
   type TimeReply,
 } from '../../../../common/contract.ts';
@@ -72,9 +74,21 @@ export interface MqttIngest {
   readonly ready: Promise<void>;
   /** Handles one message; exposed so the message handling can be tested without a broker. */
   handle(topic: string, payload: Buffer): MessageOutcome;
+  /**
+   * Takes one message as the broker's stream delivers it (group commit: a valid event batch
+   * waits for the others read with it); `done` acknowledges it to the broker. Exposed for tests.
+   */
+  receive(topic: string, payload: Buffer, done: () => void): void;
 }
 
 const statusCheck = TypeCompiler.Compile(DeviceStatusSchema);
+
+/**
+ * Event batches committed together at most (group commit, see onMessage): 16 batches of up to
+ * 500 events. Measured with 100-event batches in one process, synchronous=FULL: 5.5 ms a batch
+ * one by one, 3.2 ms in groups of 4, 3.9 in groups of 16 (npm run soak for the whole path).
+ */
+export const GROUP_MAX = 16;
 
 /** Logged (at most once a minute per device) while rejected messages are dropped, not kept. */
 export const DEAD_LETTER_ALARM = 'DEAD LETTER ALARM: rejected messages of this device are no longer kept, only counted (GET /api/v1/dead-letters)';
@@ -109,24 +123,101 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     return { kind: 'dead-letter', reason };
   };
 
+  interface PendingBatch {
+    topic: string;
+    centreId: string;
+    deviceId: string;
+    batch: EventBatch;
+    /** As received, for the dead letter of a batch the server fails to store. */
+    payload: Buffer;
+  }
+
+  /**
+   * Stores event batches in ONE transaction (one fsync with synchronous=FULL), then receipts
+   * each: group commit. Each batch has a savepoint of its own, so one that fails (a server
+   * error) is rolled back alone, gets no receipt and is re-sent by its edge; the others commit.
+   */
+  const ingestBatches = (pending: readonly PendingBatch[]): MessageOutcome[] => {
+    const now = opts.clock.now();
+    const outcomes = opts.db.transaction(() =>
+      pending.map((p): MessageOutcome => {
+        try {
+          return {
+            kind: 'ingested',
+            result: opts.db.transaction(() => {
+              const r = opts.meals.ingest(p.batch, p.centreId, p.deviceId, now);
+              for (const x of r.rejected) recordDeadLetter(p.topic, x.reason, JSON.stringify(x.event), now);
+              opts.devices.seen(p.centreId, p.deviceId, now);
+              return r;
+            })(),
+          };
+        } catch (err) {
+          // Rolled back alone; kept for an operator to see, and no receipt, so the edge re-sends.
+          log.error({ err, topic: p.topic }, 'event batch not stored; the edge will re-send');
+          recordDeadLetter(p.topic, `server error: ${(err as Error).message}`, p.payload, now);
+          return { kind: 'failed', reason: (err as Error).message };
+        }
+      }),
+    )();
+    // Committed: only now may the edges learn that these events are safe.
+    pending.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o.kind !== 'ingested') return;
+      publishReceipts(p.centreId, p.deviceId, o.result);
+      const { stored, known, duplicates, forReview, conflicts, rejected } = o.result;
+      const { centreId, deviceId, topic } = p;
+      if (rejected.length > 0) log.warn({ topic, rejected: rejected.map((x) => x.reason) }, 'events rejected to dead letters');
+      if (forReview > 0) log.warn({ centreId, deviceId, forReview }, 'events kept for review (date, meal or clock not confirmed), not counted');
+      if (conflicts.length > 0) log.warn({ centreId, deviceId, conflicts }, 'eventIds already held with other content: new versions kept as conflicts, not counted');
+      log.info({ centreId, deviceId, stored, known, duplicates, forReview, conflicts: conflicts.length, rejected: rejected.length }, 'event batch ingested');
+    });
+    return outcomes;
+  };
+
   const handleEvents = (topic: string, centreId: string, deviceId: string, payload: Buffer): MessageOutcome => {
     const parsed = parseEventBatch(payload);
     if (!parsed.ok) return deadLetter(topic, parsed.error, payload);
-    const now = opts.clock.now();
-    const result = opts.db.transaction(() => {
-      const r = opts.meals.ingest(parsed.value, centreId, deviceId, now);
-      for (const x of r.rejected) recordDeadLetter(topic, x.reason, JSON.stringify(x.event), now);
-      opts.devices.seen(centreId, deviceId, now);
-      return r;
-    })();
-    // Committed: only now may the edge learn that these events are safe.
-    publishReceipts(centreId, deviceId, result);
-    const { stored, known, duplicates, forReview, conflicts, rejected } = result;
-    if (rejected.length > 0) log.warn({ topic, rejected: rejected.map((x) => x.reason) }, 'events rejected to dead letters');
-    if (forReview > 0) log.warn({ centreId, deviceId, forReview }, 'events kept for review (date, meal or clock not confirmed), not counted');
-    if (conflicts.length > 0) log.warn({ centreId, deviceId, conflicts }, 'eventIds already held with other content: new versions kept as conflicts, not counted');
-    log.info({ centreId, deviceId, stored, known, duplicates, forReview, conflicts: conflicts.length, rejected: rejected.length }, 'event batch ingested');
-    return { kind: 'ingested', result };
+    return ingestBatches([{ topic, centreId, deviceId, batch: parsed.value, payload }])[0]!;
+  };
+
+  // Group commit of the broker's stream: valid event batches wait here until every message
+  // already read off the socket is handled (setImmediate), or GROUP_MAX are waiting, then
+  // commit together. Their PUBACKs go out before the commit. That is safe: a broker's PUBACK
+  // never releases a meal on the edge (DESIGN: only a receipt does), so a batch lost with a
+  // crashing server is re-sent by its edge when no receipt comes.
+  let group: PendingBatch[] = [];
+  let flushScheduled = false;
+  const flushGroup = () => {
+    flushScheduled = false;
+    const g = group;
+    group = [];
+    if (g.length === 0) return;
+    try {
+      ingestBatches(g);
+    } catch (err) {
+      // The database failed as a whole (disk full...): no receipts, the edges re-send.
+      log.error({ err, batches: g.length }, 'event batches not stored; the edges will re-send');
+    }
+  };
+  /** Takes a message off the broker's stream; `done` sends its PUBACK. */
+  const onMessage = (topic: string, payload: Buffer, done: () => void) => {
+    const t = payload.length <= MAX_PAYLOAD_BYTES ? topics.parse(topic) : null;
+    const parsed = t?.kind === 'events' ? parseEventBatch(payload) : undefined;
+    if (!t || !parsed?.ok) {
+      // Status, time, and anything to dead-letter: handled at once, as before.
+      handle(topic, payload);
+      done();
+      return;
+    }
+    group.push({ topic, centreId: t.centreId, deviceId: t.deviceId, batch: parsed.value, payload });
+    if (group.length >= GROUP_MAX) {
+      // Back-pressure: the broker sends no more until this group is committed.
+      flushGroup();
+    } else if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushGroup);
+    }
+    done();
   };
 
   const handleStatus = (topic: string, centreId: string, deviceId: string, payload: Buffer): MessageOutcome => {
@@ -216,6 +307,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
   return {
     ready,
     handle,
+    receive: onMessage,
 
     async start() {
       if (client) throw new Error('ingest already started');
@@ -233,11 +325,8 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
       };
       const c = mqtt.connect(opts.url, options);
       client = c;
-      // PUBACK goes out only after this returns, i.e. after the commit.
       c.handleMessage = (packet: IPublishPacket, done) => {
-        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-        handle(packet.topic, payload);
-        done();
+        onMessage(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload, () => done());
       };
       c.on('error', (err) => log.warn({ err: err.message }, 'mqtt ingest client error'));
       c.on('offline', () => log.warn('mqtt ingest client offline; retrying'));
@@ -273,6 +362,8 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
 
     async stop() {
       const c = client;
+      // What is waiting is committed and receipted while the client can still publish.
+      flushGroup();
       client = undefined;
       if (c) await c.endAsync();
       opts.deadLetters.flush();
