@@ -171,7 +171,7 @@ describe('face engine (face-api in a worker)', () => {
       const out = execFileSync(process.execPath, [RUN, CHILD, face, wall], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const r = JSON.parse(out.trim().split('\n').at(-1)!) as { photos: { faces: { box: DetectedFace['box']; descriptor: number[] }[] }[]; maxRssMb: number };
       console.log(`huge photos: peak RSS ${r.maxRssMb} MB`);
-      // The models alone take ~450 MB on wasm; decoding at full size added 1.6-2.1 GB.
+      // The models alone take ~415 MB on wasm (README, "Memory on large photos"); decoding at full size added 1.6-2.1 GB.
       expect(r.maxRssMb).toBeLessThan(1000);
       const [onFace, onWall] = r.photos;
       expect(onFace!.faces).toHaveLength(1);
