@@ -76,23 +76,7 @@ export interface MealRepositoryDeps {
 }
 
 /** Where an eventId already is, with the fields of the event as stored there. */
-interface KnownRow {
-  source: 'meals' | 'duplicate_attempts' | 'event_reviews';
-  centreId: string;
-  deviceId: string;
-  elderId: string;
-  serviceDate: string;
-  meal: string;
-  at: string;
-  method: string;
-  score: number | null;
-  cameraId: string | null;
-  bootId: string | null;
-  seq: number | null;
-  clockState: string | null;
-  edgeAt: string | null;
-  monoMs: number | null;
-}
+type KnownRow = { source: 'meals' | 'duplicate_attempts' | 'event_reviews' } & Omit<MealRow, 'eventId' | 'receivedAt' | 'clockFlag'>;
 
 /** True when the stored row holds the same event: every field the server stores compared. */
 function sameEvent(k: KnownRow, e: MealEvent): boolean {
