@@ -5,6 +5,7 @@
 import { MEALS } from '../../../../common/contract.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 import type { EventReviewReason } from '../meals/event-checks.ts';
+import type { MealRow } from '../meals/meal-repository.ts';
 import { GROUP_BY_KEYS, type GroupByKey, type StatsQuery } from './stats-query.ts';
 
 export interface MealCountRow {
@@ -23,47 +24,20 @@ export interface MealCounts {
   clockReview: number;
 }
 
-/** An event kept for review (server table event_reviews). */
-export interface ClockReviewItem {
-  eventId: string;
+/**
+ * An event kept for review (server table event_reviews): the stored event, with why. Its
+ * serviceDate is the edge's guess (unverified) or the corrected date with the nearest meal
+ * (outside-window).
+ */
+export type ClockReviewItem = Omit<MealRow, 'score' | 'cameraId' | 'clockFlag' | 'clockState'> & {
   reason: EventReviewReason;
   /** What was wrong, in words; null for events kept before the server gave details. */
   detail: string | null;
-  centreId: string;
-  deviceId: string;
-  elderId: string;
-  /** The edge's guess (unverified) or the corrected date with the nearest meal (outside-window). */
-  serviceDate: string;
-  meal: string;
-  at: string;
-  method: string;
-  receivedAt: string;
   clockState: string | null;
-  edgeAt: string | null;
-  bootId: string | null;
-  seq: number | null;
-  monoMs: number | null;
-}
+};
 
-/** A stored event as the server holds it (the fields of a MealEvent it keeps). */
-export interface StoredEvent {
-  eventId: string;
-  centreId: string;
-  deviceId: string;
-  elderId: string;
-  serviceDate: string;
-  meal: string;
-  at: string;
-  method: string;
-  score: number | null;
-  cameraId: string | null;
-  bootId: string | null;
-  seq: number | null;
-  clock: string | null;
-  edgeAt: string | null;
-  monoMs: number | null;
-  receivedAt: string;
-}
+/** A stored event as the server holds it (the fields of a MealEvent it keeps), `clock` as in the contract. */
+export type StoredEvent = Omit<MealRow, 'clockFlag' | 'clockState'> & { clock: string | null };
 
 /** An eventId that arrived again with other content (server table event_conflicts). */
 export interface ConflictItem {
