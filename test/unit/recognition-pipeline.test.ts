@@ -256,7 +256,7 @@ describe('RecognitionPipeline', () => {
     expect(t.unknowns[0]!.frame.label).toBe('none-1');
   });
 
-  it('reloadTemplates() lets a newly enrolled elder be recognised', async () => {
+  it('a gallery replaced while running (Matcher.replace) lets a newly enrolled elder be recognised', async () => {
     // Seen before enrolment (no templates: unknown), leaves, enrolled, comes back.
     const w = walk('a', 3, (i) => [face(A, 1400 + i, 100 + i)]);
     const gone = walk('none', 6, () => []);
@@ -264,7 +264,7 @@ describe('RecognitionPipeline', () => {
     let reloaded = false;
     t.pipeline.on('unknown', (e) => {
       expect(e.reason).toBe('no-templates');
-      if (!reloaded) t.pipeline.reloadTemplates(packTemplates([{ elderId: 'a', descriptor: A }]));
+      if (!reloaded) t.matcher.replace(packTemplates([{ elderId: 'a', descriptor: A }]));
       reloaded = true;
     });
     await t.run();

@@ -15,7 +15,7 @@ import type { CheckInRecorder, CheckInResult } from '../meals/check-in.ts';
 import { ImageError, type DetectedFace, type DetectOptions, type FaceBox, type FaceEngine } from '../vision/face-engine.ts';
 import { withDefaults } from './defaults.ts';
 import { checkQuality, type QualityOptions } from './quality.ts';
-import type { Matcher, MatchResult, TemplateSet } from './matcher.ts';
+import type { Matcher, MatchResult } from './matcher.ts';
 import { FaceTracker, type TrackerOptions } from './tracker.ts';
 import { Voter, type VoteDecision, type VoterOptions, type VoteUnknownReason } from './voter.ts';
 
@@ -49,7 +49,7 @@ export const DEFAULT_PIPELINE_OPTIONS: Readonly<Omit<RecognitionPipelineOptions,
 export interface RecognitionPipelineDeps {
   source: FrameSource;
   engine: FaceEngine;
-  /** Holds the centre's templates; reload with `reloadTemplates()` after enrolment. */
+  /** Holds the centre's templates; the edge swaps them in place after an enrolment (Matcher.replace, Edge.reloadTemplates). */
   matcher: Matcher;
   recorder: CheckInRecorder;
   logger: Logger;
@@ -218,12 +218,6 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
 
   counters(): Readonly<PipelineCounters> {
     return { ...this.counts };
-  }
-
-  /** Swaps the matcher's gallery, e.g. after enrolment added templates. Tracks already decided stay decided. */
-  reloadTemplates(templates: TemplateSet): void {
-    this.matcher.replace(templates);
-    this.log.info({ templates: this.matcher.size, elders: this.matcher.elderCount }, 'templates reloaded');
   }
 
   private async run(): Promise<void> {
