@@ -257,6 +257,35 @@ export function parseOptions<T extends SettingsSpec>(argv: readonly string[], co
   return { options, positional, forwarded };
 }
 
+/**
+ * For a command whose first word is an action (`device add|remove|list`, `month close|list`),
+ * run as a function that prints through `out`: the parsed command line and its action, or the
+ * exit code once it has printed what was asked (the usage for a bare command: 2; `--help`: 0).
+ * An action not in `actions` is refused like any other bad word (ConfigError).
+ */
+export function readActionCommand<T extends SettingsSpec, A extends string>(
+  argv: readonly string[],
+  command: CommandSpec<T>,
+  actions: readonly A[],
+  out: (s: string) => void,
+): number | { options: SettingsOf<T>; action: A } {
+  if (argv.length === 0) {
+    out(commandHelp(command));
+    return 2;
+  }
+  const p = parseOptions(argv, command);
+  if (p.help !== undefined) {
+    out(p.help);
+    return 0;
+  }
+  const action = p.positional[0]!;
+  if (!(actions as readonly string[]).includes(action)) {
+    const list = actions.length > 1 ? `${actions.slice(0, -1).join(', ')} or ${actions.at(-1)}` : actions.join('');
+    throw new ConfigError([`unknown action "${action}" (${list})`]);
+  }
+  return { options: p.options, action: action as A };
+}
+
 function valueName(o: Setting): string {
   if (o.arg) return o.arg;
   if (o.choices) return o.choices.join('|');

@@ -1,6 +1,6 @@
 /** A tool's options, as `parseOptions` reads them: what it accepts, what it refuses, its --help. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseArgs, parseOptions, readSettings, type CommandSpec } from '../../common/config.ts';
+import { commandHelp, ConfigError, parseArgs, parseOptions, readActionCommand, readSettings, type CommandSpec } from '../../common/config.ts';
 
 const TOOL = {
   usage: 'tool --faces DIR [--centres N] [--rate R|max] [--json] PHOTO...',
@@ -114,5 +114,35 @@ describe('readSettings', () => {
     } catch (err) {
       expect((err as ConfigError).problems).toEqual(['unknown option --bogus', 'unexpected argument "junk"', 'unknown option -x']);
     }
+  });
+});
+
+describe('readActionCommand', () => {
+  const CMD = {
+    usage: 'thing add|list [--data DIR]',
+    options: { data: { flag: 'data', type: 'string', default: './d', arg: 'DIR', doc: 'folder' } },
+    positional: { name: 'ACTION', doc: 'add or list', min: 1, max: 1 },
+  } as const satisfies CommandSpec;
+  const read = (argv: string[]) => {
+    const printed: string[] = [];
+    return { result: readActionCommand(argv, CMD, ['add', 'list'] as const, (s) => printed.push(s)), printed };
+  };
+
+  it('prints the usage for a bare command (exit 2) and the help for --help (exit 0)', () => {
+    expect(read([])).toEqual({ result: 2, printed: [commandHelp(CMD)] });
+    expect(read(['add', '--help'])).toEqual({ result: 0, printed: [commandHelp(CMD)] });
+  });
+
+  it('returns the action and the options', () => {
+    expect(read(['list', '--data', 'x']).result).toEqual({ action: 'list', options: { data: 'x' } });
+  });
+
+  it.each([
+    [['remove'], 'unknown action "remove" (add or list)'],
+    [['add', '--bogus'], 'unknown option --bogus'],
+    [['--data', 'x'], 'ACTION is required: add or list'],
+  ])('refuses %j: %s', (argv, message) => {
+    expect(() => read(argv)).toThrow(ConfigError);
+    expect(() => read(argv)).toThrow(message);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../../common/config.ts';
+import { ConfigError, readActionCommand, type CommandSpec } from '../../../common/config.ts';
 import { openEdgeDatabase } from '../main.ts';
 import { createElderRepository } from './elder-repository.ts';
 
@@ -20,8 +20,6 @@ mealcheck elder remove --data DIR --elder ID    deletes the elder and their face
   positional: { name: 'ACTION', doc: 'list or remove', min: 1, max: 1 },
 } as const satisfies CommandSpec;
 
-export const ELDER_USAGE = commandHelp(ELDER);
-
 /** The edge database file in a data folder (as `mealcheck edge` and `mealcheck enrol` name it). */
 export const EDGE_DATABASE_FILE = 'edge.db';
 
@@ -34,20 +32,11 @@ export class ElderCommandError extends Error {
 }
 
 export async function elderCommand(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
-  if (argv.length === 0) {
-    out(ELDER_USAGE);
-    return 2;
-  }
-  const p = parseOptions(argv, ELDER);
-  if (p.help !== undefined) {
-    out(p.help);
-    return 0;
-  }
-  const { dataDir, elderId } = p.options;
-  const action = p.positional[0]!;
+  const p = readActionCommand(argv, ELDER, ['list', 'remove'] as const, out);
+  if (typeof p === 'number') return p;
+  const { options: { dataDir, elderId }, action } = p;
   const problems: string[] = [];
-  if (!['list', 'remove'].includes(action)) problems.push(`unknown action "${action}" (list or remove)`);
-  else if (action === 'remove' && !elderId) problems.push('--elder ID is required (mealcheck elder list shows the ids)');
+  if (action === 'remove' && !elderId) problems.push('--elder ID is required (mealcheck elder list shows the ids)');
   else if (action === 'list' && elderId !== undefined) problems.push('--elder is for remove only');
   if (problems.length) throw new ConfigError(problems);
 

@@ -4,7 +4,7 @@
  * the centre at every batch), so a change applies from the next batch on.
  */
 import { join } from 'node:path';
-import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../../../common/config.ts';
+import { ConfigError, readActionCommand, type CommandSpec } from '../../../../common/config.ts';
 import { isValidId } from '../../../../common/contract.ts';
 import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE } from '../../../../common/meal-windows.ts';
 import { openDatabase } from '../../../../common/sqlite.ts';
@@ -28,23 +28,12 @@ ${DEFAULT_TIME_ZONE} and ${DEFAULT_MEAL_WINDOWS}.`,
   positional: { name: 'ACTION', doc: 'set or list', min: 1, max: 1 },
 } as const satisfies CommandSpec;
 
-export const CENTRE_USAGE = commandHelp(CENTRE);
-
 export async function centreCommand(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
-  if (argv.length === 0) {
-    out(CENTRE_USAGE);
-    return 2;
-  }
-  const p = parseOptions(argv, CENTRE);
-  if (p.help !== undefined) {
-    out(p.help);
-    return 0;
-  }
-  const { centreId, timeZone, mealWindows, dataDir } = p.options;
-  const action = p.positional[0]!;
+  const p = readActionCommand(argv, CENTRE, ['set', 'list'] as const, out);
+  if (typeof p === 'number') return p;
+  const { options: { centreId, timeZone, mealWindows, dataDir }, action } = p;
   const problems: string[] = [];
-  if (!['set', 'list'].includes(action)) problems.push(`unknown action "${action}" (set or list)`);
-  else if (action === 'set') {
+  if (action === 'set') {
     if (centreId === undefined) problems.push('--centre ID is required (letters, digits, _ . -)');
     if (timeZone === undefined && mealWindows === undefined) problems.push('give --time-zone TZ, --meal-windows SPEC or both');
   } else if (centreId !== undefined || timeZone !== undefined || mealWindows !== undefined) problems.push('list takes only --data');

@@ -3,7 +3,7 @@
  * while the server runs (SQLite WAL; the embedded broker reads the registry at every CONNECT).
  */
 import { join } from 'node:path';
-import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../../../common/config.ts';
+import { ConfigError, readActionCommand, type CommandSpec } from '../../../../common/config.ts';
 import { isValidId } from '../../../../common/contract.ts';
 import { openDatabase } from '../../../../common/sqlite.ts';
 import { DATABASE_FILE, MIGRATIONS_DIR } from '../../server.ts';
@@ -23,23 +23,12 @@ mealcheck device list   [--data DIR]`,
   positional: { name: 'ACTION', doc: 'add, remove or list', min: 1, max: 1 },
 } as const satisfies CommandSpec;
 
-export const DEVICE_USAGE = commandHelp(DEVICE);
-
 export async function deviceCommand(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
-  if (argv.length === 0) {
-    out(DEVICE_USAGE);
-    return 2;
-  }
-  const p = parseOptions(argv, DEVICE);
-  if (p.help !== undefined) {
-    out(p.help);
-    return 0;
-  }
-  const { centreId, deviceId, dataDir } = p.options;
-  const action = p.positional[0]!;
+  const p = readActionCommand(argv, DEVICE, ['add', 'remove', 'list'] as const, out);
+  if (typeof p === 'number') return p;
+  const { options: { centreId, deviceId, dataDir }, action } = p;
   const problems: string[] = [];
-  if (!['add', 'remove', 'list'].includes(action)) problems.push(`unknown action "${action}" (add, remove or list)`);
-  else if (action !== 'list') {
+  if (action !== 'list') {
     if (centreId === undefined) problems.push('--centre ID is required (letters, digits, _ . -)');
     if (deviceId === undefined) problems.push('--device ID is required (letters, digits, _ . -)');
   }

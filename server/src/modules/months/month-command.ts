@@ -4,7 +4,7 @@
  */
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../../../common/config.ts';
+import { ConfigError, readActionCommand, type CommandSpec } from '../../../../common/config.ts';
 import { openDatabase } from '../../../../common/sqlite.ts';
 import { DATABASE_FILE, MIGRATIONS_DIR } from '../../server.ts';
 import { createClosedMonthRepository, isMonth } from './closed-month-repository.ts';
@@ -20,23 +20,12 @@ mealcheck month list  [--data DIR]`,
   positional: { name: 'ACTION', doc: 'close or list', min: 1, max: 1 },
 } as const satisfies CommandSpec;
 
-export const MONTH_USAGE = commandHelp(MONTH);
-
 export async function monthCommand(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
-  if (argv.length === 0) {
-    out(MONTH_USAGE);
-    return 2;
-  }
-  const p = parseOptions(argv, MONTH);
-  if (p.help !== undefined) {
-    out(p.help);
-    return 0;
-  }
-  const { month, by, dataDir } = p.options;
-  const action = p.positional[0]!;
+  const p = readActionCommand(argv, MONTH, ['close', 'list'] as const, out);
+  if (typeof p === 'number') return p;
+  const { options: { month, by, dataDir }, action } = p;
   const problems: string[] = [];
-  if (!['close', 'list'].includes(action)) problems.push(`unknown action "${action}" (close or list)`);
-  else if (action === 'close' && month === undefined) problems.push('--month YYYY-MM is required');
+  if (action === 'close' && month === undefined) problems.push('--month YYYY-MM is required');
   else if (action === 'list' && (month !== undefined || by !== undefined)) problems.push('list takes only --data');
   if (problems.length) throw new ConfigError(problems);
 
