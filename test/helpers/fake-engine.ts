@@ -81,7 +81,7 @@ export class FakeEngine implements FaceEngine {
     this.started = false;
   }
   info(): FaceEngineInfo {
-    return { backend: 'fake', detector: 'fake' };
+    return { backend: 'fake', detector: 'fake', model: { id: 'face-api', dimension: 128, alignment: 'dlib-150' } };
   }
 
   async detect(image: EngineImage): Promise<DetectedFace[]> {

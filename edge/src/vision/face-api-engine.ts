@@ -203,6 +203,7 @@ export class FaceApiEngine implements FaceEngine {
         detector: r.detector,
         tfjsVersion: r.tfjsVersion,
         recognizer: r.recognizer,
+        model: r.model,
         antispoof: r.antispoof,
         maxInputSide: this.settings.maxInputSide,
         startMs: Math.round(performance.now() - t0),

@@ -36,10 +36,18 @@ export interface DetectedFace {
   /** 68 landmarks in image coordinates. */
   landmarks: Point[];
   /**
-   * 128-d face descriptor (L2 distance between descriptors measures dissimilarity); 1024-d,
-   * unit length, from an engine built with the eval-only `faceres` recognizer.
+   * The face's descriptor from the engine's recognizer (`info().model`): 128-d from face-api's
+   * net, unit length and `model.dimension` long from an ONNX model (512 for `fr-feature`),
+   * 1024-d from the eval-only `faceres`. Euclidean distance between two descriptors of one
+   * model measures dissimilarity (on unit vectors it orders pairs as cosine distance does);
+   * descriptors of two models are never compared.
    */
   descriptor: Float32Array;
+  /**
+   * The face warped onto the standard 112x112 ArcFace 5-point template, when asked for with
+   * `DetectOptions.keepAligned` (enrolment keeps it to rebuild templates after a model change).
+   */
+  aligned?: AlignedFace;
   /** Image measurements of the aligned face, for the quality gate (engines may omit them). */
   quality?: FaceQuality;
   /**
@@ -67,6 +75,36 @@ export interface DetectOptions {
    * on every frame of an elder who is already checked in. Engines may ignore it.
    */
   skipDescribe?: readonly FaceBox[];
+  /** Return each described face's `aligned` crop (enrolment). Default false: frames never need it. */
+  keepAligned?: boolean;
+}
+
+/** Name of the one alignment aligned crops use: the 112x112 ArcFace 5-point template. */
+export const ALIGNED_TEMPLATE = 'arcface-112';
+
+/**
+ * A face warped by a 5-point similarity transform (eye centres, nose tip, mouth corners, from
+ * the 68 landmarks) onto the ArcFace template, 112x112 RGB, row-major, 3 bytes a pixel.
+ * Biometric data: it never leaves the box.
+ */
+export interface AlignedFace {
+  alignment: typeof ALIGNED_TEMPLATE;
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** The recognizer a descriptor comes from: templates record it, the matcher never mixes two. */
+export interface RecognizerModel {
+  /** `face-api` (the 128-d net) or the id of a `recognizers` entry of models/manifest.json. */
+  id: string;
+  /** Values per descriptor. */
+  dimension: number;
+  /**
+   * The alignment its input is cut with: `arcface-112` (it can embed `AlignedFace` crops, so
+   * templates can be rebuilt from kept crops) or `dlib-150` (face-api's own crop).
+   */
+  alignment: string;
 }
 
 /** An image as the engine accepts it: encoded bytes (JPEG/PNG) or raw RGB pixels. */
@@ -79,6 +117,8 @@ export interface FaceEngineInfo {
   backend: string;
   /** Detector name and input size, e.g. `ssdMobilenetv1`. */
   detector: string;
+  /** The recognizer the descriptors come from. */
+  model: RecognizerModel;
 }
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -91,6 +131,12 @@ export interface FaceEngine {
   info(): FaceEngineInfo;
   /** Every face in the image, largest first. Throws ImageError for bad input. */
   detect(image: EngineImage, opts?: DetectOptions): Promise<DetectedFace[]>;
+  /**
+   * Descriptors of aligned crops (`DetectedFace.aligned`, kept at enrolment), in order, from
+   * the engine's recognizer; only when `info().model.alignment` is `arcface-112` (otherwise
+   * absent, or it throws). Rebuilds templates after a model change without the photos.
+   */
+  embedAligned?(faces: readonly AlignedFace[]): Promise<Float32Array[]>;
 }
 
 export type ImageErrorCode = 'unsupported-format' | 'corrupt' | 'too-large' | 'empty';

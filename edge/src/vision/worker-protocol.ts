@@ -3,7 +3,7 @@
  * gets exactly one response with the same id; `log` messages carry the worker's log lines to
  * the main thread's logger.
  */
-import type { BackendChoice, EngineImage, FaceBox, FaceQuality, ImageErrorCode, Point } from './face-engine.ts';
+import type { AlignedFace, BackendChoice, EngineImage, FaceBox, FaceQuality, ImageErrorCode, Point, RecognizerModel } from './face-engine.ts';
 import type { PadMode } from './image.ts';
 
 export type DetectorName = 'ssdMobilenetv1' | 'tinyFaceDetector';
@@ -46,6 +46,7 @@ export interface WireFace {
   descriptor: Float32Array;
   quality?: FaceQuality;
   antispoof?: number;
+  aligned?: AlignedFace;
 }
 
 export interface WireError {
@@ -58,6 +59,7 @@ export interface InitResult {
   backend: string;
   detector: DetectorName;
   recognizer: RecognizerName;
+  model: RecognizerModel;
   antispoof: boolean;
   tfjsVersion: string;
   warmupMs: number;

@@ -69,6 +69,7 @@ async function init(settings: WorkerSettings): Promise<InitResult> {
     backend: loaded.backend,
     detector: settings.detector,
     recognizer: settings.recognizer,
+    model: settings.recognizer === 'faceres' ? { id: 'faceres', dimension: 1024, alignment: 'human-224' } : { id: 'face-api', dimension: 128, alignment: 'dlib-150' },
     antispoof: settings.antispoof,
     tfjsVersion: loaded.tf.version_core,
     warmupMs: Math.round(performance.now() - t0),
