@@ -12,11 +12,12 @@ import { edgeSettings } from '../../edge/src/config.ts';
 import { FaceApiEngine, type RecognizerName } from '../../edge/src/vision/face-api-engine.ts';
 import type { BackendChoice, DetectedFace } from '../../edge/src/vision/face-engine.ts';
 import { DEFAULT_MATCHER_OPTIONS, DESCRIPTOR_LENGTH, Matcher, packTemplates, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
+import { findRecognizer } from '../../edge/src/vision/models.ts';
 import { checkQuality, DEFAULT_QUALITY_OPTIONS, type QualityOptions } from '../../edge/src/recognition/quality.ts';
 import { listIdentities, listNoFacePhotos, readGroups, splitProtocol, type Split } from './dataset.ts';
 import { countByGroup, countOutcomes, decideProbes, enrolmentTemplates, pairwise, type EvalFace, type FaceTable, type OpenSetCounts, type PairStats } from './metrics.ts';
 
-export const MODELS = ['face-api', 'faceres'] as const satisfies readonly RecognizerName[];
+export const MODELS = ['face-api', 'fr-feature', 'faceres'] as const satisfies readonly RecognizerName[];
 export type ModelName = (typeof MODELS)[number];
 
 /**
@@ -30,6 +31,8 @@ export const FACERES_DEFAULTS = { threshold: 0.82, margin: 0.05, cohortRatio: 0.
 const SWEEP_THRESHOLDS: Record<ModelName, { from: number; to: number; step: number }> = {
   'face-api': { from: 0.4, to: 0.56, step: 0.01 },
   faceres: { from: 0.7, to: 1.1, step: 0.02 },
+  // Unit-length 512-d: Euclidean 1.0-1.3 is cosine similarity 0.5-0.15.
+  'fr-feature': { from: 0.9, to: 1.34, step: 0.02 },
 };
 
 const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const satisfies readonly BackendChoice[];
@@ -54,7 +57,7 @@ the genuine side of an antispoof threshold.`,
       type: 'string',
       default: 'face-api',
       choices: MODELS,
-      doc: "recognition model: face-api (the edge's) or faceres (Human's 1024-d net, for comparison; its own calibrated threshold, margin and cohort ratio are the defaults, see scripts/eval/CALIBRATION.md)",
+      doc: "recognition model: face-api (the edge's), fr-feature (the 512-d ONNX model, its calibrated decision defaults from models/manifest.json), or faceres (Human's 1024-d net, for comparison; its own calibrated threshold, margin and cohort ratio are the defaults, see scripts/eval/CALIBRATION.md)",
     },
     backend: { flag: 'backend', type: 'string', default: edgeSettings.backend.default, choices: BACKENDS, doc: "the engine's backend, as on the edge" },
     threshold: { flag: 'match-threshold', ...ruleValue, arg: 'T', doc: `decision threshold (default: the edge's, ${String(edgeSettings.matchThreshold.default)}; faceres ${String(FACERES_DEFAULTS.threshold)})` },
@@ -428,7 +431,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const rule =
     model === 'faceres'
       ? FACERES_DEFAULTS
-      : { threshold: edgeSettings.matchThreshold.default, margin: edgeSettings.matchMargin.default, cohortRatio: edgeSettings.matchCohortRatio.default };
+      : model === 'face-api'
+        ? { threshold: edgeSettings.matchThreshold.default, margin: edgeSettings.matchMargin.default, cohortRatio: edgeSettings.matchCohortRatio.default }
+        : (await findRecognizer(model)).decision;
   const threshold = o.threshold ?? rule.threshold;
   const margin = o.margin ?? rule.margin;
   const cohortRatio = o.cohortRatio ?? rule.cohortRatio;

@@ -15,9 +15,10 @@ import {
   type EngineImage,
   type FaceEngine,
   type FaceEngineInfo,
+  type AlignedFace,
 } from './face-engine.ts';
 import { DEFAULT_MAX_DECODE_SIDE, DEFAULT_MAX_PIXELS, type PadMode } from './image.ts';
-import { DEFAULT_MANIFEST, DEFAULT_MODELS_DIR, verifyModels } from './models.ts';
+import { DEFAULT_MANIFEST, DEFAULT_MODELS_DIR, findRecognizer, verifyModels } from './models.ts';
 import { BackendError } from './backend.ts';
 import { workerScript } from './worker-bundle.ts';
 import type { DetectResult, DetectorName, InitResult, RecognizerName, WireError, WorkerCall, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
@@ -84,12 +85,16 @@ export interface FaceApiEngineOptions {
    * the detector box 1.4x, squared; for `mealcheck eval --model faceres`).
    */
   recognizer?: RecognizerName;
+  /** ONNX runtime of an ONNX recognizer: `auto` (default: the native binding, else wasm), `node`, `wasm`. */
+  onnxRuntime?: 'auto' | 'node' | 'wasm';
   logger?: Logger;
 }
 
 export interface FaceApiEngineInfo extends FaceEngineInfo {
   tfjsVersion: string;
   recognizer: RecognizerName;
+  /** The ONNX runtime in use, for an ONNX recognizer. */
+  onnxRuntime?: string;
   /** True when faces carry an antispoof score. */
   antispoof: boolean;
   maxInputSide: number;
@@ -98,7 +103,7 @@ export interface FaceApiEngineInfo extends FaceEngineInfo {
 }
 
 interface Pending {
-  resolve(value: InitResult | DetectResult): void;
+  resolve(value: InitResult | DetectResult | Float32Array[]): void;
   reject(err: Error): void;
 }
 
@@ -128,11 +133,11 @@ function forTransfer(image: EngineImage): { image: EngineImage; transfer: ArrayB
 }
 
 /** The model files a worker with these settings loads (their names in models/manifest.json). */
-export function modelsOf(s: Pick<WorkerSettings, 'detector' | 'recognizer' | 'antispoof'>): string[] {
+export function modelsOf(s: Pick<WorkerSettings, 'detector' | 'recognizer' | 'antispoof' | 'onnx'>): string[] {
   return [
     s.detector === 'ssdMobilenetv1' ? 'ssd_mobilenetv1_model' : 'tiny_face_detector_model',
     'face_landmark_68_model',
-    s.recognizer === 'faceres' ? 'faceres' : 'face_recognition_model',
+    s.onnx?.file ? s.onnx.file.replace(/\.[^.]*$/, '') : s.recognizer === 'faceres' ? 'faceres' : 'face_recognition_model',
     ...(s.antispoof ? ['antispoof'] : []),
   ];
 }
@@ -164,6 +169,7 @@ export class FaceApiEngine implements FaceEngine {
       flip: opts.flip ?? false,
       antispoof: opts.antispoof ?? true,
       recognizer: opts.recognizer ?? 'face-api',
+      onnxRuntime: opts.onnxRuntime ?? 'auto',
     };
     this.manifestPath = opts.manifestPath ?? DEFAULT_MANIFEST;
     this.log = opts.logger ?? createLogger('face-engine');
@@ -180,6 +186,11 @@ export class FaceApiEngine implements FaceEngine {
 
   private async doStart(): Promise<void> {
     const t0 = performance.now();
+    // Any recognizer but the eval-only faceres is a manifest entry; an ONNX one brings its spec.
+    if (this.settings.recognizer !== 'faceres') {
+      const entry = await findRecognizer(this.settings.recognizer, this.manifestPath);
+      if (entry.kind === 'onnx') this.settings.onnx = entry;
+    }
     await verifyModels(this.settings.modelsDir, this.manifestPath, modelsOf(this.settings));
     this.stopping = false;
     const worker = new Worker(await workerScript(this.log));
@@ -204,6 +215,7 @@ export class FaceApiEngine implements FaceEngine {
         tfjsVersion: r.tfjsVersion,
         recognizer: r.recognizer,
         model: r.model,
+        ...(r.onnxRuntime ? { onnxRuntime: r.onnxRuntime } : {}),
         antispoof: r.antispoof,
         maxInputSide: this.settings.maxInputSide,
         startMs: Math.round(performance.now() - t0),
@@ -217,6 +229,8 @@ export class FaceApiEngine implements FaceEngine {
         backend: this.current.backend,
         detector: this.current.detector,
         recognizer: this.current.recognizer,
+        model: this.current.model,
+        onnxRuntime: this.current.onnxRuntime,
         antispoof: this.current.antispoof,
         tfjs: this.current.tfjsVersion,
         modelsDir: this.settings.modelsDir,
@@ -249,11 +263,24 @@ export class FaceApiEngine implements FaceEngine {
   async detectWithStats(image: EngineImage, opts: DetectOptions = {}): Promise<DetectResult> {
     if (!this.current || !this.worker) throw new Error('face engine not started');
     const { image: copy, transfer } = forTransfer(image);
-    const call: WorkerCall = { type: 'detect', image: copy, ...(opts.skipDescribe?.length ? { skipDescribe: opts.skipDescribe.map((b) => ({ x: b.x, y: b.y, width: b.width, height: b.height })) } : {}) };
+    const call: WorkerCall = {
+      type: 'detect',
+      image: copy,
+      ...(opts.skipDescribe?.length ? { skipDescribe: opts.skipDescribe.map((b) => ({ x: b.x, y: b.y, width: b.width, height: b.height })) } : {}),
+      ...(opts.keepAligned ? { keepAligned: true } : {}),
+    };
     return (await this.request(call, transfer)) as DetectResult;
   }
 
-  private request(req: WorkerCall, transfer: ArrayBuffer[]): Promise<InitResult | DetectResult> {
+  /** Descriptors of kept aligned crops from this engine's recognizer (ONNX recognizers only). */
+  async embedAligned(faces: readonly AlignedFace[]): Promise<Float32Array[]> {
+    if (!this.current || !this.worker) throw new Error('face engine not started');
+    if (this.current.model.alignment !== 'arcface-112') throw new Error(`the ${this.current.model.id} recognizer cannot embed aligned crops (it needs its own crop of the photo): re-enrol from photos`);
+    const copies = faces.map((f) => ({ alignment: f.alignment, width: f.width, height: f.height, data: Uint8Array.from(f.data) }));
+    return (await this.request({ type: 'embed', faces: copies }, copies.map((c) => c.data.buffer as ArrayBuffer))) as unknown as Float32Array[];
+  }
+
+  private request(req: WorkerCall, transfer: ArrayBuffer[]): Promise<InitResult | DetectResult | Float32Array[]> {
     const worker = this.worker;
     if (!worker) return Promise.reject(new Error('face engine not started'));
     const id = this.nextId++;

@@ -74,3 +74,85 @@ export async function verifyModels(dir: string = DEFAULT_MODELS_DIR, manifestPat
   if (problems.length) throw new ModelError(`face models in ${dir}: ${problems.join('; ')}: ${FIX}`);
   return manifest;
 }
+
+/** Input of an ONNX embedding model: the aligned crop, as the model wants its tensor. */
+export interface OnnxInputSpec {
+  name: string;
+  width: number;
+  height: number;
+  layout: 'NCHW' | 'NHWC';
+  channels: 'RGB' | 'BGR';
+  /** Per channel (in `channels` order): value = (pixel - mean) / std. */
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+/** Decision-rule defaults calibrated for one recognizer (scripts/eval/CALIBRATION.md). */
+export interface DecisionDefaults {
+  threshold: number;
+  margin: number;
+  cohortRatio: number;
+  strongMatchDistance: number;
+  lookalikeDistance: number;
+}
+
+/** One `recognizers` entry of the manifest: a descriptor model the engine can run. */
+export interface RecognizerEntry {
+  id: string;
+  kind: 'face-api' | 'onnx';
+  description?: string;
+  /** ONNX: the model file (also listed in `files`, with its hash). */
+  file?: string;
+  input?: OnnxInputSpec;
+  output?: { name: string };
+  dimension: number;
+  /** `arcface-112` (5-point similarity onto the ArcFace template) or `dlib-150` (face-api's). */
+  alignment: string;
+  /** `cosine`: the output is L2-normalised and compared by Euclidean distance (same order). */
+  distance: 'cosine' | 'euclidean';
+  decision: DecisionDefaults;
+}
+
+function recognizerProblems(r: Partial<RecognizerEntry>, files: readonly ModelFile[]): string[] {
+  const p: string[] = [];
+  const id = typeof r.id === 'string' && /^[a-z0-9][a-z0-9._-]{0,63}$/.test(r.id) ? r.id : undefined;
+  if (!id) p.push(`a recognizer has no valid id (lower-case letters, digits, . _ -): ${JSON.stringify(r.id)}`);
+  const name = `recognizer ${id ?? '?'}`;
+  if (r.kind !== 'face-api' && r.kind !== 'onnx') p.push(`${name}: kind must be "face-api" or "onnx"`);
+  if (!Number.isInteger(r.dimension) || (r.dimension ?? 0) < 16 || (r.dimension ?? 0) % 4 !== 0) p.push(`${name}: dimension must be a multiple of 4, at least 16`);
+  if (r.distance !== 'cosine' && r.distance !== 'euclidean') p.push(`${name}: distance must be "cosine" or "euclidean"`);
+  const d = r.decision as Partial<DecisionDefaults> | undefined;
+  for (const k of ['threshold', 'margin', 'cohortRatio', 'strongMatchDistance', 'lookalikeDistance'] as const) {
+    if (typeof d?.[k] !== 'number' || !Number.isFinite(d[k]) || d[k] < 0) p.push(`${name}: decision.${k} must be a number ≥ 0`);
+  }
+  if (r.kind === 'onnx') {
+    if (r.alignment !== 'arcface-112') p.push(`${name}: an ONNX model's alignment must be "arcface-112" (the one the engine implements)`);
+    if (!r.file || !files.some((f) => f.file === r.file)) p.push(`${name}: file ${JSON.stringify(r.file)} must be listed in the manifest's files (with its sha256)`);
+    const i = r.input;
+    if (!i || typeof i.name !== 'string' || !(i.width > 0) || !(i.height > 0) || (i.layout !== 'NCHW' && i.layout !== 'NHWC') || (i.channels !== 'RGB' && i.channels !== 'BGR'))
+      p.push(`${name}: input needs name, width, height, layout (NCHW|NHWC), channels (RGB|BGR)`);
+    else if (![...i.mean, ...i.std].every((v) => Number.isFinite(v)) || i.mean.length !== 3 || i.std.length !== 3 || i.std.some((v) => v === 0)) p.push(`${name}: input.mean and input.std need 3 numbers each, std non-zero`);
+    if (!r.output || typeof r.output.name !== 'string') p.push(`${name}: output.name is missing`);
+  }
+  return p;
+}
+
+/** The manifest's recognizers, checked; throws one ModelError naming every problem. */
+export async function readRecognizers(path: string = DEFAULT_MANIFEST): Promise<RecognizerEntry[]> {
+  const manifest = await readManifest(path);
+  const list = (manifest as { recognizers?: unknown }).recognizers;
+  if (!Array.isArray(list) || list.length === 0) throw new ModelError(`model manifest ${path} lists no recognizers`);
+  const problems = list.flatMap((r) => recognizerProblems(r as Partial<RecognizerEntry>, manifest.files));
+  const ids = list.map((r) => (r as { id?: unknown }).id);
+  for (const [i, id] of ids.entries()) if (ids.indexOf(id) !== i) problems.push(`recognizer ${String(id)} is listed twice`);
+  if (problems.length) throw new ModelError(`model manifest ${path}: ${problems.join('; ')}`);
+  return list as RecognizerEntry[];
+}
+
+/** The recognizer with this id; ModelError naming the ones there are when none has it. */
+export async function findRecognizer(id: string, path: string = DEFAULT_MANIFEST): Promise<RecognizerEntry> {
+  const all = await readRecognizers(path);
+  const r = all.find((x) => x.id === id);
+  if (!r) throw new ModelError(`no recognizer "${id}" in ${path}: use one of ${all.map((x) => x.id).join(', ')}`);
+  return r;
+}

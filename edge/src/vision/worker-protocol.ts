@@ -5,15 +5,16 @@
  */
 import type { AlignedFace, BackendChoice, EngineImage, FaceBox, FaceQuality, ImageErrorCode, Point, RecognizerModel } from './face-engine.ts';
 import type { PadMode } from './image.ts';
+import type { RecognizerEntry } from './models.ts';
 
 export type DetectorName = 'ssdMobilenetv1' | 'tinyFaceDetector';
 
 /**
- * The net that computes descriptors: face-api's 128-d net (the edge's), or Human's 1024-d
- * `faceres` (for `mealcheck eval --model faceres`; its descriptors do not fit the edge's
- * 128-d templates).
+ * The net that computes descriptors: face-api's 128-d net, Human's 1024-d `faceres` (for
+ * `mealcheck eval --model faceres` only), or the id of an ONNX `recognizers` entry of
+ * models/manifest.json (e.g. `fr-feature`, 512-d).
  */
-export type RecognizerName = 'face-api' | 'faceres';
+export type RecognizerName = 'face-api' | 'faceres' | (string & {});
 
 /** Everything the worker needs, resolved to concrete values by the engine. */
 export interface WorkerSettings {
@@ -34,9 +35,14 @@ export interface WorkerSettings {
   /** Run the antispoof model on every described face (see FaceApiEngineOptions.antispoof). */
   antispoof: boolean;
   recognizer: RecognizerName;
+  /** The manifest entry of an ONNX recognizer (resolved by the engine), when one is used. */
+  onnx?: RecognizerEntry;
+  /** ONNX runtime: `auto` (native binding, else wasm), `node` or `wasm`. */
+  onnxRuntime: 'auto' | 'node' | 'wasm';
 }
 
-export type WorkerCall = { type: 'init'; settings: WorkerSettings } | { type: 'detect'; image: EngineImage; skipDescribe?: FaceBox[] };
+export type WorkerCall = { type: 'init'; settings: WorkerSettings } | { type: 'detect'; image: EngineImage; skipDescribe?: FaceBox[]; keepAligned?: boolean }
+  | { type: 'embed'; faces: AlignedFace[] };
 export type WorkerRequest = WorkerCall & { id: number };
 
 export interface WireFace {
@@ -62,6 +68,8 @@ export interface InitResult {
   model: RecognizerModel;
   antispoof: boolean;
   tfjsVersion: string;
+  /** The runtime of an ONNX recognizer (`onnxruntime-node` or `onnxruntime-web (wasm)`). */
+  onnxRuntime?: string;
   warmupMs: number;
 }
 
@@ -79,5 +87,6 @@ export interface DetectResult {
 export type WorkerResponse =
   | { id: number; ok: true; type: 'init'; result: InitResult }
   | { id: number; ok: true; type: 'detect'; result: DetectResult }
+  | { id: number; ok: true; type: 'embed'; result: Float32Array[] }
   | { id: number; ok: false; error: WireError }
   | { id: 0; type: 'log'; level: 'info' | 'warn'; msg: string; data?: Record<string, unknown> };

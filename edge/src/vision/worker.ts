@@ -6,7 +6,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { GraphModel, Tensor3D } from '@tensorflow/tfjs';
-import { ImageError, iou, ModelError, type EngineImage, type FaceBox, type Point } from './face-engine.ts';
+import { ImageError, iou, ModelError, type AlignedFace, type EngineImage, type FaceBox, type Point, type RecognizerModel } from './face-engine.ts';
+import { alignFace } from './alignment.ts';
+import { loadOnnxRecognizer, type OnnxRecognizer } from './onnx-recognizer.ts';
 import { loadBackend, type FaceApi, type LoadedBackend } from './backend.ts';
 import { checkRgb, cropRgb, decodeImage, downscale, pad, type Rect, type RgbImage } from './image.ts';
 import { antispoofScore, faceresDescriptor, humanFaceRegion, loadGraphModel } from './human-models.ts';
@@ -24,6 +26,8 @@ interface State {
   /** Human's graph models, when in use. */
   antispoof?: GraphModel;
   faceres?: GraphModel;
+  /** The ONNX recognizer, when the settings name one. */
+  onnx?: OnnxRecognizer;
   /** Antispoof time and faces in the current detect() call. */
   antispoofMs: number;
   antispoofFaces: number;
@@ -46,7 +50,7 @@ async function init(settings: WorkerSettings): Promise<InitResult> {
   const nets = [
     settings.detector === 'ssdMobilenetv1' ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector,
     faceapi.nets.faceLandmark68Net,
-    ...(settings.recognizer === 'face-api' ? [faceapi.nets.faceRecognitionNet] : []),
+    ...(settings.recognizer === 'face-api' && !settings.onnx ? [faceapi.nets.faceRecognitionNet] : []),
   ];
   for (const net of nets) {
     try {
@@ -63,17 +67,24 @@ async function init(settings: WorkerSettings): Promise<InitResult> {
       : new faceapi.TinyFaceDetectorOptions({ inputSize: settings.tinyInputSize, scoreThreshold: settings.minConfidence });
   const antispoof = settings.antispoof ? await loadGraphModel(loaded.tf, settings.modelsDir, 'antispoof') : undefined;
   const faceres = settings.recognizer === 'faceres' ? await loadGraphModel(loaded.tf, settings.modelsDir, 'faceres') : undefined;
-  state = { loaded, settings, detectorOptions, ...(antispoof ? { antispoof } : {}), ...(faceres ? { faceres } : {}), antispoofMs: 0, antispoofFaces: 0 };
+  const onnx = settings.onnx ? await loadOnnxRecognizer(settings.onnx, settings.modelsDir, log, settings.onnxRuntime) : undefined;
+  state = { loaded, settings, detectorOptions, ...(antispoof ? { antispoof } : {}), ...(faceres ? { faceres } : {}), ...(onnx ? { onnx } : {}), antispoofMs: 0, antispoofFaces: 0 };
   await warmUp(state);
   return {
     backend: loaded.backend,
     detector: settings.detector,
     recognizer: settings.recognizer,
-    model: settings.recognizer === 'faceres' ? { id: 'faceres', dimension: 1024, alignment: 'human-224' } : { id: 'face-api', dimension: 128, alignment: 'dlib-150' },
+    model: modelOf(settings),
+    ...(onnx ? { onnxRuntime: onnx.runtime } : {}),
     antispoof: settings.antispoof,
     tfjsVersion: loaded.tf.version_core,
     warmupMs: Math.round(performance.now() - t0),
   };
+}
+
+function modelOf(s: WorkerSettings): RecognizerModel {
+  if (s.onnx) return { id: s.onnx.id, dimension: s.onnx.dimension, alignment: s.onnx.alignment };
+  return s.recognizer === 'faceres' ? { id: 'faceres', dimension: 1024, alignment: 'human-224' } : { id: 'face-api', dimension: 128, alignment: 'dlib-150' };
 }
 
 /**
@@ -88,7 +99,8 @@ async function warmUp(s: State): Promise<void> {
   try {
     await faceapi.detectAllFaces(frame, s.detectorOptions);
     await faceapi.nets.faceLandmark68Net.detectLandmarks(face);
-    await describe(s, face);
+    if (s.onnx) await s.onnx.embed([{ alignment: 'arcface-112', width: 112, height: 112, data: new Uint8Array(112 * 112 * 3) }]);
+    else await describe(s, face);
     if (s.antispoof) await antispoofScore(tf, s.antispoof, face);
   } finally {
     frame.dispose();
@@ -149,7 +161,7 @@ function inside(box: { x: number; y: number; width: number; height: number }, im
  * boxes are mapped back to `img`, and landmarks and descriptors are computed on `img` at full
  * size, the same steps as face-api's withFaceLandmarks().withFaceDescriptors().
  */
-async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: readonly FaceBox[] = [], padRatio = s.settings.padRatio): Promise<WireFace[]> {
+async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: readonly FaceBox[] = [], padRatio = s.settings.padRatio, keepAligned = false): Promise<WireFace[]> {
   const { tf, faceapi } = s.loaded;
   // The border goes on the detector's small copy, shrunk so that with it the longer side is at
   // most maxInputSide: padding the full image first made it 4x (9x for the double border) its
@@ -194,19 +206,31 @@ async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: read
     // tight crop off-centre; align far from the origin and shift back to keep it centred
     // (cropRgb fills whatever lies outside the image).
     const landmarks = raw.shiftBy<InstanceType<FaceApi['FaceLandmarks68']>>(faceRect.x, faceRect.y);
+    const points = landmarks.positions.map((p): Point => ({ x: p.x, y: p.y }));
     const far = raw.shiftBy<InstanceType<FaceApi['FaceLandmarks68']>>(faceRect.x + FAR, faceRect.y + FAR).align(null, { useDlibAlignment: true });
     const alignedRect = whole({ x: far.x - FAR, y: far.y - FAR, width: far.width, height: far.height });
     if (!alignedRect) continue;
     // faceres gets the region Human feeds it (detector box 1.4x, squared, not rotated): on
     // faces-dev that beat the dlib-aligned crop (scripts/eval/CALIBRATION.md).
-    const describeRect = s.faceres ? (whole(humanFaceRegion(box)) ?? alignedRect) : alignedRect;
-    const faceCropT = cropTensor(s, img, describeRect);
     let descriptor: Float32Array;
-    try {
-      descriptor = await describe(s, faceCropT);
-      if (s.settings.flip) descriptor = await withFlip(s, faceCropT, descriptor);
-    } finally {
-      faceCropT.dispose();
+    let aligned: AlignedFace | undefined;
+    if (s.onnx) {
+      // 5-point similarity onto the ArcFace template, straight from the decoded image.
+      aligned = alignFace(img, points);
+      const crops = s.settings.flip ? [aligned, mirror(aligned)] : [aligned];
+      const [d, m] = await s.onnx.embed(crops);
+      descriptor = m ? unitMean(d!, m) : d!;
+    } else {
+      const describeRect = s.faceres ? (whole(humanFaceRegion(box)) ?? alignedRect) : alignedRect;
+      const faceCropT = cropTensor(s, img, describeRect);
+      try {
+        descriptor = await describe(s, faceCropT);
+        if (s.settings.flip) descriptor = await withFlip(s, faceCropT, descriptor);
+      } finally {
+        faceCropT.dispose();
+      }
+      // Enrolment keeps an aligned crop whatever the recognizer, so a later model can be fed.
+      if (keepAligned) aligned = alignFace(img, points);
     }
     const quality = faceQuality(s, img, alignedRect);
     const antispoof = await liveness(s, img, box);
@@ -214,9 +238,10 @@ async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: read
     out.push({
       box: visible,
       score: d.score,
-      landmarks: landmarks.positions.map((p): Point => ({ x: p.x, y: p.y })),
+      landmarks: points,
       descriptor,
       quality,
+      ...(keepAligned && aligned ? { aligned } : {}),
       ...(antispoof !== undefined ? { antispoof } : {}),
     });
   }
@@ -261,6 +286,39 @@ async function withFlip(s: State, faceT: Tensor3D, descriptor: Float32Array): Pr
   }
 }
 
+/** The aligned crop mirrored left to right (the template is symmetric about x = 56). */
+function mirror(f: AlignedFace): AlignedFace {
+  const out = new Uint8Array(f.data.length);
+  for (let y = 0; y < f.height; y++) {
+    for (let x = 0; x < f.width; x++) {
+      const from = (y * f.width + x) * 3;
+      const to = (y * f.width + (f.width - 1 - x)) * 3;
+      out[to] = f.data[from]!;
+      out[to + 1] = f.data[from + 1]!;
+      out[to + 2] = f.data[from + 2]!;
+    }
+  }
+  return { ...f, data: out };
+}
+
+/** The mean of two descriptors, at unit length again when they were. */
+function unitMean(a: Float32Array, b: Float32Array): Float32Array {
+  const m = a.map((v, i) => (v + b[i]!) / 2);
+  if (isUnit(a)) {
+    let n = 0;
+    for (const v of m) n += v * v;
+    const k = n > 0 ? 1 / Math.sqrt(n) : 0;
+    return m.map((v) => v * k);
+  }
+  return m;
+}
+
+function isUnit(v: Float32Array): boolean {
+  let n = 0;
+  for (const a of v) n += a * a;
+  return Math.abs(n - 1) < 1e-3;
+}
+
 /** Brightness and sharpness of the aligned face's middle (the border may be padding). */
 function faceQuality(s: State, img: RgbImage, r: Rect): { brightness: number; sharpness: number } {
   const inner = { x: r.x + Math.round(r.width * 0.2), y: r.y + Math.round(r.height * 0.2), width: Math.max(3, Math.round(r.width * 0.6)), height: Math.max(3, Math.round(r.height * 0.6)) };
@@ -274,7 +332,7 @@ function touchesEdge(b: Rect, img: RgbImage): boolean {
   return b.x < 1 || b.y < 1 || b.x + b.width > img.width - 1 || b.y + b.height > img.height - 1;
 }
 
-async function detect(image: EngineImage, skipDescribe?: readonly FaceBox[]): Promise<DetectResult> {
+async function detect(image: EngineImage, skipDescribe?: readonly FaceBox[], keepAligned = false): Promise<DetectResult> {
   if (!state) throw new Error('the face engine worker is not initialised');
   const s = state;
   const t0 = performance.now();
@@ -283,15 +341,15 @@ async function detect(image: EngineImage, skipDescribe?: readonly FaceBox[]): Pr
   const { img, sx, sy } = await toRgb(image, s.settings);
   // The caller's boxes are in its image's coordinates; the passes work in the decoded image's.
   const skip = sx === 1 && sy === 1 ? skipDescribe : skipDescribe?.map((b) => ({ x: b.x * sx, y: b.y * sy, width: b.width * sx, height: b.height * sy }));
-  let faces = await pass(s, img, false, skip);
+  let faces = await pass(s, img, false, skip, s.settings.padRatio, keepAligned);
   let padded = false;
   // Retry with a border when nothing was found, or when a face touches the edge (its box is
   // cut by the frame, so landmarks and descriptor come out worse): both mark tight crops.
   if (s.settings.padRetry && s.settings.padRatio > 0 && (faces.length === 0 || faces.some((f) => touchesEdge(f.box, img)))) {
-    let again = await pass(s, img, true, skip);
+    let again = await pass(s, img, true, skip, s.settings.padRatio, keepAligned);
     // A crop cut at the hairline and chin can fill even the padded image too much for SSD;
     // twice the border found every such faces-dev photo (scripts/eval/CALIBRATION.md).
-    if (again.length === 0 && faces.length === 0) again = await pass(s, img, true, skip, s.settings.padRatio * 2);
+    if (again.length === 0 && faces.length === 0) again = await pass(s, img, true, skip, s.settings.padRatio * 2, keepAligned);
     if (again.length >= faces.length && again.length > 0) {
       faces = again;
       padded = true;
@@ -325,8 +383,16 @@ async function handle(req: WorkerRequest): Promise<void> {
         post({ id: req.id, ok: true, type: 'init', result: await init(req.settings) });
         break;
       case 'detect': {
-        const result = await detect(req.image, req.skipDescribe);
-        post({ id: req.id, ok: true, type: 'detect', result }, result.faces.map((f) => f.descriptor.buffer as ArrayBuffer));
+        const result = await detect(req.image, req.skipDescribe, req.keepAligned);
+        const buffers = result.faces.flatMap((f) => [f.descriptor.buffer as ArrayBuffer, ...(f.aligned ? [f.aligned.data.buffer as ArrayBuffer] : [])]);
+        post({ id: req.id, ok: true, type: 'detect', result }, buffers);
+        break;
+      }
+      case 'embed': {
+        if (!state) throw new Error('the face engine worker is not initialised');
+        if (!state.onnx) throw new Error(`the ${state.settings.recognizer} recognizer cannot embed aligned crops (it needs its own crop of the photo): re-enrol from photos`);
+        const result = await state.onnx.embed(req.faces);
+        post({ id: req.id, ok: true, type: 'embed', result }, result.map((d) => d.buffer as ArrayBuffer));
         break;
       }
     }
