@@ -9,6 +9,7 @@ import { edgeSettings, loadEdgeConfig } from '../edge/src/config.ts';
 import { EnrolmentError, enrolElder } from '../edge/src/elders/enrolment.ts';
 import { createElderRepository } from '../edge/src/elders/elder-repository.ts';
 import { openEdgeDatabase, startEdge } from '../edge/src/main.ts';
+import { decisionDefaults, DEFAULT_RECOGNIZER } from '../edge/src/vision/models.ts';
 import { FaceApiEngine } from '../edge/src/vision/face-api-engine.ts';
 import { ModelError } from '../edge/src/vision/face-engine.ts';
 import { readServerSettings, serverSettingsSpec } from '../server/src/config.ts';
@@ -76,10 +77,10 @@ async function edgeCommand(argv: string[]): Promise<number> {
 }
 
 const ENROL = {
-  usage: 'mealcheck enrol --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...',
+  usage: 'mealcheck enrol --data DIR --elder ID --name NAME [--model ID] [--allow-lookalike] PHOTO...',
   about: `Stores one face template per photo in the edge database at DIR.
 Each photo must show exactly one face. A face that looks like another enrolled elder
-(within 0.40, where photos of one person usually sit) is refused, naming that elder; --allow-lookalike
+(within the model's look-alike distance, where photos of one person usually sit) is refused, naming that elder; --allow-lookalike
 enrols it anyway (a twin or sibling staff have checked).
 A running edge on the same data folder picks the new templates up within a few seconds.`,
   options: {
@@ -89,6 +90,7 @@ A running edge on the same data folder picks the new templates up within a few s
     allowLookalike: { flag: 'allow-lookalike', type: 'boolean', default: false, doc: 'enrol a face that looks like another enrolled elder' },
     models: { flag: 'models', env: 'MEALCHECK_MODELS', type: 'string', default: undefined, arg: 'DIR', doc: 'face model folder, by default models/' },
     backend: { flag: 'backend', type: 'string', default: 'auto', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], doc: 'tfjs backend' },
+    model: { flag: 'model', env: 'MEALCHECK_MODEL', type: 'string', default: DEFAULT_RECOGNIZER, arg: 'ID', doc: "recognition model (models/manifest.json recognizers), the edge's --model" },
   },
   positional: { name: 'PHOTO', doc: 'a photo of the elder, one face', min: 1 },
 } as const satisfies CommandSpec;
@@ -99,11 +101,12 @@ async function enrolCommand(argv: string[]): Promise<number> {
     console.log(p.help);
     return 0;
   }
-  const { dataDir, elderId, name, models, backend, allowLookalike } = p.options;
+  const { dataDir, elderId, name, models, backend, allowLookalike, model } = p.options;
+  const { lookalikeDistance } = decisionDefaults(model);
 
   const logger = createLogger('enrol');
   const db = openEdgeDatabase(join(dataDir, 'edge.db'));
-  const engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false });
+  const engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false, recognizer: model });
   try {
     await engine.start();
     const elders = createElderRepository(db);
@@ -114,6 +117,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
       name,
       photos: p.positional,
       allowLookalike,
+      lookalikeDistance,
     });
     console.log(`enrolled ${result.elderId} ${result.name}: ${result.templates.length} template(s) (${elders.countTemplates(result.elderId)} in all)`);
     for (const t of result.templates) console.log(`  ${t.photo}: face ${Math.round(t.box.width)}x${Math.round(t.box.height)} px, score ${t.score.toFixed(2)}`);

@@ -9,6 +9,7 @@ import type { BackendChoice } from './vision/face-engine.ts';
 import { CameraSpecError, parseCameraList, parseFrameSize } from './capture/camera-spec.ts';
 import type { DetectorName } from './vision/worker-protocol.ts';
 import { recognitionOptions, recognitionSettings } from './recognition/settings.ts';
+import { decisionDefaults, DEFAULT_RECOGNIZER, recognizerIds } from './vision/models.ts';
 import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE, isValidTimeZone, MealWindowError, parseMealWindows, type MealWindow } from '../../common/meal-windows.ts';
 
 /**
@@ -47,10 +48,17 @@ export const edgeSettings = {
   httpPort: { flag: 'http-port', env: 'MEALCHECK_EDGE_HTTP_PORT', type: 'int', default: 8081, min: 0, max: 65535, doc: 'local status/kiosk HTTP port on 127.0.0.1 (0 = any free port)' },
   mealWindows: { flag: 'meal-windows', env: 'MEALCHECK_MEAL_WINDOWS', type: 'string', default: DEFAULT_MEAL_WINDOWS, doc: 'meal windows in the centre\'s local time, meal=HH:MM-HH:MM,...' },
   timeZone: { flag: 'time-zone', env: 'MEALCHECK_TIME_ZONE', type: 'string', default: DEFAULT_TIME_ZONE, doc: 'IANA time zone of the centre' },
-  // Calibrated with `mealcheck eval` on faces-dev, 2026-11-28: scripts/eval/CALIBRATION.md.
-  matchThreshold: { flag: 'match-threshold', env: 'MEALCHECK_MATCH_THRESHOLD', type: 'number', default: 0.48, min: 0, max: 2, doc: 'largest descriptor distance accepted as a match (calibrate with the evaluation tool)' },
-  matchMargin: { flag: 'match-margin', env: 'MEALCHECK_MATCH_MARGIN', type: 'number', default: 0.05, min: 0, max: 2, doc: 'required distance gap between the best and the second-best elder' },
-  matchCohortRatio: { flag: 'match-cohort-ratio', env: 'MEALCHECK_MATCH_COHORT_RATIO', type: 'number', default: 0.75, min: 0.01, max: 1, doc: 'best distance over the mean distance to the next 5 elders must be at most this (1 = off)' },
+  model: {
+    flag: 'model',
+    env: 'MEALCHECK_MODEL',
+    type: 'string',
+    default: DEFAULT_RECOGNIZER,
+    doc: `face recognition model: a recognizer of models/manifest.json (${recognizerIds().join(', ')}); templates are per model, so enrol with the same one`,
+  },
+  // Unset: the model's own calibrated defaults (models/manifest.json, scripts/eval/CALIBRATION.md).
+  matchThreshold: { flag: 'match-threshold', env: 'MEALCHECK_MATCH_THRESHOLD', type: 'number', default: undefined, min: 0, max: 2, doc: "largest descriptor distance accepted as a match (default: the model's calibrated value in models/manifest.json)" },
+  matchMargin: { flag: 'match-margin', env: 'MEALCHECK_MATCH_MARGIN', type: 'number', default: undefined, min: 0, max: 2, doc: "required distance gap between the best and the second-best elder (default: the model's)" },
+  matchCohortRatio: { flag: 'match-cohort-ratio', env: 'MEALCHECK_MATCH_COHORT_RATIO', type: 'number', default: undefined, min: 0.01, max: 1, doc: "best distance over the mean distance to the next 5 elders must be at most this (1 = off; default: the model's)" },
   matchMeanTemplates: { flag: 'match-mean-templates', env: 'MEALCHECK_MATCH_MEAN_TEMPLATES', type: 'boolean', default: true, doc: 'also match against each elder\'s mean template' },
   antispoofThreshold: {
     flag: 'antispoof-threshold',
@@ -113,7 +121,11 @@ export interface EdgeConfig {
   recognition: ReturnType<typeof recognitionOptions>;
   http: { host: '127.0.0.1'; port: number };
   meals: { windows: MealWindow[]; timeZone: string };
+  /** The recognizer (models/manifest.json `recognizers` id) and its calibrated defaults. */
+  model: string;
   match: { threshold: number; margin: number; cohortRatio: number; meanTemplates: boolean };
+  /** Enrolment's look-alike distance for the model. */
+  lookalikeDistance: number;
   /** Below this anti-spoof score a face check-in waits for staff confirmation; 0 = off. */
   antispoofThreshold: number;
   backend: BackendChoice;
@@ -181,7 +193,14 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const caFile = raw('mqttCa');
   const caProblem = caFile === undefined ? undefined : pemFileProblem('mqtt-ca', caFile);
   if (caProblem) problems.push(caProblem);
-  if (problems.length || !s) throw new ConfigError(problems);
+  const model = raw('model') ?? DEFAULT_RECOGNIZER;
+  let decision: ReturnType<typeof decisionDefaults> | undefined;
+  try {
+    decision = decisionDefaults(model);
+  } catch (err) {
+    problems.push(`--model: ${(err as Error).message}`);
+  }
+  if (problems.length || !s || !decision) throw new ConfigError(problems);
 
   const cfg: EdgeConfig = {
     centreId: s.centreId,
@@ -192,12 +211,14 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     fps: s.fps,
     http: { host: '127.0.0.1', port: s.httpPort },
     meals: { windows, timeZone: tz },
-    match: { threshold: s.matchThreshold, margin: s.matchMargin, cohortRatio: s.matchCohortRatio, meanTemplates: s.matchMeanTemplates },
+    model,
+    match: { threshold: s.matchThreshold ?? decision.threshold, margin: s.matchMargin ?? decision.margin, cohortRatio: s.matchCohortRatio ?? decision.cohortRatio, meanTemplates: s.matchMeanTemplates },
+    lookalikeDistance: decision.lookalikeDistance,
     antispoofThreshold: s.antispoofThreshold,
     backend: s.backend as BackendChoice,
     vision: { detector: s.detector as DetectorName, inputSize: s.detectorInputSize },
     motionGate: s.motionGate,
-    recognition: recognitionOptions(s),
+    recognition: recognitionOptions(s, decision),
   };
   if (s.mqttUsername !== undefined) cfg.mqtt.username = s.mqttUsername;
   if (s.mqttPassword !== undefined) cfg.mqtt.password = s.mqttPassword;

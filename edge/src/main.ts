@@ -89,6 +89,7 @@ export function createFrameEngine(config: EdgeConfig, logger: Logger): FaceApiEn
     backend: config.backend,
     modelsDir: config.modelsDir,
     detector: config.vision.detector,
+    recognizer: config.model,
     tinyInputSize: config.vision.inputSize,
     // Shrink natively (sharp) straight to the tiny detector's input, rather than to 640 px
     // and again in tfjs. Its scores run lower than SSD's: on the bench's door frames 0.4 found

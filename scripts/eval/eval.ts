@@ -12,7 +12,7 @@ import { edgeSettings } from '../../edge/src/config.ts';
 import { FaceApiEngine, type RecognizerName } from '../../edge/src/vision/face-api-engine.ts';
 import type { BackendChoice, DetectedFace } from '../../edge/src/vision/face-engine.ts';
 import { DEFAULT_MATCHER_OPTIONS, DESCRIPTOR_LENGTH, Matcher, packTemplates, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
-import { findRecognizer } from '../../edge/src/vision/models.ts';
+import { decisionDefaults, DEFAULT_RECOGNIZER, findRecognizer } from '../../edge/src/vision/models.ts';
 import { checkQuality, DEFAULT_QUALITY_OPTIONS, type QualityOptions } from '../../edge/src/recognition/quality.ts';
 import { listIdentities, listNoFacePhotos, readGroups, splitProtocol, type Split } from './dataset.ts';
 import { countByGroup, countOutcomes, decideProbes, enrolmentTemplates, pairwise, type EvalFace, type FaceTable, type OpenSetCounts, type PairStats } from './metrics.ts';
@@ -55,14 +55,14 @@ the genuine side of an antispoof threshold.`,
     model: {
       flag: 'model',
       type: 'string',
-      default: 'face-api',
+      default: DEFAULT_RECOGNIZER,
       choices: MODELS,
       doc: "recognition model: face-api (the edge's), fr-feature (the 512-d ONNX model, its calibrated decision defaults from models/manifest.json), or faceres (Human's 1024-d net, for comparison; its own calibrated threshold, margin and cohort ratio are the defaults, see scripts/eval/CALIBRATION.md)",
     },
     backend: { flag: 'backend', type: 'string', default: edgeSettings.backend.default, choices: BACKENDS, doc: "the engine's backend, as on the edge" },
-    threshold: { flag: 'match-threshold', ...ruleValue, arg: 'T', doc: `decision threshold (default: the edge's, ${String(edgeSettings.matchThreshold.default)}; faceres ${String(FACERES_DEFAULTS.threshold)})` },
-    margin: { flag: 'match-margin', ...ruleValue, arg: 'M', doc: `margin over the second-best elder (default: the edge's, ${String(edgeSettings.matchMargin.default)}; faceres ${String(FACERES_DEFAULTS.margin)})` },
-    cohortRatio: { flag: 'match-cohort-ratio', ...ruleValue, arg: 'R', doc: `cohort ratio (default: the edge's, ${String(edgeSettings.matchCohortRatio.default)}; faceres ${String(FACERES_DEFAULTS.cohortRatio)}; 1 = off)` },
+    threshold: { flag: 'match-threshold', ...ruleValue, arg: 'T', doc: `decision threshold (default: the model's calibrated one, e.g. ${String(decisionDefaults(DEFAULT_RECOGNIZER).threshold)} for ${DEFAULT_RECOGNIZER}; faceres ${String(FACERES_DEFAULTS.threshold)})` },
+    margin: { flag: 'match-margin', ...ruleValue, arg: 'M', doc: `margin over the second-best elder (default: the model's; faceres ${String(FACERES_DEFAULTS.margin)})` },
+    cohortRatio: { flag: 'match-cohort-ratio', ...ruleValue, arg: 'R', doc: `cohort ratio (default: the model's; faceres ${String(FACERES_DEFAULTS.cohortRatio)}; 1 = off)` },
     meanTemplates: { flag: 'match-mean-templates', type: 'string', default: undefined, choices: ON_OFF, doc: "mean template per elder (default: the edge's, on)" },
     flip: { flag: 'flip', type: 'string', default: 'off', choices: ON_OFF, doc: 'flip test-time augmentation in the engine; off on the edge' },
     cache: {
@@ -428,12 +428,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   const o = p.options;
   const model: ModelName = o.model;
-  const rule =
-    model === 'faceres'
-      ? FACERES_DEFAULTS
-      : model === 'face-api'
-        ? { threshold: edgeSettings.matchThreshold.default, margin: edgeSettings.matchMargin.default, cohortRatio: edgeSettings.matchCohortRatio.default }
-        : (await findRecognizer(model)).decision;
+  // The model's calibrated rule, as the edge applies it (models/manifest.json).
+  const rule = model === 'faceres' ? FACERES_DEFAULTS : (await findRecognizer(model)).decision;
   const threshold = o.threshold ?? rule.threshold;
   const margin = o.margin ?? rule.margin;
   const cohortRatio = o.cohortRatio ?? rule.cohortRatio;

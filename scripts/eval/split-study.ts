@@ -33,6 +33,7 @@
  *
  * Photos are read in place and nothing is written but the cache; with no folder it skips.
  */
+import { decisionDefaults } from '../../edge/src/vision/models.ts';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -688,9 +689,7 @@ export async function splitStudy(argv: string[]): Promise<number> {
     faces,
     model: 'face-api',
     backend,
-    threshold: edgeSettings.matchThreshold.default,
-    margin: edgeSettings.matchMargin.default,
-    cohortRatio: edgeSettings.matchCohortRatio.default,
+    ...pick(decisionDefaults('face-api')),
     meanTemplates: edgeSettings.matchMeanTemplates.default,
     flip: p.options.flip === 'on',
     quality: { ...DEFAULT_QUALITY_OPTIONS },
@@ -725,3 +724,7 @@ export async function splitStudy(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) runTool('split-study', () => splitStudy(process.argv.slice(2)));
+
+function pick(d: { threshold: number; margin: number; cohortRatio: number }): { threshold: number; margin: number; cohortRatio: number } {
+  return { threshold: d.threshold, margin: d.margin, cohortRatio: d.cohortRatio };
+}

@@ -71,6 +71,6 @@ describe('mealcheck eval --model', () => {
   });
 
   it('refuses a model it does not know, naming the ones it does', async () => {
-    await expect(evalCommand(['--faces', dir, '--model', 'insightface'])).rejects.toThrow(/--model: must be one of face-api, faceres, got "insightface"/);
+    await expect(evalCommand(['--faces', dir, '--model', 'insightface'])).rejects.toThrow(/--model: must be one of face-api, fr-feature, faceres, got "insightface"/);
   });
 });

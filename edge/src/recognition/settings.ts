@@ -30,10 +30,10 @@ export const recognitionSettings = {
     flag: 'strong-match-distance',
     env: 'MEALCHECK_STRONG_MATCH_DISTANCE',
     type: 'number',
-    default: 0.34,
+    default: undefined,
     min: 0,
     max: 2,
-    doc: 'a single frame matched this close (and no frame naming someone else) checks in without waiting for a second frame; 0 = off. No impostor pair of faces-dev is closer than 0.388',
+    doc: "a single frame matched this close (and no frame naming someone else) checks in without waiting for a second frame; 0 = off (default: the model's calibrated value in models/manifest.json, below every impostor pair of faces-dev)",
   },
   maxAttempts: {
     flag: 'max-attempts',
@@ -77,7 +77,7 @@ export const recognitionSettings = {
 export type RecognitionSettings = SettingsOf<typeof recognitionSettings>;
 
 /** Pipeline options (all but `cameraId`) from the settings. */
-export function recognitionOptions(s: RecognitionSettings): Omit<Partial<RecognitionPipelineOptions>, 'cameraId'> {
+export function recognitionOptions(s: RecognitionSettings, model: { strongMatchDistance: number }): Omit<Partial<RecognitionPipelineOptions>, 'cameraId'> {
   // maxAttempts below votesNeeded could never recognise anyone: raise it rather than refuse to start.
-  return { minFaceSize: s.minFaceSize, quality: { maxYaw: s.maxYaw, minBrightness: s.minBrightness, minSharpness: s.minSharpness }, voter: { minAgreeing: s.votesNeeded, maxAttempts: Math.max(s.maxAttempts, s.votesNeeded), strongDistance: s.strongMatchDistance } };
+  return { minFaceSize: s.minFaceSize, quality: { maxYaw: s.maxYaw, minBrightness: s.minBrightness, minSharpness: s.minSharpness }, voter: { minAgreeing: s.votesNeeded, maxAttempts: Math.max(s.maxAttempts, s.votesNeeded), strongDistance: s.strongMatchDistance ?? model.strongMatchDistance } };
 }

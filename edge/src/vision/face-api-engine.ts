@@ -18,7 +18,7 @@ import {
   type AlignedFace,
 } from './face-engine.ts';
 import { DEFAULT_MAX_DECODE_SIDE, DEFAULT_MAX_PIXELS, type PadMode } from './image.ts';
-import { DEFAULT_MANIFEST, DEFAULT_MODELS_DIR, findRecognizer, verifyModels } from './models.ts';
+import { DEFAULT_MANIFEST, DEFAULT_MODELS_DIR, DEFAULT_RECOGNIZER, findRecognizer, verifyModels } from './models.ts';
 import { BackendError } from './backend.ts';
 import { workerScript } from './worker-bundle.ts';
 import type { DetectResult, DetectorName, InitResult, RecognizerName, WireError, WorkerCall, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
@@ -80,9 +80,10 @@ export interface FaceApiEngineOptions {
    */
   antispoof?: boolean;
   /**
-   * The descriptor net: `face-api` (default, 128-d, on the dlib-aligned crop; the only one the
-   * edge's templates fit) or Human's `faceres` (1024-d, unit length, on the region Human crops:
-   * the detector box 1.4x, squared; for `mealcheck eval --model faceres`).
+   * The descriptor net: a `recognizers` id of models/manifest.json (default DEFAULT_RECOGNIZER,
+   * `fr-feature`, the 512-d ONNX model on the 5-point aligned crop; `face-api`, the 128-d net on
+   * the dlib-aligned crop), or Human's `faceres` (1024-d, unit length, on the region Human
+   * crops: the detector box 1.4x, squared; for `mealcheck eval --model faceres` only).
    */
   recognizer?: RecognizerName;
   /** ONNX runtime of an ONNX recognizer: `auto` (default: the native binding, else wasm), `node`, `wasm`. */
@@ -168,7 +169,7 @@ export class FaceApiEngine implements FaceEngine {
       padMode: opts.padMode ?? 'black',
       flip: opts.flip ?? false,
       antispoof: opts.antispoof ?? true,
-      recognizer: opts.recognizer ?? 'face-api',
+      recognizer: opts.recognizer ?? DEFAULT_RECOGNIZER,
       onnxRuntime: opts.onnxRuntime ?? 'auto',
     };
     this.manifestPath = opts.manifestPath ?? DEFAULT_MANIFEST;

@@ -3,6 +3,7 @@
  * start, so the edge refuses to run on missing or corrupt weights and says how to fix it.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,13 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const DEFAULT_MODELS_DIR = join(REPO_ROOT, 'models');
 /** The manifest in git: the source of truth, whichever folder the weights are loaded from. */
 export const DEFAULT_MANIFEST = join(REPO_ROOT, 'models', 'manifest.json');
+
+/**
+ * The recognizer engines use unless told otherwise: the one that measured best on faces-dev
+ * (scripts/eval/CALIBRATION.md, 2026-12-03). Templates record their model, so changing this
+ * makes a box list the elders to re-enrol or rebuild (`mealcheck templates`).
+ */
+export const DEFAULT_RECOGNIZER = 'face-api';
 
 const FIX = 'run `npm install` or `node scripts/install-models.js` to reinstall the models';
 
@@ -155,4 +163,33 @@ export async function findRecognizer(id: string, path: string = DEFAULT_MANIFEST
   const r = all.find((x) => x.id === id);
   if (!r) throw new ModelError(`no recognizer "${id}" in ${path}: use one of ${all.map((x) => x.id).join(', ')}`);
   return r;
+}
+
+/**
+ * The decision-rule defaults of recognizer `id` (synchronous: settings are read at start).
+ * Throws ModelError when the manifest cannot be read or has no such recognizer.
+ */
+export function decisionDefaults(id: string, path: string = DEFAULT_MANIFEST): DecisionDefaults {
+  let parsed: { files?: ModelFile[]; recognizers?: Partial<RecognizerEntry>[] };
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as typeof parsed;
+  } catch (err) {
+    throw new ModelError(`cannot read the model manifest ${path}: ${(err as Error).message}`);
+  }
+  const list = parsed.recognizers ?? [];
+  const r = list.find((x) => x.id === id);
+  if (!r) throw new ModelError(`no recognizer "${id}" in ${path}: use one of ${list.map((x) => x.id).join(', ')}`);
+  const problems = recognizerProblems(r, parsed.files ?? []);
+  if (problems.length) throw new ModelError(`model manifest ${path}: ${problems.join('; ')}`);
+  return { ...r.decision! };
+}
+
+/** Ids of the manifest's recognizers (for help texts and choices); empty when unreadable. */
+export function recognizerIds(path: string = DEFAULT_MANIFEST): string[] {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { recognizers?: { id?: unknown }[] };
+    return (parsed.recognizers ?? []).map((r) => String(r.id));
+  } catch {
+    return [];
+  }
 }
