@@ -27,7 +27,7 @@ import { createCheckInRepository } from './meals/check-in-repository.ts';
 import { createCheckInService, type CheckInService } from './meals/check-in-service.ts';
 import type { CheckInRecorder } from './meals/check-in.ts';
 import { kioskMessage } from './meals/kiosk-message.ts';
-import { Matcher } from './recognition/matcher.ts';
+import { Matcher, type TemplateSet } from './recognition/matcher.ts';
 import { RecognitionPipeline, type CheckInEvent, type UnknownEvent } from './recognition/pipeline.ts';
 import { createClockCorrector } from './sync/clock-correction.ts';
 import { createClockRepository } from './sync/clock-repository.ts';
@@ -168,8 +168,21 @@ export class Edge extends EventEmitter<EdgeEvents> {
    */
   reloadTemplates(): void {
     const t0 = performance.now();
-    this.matcher.replace(this.elders.loadTemplates());
+    this.matcher.replace(this.loadGallery());
     this.logger.info({ elders: this.matcher.elderCount, templates: this.matcher.size, ms: Math.round((performance.now() - t0) * 10) / 10 }, 'templates reloaded');
+  }
+
+  /**
+   * The templates of the engine's recognizer, and only those: after a model change the
+   * others' templates stay in the database (the elders listed by `eldersWithoutModel` need
+   * re-enrolment) but are never matched. Throws when the stored dimension is not the engine's
+   * (a manifest entry whose output changed under the same id), rather than match nonsense.
+   */
+  private loadGallery(): TemplateSet {
+    const { id, dimension } = this.engine.info().model;
+    const set = this.elders.loadTemplates(id);
+    if (set.dim !== undefined && set.dim !== dimension) throw new Error(`the templates of model ${id} are ${set.dim}-d, the engine's descriptors ${dimension}-d: one model id names two models; re-enrol the elders or restore the model`);
+    return { ...set, dim: dimension };
   }
 
   /** Live per-camera status (empty before start or without cameras). */
@@ -242,7 +255,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     logger.info({ backend: engine.info().backend, detector: engine.info().detector }, 'face engine ready');
 
     const loadedVersion = elders.templatesVersion();
-    const matcher = new Matcher(elders.loadTemplates(), config.match);
+    const matcher = new Matcher(this.loadGallery(), config.match);
     this.matcher = matcher;
     logger.info({ elders: matcher.elderCount, templates: matcher.size }, 'templates loaded');
     // Enrolment and removal take effect at the door without a restart, from any process.

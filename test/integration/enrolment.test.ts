@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../common/sqlite.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { enrolElder, EnrolmentError, type EnrolmentStore } from '../../edge/src/elders/enrolment.ts';
-import { Matcher } from '../../edge/src/recognition/matcher.ts';
+import { Matcher, type TemplateModel } from '../../edge/src/recognition/matcher.ts';
 import { ImageError } from '../../edge/src/vision/face-engine.ts';
 import { descriptorAt, FakeEngine, fakeFace, syntheticDescriptor } from '../helpers/fake-engine.ts';
 
@@ -30,13 +30,13 @@ function engine(): FakeEngine {
 /** Remembers calls, to check that nothing is stored when a photo is refused. */
 class MemoryStore implements EnrolmentStore {
   readonly calls: string[] = [];
-  readonly templates: { elderId: string; descriptor: Float32Array; source: string }[] = [];
+  readonly templates: { elderId: string; descriptor: Float32Array; source: string; model: TemplateModel }[] = [];
   upsertElder(id: string, name: string): void {
     this.calls.push(`upsert ${id} ${name}`);
   }
-  addTemplate(elderId: string, descriptor: Float32Array, source: string): number {
+  addTemplate(elderId: string, descriptor: Float32Array, source: string, model: TemplateModel): number {
     this.calls.push(`template ${elderId} ${source}`);
-    this.templates.push({ elderId, descriptor, source });
+    this.templates.push({ elderId, descriptor, source, model });
     return this.templates.length;
   }
 }
@@ -142,7 +142,7 @@ describe('enrolElder', () => {
     const events: string[] = [];
     const tx: EnrolmentStore = {
       upsertElder: (id, name) => store.upsertElder(id, name),
-      addTemplate: (id, d, s) => store.addTemplate(id, d, s),
+      addTemplate: (id, d, s, m) => store.addTemplate(id, d, s, m),
       transaction: <T>(fn: () => T): T => {
         events.push('begin');
         const r = fn();
@@ -188,7 +188,7 @@ describe('enrolElder', () => {
       expect(repo.getElder('e-002')).toBeUndefined();
       expect(repo.countTemplates()).toBe(2);
 
-      const matcher = new Matcher(repo.loadTemplates());
+      const matcher = new Matcher(repo.loadTemplates('face-api'));
       expect(matcher.match(descriptorAt(A, 0.2, 77))).toMatchObject({ kind: 'recognised', elderId: 'e-001' });
     } finally {
       db.close();
