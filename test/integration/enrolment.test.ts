@@ -174,6 +174,31 @@ describe('enrolElder', () => {
     }
   });
 
+  it('stores the engine\'s model with each template and checks look-alikes against that model\'s templates only', async () => {
+    const db = openDatabase(':memory:', { migrationsDir });
+    try {
+      const repo = createElderRepository(db);
+      const elders: EnrolmentStore = { ...repo, transaction: (fn) => db.transaction(fn)() };
+      await enrolElder({ engine: engine(), elders, elderId: 'e-001', name: '王秀英', photos: await photos('a-1') });
+      // Another recognizer of the same length: its descriptors are not comparable with face-api's,
+      // so the same numbers under another id are not a look-alike of e-001.
+      const other = new FakeEngine(Object.fromEntries(engine().scenes), { id: 'other-128', dimension: 128, alignment: 'arcface-112' });
+      await enrolElder({ engine: other, elders, elderId: 'e-002', name: '李桂兰', photos: await photos('a-3') });
+      expect(db.prepare('SELECT elder_id, model, dim FROM templates ORDER BY id').all()).toEqual([
+        { elder_id: 'e-001', model: 'face-api', dim: 128 },
+        { elder_id: 'e-002', model: 'other-128', dim: 128 },
+      ]);
+      // Within one model the check still runs.
+      const err = await refusal(enrolElder({ engine: other, elders, elderId: 'e-003', name: 'Li', photos: await photos('a-2') }));
+      expect(err.problems).toEqual([expect.objectContaining({ code: 'looks-like-enrolled', message: expect.stringMatching(/looks like elder e-002/) as unknown })]);
+      // The door's matcher of one model does not know the other's elders.
+      expect(new Matcher(repo.loadTemplates('face-api')).match(A)).toEqual({ kind: 'recognised', elderId: 'e-001', distance: 0 });
+      expect(repo.eldersWithoutModel('other-128')).toEqual(['e-001']);
+    } finally {
+      db.close();
+    }
+  });
+
   it('with the real elder repository: templates load into the matcher and recognise the elder', async () => {
     const db = openDatabase(':memory:', { migrationsDir });
     try {

@@ -132,6 +132,17 @@ describe('Matcher', () => {
     expect(() => new Matcher(undefined, { threshold: 0 })).toThrow(RangeError);
   });
 
+  it('never compares across models: a descriptor of another length is refused, naming the model', () => {
+    const m = new Matcher({ ...packTemplates([{ elderId: 'a', descriptor: A }]), model: 'face-api' });
+    expect(m.model).toBe('face-api');
+    expect(m.dimension).toBe(128);
+    // A 512-d descriptor's first 128 values are not a face-api descriptor: no distance, an error.
+    const longer = new Float32Array(512);
+    longer.set(A);
+    expect(() => m.match(longer)).toThrow(/128-d \(model face-api\).*512 values.*another model/);
+    expect(() => m.match(A.subarray(0, 64))).toThrow(RangeError);
+  });
+
   it('treats a NaN descriptor as unknown, never as a match', () => {
     const m = new Matcher(packTemplates([{ elderId: 'a', descriptor: A }]));
     expect(m.match(new Float32Array(DESCRIPTOR_LENGTH).fill(NaN))).toMatchObject({ kind: 'unknown', reason: 'above-threshold' });
