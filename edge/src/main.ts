@@ -257,7 +257,10 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const loadedVersion = elders.templatesVersion();
     const matcher = new Matcher(this.loadGallery(), config.match);
     this.matcher = matcher;
-    logger.info({ elders: matcher.elderCount, templates: matcher.size }, 'templates loaded');
+    logger.info({ elders: matcher.elderCount, templates: matcher.size, model: matcher.model }, 'templates loaded');
+    const model = engine.info().model;
+    const reenrol = elders.eldersWithoutModel(model.id);
+    if (reenrol.length > 0) logger.warn({ elders: reenrol.length, model: model.id, first: reenrol.slice(0, REENROLMENT_LISTED) }, `${reenrol.length} elder(s) have no face template of model ${model.id} and will not be recognised until enrolled again (mealcheck elder list shows their models)`);
     // Enrolment and removal take effect at the door without a restart, from any process.
     const watcher = new TemplateWatcher({ version: () => elders.templatesVersion(), onChange: () => this.reloadTemplates(), logger });
     watcher.start(loadedVersion);
@@ -277,6 +280,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
         forwarder,
         pipeline: () => ({
           engine: { backend: engine.info().backend, detector: engine.info().detector },
+          model: { id: model.id, dimension: model.dimension },
+          reenrolment: reenrolmentOf(elders.eldersWithoutModel(model.id)),
           unknown: this.pipelines.reduce((n, p) => n + p.counters().unknown, 0),
           cameras: this.cameraStatus(),
         }),
@@ -316,6 +321,13 @@ export class Edge extends EventEmitter<EdgeEvents> {
     }
     logger.info({ statusUrl: this.statusUrl, centre: config.centreId, device: config.deviceId }, 'edge running');
   }
+}
+
+/** Elders listed by id in the status's and the start log's re-enrolment field; the count is whole. */
+const REENROLMENT_LISTED = 50;
+
+function reenrolmentOf(ids: readonly string[]): { elders: number; ids: string[] } {
+  return { elders: ids.length, ids: ids.slice(0, REENROLMENT_LISTED) };
 }
 
 /** Per camera, for GET /api/v1/status: the source's health and what recognition made of it. */
