@@ -262,7 +262,7 @@ describe('Matcher two-pass scan (int8 first pass, exact re-rank)', () => {
     for (const e of entries) byElder.set(e.elderId, [...(byElder.get(e.elderId) ?? []), e.descriptor]);
     const ranked = [...byElder].map(([id, ts]) => {
       const all = [...ts];
-      if (o.meanTemplates && ts.length >= 2) all.push(Float32Array.from({ length: DESCRIPTOR_LENGTH }, (_, k) => ts.reduce((s, t) => s + t[k]!, 0) / ts.length));
+      if (o.meanTemplates && ts.length >= 2) all.push(Float32Array.from({ length: probe.length }, (_, k) => ts.reduce((s, t) => s + t[k]!, 0) / ts.length));
       return [id, Math.min(...all.map((t) => euclidean(probe, t)))] as const;
     }).sort((x, y) => x[1] - y[1]);
     const [first, second] = [ranked[0]!, ranked[1]];
@@ -304,6 +304,31 @@ describe('Matcher two-pass scan (int8 first pass, exact re-rank)', () => {
     }
     // The probes exercised more than one branch of the rule.
     expect(kinds.size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('decides as the exact rule does on 512-d templates too (the SIMD pass in chunks)', () => {
+    const dim = 512;
+    const unit = (seed: number): Float32Array => {
+      const r = rng(seed);
+      const v = Float32Array.from({ length: dim }, () => r() - 0.5);
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
+    const near = (base: Float32Array, d: number, seed: number): Float32Array => {
+      const dir = unit(seed);
+      return base.map((x, k) => x + dir[k]! * d);
+    };
+    const r = rng(6);
+    const entries: { elderId: string; descriptor: Float32Array }[] = [];
+    for (let e = 0; e < 300; e++) {
+      const base = unit(40_000 + e);
+      for (let t = 0; t < 1 + (e % 3); t++) entries.push({ elderId: `e${e}`, descriptor: near(base, 0.25 * r(), 50_000 + e * 5 + t) });
+    }
+    const m = new Matcher(packTemplates(entries, dim));
+    for (let p = 0; p < 40; p++) {
+      const probe = p % 3 === 2 ? unit(800_000 + p) : near(entries[Math.floor(r() * entries.length)]!.descriptor, 0.45 * r(), 810_000 + p);
+      expectSame(m.match(probe), reference(entries, probe, m.settings));
+    }
   });
 
   it('finds the exact best elder in a crowd closer together than the int8 error', () => {

@@ -7,11 +7,12 @@
  * then the exact float distances of the elders that can still be among the closest. The
  * second pass takes every elder the first pass's error bound leaves in doubt, so decisions
  * are those of an exact scan; at 100,000 templates a match stays in the low milliseconds.
- * Without wasm SIMD (or for descriptors other than 128-d) the exact scan covers everything.
+ * Without wasm SIMD (or for descriptors whose length is not a multiple of 16 up to 1536) the
+ * exact scan covers everything.
  */
 
 import { withDefaults } from './defaults.ts';
-import { SimdScanner, type ApproxScan } from './simd-scan.ts';
+import { SimdScanner, simdScans, type ApproxScan } from './simd-scan.ts';
 
 /** Length of a face-api descriptor (a multiple of 4: the scan is unrolled by 4). */
 export const DESCRIPTOR_LENGTH = 128;
@@ -34,7 +35,7 @@ export interface TemplateSet {
   descriptors: Float32Array;
   /**
    * Values per descriptor, when not DESCRIPTOR_LENGTH: `mealcheck eval --model faceres`
-   * matches 1024-d descriptors (scanned by the JS loop; the SIMD scan is built for 128).
+   * matches 1024-d descriptors, `fr-feature` gives 512-d (both scanned in SIMD, see simd-scan.ts).
    */
   dim?: number;
   /**
@@ -238,7 +239,7 @@ export class Matcher {
     for (let i = 0; i < owners.length; i++) byElder[fill[owners[i]!]!++] = i;
     this.elderStart = start;
     this.byElder = byElder;
-    if (dim === DESCRIPTOR_LENGTH) this.simd?.load(this.descriptors);
+    if (simdScans(dim)) this.simd?.load(this.descriptors, dim);
   }
 
   match(descriptor: Float32Array): MatchResult {
@@ -253,7 +254,7 @@ export class Matcher {
     if (!descriptor.every(Number.isFinite)) return { kind: 'unknown', reason: 'above-threshold' };
     const best = this.best;
     best.fill(Infinity);
-    if (this.simd && dim === DESCRIPTOR_LENGTH) {
+    if (this.simd && simdScans(dim)) {
       this.rerank(descriptor, this.simd.scan(descriptor));
     } else {
       for (let i = 0; i < n; i++) {
