@@ -27,7 +27,7 @@ import { createCheckInRepository } from './meals/check-in-repository.ts';
 import { createCheckInService, type CheckInService } from './meals/check-in-service.ts';
 import type { CheckInRecorder } from './meals/check-in.ts';
 import { kioskMessage } from './meals/kiosk-message.ts';
-import { Matcher } from './recognition/matcher.ts';
+import { Matcher, type TemplateSet } from './recognition/matcher.ts';
 import { RecognitionPipeline, type CheckInEvent, type UnknownEvent } from './recognition/pipeline.ts';
 import { createClockCorrector } from './sync/clock-correction.ts';
 import { createClockRepository } from './sync/clock-repository.ts';
@@ -169,8 +169,21 @@ export class Edge extends EventEmitter<EdgeEvents> {
    */
   reloadTemplates(): void {
     const t0 = performance.now();
-    this.matcher.replace(this.elders.loadTemplates());
+    this.matcher.replace(this.loadGallery());
     this.logger.info({ elders: this.matcher.elderCount, templates: this.matcher.size, ms: Math.round((performance.now() - t0) * 10) / 10 }, 'templates reloaded');
+  }
+
+  /**
+   * The templates of the engine's recognizer, and only those: after a model change the
+   * others' templates stay in the database (the elders listed by `eldersWithoutModel` need
+   * re-enrolment) but are never matched. Throws when the stored dimension is not the engine's
+   * (a manifest entry whose output changed under the same id), rather than match nonsense.
+   */
+  private loadGallery(): TemplateSet {
+    const { id, dimension } = this.engine.info().model;
+    const set = this.elders.loadTemplates(id);
+    if (set.dim !== undefined && set.dim !== dimension) throw new Error(`the templates of model ${id} are ${set.dim}-d, the engine's descriptors ${dimension}-d: one model id names two models; re-enrol the elders or restore the model`);
+    return { ...set, dim: dimension };
   }
 
   /** Live per-camera status (empty before start or without cameras). */
@@ -243,9 +256,12 @@ export class Edge extends EventEmitter<EdgeEvents> {
     logger.info({ backend: engine.info().backend, detector: engine.info().detector }, 'face engine ready');
 
     const loadedVersion = elders.templatesVersion();
-    const matcher = new Matcher(elders.loadTemplates(), config.match);
+    const matcher = new Matcher(this.loadGallery(), config.match);
     this.matcher = matcher;
-    logger.info({ elders: matcher.elderCount, templates: matcher.size }, 'templates loaded');
+    logger.info({ elders: matcher.elderCount, templates: matcher.size, model: matcher.model }, 'templates loaded');
+    const model = engine.info().model;
+    const reenrol = elders.eldersWithoutModel(model.id);
+    if (reenrol.length > 0) logger.warn({ elders: reenrol.length, model: model.id, first: reenrol.slice(0, REENROLMENT_LISTED) }, `${reenrol.length} elder(s) have no face template of model ${model.id} and will not be recognised until enrolled again (mealcheck elder list shows their models)`);
     // Enrolment and removal take effect at the door without a restart, from any process.
     const watcher = new TemplateWatcher({ version: () => elders.templatesVersion(), onChange: () => this.reloadTemplates(), logger });
     watcher.start(loadedVersion);
@@ -265,6 +281,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
         forwarder,
         pipeline: () => ({
           engine: { backend: engine.info().backend, detector: engine.info().detector },
+          model: { id: model.id, dimension: model.dimension },
+          reenrolment: reenrolmentOf(elders.eldersWithoutModel(model.id)),
           unknown: this.pipelines.reduce((n, p) => n + p.counters().unknown, 0),
           cameras: this.cameraStatus(),
         }),
@@ -304,6 +322,13 @@ export class Edge extends EventEmitter<EdgeEvents> {
     }
     logger.info({ statusUrl: this.statusUrl, centre: config.centreId, device: config.deviceId }, 'edge running');
   }
+}
+
+/** Elders listed by id in the status's and the start log's re-enrolment field; the count is whole. */
+const REENROLMENT_LISTED = 50;
+
+function reenrolmentOf(ids: readonly string[]): { elders: number; ids: string[] } {
+  return { elders: ids.length, ids: ids.slice(0, REENROLMENT_LISTED) };
 }
 
 /** Per camera, for GET /api/v1/status: the source's health and what recognition made of it. */

@@ -34,7 +34,7 @@ import { edgeSettings, loadEdgeConfig } from '../../edge/src/config.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { createFrameEngine, createRecognitionPipeline, openEdgeDatabase } from '../../edge/src/main.ts';
 import type { CheckInRecorder, CheckInResult } from '../../edge/src/meals/check-in.ts';
-import { DESCRIPTOR_LENGTH, Matcher, packTemplates, euclideanDistance } from '../../edge/src/recognition/matcher.ts';
+import { DESCRIPTOR_LENGTH, FACE_API_MODEL, Matcher, packTemplates, euclideanDistance } from '../../edge/src/recognition/matcher.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import { DEFAULT_MODELS_DIR } from '../../edge/src/vision/models.ts';
 import { loadNaiveFaceApi } from '../../edge/src/vision/naive-face-api.ts';
@@ -341,10 +341,10 @@ async function main(): Promise<number> {
     reloadDb.transaction(() => {
       for (let i = 0; i < RELOAD_TEMPLATES; i++) {
         if (i % 3 === 0) reloadElders.upsertElder(`elder-${i / 3}`, 'x');
-        reloadElders.addTemplate(`elder-${Math.floor(i / 3)}`, gallery.subarray(i * DESCRIPTOR_LENGTH, (i + 1) * DESCRIPTOR_LENGTH), 'bench');
+        reloadElders.addTemplate(`elder-${Math.floor(i / 3)}`, gallery.subarray(i * DESCRIPTOR_LENGTH, (i + 1) * DESCRIPTOR_LENGTH), 'bench', FACE_API_MODEL);
       }
     })();
-    const reloadMatcher = new Matcher(reloadElders.loadTemplates(), config.match);
+    const reloadMatcher = new Matcher(reloadElders.loadTemplates(FACE_API_MODEL.id), config.match);
     const pollUs: number[] = [];
     const reloadMs: number[] = [];
     for (let i = 0; i < 200; i++) {
@@ -354,7 +354,7 @@ async function main(): Promise<number> {
     }
     for (let i = 0; i < 23; i++) {
       const t0 = performance.now();
-      reloadMatcher.replace(reloadElders.loadTemplates());
+      reloadMatcher.replace(reloadElders.loadTemplates(FACE_API_MODEL.id));
       if (i >= 3) reloadMs.push(performance.now() - t0);
     }
     reloadDb.close();

@@ -63,8 +63,8 @@ export async function cameraCheckCommand(argv: string[]): Promise<number> {
 
   const logger = createLogger('camera-check');
   const db = dataDir ? openEdgeDatabase(join(dataDir, 'edge.db')) : null;
-  // The production decision rule's defaults.
-  const matcher = db ? new Matcher(createElderRepository(db).loadTemplates()) : null;
+  // The production decision rule's defaults, over the engine's model's templates (set once it started).
+  let matcher: Matcher | null = null;
   const engine = new FaceApiEngine({ modelsDir: models, backend, logger, padRetry: false });
   const source = createCameraSource(spec, { fps, ...size, loop: p.options.cameraLoop, realtime: true, logger });
   const faceHeights: number[] = [];
@@ -77,6 +77,7 @@ export async function cameraCheckCommand(argv: string[]): Promise<number> {
   let height = 0;
   try {
     await engine.start();
+    if (db) matcher = new Matcher(createElderRepository(db).loadTemplates(engine.info().model.id));
     await source.start();
     const until = Date.now() + seconds * 1000;
     const timer = setTimeout(() => void source.stop(), seconds * 1000);

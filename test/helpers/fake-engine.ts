@@ -5,7 +5,7 @@
  * are that text); the FakeEngine maps each label to canned faces with canned descriptors.
  * Descriptors are synthetic unit vectors, so distances between them are exact and known.
  */
-import { ImageError, type DetectedFace, type EngineImage, type FaceBox, type FaceEngine, type FaceEngineInfo } from '../../edge/src/vision/face-engine.ts';
+import { ImageError, type DetectedFace, type EngineImage, type FaceBox, type FaceEngine, type FaceEngineInfo, type RecognizerModel } from '../../edge/src/vision/face-engine.ts';
 import type { Frame, FrameSource } from '../../edge/src/capture/frame-source.ts';
 import { euclideanDistance } from '../../edge/src/recognition/matcher.ts';
 import { seededRandom } from '../../scripts/demo/demo-scene.ts';
@@ -64,13 +64,20 @@ export function fakeImage(label: string): EngineImage {
   return { kind: 'encoded', bytes: encoder.encode(label) };
 }
 
+/** The recognizer a FakeEngine says it runs unless told another: face-api's 128-d net. */
+export const FAKE_MODEL: Readonly<RecognizerModel> = { id: 'face-api', dimension: DIM, alignment: 'dlib-150' };
+
 export class FakeEngine implements FaceEngine {
   readonly scenes = new Map<string, FakeScene>();
   /** Labels of every detect() call, in order. */
   readonly calls: string[] = [];
   started = false;
 
-  constructor(scenes: Record<string, FakeScene> = {}) {
+  /** `model`: what info() reports (its descriptors are whatever the scenes hold). */
+  constructor(
+    scenes: Record<string, FakeScene> = {},
+    readonly model: Readonly<RecognizerModel> = FAKE_MODEL,
+  ) {
     for (const [k, v] of Object.entries(scenes)) this.scenes.set(k, v);
   }
 
@@ -81,7 +88,7 @@ export class FakeEngine implements FaceEngine {
     this.started = false;
   }
   info(): FaceEngineInfo {
-    return { backend: 'fake', detector: 'fake', model: { id: 'face-api', dimension: 128, alignment: 'dlib-150' } };
+    return { backend: 'fake', detector: 'fake', model: { ...this.model } };
   }
 
   async detect(image: EngineImage): Promise<DetectedFace[]> {

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
-import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
+import { createElderRepository, FACE_API_MODEL } from '../../edge/src/elders/elder-repository.ts';
 import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { startServer } from '../../server/src/server.ts';
@@ -39,9 +39,9 @@ describe('held check-ins through the edge program', () => {
     const db = openEdgeDatabase(config.dbFile);
     const elders = createElderRepository(db);
     elders.upsertElder('E1', '王秀英');
-    elders.addTemplate('E1', wang, 'synthetic');
+    elders.addTemplate('E1', wang, 'synthetic', FACE_API_MODEL);
     elders.upsertElder('E2', '李桂兰');
-    elders.addTemplate('E2', li, 'synthetic');
+    elders.addTemplate('E2', li, 'synthetic', FACE_API_MODEL);
     db.close();
 
     // A photo of 王秀英 and a phone screen showing 李桂兰: both score low in every frame.

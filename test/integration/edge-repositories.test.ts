@@ -1,8 +1,9 @@
-import { readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MealEvent } from '../../common/contract.ts';
-import type { Db } from '../../common/sqlite.ts';
-import { createElderRepository, DESCRIPTOR_LENGTH } from '../../edge/src/elders/elder-repository.ts';
+import { openDatabase, type Db } from '../../common/sqlite.ts';
+import { createElderRepository, DESCRIPTOR_LENGTH, encodeDescriptor, FACE_API_MODEL, type TemplateModel } from '../../edge/src/elders/elder-repository.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import { counterIds, EDGE_MIGRATIONS, edgeTempDir, openEdgeDb } from '../helpers/edge-fixtures.ts';
 
@@ -35,13 +36,13 @@ describe('elder repository', () => {
     const elders = createElderRepository(db, () => new Date('2025-03-10T01:00:00Z'));
     elders.upsertElder('e2', '李建国');
     elders.upsertElder('e1', '王秀英');
-    elders.addTemplate('e1', descriptor(1), 'idcard.jpg');
+    elders.addTemplate('e1', descriptor(1), 'idcard.jpg', FACE_API_MODEL);
     elders.upsertElder('e1', '王秀英（新）');
     expect(elders.getElder('e1')).toEqual({ elderId: 'e1', name: '王秀英（新）', createdAt: '2025-03-10T01:00:00.000Z' });
     expect(elders.getElder('nobody')).toBeUndefined();
     expect(elders.listElders()).toEqual([
-      { elderId: 'e1', name: '王秀英（新）', createdAt: '2025-03-10T01:00:00.000Z', templateCount: 1 },
-      { elderId: 'e2', name: '李建国', createdAt: '2025-03-10T01:00:00.000Z', templateCount: 0 },
+      { elderId: 'e1', name: '王秀英（新）', createdAt: '2025-03-10T01:00:00.000Z', templateCount: 1, templateModels: { 'face-api': 1 } },
+      { elderId: 'e2', name: '李建国', createdAt: '2025-03-10T01:00:00.000Z', templateCount: 0, templateModels: {} },
     ]);
   });
 
@@ -52,16 +53,17 @@ describe('elder repository', () => {
     const d1 = descriptor(1);
     const d2 = descriptor(2);
     const d3 = descriptor(3);
-    elders.addTemplate('e1', d1, 'a.jpg');
-    elders.addTemplate('e2', d2, 'b.jpg');
-    elders.addTemplate('e1', d3, 'live-1');
+    elders.addTemplate('e1', d1, 'a.jpg', FACE_API_MODEL);
+    elders.addTemplate('e2', d2, 'b.jpg', FACE_API_MODEL);
+    elders.addTemplate('e1', d3, 'live-1', FACE_API_MODEL);
 
     const blob = db.prepare<[], { descriptor: Buffer }>('SELECT descriptor FROM templates ORDER BY id LIMIT 1').get()!.descriptor;
     expect(blob.length).toBe(512);
     expect(blob.readFloatLE(4)).toBe(d1[1]);
 
-    const set = elders.loadTemplates();
+    const set = elders.loadTemplates('face-api');
     expect(set.elderIds).toEqual(['e1', 'e2', 'e1']);
+    expect(set).toMatchObject({ dim: 128, model: 'face-api' });
     expect(set.descriptors).toHaveLength(3 * 128);
     expect(set.descriptors.subarray(0, 128)).toEqual(d1);
     expect(set.descriptors.subarray(128, 256)).toEqual(d2);
@@ -72,21 +74,21 @@ describe('elder repository', () => {
   });
 
   it('loads an empty template set', () => {
-    expect(createElderRepository(db).loadTemplates()).toEqual({ elderIds: [], descriptors: new Float32Array(0) });
+    expect(createElderRepository(db).loadTemplates('face-api')).toEqual({ elderIds: [], descriptors: new Float32Array(0), model: 'face-api' });
   });
 
   it('removes an elder with their templates and keeps their meals', () => {
     const elders = createElderRepository(db);
     elders.upsertElder('e1', '王秀英');
-    elders.addTemplate('e1', descriptor(1), 'a.jpg');
-    elders.addTemplate('e1', descriptor(2), 'b.jpg');
+    elders.addTemplate('e1', descriptor(1), 'a.jpg', FACE_API_MODEL);
+    elders.addTemplate('e1', descriptor(2), 'b.jpg', FACE_API_MODEL);
     elders.upsertElder('e2', '李建国');
-    elders.addTemplate('e2', descriptor(3), 'c.jpg');
+    elders.addTemplate('e2', descriptor(3), 'c.jpg', FACE_API_MODEL);
     db.prepare("INSERT INTO check_ins (event_id, elder_id, service_date, meal, at, method) VALUES ('ev1', 'e1', '2025-03-10', 'lunch', '2025-03-10T04:00:00Z', 'face')").run();
 
     expect(elders.removeElder('e1')).toEqual({ name: '王秀英', templates: 2 });
     expect(elders.getElder('e1')).toBeUndefined();
-    expect(elders.loadTemplates().elderIds).toEqual(['e2']);
+    expect(elders.loadTemplates('face-api').elderIds).toEqual(['e2']);
     expect(db.prepare("SELECT count(*) AS n FROM check_ins WHERE elder_id = 'e1'").get()).toEqual({ n: 1 });
     expect(elders.removeElder('e1')).toBeUndefined();
     expect(elders.removeElder('nobody')).toBeUndefined();
@@ -105,16 +107,16 @@ describe('elder repository', () => {
     };
     step();
     elders.upsertElder('e1', '王秀英');
-    elders.addTemplate('e1', descriptor(1), 'a.jpg');
+    elders.addTemplate('e1', descriptor(1), 'a.jpg', FACE_API_MODEL);
     step();
     elders.upsertElder('e2', '李建国');
-    elders.addTemplate('e2', descriptor(2), 'b.jpg');
+    elders.addTemplate('e2', descriptor(2), 'b.jpg', FACE_API_MODEL);
     step();
     // One out, one in, in one transaction: same count, yet a new version (ids are never reused).
     db.transaction(() => {
       elders.removeElder('e2');
       elders.upsertElder('e3', '张桂英');
-      elders.addTemplate('e3', descriptor(3), 'c.jpg');
+      elders.addTemplate('e3', descriptor(3), 'c.jpg', FACE_API_MODEL);
     })();
     step();
     elders.removeElder('e3');
@@ -131,9 +133,9 @@ describe('elder repository', () => {
     expect(() => elders.upsertElder('a/b', 'X')).toThrow(/invalid elder id/);
     expect(() => elders.upsertElder('e1', '  ')).toThrow(/needs a name/);
     elders.upsertElder('e1', 'A');
-    expect(() => elders.addTemplate('e1', new Float32Array(127), 'x')).toThrow(/128 values/);
-    expect(() => elders.addTemplate('e1', descriptor(1).fill(Number.NaN, 3, 4), 'x')).toThrow(/NaN/);
-    expect(() => elders.addTemplate('nobody', descriptor(1), 'x')).toThrow(/FOREIGN KEY/);
+    expect(() => elders.addTemplate('e1', new Float32Array(127), 'x', FACE_API_MODEL)).toThrow(/has 128 values, got 127/);
+    expect(() => elders.addTemplate('e1', descriptor(1).fill(Number.NaN, 3, 4), 'x', FACE_API_MODEL)).toThrow(/NaN/);
+    expect(() => elders.addTemplate('nobody', descriptor(1), 'x', FACE_API_MODEL)).toThrow(/FOREIGN KEY/);
     expect(elders.countTemplates()).toBe(0);
   });
 });
@@ -180,5 +182,98 @@ describe('outbox repository', () => {
     const e = event('a');
     outbox.enqueue(e, e.at);
     expect(() => outbox.enqueue(e, e.at)).toThrow(/UNIQUE/);
+  });
+});
+
+describe('templates know their model', () => {
+  const FR: TemplateModel = { id: 'fr-feature', dimension: 512 };
+  function unit512(seed: number): Float32Array {
+    const v = Float32Array.from({ length: 512 }, (_, i) => Math.sin(seed * 7919 + i));
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  }
+
+  it('stores each template with its model and dimension, and loads one model only', () => {
+    const elders = createElderRepository(db);
+    elders.upsertElder('e1', 'A');
+    elders.upsertElder('e2', 'B');
+    elders.addTemplate('e1', descriptor(1), 'a.jpg', FACE_API_MODEL);
+    elders.addTemplate('e1', unit512(1), 'a.jpg', FR);
+    elders.addTemplate('e2', unit512(2), 'b.jpg', FR);
+
+    expect(db.prepare('SELECT model, dim, length(descriptor) AS bytes FROM templates ORDER BY id').all()).toEqual([
+      { model: 'face-api', dim: 128, bytes: 512 },
+      { model: 'fr-feature', dim: 512, bytes: 2048 },
+      { model: 'fr-feature', dim: 512, bytes: 2048 },
+    ]);
+    const fr = elders.loadTemplates('fr-feature');
+    expect(fr).toMatchObject({ elderIds: ['e1', 'e2'], dim: 512, model: 'fr-feature' });
+    expect(fr.descriptors.subarray(512, 1024)).toEqual(unit512(2));
+    expect(elders.loadTemplates('face-api')).toMatchObject({ elderIds: ['e1'], dim: 128 });
+    expect(elders.loadTemplates('another')).toEqual({ elderIds: [], descriptors: new Float32Array(0), model: 'another' });
+    expect(elders.listElders().map((e) => e.templateModels)).toEqual([{ 'face-api': 1, 'fr-feature': 1 }, { 'fr-feature': 1 }]);
+
+    // A descriptor must have its model's dimension.
+    expect(() => elders.addTemplate('e1', descriptor(2), 'x', FR)).toThrow(/512 values, got 128/);
+    expect(() => elders.addTemplate('e1', unit512(3), 'x', { id: '', dimension: 512 })).toThrow(/model id/);
+  });
+
+  it('refuses to load a model whose templates disagree on their dimension', () => {
+    const elders = createElderRepository(db);
+    elders.upsertElder('e1', 'A');
+    elders.addTemplate('e1', unit512(1), 'a.jpg', FR);
+    elders.addTemplate('e1', descriptor(1), 'b.jpg', { id: 'fr-feature', dimension: 128 });
+    expect(() => elders.loadTemplates('fr-feature')).toThrow(/both 512-d and 128-d/);
+  });
+
+  it('lists the elders with no template of a model: they need re-enrolment', () => {
+    const elders = createElderRepository(db);
+    for (const id of ['e1', 'e2', 'e3']) {
+      elders.upsertElder(id, id);
+      elders.addTemplate(id, descriptor(id.charCodeAt(1)), 'a.jpg', FACE_API_MODEL);
+    }
+    expect(elders.eldersWithoutModel('fr-feature')).toEqual(['e1', 'e2', 'e3']);
+    elders.addTemplate('e2', unit512(2), 'live', FR);
+    expect(elders.eldersWithoutModel('fr-feature')).toEqual(['e1', 'e3']);
+    expect(elders.eldersWithoutModel('face-api')).toEqual([]);
+    elders.removeElder('e1');
+    expect(elders.eldersWithoutModel('fr-feature')).toEqual(['e3']);
+  });
+
+  it('migrates an existing database: its templates stay, as face-api 128-d, and ids are not reused', () => {
+    // A database as the edge left it before migration 005.
+    const old = join(tmp.dir, 'old-migrations');
+    mkdirSync(old);
+    for (const f of readdirSync(EDGE_MIGRATIONS).filter((f) => /^00[1-4]-/.test(f))) copyFileSync(join(EDGE_MIGRATIONS, f), join(old, f));
+    const file = join(tmp.dir, 'before.db');
+    const before = openDatabase(file, { migrationsDir: old });
+    expect(before.pragma('user_version', { simple: true })).toBe(4);
+    before.prepare("INSERT INTO elders VALUES ('e1', '王秀英', '2025-01-01T00:00:00Z'), ('e2', '李建国', '2025-01-01T00:00:00Z')").run();
+    const insert = before.prepare("INSERT INTO templates (elder_id, descriptor, source, created_at) VALUES (?, ?, ?, '2025-01-01T00:00:00Z')");
+    insert.run('e1', encodeDescriptor(descriptor(1)), 'a.jpg');
+    insert.run('e2', encodeDescriptor(descriptor(2)), 'b.jpg');
+    insert.run('e2', encodeDescriptor(descriptor(3)), 'c.jpg');
+    // The newest template deleted: its id (3) must not come back.
+    before.prepare('DELETE FROM templates WHERE id = 3').run();
+    before.close();
+
+    const after = openDatabase(file, { migrationsDir: EDGE_MIGRATIONS });
+    try {
+      const elders = createElderRepository(after);
+      const set = elders.loadTemplates('face-api');
+      expect(set).toMatchObject({ elderIds: ['e1', 'e2'], dim: 128, model: 'face-api' });
+      expect(set.descriptors.subarray(128, 256)).toEqual(descriptor(2));
+      expect(after.prepare('SELECT id, model, dim, source FROM templates ORDER BY id').all()).toEqual([
+        { id: 1, model: 'face-api', dim: 128, source: 'a.jpg' },
+        { id: 2, model: 'face-api', dim: 128, source: 'b.jpg' },
+      ]);
+      expect(elders.addTemplate('e1', unit512(1), 'live', FR)).toBe(4);
+      // Still cascades with the elder, still checks its elder exists.
+      expect(elders.removeElder('e2')).toEqual({ name: '李建国', templates: 1 });
+      expect(() => elders.addTemplate('nobody', descriptor(1), 'x', FACE_API_MODEL)).toThrow(/FOREIGN KEY/);
+      expect(after.pragma('foreign_key_check')).toEqual([]);
+    } finally {
+      after.close();
+    }
   });
 });

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
-import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
+import { createElderRepository, FACE_API_MODEL } from '../../edge/src/elders/elder-repository.ts';
 import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { startServer, type RunningServer } from '../../server/src/server.ts';
@@ -42,7 +42,7 @@ async function enrolElders(dbFile: string): Promise<void> {
     ['E3', '赵志刚', people.zhao],
   ] as const) {
     elders.upsertElder(id, name);
-    elders.addTemplate(id, d, 'synthetic');
+    elders.addTemplate(id, d, 'synthetic', FACE_API_MODEL);
   }
   db.close();
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
 import { elderCommand } from '../../edge/src/elders/elder-command.ts';
-import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
+import { createElderRepository, FACE_API_MODEL } from '../../edge/src/elders/elder-repository.ts';
 import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import type { CheckInEvent, UnknownEvent } from '../../edge/src/recognition/pipeline.ts';
 import { captureLogger, edgeTempDir, waitUntil, type LogLine } from '../helpers/edge-fixtures.ts';
@@ -63,7 +63,7 @@ describe('a running edge reloads its templates', () => {
     try {
       const elders = createElderRepository(other);
       elders.upsertElder('E1', '王秀英');
-      elders.addTemplate('E1', wang, 'wang-1.jpg');
+      elders.addTemplate('E1', wang, 'wang-1.jpg', FACE_API_MODEL);
     } finally {
       other.close();
     }
@@ -89,7 +89,7 @@ describe('a running edge reloads its templates', () => {
   it('takes an enrolment through its own repository too, and reloads once per change for all cameras', async () => {
     await waitUntil(() => unknowns.length >= 1, 'a face seen');
     edge.elders.upsertElder('E2', '李桂兰');
-    edge.elders.addTemplate('E2', li, 'li-1.jpg');
+    edge.elders.addTemplate('E2', li, 'li-1.jpg', FACE_API_MODEL);
     await waitUntil(() => checkIns.some((c) => c.elderId === 'E2'), '李桂兰 checked in');
     expect(checkIns.filter((c) => c.elderId === 'E2' && c.result.status === 'recorded')).toHaveLength(1);
     // One gallery shared by both cameras: one reload, not one per camera.

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../common/sqlite.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { enrolElder, EnrolmentError, type EnrolmentStore } from '../../edge/src/elders/enrolment.ts';
-import { Matcher } from '../../edge/src/recognition/matcher.ts';
+import { Matcher, type TemplateModel } from '../../edge/src/recognition/matcher.ts';
 import { ImageError } from '../../edge/src/vision/face-engine.ts';
 import { descriptorAt, FakeEngine, fakeFace, syntheticDescriptor } from '../helpers/fake-engine.ts';
 
@@ -30,13 +30,13 @@ function engine(): FakeEngine {
 /** Remembers calls, to check that nothing is stored when a photo is refused. */
 class MemoryStore implements EnrolmentStore {
   readonly calls: string[] = [];
-  readonly templates: { elderId: string; descriptor: Float32Array; source: string }[] = [];
+  readonly templates: { elderId: string; descriptor: Float32Array; source: string; model: TemplateModel }[] = [];
   upsertElder(id: string, name: string): void {
     this.calls.push(`upsert ${id} ${name}`);
   }
-  addTemplate(elderId: string, descriptor: Float32Array, source: string): number {
+  addTemplate(elderId: string, descriptor: Float32Array, source: string, model: TemplateModel): number {
     this.calls.push(`template ${elderId} ${source}`);
-    this.templates.push({ elderId, descriptor, source });
+    this.templates.push({ elderId, descriptor, source, model });
     return this.templates.length;
   }
 }
@@ -142,7 +142,7 @@ describe('enrolElder', () => {
     const events: string[] = [];
     const tx: EnrolmentStore = {
       upsertElder: (id, name) => store.upsertElder(id, name),
-      addTemplate: (id, d, s) => store.addTemplate(id, d, s),
+      addTemplate: (id, d, s, m) => store.addTemplate(id, d, s, m),
       transaction: <T>(fn: () => T): T => {
         events.push('begin');
         const r = fn();
@@ -174,6 +174,31 @@ describe('enrolElder', () => {
     }
   });
 
+  it('stores the engine\'s model with each template and checks look-alikes against that model\'s templates only', async () => {
+    const db = openDatabase(':memory:', { migrationsDir });
+    try {
+      const repo = createElderRepository(db);
+      const elders: EnrolmentStore = { ...repo, transaction: (fn) => db.transaction(fn)() };
+      await enrolElder({ engine: engine(), elders, elderId: 'e-001', name: '王秀英', photos: await photos('a-1') });
+      // Another recognizer of the same length: its descriptors are not comparable with face-api's,
+      // so the same numbers under another id are not a look-alike of e-001.
+      const other = new FakeEngine(Object.fromEntries(engine().scenes), { id: 'other-128', dimension: 128, alignment: 'arcface-112' });
+      await enrolElder({ engine: other, elders, elderId: 'e-002', name: '李桂兰', photos: await photos('a-3') });
+      expect(db.prepare('SELECT elder_id, model, dim FROM templates ORDER BY id').all()).toEqual([
+        { elder_id: 'e-001', model: 'face-api', dim: 128 },
+        { elder_id: 'e-002', model: 'other-128', dim: 128 },
+      ]);
+      // Within one model the check still runs.
+      const err = await refusal(enrolElder({ engine: other, elders, elderId: 'e-003', name: 'Li', photos: await photos('a-2') }));
+      expect(err.problems).toEqual([expect.objectContaining({ code: 'looks-like-enrolled', message: expect.stringMatching(/looks like elder e-002/) as unknown })]);
+      // The door's matcher of one model does not know the other's elders.
+      expect(new Matcher(repo.loadTemplates('face-api')).match(A)).toEqual({ kind: 'recognised', elderId: 'e-001', distance: 0 });
+      expect(repo.eldersWithoutModel('other-128')).toEqual(['e-001']);
+    } finally {
+      db.close();
+    }
+  });
+
   it('with the real elder repository: templates load into the matcher and recognise the elder', async () => {
     const db = openDatabase(':memory:', { migrationsDir });
     try {
@@ -188,7 +213,7 @@ describe('enrolElder', () => {
       expect(repo.getElder('e-002')).toBeUndefined();
       expect(repo.countTemplates()).toBe(2);
 
-      const matcher = new Matcher(repo.loadTemplates());
+      const matcher = new Matcher(repo.loadTemplates('face-api'));
       expect(matcher.match(descriptorAt(A, 0.2, 77))).toMatchObject({ kind: 'recognised', elderId: 'e-001' });
     } finally {
       db.close();

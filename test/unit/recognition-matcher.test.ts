@@ -132,6 +132,17 @@ describe('Matcher', () => {
     expect(() => new Matcher(undefined, { threshold: 0 })).toThrow(RangeError);
   });
 
+  it('never compares across models: a descriptor of another length is refused, naming the model', () => {
+    const m = new Matcher({ ...packTemplates([{ elderId: 'a', descriptor: A }]), model: 'face-api' });
+    expect(m.model).toBe('face-api');
+    expect(m.dimension).toBe(128);
+    // A 512-d descriptor's first 128 values are not a face-api descriptor: no distance, an error.
+    const longer = new Float32Array(512);
+    longer.set(A);
+    expect(() => m.match(longer)).toThrow(/128-d \(model face-api\).*512 values.*another model/);
+    expect(() => m.match(A.subarray(0, 64))).toThrow(RangeError);
+  });
+
   it('treats a NaN descriptor as unknown, never as a match', () => {
     const m = new Matcher(packTemplates([{ elderId: 'a', descriptor: A }]));
     expect(m.match(new Float32Array(DESCRIPTOR_LENGTH).fill(NaN))).toMatchObject({ kind: 'unknown', reason: 'above-threshold' });
@@ -251,7 +262,7 @@ describe('Matcher two-pass scan (int8 first pass, exact re-rank)', () => {
     for (const e of entries) byElder.set(e.elderId, [...(byElder.get(e.elderId) ?? []), e.descriptor]);
     const ranked = [...byElder].map(([id, ts]) => {
       const all = [...ts];
-      if (o.meanTemplates && ts.length >= 2) all.push(Float32Array.from({ length: DESCRIPTOR_LENGTH }, (_, k) => ts.reduce((s, t) => s + t[k]!, 0) / ts.length));
+      if (o.meanTemplates && ts.length >= 2) all.push(Float32Array.from({ length: probe.length }, (_, k) => ts.reduce((s, t) => s + t[k]!, 0) / ts.length));
       return [id, Math.min(...all.map((t) => euclidean(probe, t)))] as const;
     }).sort((x, y) => x[1] - y[1]);
     const [first, second] = [ranked[0]!, ranked[1]];
@@ -293,6 +304,31 @@ describe('Matcher two-pass scan (int8 first pass, exact re-rank)', () => {
     }
     // The probes exercised more than one branch of the rule.
     expect(kinds.size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('decides as the exact rule does on 512-d templates too (the SIMD pass in chunks)', () => {
+    const dim = 512;
+    const unit = (seed: number): Float32Array => {
+      const r = rng(seed);
+      const v = Float32Array.from({ length: dim }, () => r() - 0.5);
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
+    const near = (base: Float32Array, d: number, seed: number): Float32Array => {
+      const dir = unit(seed);
+      return base.map((x, k) => x + dir[k]! * d);
+    };
+    const r = rng(6);
+    const entries: { elderId: string; descriptor: Float32Array }[] = [];
+    for (let e = 0; e < 300; e++) {
+      const base = unit(40_000 + e);
+      for (let t = 0; t < 1 + (e % 3); t++) entries.push({ elderId: `e${e}`, descriptor: near(base, 0.25 * r(), 50_000 + e * 5 + t) });
+    }
+    const m = new Matcher(packTemplates(entries, dim));
+    for (let p = 0; p < 40; p++) {
+      const probe = p % 3 === 2 ? unit(800_000 + p) : near(entries[Math.floor(r() * entries.length)]!.descriptor, 0.45 * r(), 810_000 + p);
+      expectSame(m.match(probe), reference(entries, probe, m.settings));
+    }
   });
 
   it('finds the exact best elder in a crowd closer together than the int8 error', () => {

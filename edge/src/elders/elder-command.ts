@@ -10,7 +10,7 @@ import { openEdgeDatabase } from '../main.ts';
 import { createElderRepository } from './elder-repository.ts';
 
 const ELDER = {
-  usage: `mealcheck elder list   --data DIR               enrolled elders: id, name, templates (never the face data)
+  usage: `mealcheck elder list   --data DIR               enrolled elders: id, name, templates per model (never the face data)
 mealcheck elder remove --data DIR --elder ID    deletes the elder and their face templates; their meals and check-ins stay`,
   about: 'A running edge on the same data folder picks a removal up within a few seconds.',
   options: {
@@ -49,7 +49,8 @@ export async function elderCommand(argv: string[], out: (s: string) => void = (s
     if (action === 'list') {
       const list = elders.listElders();
       if (list.length === 0) out(`no elders enrolled in ${dataDir}`);
-      for (const e of list) out(`${e.elderId}\t${e.name}\t${e.templateCount} template(s)\tenrolled ${e.createdAt}`);
+      // Models by name: after a model change, an elder without the new one needs enrolling again.
+      for (const e of list) out(`${e.elderId}\t${e.name}\t${e.templateCount} template(s)${templateModels(e.templateModels)}\tenrolled ${e.createdAt}`);
       return 0;
     }
     const removed = elders.removeElder(elderId!);
@@ -60,4 +61,10 @@ export async function elderCommand(argv: string[], out: (s: string) => void = (s
   } finally {
     db.close();
   }
+}
+
+/** ` (face-api 2, fr-feature 1)`: templates per model; empty for an elder with none. */
+function templateModels(models: Record<string, number>): string {
+  const parts = Object.entries(models).map(([m, n]) => `${m} ${n}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }

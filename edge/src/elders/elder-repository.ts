@@ -4,11 +4,9 @@
  */
 import { isValidId } from '../../../common/contract.ts';
 import type { Db } from '../../../common/sqlite.ts';
-import { DESCRIPTOR_LENGTH, type TemplateSet } from '../recognition/matcher.ts';
+import { DESCRIPTOR_LENGTH, FACE_API_MODEL, type TemplateModel, type TemplateSet } from '../recognition/matcher.ts';
 
-export { DESCRIPTOR_LENGTH, type TemplateSet };
-
-const DESCRIPTOR_BYTES = DESCRIPTOR_LENGTH * 4;
+export { DESCRIPTOR_LENGTH, FACE_API_MODEL, type TemplateModel, type TemplateSet };
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export interface Elder {
@@ -20,6 +18,8 @@ export interface Elder {
 
 export interface ElderSummary extends Elder {
   templateCount: number;
+  /** Templates per recognizer id (`face-api`, `fr-feature`, ...), for the elder's templates only. */
+  templateModels: Record<string, number>;
 }
 
 export interface ElderRepository {
@@ -28,11 +28,24 @@ export interface ElderRepository {
    * Throws RangeError when the id is not topic-safe (see `isValidId`) or the name is blank.
    */
   upsertElder(elderId: string, name: string): void;
-  /** Adds one template; the elder must exist. Returns the template id. */
-  addTemplate(elderId: string, descriptor: Float32Array, source: string): number;
+  /**
+   * Adds one template of `model` (the engine's `info().model`); the elder must exist and the
+   * descriptor be `model.dimension` long. Returns the template id.
+   */
+  addTemplate(elderId: string, descriptor: Float32Array, source: string, model: TemplateModel): number;
   listElders(): ElderSummary[];
   getElder(elderId: string): Elder | undefined;
-  loadTemplates(): TemplateSet;
+  /**
+   * One model's templates, oldest first, with `dim` and `model` set; `dim` is absent when the
+   * model has none (the caller knows its engine's). Throws when the model's rows disagree on
+   * their dimension (a manifest entry's output changed under the same id): re-enrol them.
+   */
+  loadTemplates(modelId: string): TemplateSet;
+  /**
+   * Elders with no template of `modelId`, by id: after a model change the door cannot
+   * recognise them until they are enrolled again (their other models' templates are kept).
+   */
+  eldersWithoutModel(modelId: string): string[];
   /** All templates, or one elder's. */
   countTemplates(elderId?: string): number;
   /**
@@ -58,12 +71,13 @@ interface ElderRow {
   created_at: string;
 }
 
-/** Encodes a descriptor as 128 little-endian float32 values (the on-disk layout). */
-export function encodeDescriptor(descriptor: Float32Array): Buffer {
-  if (descriptor.length !== DESCRIPTOR_LENGTH) throw new RangeError(`a descriptor has ${DESCRIPTOR_LENGTH} values, got ${descriptor.length}`);
+/** Encodes a descriptor as `dimension` little-endian float32 values (the on-disk layout). */
+export function encodeDescriptor(descriptor: Float32Array, dimension: number = DESCRIPTOR_LENGTH): Buffer {
+  if (!(Number.isInteger(dimension) && dimension > 0)) throw new RangeError(`a model's dimension must be a whole number > 0, got ${dimension}`);
+  if (descriptor.length !== dimension) throw new RangeError(`a descriptor of this model has ${dimension} values, got ${descriptor.length}`);
   for (const v of descriptor) if (!Number.isFinite(v)) throw new RangeError('a descriptor must not contain NaN or infinity');
-  const buf = Buffer.alloc(DESCRIPTOR_BYTES);
-  for (let i = 0; i < DESCRIPTOR_LENGTH; i++) buf.writeFloatLE(descriptor[i]!, i * 4);
+  const buf = Buffer.alloc(dimension * 4);
+  for (let i = 0; i < dimension; i++) buf.writeFloatLE(descriptor[i]!, i * 4);
   return buf;
 }
 
@@ -72,15 +86,19 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
     `INSERT INTO elders (elder_id, name, created_at) VALUES (?, ?, ?)
      ON CONFLICT (elder_id) DO UPDATE SET name = excluded.name`,
   );
-  const insertTemplate = db.prepare<[string, Buffer, string, string]>(
-    'INSERT INTO templates (elder_id, descriptor, source, created_at) VALUES (?, ?, ?, ?)',
+  const insertTemplate = db.prepare<[string, Buffer, string, string, string, number]>(
+    'INSERT INTO templates (elder_id, descriptor, source, created_at, model, dim) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const list = db.prepare<[], ElderRow & { template_count: number }>(
     `SELECT e.elder_id, e.name, e.created_at, (SELECT count(*) FROM templates t WHERE t.elder_id = e.elder_id) AS template_count
      FROM elders e ORDER BY e.elder_id`,
   );
   const get = db.prepare<[string], ElderRow>('SELECT elder_id, name, created_at FROM elders WHERE elder_id = ?');
-  const all = db.prepare<[], { elder_id: string; descriptor: Buffer }>('SELECT elder_id, descriptor FROM templates ORDER BY id');
+  const byModel = db.prepare<[string], { elder_id: string; descriptor: Buffer; dim: number }>('SELECT elder_id, descriptor, dim FROM templates WHERE model = ? ORDER BY id');
+  const modelCounts = db.prepare<[], { elder_id: string; model: string; n: number }>('SELECT elder_id, model, count(*) AS n FROM templates GROUP BY elder_id, model ORDER BY elder_id, model');
+  const without = db.prepare<[string], { elder_id: string }>(
+    'SELECT e.elder_id FROM elders e WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.elder_id = e.elder_id AND t.model = ?) ORDER BY e.elder_id',
+  );
   const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM templates');
   const countOne = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM templates WHERE elder_id = ?');
   // Templates go with their elder (ON DELETE CASCADE); check_ins and confirmations have no key to elders.
@@ -100,20 +118,32 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
       if (name.trim() === '') throw new RangeError(`elder ${elderId} needs a name`);
       upsert.run(elderId, name, now().toISOString());
     },
-    addTemplate(elderId, descriptor, source) {
-      const r = insertTemplate.run(elderId, encodeDescriptor(descriptor), source, now().toISOString());
+    addTemplate(elderId, descriptor, source, model) {
+      if (!(model.id.length >= 1 && model.id.length <= 64)) throw new RangeError(`a template's model id must be 1-64 characters, got "${model.id}"`);
+      const r = insertTemplate.run(elderId, encodeDescriptor(descriptor, model.dimension), source, now().toISOString(), model.id, model.dimension);
       return Number(r.lastInsertRowid);
     },
     listElders() {
-      return list.all().map((r) => ({ elderId: r.elder_id, name: r.name, createdAt: r.created_at, templateCount: r.template_count }));
+      const models = new Map<string, Record<string, number>>();
+      for (const r of modelCounts.all()) {
+        const m = models.get(r.elder_id) ?? {};
+        m[r.model] = r.n;
+        models.set(r.elder_id, m);
+      }
+      return list.all().map((r) => ({ elderId: r.elder_id, name: r.name, createdAt: r.created_at, templateCount: r.template_count, templateModels: models.get(r.elder_id) ?? {} }));
     },
     getElder(elderId) {
       const r = get.get(elderId);
       return r && { elderId: r.elder_id, name: r.name, createdAt: r.created_at };
     },
-    loadTemplates() {
-      const rows = all.all();
-      const descriptors = new Float32Array(rows.length * DESCRIPTOR_LENGTH);
+    loadTemplates(modelId) {
+      const rows = byModel.all(modelId);
+      if (rows.length === 0) return { elderIds: [], descriptors: new Float32Array(0), model: modelId };
+      const dim = rows[0]!.dim;
+      const other = rows.find((r) => r.dim !== dim);
+      if (other) throw new RangeError(`templates of model ${modelId} are both ${dim}-d and ${other.dim}-d (elder ${other.elder_id}): one id names two models; remove and re-enrol that model's elders`);
+      const bytesPer = dim * 4;
+      const descriptors = new Float32Array(rows.length * dim);
       const elderIds: string[] = [];
       const bytes = new Uint8Array(descriptors.buffer);
       rows.forEach((r, i) => {
@@ -121,10 +151,13 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
         // On a little-endian CPU (x86, ARM as run) the stored bytes are the floats: one copy,
         // which keeps a reload of thousands of templates to a few ms. Elsewhere, read each
         // value as little-endian (the BLOB's byte offset need not be float-aligned either way).
-        if (LITTLE_ENDIAN) bytes.set(r.descriptor, i * DESCRIPTOR_BYTES);
-        else for (let j = 0; j < DESCRIPTOR_LENGTH; j++) descriptors[i * DESCRIPTOR_LENGTH + j] = r.descriptor.readFloatLE(j * 4);
+        if (LITTLE_ENDIAN) bytes.set(r.descriptor, i * bytesPer);
+        else for (let j = 0; j < dim; j++) descriptors[i * dim + j] = r.descriptor.readFloatLE(j * 4);
       });
-      return { elderIds, descriptors };
+      return { elderIds, descriptors, dim, model: modelId };
+    },
+    eldersWithoutModel(modelId) {
+      return without.all(modelId).map((r) => r.elder_id);
     },
     countTemplates(elderId) {
       return (elderId === undefined ? countAll.get() : countOne.get(elderId))?.n ?? 0;

@@ -10,21 +10,27 @@ import { basename } from 'node:path';
 import { isValidId } from '../../../common/contract.ts';
 import { ImageError, type DetectedFace, type FaceEngine } from '../vision/face-engine.ts';
 import { checkQuality } from '../recognition/quality.ts';
-import { DESCRIPTOR_LENGTH, euclideanDistance, type TemplateSet } from '../recognition/matcher.ts';
+import { DESCRIPTOR_LENGTH, euclideanDistance, type TemplateModel, type TemplateSet } from '../recognition/matcher.ts';
 
 /** The part of the elder repository enrolment writes to. */
 export interface EnrolmentStore {
   /** Inserts the elder, or renames an existing one. */
   upsertElder(elderId: string, name: string): unknown;
-  /** Adds one template; `source` names where it came from (the photo file name). */
-  addTemplate(elderId: string, descriptor: Float32Array, source: string): unknown;
+  /**
+   * Adds one template; `source` names where it came from (the photo file name), `model` the
+   * recognizer that made the descriptor (the engine's `info().model`).
+   */
+  addTemplate(elderId: string, descriptor: Float32Array, source: string, model: TemplateModel): unknown;
   /**
    * Runs `fn` in one transaction, when the store can: then a failing write leaves nothing
    * behind. Without it, a disk error midway may leave some templates stored.
    */
   transaction?<T>(fn: () => T): T;
-  /** Every enrolled template, for the look-alike check (skipped when the store cannot list them). */
-  loadTemplates?(): TemplateSet;
+  /**
+   * Every enrolled template of one model, for the look-alike check (skipped when the store
+   * cannot list them): another model's descriptors are not comparable.
+   */
+  loadTemplates?(modelId: string): TemplateSet;
   /** An enrolled elder's name, for the look-alike message. */
   getElder?(elderId: string): { name: string } | undefined;
 }
@@ -137,12 +143,14 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
     }
   }
   if (problems.length) throw new EnrolmentError(problems);
-  if (!req.allowLookalike) problems.push(...lookalikes(req, good));
+  const { id, dimension } = engine.info().model;
+  const model = { id, dimension };
+  if (!req.allowLookalike) problems.push(...lookalikes(req, good, model));
   if (problems.length) throw new EnrolmentError(problems);
 
   const store = (): void => {
     elders.upsertElder(elderId, name);
-    for (const g of good) elders.addTemplate(elderId, g.face.descriptor, basename(g.photo));
+    for (const g of good) elders.addTemplate(elderId, g.face.descriptor, basename(g.photo), model);
   };
   if (elders.transaction) elders.transaction(store);
   else store();
@@ -155,12 +163,15 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
  * same person enrolled twice under two ids, or a look-alike the door would confuse. Either
  * way a meal could be credited to the wrong elder, so staff decide (`allowLookalike`).
  */
-function lookalikes(req: EnrolmentRequest, good: readonly { photo: string; face: DetectedFace }[]): EnrolmentProblem[] {
+function lookalikes(req: EnrolmentRequest, good: readonly { photo: string; face: DetectedFace }[], model: TemplateModel): EnrolmentProblem[] {
   const { elders, elderId } = req;
   if (!elders.loadTemplates) return [];
   const limit = req.lookalikeDistance ?? DEFAULT_LOOKALIKE_DISTANCE;
-  const gallery = elders.loadTemplates();
+  // The engine's model's templates only: an elder enrolled with another model only is not
+  // checked (they need re-enrolment anyway, see ElderRepository.eldersWithoutModel).
+  const gallery = elders.loadTemplates(model.id);
   const dim = gallery.dim ?? DESCRIPTOR_LENGTH;
+  if (gallery.elderIds.length > 0 && dim !== model.dimension) throw new RangeError(`templates of model ${model.id} are ${dim}-d but the engine's are ${model.dimension}-d`);
   const problems: EnrolmentProblem[] = [];
   for (const g of good) {
     let nearest: { elderId: string; distance: number } | undefined;

@@ -7,14 +7,27 @@
  * then the exact float distances of the elders that can still be among the closest. The
  * second pass takes every elder the first pass's error bound leaves in doubt, so decisions
  * are those of an exact scan; at 100,000 templates a match stays in the low milliseconds.
- * Without wasm SIMD (or for descriptors other than 128-d) the exact scan covers everything.
+ * Without wasm SIMD (or for descriptors whose length is not a multiple of 16 up to 1536) the
+ * exact scan covers everything.
  */
 
 import { withDefaults } from './defaults.ts';
-import { SimdScanner, type ApproxScan } from './simd-scan.ts';
+import { SimdScanner, simdScans, type ApproxScan } from './simd-scan.ts';
 
 /** Length of a face-api descriptor (a multiple of 4: the scan is unrolled by 4). */
 export const DESCRIPTOR_LENGTH = 128;
+
+/**
+ * The model templates from before templates recorded theirs (edge migration 005) are from:
+ * face-api's 128-d net, the only recognizer the edge had then.
+ */
+export const FACE_API_MODEL: Readonly<TemplateModel> = { id: 'face-api', dimension: DESCRIPTOR_LENGTH };
+
+/** What a template records of its recognizer (`RecognizerModel`'s id and dimension). */
+export interface TemplateModel {
+  id: string;
+  dimension: number;
+}
 
 /** Every template in one buffer: `elderIds[i]` owns `descriptors[i*128 .. i*128+127]`. */
 export interface TemplateSet {
@@ -22,9 +35,14 @@ export interface TemplateSet {
   descriptors: Float32Array;
   /**
    * Values per descriptor, when not DESCRIPTOR_LENGTH: `mealcheck eval --model faceres`
-   * matches 1024-d descriptors (scanned by the JS loop; the SIMD scan is built for 128).
+   * matches 1024-d descriptors, `fr-feature` gives 512-d (both scanned in SIMD, see simd-scan.ts).
    */
   dim?: number;
+  /**
+   * The recognizer every descriptor of the set comes from (`RecognizerModel.id`), when known:
+   * a set holds one model's templates only (ElderRepository.loadTemplates), never a mix.
+   */
+  model?: string;
 }
 
 /** Elders re-ranked on the float templates at least (more when the scan's error bound says so). */
@@ -119,6 +137,8 @@ export class Matcher {
   private given = 0;
   /** Values per descriptor of the loaded set. */
   private dim = DESCRIPTOR_LENGTH;
+  /** The recognizer of the loaded set, when the set said. */
+  private modelId: string | undefined;
   /** The approximate first pass in wasm SIMD; null where the runtime lacks it. */
   private readonly simd = SimdScanner.create();
 
@@ -140,6 +160,16 @@ export class Matcher {
   /** Number of distinct elders with at least one template. */
   get elderCount(): number {
     return this.elders.length;
+  }
+
+  /** Values per descriptor of the loaded set: match() refuses any other length. */
+  get dimension(): number {
+    return this.dim;
+  }
+
+  /** The recognizer of the loaded set (`TemplateSet.model`), if it said. */
+  get model(): string | undefined {
+    return this.modelId;
   }
 
   get settings(): Readonly<MatcherOptions> {
@@ -193,6 +223,7 @@ export class Matcher {
     this.owner = owners;
     this.given = n;
     this.dim = dim;
+    this.modelId = templates.model;
     this.elders = [...index.keys()];
     this.best = new Float64Array(this.elders.length);
     this.approx = new Int32Array(this.elders.length);
@@ -208,12 +239,14 @@ export class Matcher {
     for (let i = 0; i < owners.length; i++) byElder[fill[owners[i]!]!++] = i;
     this.elderStart = start;
     this.byElder = byElder;
-    if (dim === DESCRIPTOR_LENGTH) this.simd?.load(this.descriptors);
+    if (simdScans(dim)) this.simd?.load(this.descriptors, dim);
   }
 
   match(descriptor: Float32Array): MatchResult {
     const dim = this.dim;
-    if (descriptor.length !== dim) throw new RangeError(`a descriptor has ${dim} values, got ${descriptor.length}`);
+    // Never a distance across models: a descriptor of another length is another model's (a
+    // distance over the shorter prefix would look plausible and be meaningless).
+    if (descriptor.length !== dim) throw new RangeError(`the templates loaded are ${dim}-d${this.modelId ? ` (model ${this.modelId})` : ''}, the descriptor to match has ${descriptor.length} values: it comes from another model; descriptors of two models are never compared`);
     const n = this.owner.length;
     if (n === 0) return { kind: 'unknown', reason: 'no-templates' };
 
@@ -221,7 +254,7 @@ export class Matcher {
     if (!descriptor.every(Number.isFinite)) return { kind: 'unknown', reason: 'above-threshold' };
     const best = this.best;
     best.fill(Infinity);
-    if (this.simd && dim === DESCRIPTOR_LENGTH) {
+    if (this.simd && simdScans(dim)) {
       this.rerank(descriptor, this.simd.scan(descriptor));
     } else {
       for (let i = 0; i < n; i++) {

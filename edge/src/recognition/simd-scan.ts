@@ -1,6 +1,6 @@
 /**
  * The matcher's first pass in WebAssembly SIMD: approximate squared L2 distances from one
- * 128-d query to every template, on an int8 copy of the templates.
+ * query to every template (any length that is a multiple of 16, up to 1536), on an int8 copy of the templates.
  *
  * The scan is memory-bound: 100,000 float templates (+ 20,000 mean templates) are 61 MB per
  * query, ~9 ms on a slow 2-core box. As int8 they are 15 MB, a quarter of the traffic. The
@@ -10,7 +10,9 @@
  *
  * Quantisation: one scale `s` for the gallery (its largest |value| / 127); a template value v
  * is stored as round(v / s) in int8, the query as round(q / s) in int16 (clamped to ±1024 so no
- * sum can overflow: 128 × (1024 + 127)² < 2^31). The scan's integer result, times s², is the
+ * sum can overflow: each squared difference is at most (1024 + 127)², and SIMD_MAX_DIM × that
+ * < 2^31; within one lane of the module's accumulator even less). The int16 difference itself
+ * is at most 1151, far inside int16, and its square fits the i32 lanes of dot_i16x8_s. The scan's integer result, times s², is the
  * squared distance between the two rounded vectors, exactly; by the triangle inequality that
  * distance differs from the exact one by at most |t - s·round(t/s)| + |q - s·round(q/s)|,
  * which is what `error` reports (the first term's maximum over the gallery, measured at load).
@@ -42,18 +44,38 @@
  *             (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc)))))
  *           (br_if $template (i32.lt_u (local.tee $out (i32.add (local.get $out) (i32.const 4))) (local.get $end)))))))
  *
- * Memory layout: the query (128 × int16) at 0, templates (n × 128 × int8) from 256, then one
- * int32 per template.
+ * The module scans 128 values a template. A longer descriptor is cut in chunks of 128 (the last
+ * padded with zeros) stored chunk by chunk: all templates' chunk 0, then all their chunk 1, ...;
+ * one call per chunk, each with its query chunk, writes one int32 per template, and the chunks'
+ * sums are added up in JS (n adds a chunk, a few % of the scan). Memory layout: the query
+ * (chunks × 128 × int16) at 0, then the templates' chunks (chunks × n × 128 int8), then the
+ * sums (chunks × n int32).
  */
 const WASM =
   'AGFzbQEAAAABCAFgBH9/f38AAwIBAAUDAQABBxECBm1lbW9yeQIABHNjYW4AAArCAQG/AQIDfwN7IAMgAkECdGohBCAAQYACaiEGAkAgAyAETw0AA0D9DAAAAAAAAAAAAAAAAAAAAAAhByAAIQUDQCAB/QAEACEIIAj9hwEgBf0ABAD9kQEhCSAHIAkgCf26Af2uASEHIAj9iAEgBf0ABBD9kQEhCSAHIAkgCf26Af2uASEHIAFBEGohASAFQSBqIgUgBkkNAAsgAyAH/RsAIAf9GwFqIAf9GwIgB/0bA2pqNgIAIANBBGoiAyAESQ0ACwsL';
 
-/** Descriptor length the module is built for (its query is 256 bytes). */
-const DIM = 128;
-const QUERY_BYTES = DIM * 2;
+/** Values one call of the module scans per template (its query chunk is 256 bytes). */
+const CHUNK = 128;
+const CHUNK_QUERY_BYTES = CHUNK * 2;
 const PAGE = 65_536;
 /** Largest |query| in quantisation steps (see above: keeps every int32 sum from overflowing). */
 const QUERY_CLAMP = 1024;
+/**
+ * Longest descriptor scanned: its int32 sum must not overflow. Per value the squared difference
+ * is at most (1024 + 127)² = 1,324,801; 1536 × that = 2,034,894,336 < 2^31 − 1 = 2,147,483,647
+ * (1664, the next multiple of 128, would not fit). Covers 128 (face-api), 512 (fr-feature) and
+ * 1024 (faceres).
+ */
+export const SIMD_MAX_DIM = 1536;
+
+/**
+ * True when the scan takes `dim`-d descriptors: a multiple of 16 up to SIMD_MAX_DIM. A
+ * descriptor is scanned in 128-value chunks, the last padded with zeros in both the template
+ * and the query (a zero pair adds nothing to a distance).
+ */
+export function simdScans(dim: number): boolean {
+  return Number.isInteger(dim) && dim > 0 && dim % 16 === 0 && dim <= SIMD_MAX_DIM;
+}
 
 // The parts of the WebAssembly API used here (this project's TypeScript lib has no DOM types).
 interface WasmMemory {
@@ -96,6 +118,9 @@ export class SimdScanner {
   private readonly memory: WasmMemory;
   private readonly scanFn: (q: number, t: number, n: number, out: number) => void;
   private count = 0;
+  private dim = CHUNK;
+  private chunks = 1;
+  private sums = new Int32Array(0);
   private scale = 1;
   /** Largest |t - s·round(t/s)| over the loaded templates. */
   private templateError = 0;
@@ -111,11 +136,14 @@ export class SimdScanner {
     return m && wasm ? new SimdScanner(new wasm.Instance(m)) : null;
   }
 
-  /** Quantises the templates (n × 128, contiguous, finite) into wasm memory. */
-  load(descriptors: Float32Array): void {
-    if (descriptors.length % DIM !== 0) throw new RangeError(`templates must be a multiple of ${DIM} values`);
-    const n = descriptors.length / DIM;
-    const need = QUERY_BYTES + n * DIM + n * 4;
+  /** Quantises the templates (n × `dim`, contiguous, finite; `simdScans(dim)`) into wasm memory. */
+  load(descriptors: Float32Array, dim: number = CHUNK): void {
+    if (!simdScans(dim)) throw new RangeError(`the SIMD scan takes descriptors of a multiple of 16 values up to ${SIMD_MAX_DIM}, got ${dim}`);
+    if (descriptors.length % dim !== 0) throw new RangeError(`templates must be a multiple of ${dim} values`);
+    const n = descriptors.length / dim;
+    const chunks = Math.ceil(dim / CHUNK);
+    const queryBytes = chunks * CHUNK_QUERY_BYTES;
+    const need = queryBytes + chunks * n * CHUNK + chunks * n * 4;
     const have = this.memory.buffer.byteLength;
     if (need > have) this.memory.grow(Math.ceil((need - have) / PAGE));
     // Indexed: for...of over a typed array is several times slower, and a running edge
@@ -127,20 +155,25 @@ export class SimdScanner {
     }
     if (!Number.isFinite(max)) throw new RangeError('templates must be finite numbers');
     const scale = max > 0 ? max / 127 : 1;
-    const out = new Int8Array(this.memory.buffer, QUERY_BYTES, descriptors.length);
+    // Zeroed: the padding of a last, partial chunk must be 0 (memory may hold an earlier gallery).
+    const out = new Int8Array(this.memory.buffer, queryBytes, chunks * n * CHUNK).fill(0);
     let worst = 0;
-    for (let i = 0, base = 0; i < n; i++, base += DIM) {
+    for (let i = 0, base = 0; i < n; i++, base += dim) {
       let e2 = 0;
-      for (let k = 0; k < DIM; k++) {
+      for (let k = 0; k < dim; k++) {
         const v = descriptors[base + k]!;
         const r = Math.round(v / scale);
-        out[base + k] = r;
+        // Chunk c = k >> 7 of template i sits at (c·n + i)·128 + (k & 127).
+        out[((k >> 7) * n + i) * CHUNK + (k & 127)] = r;
         const d = v - r * scale;
         e2 += d * d;
       }
       if (e2 > worst) worst = e2;
     }
     this.count = n;
+    this.dim = dim;
+    this.chunks = chunks;
+    this.sums = new Int32Array(n);
     this.scale = scale;
     this.templateError = Math.sqrt(worst);
   }
@@ -150,11 +183,15 @@ export class SimdScanner {
    * next scan() or load(). A query with a value that is not a finite number is refused.
    */
   scan(q: Float32Array): ApproxScan {
-    if (q.length !== DIM) throw new RangeError(`a descriptor has ${DIM} values, got ${q.length}`);
+    const dim = this.dim;
+    if (q.length !== dim) throw new RangeError(`a descriptor has ${dim} values, got ${q.length}`);
     const s = this.scale;
-    const query = new Int16Array(this.memory.buffer, 0, DIM);
+    const chunks = this.chunks;
+    const n = this.count;
+    const queryBytes = chunks * CHUNK_QUERY_BYTES;
+    const query = new Int16Array(this.memory.buffer, 0, chunks * CHUNK).fill(0);
     let e2 = 0;
-    for (let k = 0; k < DIM; k++) {
+    for (let k = 0; k < dim; k++) {
       const v = q[k]!;
       if (!Number.isFinite(v)) throw new RangeError('a descriptor must be finite numbers');
       const r = Math.max(-QUERY_CLAMP, Math.min(QUERY_CLAMP, Math.round(v / s)));
@@ -162,9 +199,20 @@ export class SimdScanner {
       const d = v - r * s;
       e2 += d * d;
     }
-    const out = QUERY_BYTES + this.count * DIM;
-    this.scanFn(0, QUERY_BYTES, this.count, out);
+    const out = queryBytes + chunks * n * CHUNK;
+    for (let c = 0; c < chunks; c++) this.scanFn(c * CHUNK_QUERY_BYTES, queryBytes + c * n * CHUNK, n, out + c * n * 4);
+    let d2 = new Int32Array(this.memory.buffer, out, n);
+    if (chunks > 1) {
+      // No overflow: the whole sum is below 2^31 (SIMD_MAX_DIM).
+      const sums = this.sums;
+      sums.set(d2);
+      for (let c = 1; c < chunks; c++) {
+        const part = new Int32Array(this.memory.buffer, out + c * n * 4, n);
+        for (let i = 0; i < n; i++) sums[i]! += part[i]!;
+      }
+      d2 = sums;
+    }
     // 1e-9: the float64 arithmetic of the bound itself.
-    return { d2: new Int32Array(this.memory.buffer, out, this.count), scale: s, error: this.templateError + Math.sqrt(e2) + 1e-9 };
+    return { d2, scale: s, error: this.templateError + Math.sqrt(e2) + 1e-9 };
   }
 }

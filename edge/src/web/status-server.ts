@@ -70,6 +70,13 @@ export const EdgeStatusSchema = Type.Object({
   conflicts: Type.Optional(Type.Integer()),
   mqtt: Type.Object({ connected: Type.Boolean(), lastReceiptAt: Type.Union([Iso, Type.Null()]) }),
   engine: Type.Optional(Type.Object({ backend: Type.String(), detector: Type.Optional(Type.String()) })),
+  /** The recognizer the door matches with: only templates of this model are loaded. */
+  model: Type.Optional(Type.Object({ id: Type.String(), dimension: Type.Integer() })),
+  /**
+   * Elders enrolled here with no template of `model` (after a model change): the door cannot
+   * recognise them until they are enrolled again. `ids` holds the first 50, by id.
+   */
+  reenrolment: Type.Optional(Type.Object({ elders: Type.Integer(), ids: Type.Array(Type.String()) })),
   cameras: Type.Optional(Type.Array(CameraStatusSchema)),
   /** Faces seen but not recognised since start. */
   unknown: Type.Optional(Type.Integer()),
@@ -115,6 +122,10 @@ export function problemsOf(s: Omit<EdgeStatus, 'state' | 'problems'>): string[] 
   if (s.cameras) {
     if (s.cameras.length === 0) problems.push('no camera configured (--camera): recognition is off; manual check-ins and forwarding still work');
     for (const c of s.cameras) if (c.state === 'down') problems.push(`camera ${c.id}: ${c.error ?? 'down'}`);
+  }
+  if (s.reenrolment && s.reenrolment.elders > 0) {
+    const more = s.reenrolment.elders > s.reenrolment.ids.length ? ', ...' : '';
+    problems.push(`re-enrolment: ${s.reenrolment.elders} elder(s) have no face template of model ${s.model?.id ?? 'in use'} and are not recognised at the door until enrolled again (${s.reenrolment.ids.join(', ')}${more})`);
   }
   if (s.outboxAlarm) problems.push(`outbox: ${s.outboxPending} meals waiting for the server; check the box's network and the server`);
   if (s.clock?.state === 'untrusted') problems.push(`clock: the box's time cannot be trusted and the server has not told it yet; ${s.clock.heldCheckIns} check-in(s) held until it does (check the network to the server)`);
@@ -306,7 +317,7 @@ function sendDecision(reply: FastifyReply, r: ConfirmationResult): FastifyReply 
 }
 
 /** Live figures from the recognition pipeline, added by the composition root. */
-export type PipelineStatus = Partial<Pick<EdgeStatus, 'engine' | 'cameras' | 'unknown'>>;
+export type PipelineStatus = Partial<Pick<EdgeStatus, 'engine' | 'cameras' | 'unknown' | 'model' | 'reenrolment'>>;
 
 export interface StatusSourceDeps {
   centreId: string;
