@@ -1,13 +1,14 @@
 /**
  * Does the production decision rule fit faces-dev, or only the README's one split of it?
  *
- *   node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off]
- *     [--mean-weighting NAME|all] [--json]
+ *   node scripts/run.js scripts/eval/split-study.ts --faces DIR [--model NAME] [--cache FILE] [--backend B]
+ *     [--flip on|off] [--mean-weighting NAME|all] [--json]
  *
  * Loads the folder, the descriptors (`--cache`, the same file and format as `mealcheck eval
  * --cache`) and the group labels exactly as `mealcheck eval` does (its own `runEval`), then
- * decides with the production Matcher and the production defaults (threshold, margin, cohort
- * ratio, mean templates: the edge's settings) over 6 splits of the same photos:
+ * decides with the production Matcher and the model's defaults (threshold, margin, cohort ratio:
+ * the edge's settings for face-api, the manifest's `decision` for an ONNX recognizer; mean
+ * templates on) over 6 splits of the same photos:
  *
  * - the impostor fold rotated: eligible identities with index % 3 == 0, 1 or 2 are the
  *   impostors (2 is the README's protocol);
@@ -33,7 +34,6 @@
  *
  * Photos are read in place and nothing is written but the cache; with no folder it skips.
  */
-import { decisionDefaults } from '../../edge/src/vision/models.ts';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,14 +43,15 @@ import { euclideanDistance, type MatcherOptions } from '../../edge/src/recogniti
 import { DEFAULT_QUALITY_OPTIONS, estimatePose } from '../../edge/src/recognition/quality.ts';
 import type { DetectedFace } from '../../edge/src/vision/face-engine.ts';
 import { listIdentities, splitProtocol, type Identity, type SplitVariant } from './dataset.ts';
-import { decide, matcherOptions, percentile, runEval, sweep, type EvalOptions, type MeanTemplateBuilder, type SweepRow } from './eval.ts';
+import { decide, matcherOptions, modelDefaults, MODELS, percentile, runEval, sweep, type EvalOptions, type MeanTemplateBuilder, type ModelName, type SweepRow } from './eval.ts';
 import { countByGroup, countOutcomes, enrolmentTemplates, type FaceTable, type OpenSetCounts } from './metrics.ts';
 
 const STUDY = {
-  usage: 'node scripts/run.js scripts/eval/split-study.ts --faces DIR [--cache FILE] [--backend B] [--flip on|off] [--mean-weighting NAME|all] [--json]',
+  usage: 'node scripts/run.js scripts/eval/split-study.ts --faces DIR [--model NAME] [--cache FILE] [--backend B] [--flip on|off] [--mean-weighting NAME|all] [--json]',
   about: "Does the production decision rule fit faces-dev, or only the README's one split of it? Decides with the\nproduction Matcher and defaults over 6 splits of the same photos, then searches the rule grid.",
   options: {
     faces: { flag: 'faces', type: 'string', required: true, arg: 'DIR', doc: 'the labelled folder (read in place; skipped with a message when absent)' },
+    model: { flag: 'model', type: 'string', default: 'face-api', choices: MODELS, doc: "recognition model: face-api (the edge's settings) or fr-feature (its decision defaults from models/manifest.json); the cache must be made with the same model" },
     cache: { flag: 'cache', type: 'string', default: undefined, arg: 'FILE', doc: 'the descriptors of `mealcheck eval --cache FILE` (computed and kept when absent)' },
     backend: { flag: 'backend', type: 'string', default: edgeSettings.backend.default, choices: ['auto', 'tensorflow', 'wasm', 'cpu'], doc: 'the backend the cache was made with' },
     flip: { flag: 'flip', type: 'string', default: 'off', choices: ['on', 'off'], doc: 'flip test-time augmentation, as `mealcheck eval --flip`, off on the edge; a cache is only reused when made with the same setting' },
@@ -237,6 +238,16 @@ export const RULE_GRID = {
   margins: [0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08],
   cohortRatios: COHORT_FINE_GRID,
 } as const;
+
+/**
+ * The grid per model: distances are on each model's own scale (unit-length 512-d fr-feature:
+ * Euclidean 0.94..1.10 is cosine similarity 0.56..0.40, around its pairwise FAR 0.1% distance).
+ */
+export const RULE_GRIDS: Record<ModelName, RuleSearch['grid']> = {
+  'face-api': RULE_GRID,
+  faceres: { ...RULE_GRID, thresholds: [0.76, 0.78, 0.8, 0.82, 0.84, 0.86, 0.88] },
+  'fr-feature': { ...RULE_GRID, thresholds: [0.94, 0.96, 0.98, 1.0, 1.02, 1.04, 1.06, 1.08, 1.1], margins: [0, 0.02, 0.04, 0.05, 0.06, 0.08, 0.1] },
+};
 
 export interface RuleScore {
   threshold: number;
@@ -684,12 +695,16 @@ export async function splitStudy(argv: string[]): Promise<number> {
     if (json) console.log(JSON.stringify({ skipped: reason }));
     return 0;
   }
-  // The production rule, as `mealcheck eval` applies it by default (face-api, the edge's settings).
+  // The production rule, as `mealcheck eval` applies it by default for the model.
+  const model: ModelName = p.options.model;
+  const defaults = await modelDefaults(model);
   const opts: EvalOptions = {
     faces,
-    model: 'face-api',
+    model,
     backend,
-    ...pick(decisionDefaults('face-api')),
+    threshold: defaults.threshold,
+    margin: defaults.margin,
+    cohortRatio: defaults.cohortRatio,
     meanTemplates: edgeSettings.matchMeanTemplates.default,
     flip: p.options.flip === 'on',
     quality: { ...DEFAULT_QUALITY_OPTIONS },
@@ -713,7 +728,7 @@ export async function splitStudy(argv: string[]): Promise<number> {
   const means = weighting ? meanBuilder(weighting, raw) : undefined;
   const galleries = [studyGallery('mixed gallery', identities, table, groupsOf, rule, means)];
   if (ea.length >= 3) galleries.push(studyGallery('East-Asian-only gallery', ea, table, groupsOf, rule, means));
-  const search = searchRules(searched, table, groupsOf, rule, RULE_GRID, 5, means);
+  const search = searchRules(searched, table, groupsOf, rule, RULE_GRIDS[model], 5, means);
   console.log(`split-study: ${report.faces}`);
   console.log(header);
   console.log('safe R: the largest cohort ratio on the 0.05 grid 0.60..0.90 up to which no probe is falsely accepted; EA err: wrong elder + impostor accepts of east_asian probes');
@@ -725,6 +740,3 @@ export async function splitStudy(argv: string[]): Promise<number> {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) runTool('split-study', () => splitStudy(process.argv.slice(2)));
 
-function pick(d: { threshold: number; margin: number; cohortRatio: number }): { threshold: number; margin: number; cohortRatio: number } {
-  return { threshold: d.threshold, margin: d.margin, cohortRatio: d.cohortRatio };
-}
