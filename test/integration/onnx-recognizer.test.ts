@@ -75,7 +75,7 @@ describe('ONNX recognizer fr-feature', () => {
   });
 
   it('refuses a face-api engine asked to embed aligned crops', async () => {
-    const plain = new FaceApiEngine({ logger: quiet, antispoof: false });
+    const plain = new FaceApiEngine({ logger: quiet, antispoof: false, recognizer: 'face-api' });
     await plain.start();
     try {
       expect(plain.info().model).toEqual({ id: 'face-api', dimension: 128, alignment: 'dlib-150' });

@@ -17,9 +17,11 @@ export const DEFAULT_MODELS_DIR = join(REPO_ROOT, 'models');
 export const DEFAULT_MANIFEST = join(REPO_ROOT, 'models', 'manifest.json');
 
 /**
- * The recognizer engines use unless told otherwise: the one that measured best on faces-dev
- * (scripts/eval/CALIBRATION.md, 2026-12-03). Templates record their model, so changing this
- * makes a box list the elders to re-enrol or rebuild (`mealcheck templates`).
+ * The recognizer engines use unless told otherwise. fr-feature measured best on faces-dev
+ * (scripts/eval/CALIBRATION.md, 2026-12-03) and is chosen with `--model fr-feature`; it becomes
+ * the default once the demo's enrolment with it is explained (one demo photo gave "no face
+ * found" with it, none with face-api). Templates record their model, so changing this makes a
+ * box list the elders to re-enrol.
  */
 export const DEFAULT_RECOGNIZER = 'face-api';
 
