@@ -190,6 +190,22 @@ describe('face engine (face-api in a worker)', () => {
     }
   });
 
+  it('finds landmarks and descriptor of a face larger than the nets need on a shrunk crop, in place', async () => {
+    // The same face at ~1500 px (its crops shrunk to MAX_FACE_CROP_SIDE before they become
+    // tensors) and at its own size (crops as they are): landmarks where they were, scaled.
+    const face = largest(group.get(3)!);
+    const crop = await cropAround(sampleBytes(3), face.box, { margin: 0.3 });
+    const k = 1500 / face.box.width;
+    const [small] = await engine.detect({ kind: 'encoded', bytes: crop });
+    const [big] = await engine.detect({ kind: 'encoded', bytes: await scaled(crop, k) });
+    expect(small && big).toBeTruthy();
+    expect(big!.box.width).toBeGreaterThan(1000);
+    const err = big!.landmarks.reduce((sum, p, i) => sum + Math.hypot(p.x / k - small!.landmarks[i]!.x, p.y / k - small!.landmarks[i]!.y), 0) / big!.landmarks.length;
+    console.log(`shrunk face crop: landmarks ${((100 * err) / small!.box.width).toFixed(1)}% of the face apart, descriptor ${distance(big!.descriptor, small!.descriptor).toFixed(3)}`);
+    expect(err).toBeLessThan(0.03 * small!.box.width);
+    expect(distance(big!.descriptor, small!.descriptor)).toBeLessThan(0.2);
+  });
+
   it('accepts raw RGB frames', async () => {
     const { data, info } = await sharp(sampleBytes(1)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const faces = await engine.detect({ kind: 'rgb', data, width: info.width, height: info.height });

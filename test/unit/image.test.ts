@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ImageError, type ImageErrorCode } from '../../edge/src/vision/face-engine.ts';
-import { checkRgb, cropRgb, decodeImage, DEFAULT_MAX_DECODE_SIDE, downscale, pad, sniffFormat, type RgbImage } from '../../edge/src/vision/image.ts';
+import { checkRgb, cropFace, cropRgb, decodeImage, DEFAULT_MAX_DECODE_SIDE, downscale, pad, sniffFormat, type RgbImage } from '../../edge/src/vision/image.ts';
 
 /** A 40x20 test card: left half red, right half blue. */
 const card = () => sharp({ create: { width: 40, height: 20, channels: 3, background: '#ff0000' } }).composite([{ input: { create: { width: 20, height: 20, channels: 3, background: '#0000ff' } }, left: 20, top: 0 }]);
@@ -144,5 +144,26 @@ describe('resizing and cropping', () => {
     const { image, scale } = await downscale(src, 10);
     expect([image.width, image.height, scale]).toEqual([10, 5, 0.25]);
     expect(image.data.length).toBe(10 * 5 * 3);
+  });
+
+  it('gives a face crop up to the limit exactly as cropRgb does', async () => {
+    const r = { x: -1, y: 0, width: 3, height: 2 };
+    const crop = await cropFace(grid, r, 'replicate', 3);
+    expect([crop.width, crop.height]).toEqual([3, 2]);
+    expect([...crop.data]).toEqual([...cropRgb(grid, r, 'replicate')]);
+  });
+
+  it('shrinks a larger face crop natively, aspect and content kept', async () => {
+    // A 1600x800 card: red left half, blue right half; the crop takes 1000x500 of it, half off the left.
+    const src = await decodeImage(await (await bigCard(1600, 800)).png().toBuffer());
+    const r = { x: -200, y: 100, width: 1000, height: 500 };
+    const crop = await cropFace(src, r, 'black', 400);
+    expect([crop.width, crop.height, crop.data.length]).toEqual([400, 200, 400 * 200 * 3]);
+    expect(crop.data).toBeInstanceOf(Int32Array);
+    const at = (x: number, y: number) => [...crop.data.subarray((y * 400 + x) * 3, (y * 400 + x) * 3 + 3)];
+    expect(at(20, 100)).toEqual([0, 0, 0]); // outside the image: black
+    const red = at(200, 100);
+    expect(red[0]).toBeGreaterThan(240);
+    expect(red[2]).toBeLessThan(15);
   });
 });

@@ -193,9 +193,12 @@ export interface Rect {
  * input of the landmark and recognition nets.
  */
 export function cropRgb(img: RgbImage, r: Rect, mode: PadMode): Int32Array {
+  return cropInto(img, r, mode, new Int32Array(r.width * r.height * 3));
+}
+
+function cropInto<T extends Int32Array | Uint8Array>(img: RgbImage, r: Rect, mode: PadMode, out: T): T {
   const replicate = mode === 'replicate';
   const { width: w, height: h, data } = img;
-  const out = new Int32Array(r.width * r.height * 3);
   const inX0 = Math.min(w, Math.max(0, r.x));
   const inX1 = Math.max(inX0, Math.min(w, r.x + r.width));
   for (let row = 0; row < r.height; row++) {
@@ -218,6 +221,38 @@ export function cropRgb(img: RgbImage, r: Rect, mode: PadMode): Int32Array {
     }
   }
   return out;
+}
+
+/**
+ * Longest side of a face crop handed to the nets (px). They read far less (landmarks 112 px,
+ * the descriptor 150, antispoof 192 then 128) and resize it themselves with a bilinear resize
+ * inside the wasm heap, which never shrinks: a face filling a 2048 px photo made a ~2000 px crop
+ * (48 MB as int32, ~95 MB for antispoof's 1.4x region) and its float copies there, 150-300 MB
+ * kept for life. Three times the descriptor's input leaves every net its pixels; crops up to
+ * this size (every face of faces-dev but the largest) reach the nets exactly as before.
+ */
+export const MAX_FACE_CROP_SIDE = 448;
+
+/** A face crop as int32 RGB for tfjs, and its size (smaller than the rectangle's when shrunk). */
+export interface FaceCrop {
+  data: Int32Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * cropRgb, shrunk natively (sharp's filtered resize, aspect kept) when its longer side is
+ * over `maxSide`, so a huge crop never exists as int32 or in the wasm heap. Coordinates found on
+ * the crop map back by `r.width / crop.width` and `r.height / crop.height`.
+ */
+export async function cropFace(img: RgbImage, r: Rect, mode: PadMode, maxSide = MAX_FACE_CROP_SIDE): Promise<FaceCrop> {
+  const longest = Math.max(r.width, r.height);
+  if (maxSide <= 0 || longest <= maxSide) return { data: cropRgb(img, r, mode), width: r.width, height: r.height };
+  const bytes = cropInto(img, r, mode, new Uint8Array(r.width * r.height * 3));
+  const width = Math.max(1, Math.round((r.width * maxSide) / longest));
+  const height = Math.max(1, Math.round((r.height * maxSide) / longest));
+  const out = await toRgb(rawInput({ data: bytes, width: r.width, height: r.height }).resize(width, height, { fit: 'fill' }));
+  return { data: Int32Array.from(out.data), width: out.width, height: out.height };
 }
 
 /**

@@ -10,7 +10,7 @@ import { ImageError, iou, ModelError, type AlignedFace, type EngineImage, type F
 import { alignFace } from './alignment.ts';
 import { loadOnnxRecognizer, type OnnxRecognizer } from './onnx-recognizer.ts';
 import { loadBackend, type FaceApi, type LoadedBackend } from './backend.ts';
-import { checkRgb, cropRgb, decodeImage, downscale, pad, type Rect, type RgbImage } from './image.ts';
+import { checkRgb, cropFace, cropRgb, decodeImage, downscale, pad, type Rect, type RgbImage } from './image.ts';
 import { antispoofScore, faceresDescriptor, humanFaceRegion, loadGraphModel } from './human-models.ts';
 import { useLeanSsdForward } from './ssd-forward.ts';
 import { measureCrop } from '../recognition/quality.ts';
@@ -130,9 +130,13 @@ async function toRgb(image: EngineImage, s: WorkerSettings): Promise<{ img: RgbI
   }
 }
 
-/** A face crop as a tensor; see cropRgb for why not face-api's extractFaceTensors. */
-function cropTensor(s: State, img: RgbImage, r: Rect): Tensor3D {
-  return s.loaded.tf.tensor3d(cropRgb(img, r, s.settings.padMode), [r.height, r.width, 3], 'int32');
+/**
+ * A face crop as a tensor; see cropRgb for why not face-api's extractFaceTensors. Shrunk when
+ * larger than the nets need (cropFace): its shape may be smaller than `r`.
+ */
+async function cropTensor(s: State, img: RgbImage, r: Rect): Promise<Tensor3D> {
+  const crop = await cropFace(img, r, s.settings.padMode);
+  return s.loaded.tf.tensor3d(crop.data, [crop.height, crop.width, 3], 'int32');
 }
 
 /** A rectangle floored to whole pixels, kept whole even where it leaves the image. */
@@ -195,10 +199,12 @@ async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: read
       out.push({ box: visible, score: d.score, landmarks: [], descriptor: new Float32Array(0) });
       continue;
     }
-    const faceT = cropTensor(s, img, faceRect);
+    const faceT = await cropTensor(s, img, faceRect);
     let raw: InstanceType<FaceApi['FaceLandmarks68']>;
     try {
       raw = (await faceapi.nets.faceLandmark68Net.detectLandmarks(faceT)) as InstanceType<FaceApi['FaceLandmarks68']>;
+      // Found on a shrunk crop: back to the face rectangle's size.
+      if (faceT.shape[1] !== faceRect.width || faceT.shape[0] !== faceRect.height) raw = raw.forSize(faceRect.width, faceRect.height);
     } finally {
       faceT.dispose();
     }
@@ -222,7 +228,7 @@ async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: read
       descriptor = m ? unitMean(d!, m) : d!;
     } else {
       const describeRect = s.faceres ? (whole(humanFaceRegion(box)) ?? alignedRect) : alignedRect;
-      const faceCropT = cropTensor(s, img, describeRect);
+      const faceCropT = await cropTensor(s, img, describeRect);
       try {
         descriptor = await describe(s, faceCropT);
         if (s.settings.flip) descriptor = await withFlip(s, faceCropT, descriptor);
@@ -264,7 +270,7 @@ async function liveness(s: State, img: RgbImage, box: FaceBox): Promise<number |
   const r = whole(humanFaceRegion(box));
   if (!r) return undefined;
   const t0 = performance.now();
-  const crop = cropTensor(s, img, r);
+  const crop = await cropTensor(s, img, r);
   try {
     return Math.round((await antispoofScore(s.loaded.tf, s.antispoof, crop)) * 1e4) / 1e4;
   } finally {
