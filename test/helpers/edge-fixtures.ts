@@ -1,4 +1,8 @@
 /** Shared fixtures for edge tests: temp folders, a migrated edge database, a clock, a broker. */
+import type { EdgeConfig } from '../../edge/src/config.ts';
+import { Edge } from '../../edge/src/main.ts';
+import type { CheckInEvent, UnknownEvent } from '../../edge/src/recognition/pipeline.ts';
+import type { FaceEngine } from '../../edge/src/vision/face-engine.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -202,4 +206,24 @@ export function testCheckInService(
     ...(opts.antispoofThreshold !== undefined ? { antispoofThreshold: opts.antispoofThreshold } : {}),
   });
   return { service, elders, outbox };
+}
+
+/**
+ * Starts an edge on `config` and `engine` with a captured info log, collecting its check-ins
+ * and unknown faces into the arrays given (emptied first).
+ */
+export async function startWatchedEdge(
+  config: EdgeConfig,
+  engine: FaceEngine,
+  checkIns: CheckInEvent[],
+  unknowns: UnknownEvent[],
+): Promise<{ edge: Edge; lines: LogLine[] }> {
+  const captured = captureLogger('info');
+  checkIns.length = 0;
+  unknowns.length = 0;
+  const edge = new Edge(config, { engine, logger: captured.logger });
+  edge.on('check-in', (e) => checkIns.push(e));
+  edge.on('unknown', (e) => unknowns.push(e));
+  await edge.start();
+  return { edge, lines: captured.lines };
 }

@@ -11,7 +11,7 @@ import { createElderRepository, FACE_API_MODEL } from '../../edge/src/elders/eld
 import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import type { CheckInEvent, UnknownEvent } from '../../edge/src/recognition/pipeline.ts';
 import type { EdgeStatus } from '../../edge/src/web/status-server.ts';
-import { captureLogger, edgeTempDir, waitUntil, type LogLine } from '../helpers/edge-fixtures.ts';
+import { edgeTempDir, startWatchedEdge, waitUntil, type LogLine } from '../helpers/edge-fixtures.ts';
 import { FakeEngine, fakeFace, rng, syntheticDescriptor } from '../helpers/fake-engine.ts';
 import { ALL_DAY_WINDOWS } from '../helpers/all-day.ts';
 
@@ -57,14 +57,7 @@ describe('an edge whose engine runs another model than some templates', () => {
     db.close();
 
     const engine = new FakeEngine({ empty: [], wang: [fakeFace({ descriptor: wang512 })], li: [fakeFace({ descriptor: li512 })] }, FR);
-    const captured = captureLogger('info');
-    lines = captured.lines;
-    checkIns.length = 0;
-    unknowns.length = 0;
-    edge = new Edge(config, { engine, logger: captured.logger });
-    edge.on('check-in', (e) => checkIns.push(e));
-    edge.on('unknown', (e) => unknowns.push(e));
-    await edge.start();
+    ({ edge, lines } = await startWatchedEdge(config, engine, checkIns, unknowns));
   });
 
   afterEach(async () => {

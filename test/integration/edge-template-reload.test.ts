@@ -14,7 +14,7 @@ import { elderCommand } from '../../edge/src/elders/elder-command.ts';
 import { createElderRepository, FACE_API_MODEL } from '../../edge/src/elders/elder-repository.ts';
 import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import type { CheckInEvent, UnknownEvent } from '../../edge/src/recognition/pipeline.ts';
-import { captureLogger, edgeTempDir, waitUntil, type LogLine } from '../helpers/edge-fixtures.ts';
+import { edgeTempDir, startWatchedEdge, waitUntil, type LogLine } from '../helpers/edge-fixtures.ts';
 import { FakeEngine, fakeFace, syntheticDescriptor } from '../helpers/fake-engine.ts';
 import { ALL_DAY_WINDOWS } from '../helpers/all-day.ts';
 
@@ -37,14 +37,7 @@ describe('a running edge reloads its templates', () => {
     scene.forEach((label, i) => writeFileSync(join(frames, `f${String(i).padStart(2, '0')}.jpg`), label));
     const config = loadEdgeConfig(['--centre', 'c1', '--device', 'd1', '--data', join(tmp.dir, 'edge'), '--server', 'mqtt://127.0.0.1:1', '--camera', `door=${frames},side=${frames}`, '--camera-loop', '--fps', '20', '--http-port', '0', '--meal-windows', ALL_DAY_WINDOWS], {});
     const engine = new FakeEngine({ empty: [], wang: [fakeFace({ descriptor: wang })], li: [fakeFace({ descriptor: li })] });
-    const captured = captureLogger('info');
-    lines = captured.lines;
-    checkIns.length = 0;
-    unknowns.length = 0;
-    edge = new Edge(config, { engine, logger: captured.logger });
-    edge.on('check-in', (e) => checkIns.push(e));
-    edge.on('unknown', (e) => unknowns.push(e));
-    await edge.start();
+    ({ edge, lines } = await startWatchedEdge(config, engine, checkIns, unknowns));
   });
 
   afterEach(async () => {
