@@ -19,6 +19,8 @@ type Session = import('onnxruntime-node').InferenceSession;
 export interface OnnxRecognizer {
   /** `onnxruntime-node` or `onnxruntime-web (wasm)`. */
   runtime: string;
+  /** The manifest's distance for it: `cosine` descriptors come back at unit length. */
+  distance: RecognizerEntry['distance'];
   /** Descriptors of aligned crops (each `input.width` x `input.height`), unit length. */
   embed(faces: readonly AlignedFace[]): Promise<Float32Array[]>;
 }
@@ -83,6 +85,7 @@ export async function loadOnnxRecognizer(
 
   return {
     runtime: used,
+    distance: entry.distance,
     async embed(faces) {
       if (faces.length === 0) return [];
       const n = faces.length;
@@ -115,7 +118,7 @@ export async function loadOnnxRecognizer(
         if (y.length !== count * dimension) throw new ModelError(`model ${file} returned ${y.length / count} values a face, the manifest says ${dimension}`);
         for (let j = 0; j < count; j++) {
           const v = y.subarray(j * dimension, (j + 1) * dimension);
-          out.push(entry.distance === 'cosine' ? unit(v) : Float32Array.from(v));
+          out.push(entry.distance === 'cosine' ? unitLength(v) : Float32Array.from(v));
         }
       }
       return out;
@@ -124,7 +127,7 @@ export async function loadOnnxRecognizer(
 }
 
 /** A unit-length copy (cosine distance then orders pairs as Euclidean distance does). */
-function unit(v: Float32Array): Float32Array {
+export function unitLength(v: Float32Array): Float32Array {
   let s = 0;
   for (const a of v) s += a * a;
   const k = s > 0 ? 1 / Math.sqrt(s) : 0;

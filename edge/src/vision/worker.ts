@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import type { GraphModel, Tensor3D } from '@tensorflow/tfjs';
 import { ImageError, iou, ModelError, type AlignedFace, type EngineImage, type FaceBox, type Point, type RecognizerModel } from './face-engine.ts';
 import { alignFace } from './alignment.ts';
-import { loadOnnxRecognizer, type OnnxRecognizer } from './onnx-recognizer.ts';
+import { loadOnnxRecognizer, unitLength, type OnnxRecognizer } from './onnx-recognizer.ts';
 import { loadBackend, type FaceApi, type LoadedBackend } from './backend.ts';
 import { checkRgb, cropFace, cropRgb, decodeImage, downscale, pad, type Rect, type RgbImage } from './image.ts';
 import { antispoofScore, faceresDescriptor, humanFaceRegion, loadGraphModel } from './human-models.ts';
@@ -225,7 +225,9 @@ async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: read
       aligned = alignFace(img, points);
       const crops = s.settings.flip ? [aligned, mirror(aligned)] : [aligned];
       const [d, m] = await s.onnx.embed(crops);
-      descriptor = m ? unitMean(d!, m) : d!;
+      // The mean of the face's and its mirror's, back to unit length for a cosine model.
+      const mean = m ? d!.map((v, i) => (v + m[i]!) / 2) : d!;
+      descriptor = m && s.onnx.distance === 'cosine' ? unitLength(mean) : mean;
     } else {
       const describeRect = s.faceres ? (whole(humanFaceRegion(box)) ?? alignedRect) : alignedRect;
       const faceCropT = await cropTensor(s, img, describeRect);
@@ -305,24 +307,6 @@ function mirror(f: AlignedFace): AlignedFace {
     }
   }
   return { ...f, data: out };
-}
-
-/** The mean of two descriptors, at unit length again when they were. */
-function unitMean(a: Float32Array, b: Float32Array): Float32Array {
-  const m = a.map((v, i) => (v + b[i]!) / 2);
-  if (isUnit(a)) {
-    let n = 0;
-    for (const v of m) n += v * v;
-    const k = n > 0 ? 1 / Math.sqrt(n) : 0;
-    return m.map((v) => v * k);
-  }
-  return m;
-}
-
-function isUnit(v: Float32Array): boolean {
-  let n = 0;
-  for (const a of v) n += a * a;
-  return Math.abs(n - 1) < 1e-3;
 }
 
 /** Brightness and sharpness of the aligned face's middle (the border may be padding). */
