@@ -12,7 +12,7 @@ import { edgeSettings } from '../../edge/src/config.ts';
 import { FaceApiEngine, type RecognizerName } from '../../edge/src/vision/face-api-engine.ts';
 import type { BackendChoice, DetectedFace } from '../../edge/src/vision/face-engine.ts';
 import { DEFAULT_MATCHER_OPTIONS, DESCRIPTOR_LENGTH, Matcher, packTemplates, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
-import { decisionDefaults, DEFAULT_RECOGNIZER, findRecognizer } from '../../edge/src/vision/models.ts';
+import { decisionDefaults, DEFAULT_RECOGNIZER } from '../../edge/src/vision/models.ts';
 import { checkQuality, DEFAULT_QUALITY_OPTIONS, type QualityOptions } from '../../edge/src/recognition/quality.ts';
 import { listIdentities, listNoFacePhotos, readGroups, splitProtocol, type Split } from './dataset.ts';
 import { countByGroup, countOutcomes, decideProbes, enrolmentTemplates, pairwise, type EvalFace, type FaceTable, type OpenSetCounts, type PairStats } from './metrics.ts';
@@ -447,7 +447,7 @@ const range = (from: number, to: number, step: number): number[] => {
 export async function modelDefaults(model: ModelName): Promise<{ threshold: number; margin: number; cohortRatio: number }> {
   // The model's calibrated rule, as the edge applies it (models/manifest.json).
   if (model === 'faceres') return FACERES_DEFAULTS;
-  return (await findRecognizer(model)).decision;
+  return decisionDefaults(model);
 }
 
 export async function evalCommand(argv: string[]): Promise<number> {

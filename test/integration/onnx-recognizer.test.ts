@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import { ModelError, type DetectedFace } from '../../edge/src/vision/face-engine.ts';
-import { DEFAULT_MANIFEST, readRecognizers } from '../../edge/src/vision/models.ts';
+import { DEFAULT_MANIFEST, recognizersOf } from '../../edge/src/vision/models.ts';
 import { cropAround, distance, largest, sampleBytes, scaled } from '../helpers/vision-samples.ts';
 
 const quiet = pino({ level: 'silent' });
@@ -100,7 +100,7 @@ describe('recognizer entries of the manifest', () => {
   }
 
   it('lists face-api and fr-feature, each with its dimension and decision defaults', async () => {
-    const all = await readRecognizers();
+    const all = recognizersOf();
     expect(all.map((r) => [r.id, r.kind, r.dimension])).toEqual([
       ['face-api', 'face-api', 128],
       ['fr-feature', 'onnx', 512],
@@ -112,7 +112,7 @@ describe('recognizer entries of the manifest', () => {
       delete e.decision;
       e.dimension = 500.5;
     });
-    await expect(readRecognizers(file)).rejects.toThrow(/recognizer fr-feature: dimension.*decision\.threshold/s);
+    expect(() => recognizersOf(file)).toThrow(/recognizer fr-feature: dimension.*decision\.threshold/s);
   });
 
   it('refuses at start a model whose input name the manifest gets wrong', async () => {

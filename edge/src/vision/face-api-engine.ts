@@ -18,7 +18,7 @@ import {
   type AlignedFace,
 } from './face-engine.ts';
 import { DEFAULT_MAX_DECODE_SIDE, DEFAULT_MAX_PIXELS, type PadMode } from './image.ts';
-import { DEFAULT_MANIFEST, DEFAULT_MODELS_DIR, DEFAULT_RECOGNIZER, findRecognizer, verifyModels } from './models.ts';
+import { DEFAULT_MANIFEST, DEFAULT_MODELS_DIR, DEFAULT_RECOGNIZER, recognizerById, verifyModels } from './models.ts';
 import { BackendError } from './backend.ts';
 import { workerScript } from './worker-bundle.ts';
 import type { DetectResult, DetectorName, InitResult, RecognizerName, WireError, WorkerCall, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
@@ -189,7 +189,7 @@ export class FaceApiEngine implements FaceEngine {
     const t0 = performance.now();
     // Any recognizer but the eval-only faceres is a manifest entry; an ONNX one brings its spec.
     if (this.settings.recognizer !== 'faceres') {
-      const entry = await findRecognizer(this.settings.recognizer, this.manifestPath);
+      const entry = recognizerById(this.settings.recognizer, this.manifestPath);
       if (entry.kind === 'onnx') this.settings.onnx = entry;
     }
     await verifyModels(this.settings.modelsDir, this.manifestPath, modelsOf(this.settings));

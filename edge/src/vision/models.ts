@@ -147,12 +147,22 @@ function recognizerProblems(r: Partial<RecognizerEntry>, files: readonly ModelFi
   return p;
 }
 
-/** The manifest's recognizers, checked; throws one ModelError naming every problem. */
-export async function readRecognizers(path: string = DEFAULT_MANIFEST): Promise<RecognizerEntry[]> {
-  const manifest = await readManifest(path);
-  const list = (manifest as { recognizers?: unknown }).recognizers;
+/**
+ * The manifest's recognizers, checked; throws one ModelError naming every problem. Synchronous
+ * (a few KB, read once per engine or settings load), so settings can take their defaults from it.
+ */
+export function recognizersOf(path: string = DEFAULT_MANIFEST): RecognizerEntry[] {
+  let manifest: { files?: unknown; recognizers?: unknown };
+  try {
+    manifest = JSON.parse(readFileSync(path, 'utf8')) as typeof manifest;
+  } catch (err) {
+    throw new ModelError(`cannot read the model manifest ${path}: ${(err as Error).message}`);
+  }
+  const files = Array.isArray(manifest.files) ? (manifest.files as ModelFile[]) : [];
+  if (files.length === 0) throw new ModelError(`model manifest ${path} lists no files`);
+  const list = manifest.recognizers;
   if (!Array.isArray(list) || list.length === 0) throw new ModelError(`model manifest ${path} lists no recognizers`);
-  const problems = list.flatMap((r) => recognizerProblems(r as Partial<RecognizerEntry>, manifest.files));
+  const problems = list.flatMap((r) => recognizerProblems(r as Partial<RecognizerEntry>, files));
   const ids = list.map((r) => (r as { id?: unknown }).id);
   for (const [i, id] of ids.entries()) if (ids.indexOf(id) !== i) problems.push(`recognizer ${String(id)} is listed twice`);
   if (problems.length) throw new ModelError(`model manifest ${path}: ${problems.join('; ')}`);
@@ -160,30 +170,16 @@ export async function readRecognizers(path: string = DEFAULT_MANIFEST): Promise<
 }
 
 /** The recognizer with this id; ModelError naming the ones there are when none has it. */
-export async function findRecognizer(id: string, path: string = DEFAULT_MANIFEST): Promise<RecognizerEntry> {
-  const all = await readRecognizers(path);
+export function recognizerById(id: string, path: string = DEFAULT_MANIFEST): RecognizerEntry {
+  const all = recognizersOf(path);
   const r = all.find((x) => x.id === id);
   if (!r) throw new ModelError(`no recognizer "${id}" in ${path}: use one of ${all.map((x) => x.id).join(', ')}`);
   return r;
 }
 
-/**
- * The decision-rule defaults of recognizer `id` (synchronous: settings are read at start).
- * Throws ModelError when the manifest cannot be read or has no such recognizer.
- */
+/** The decision-rule defaults of recognizer `id` (for settings, read at start). */
 export function decisionDefaults(id: string, path: string = DEFAULT_MANIFEST): DecisionDefaults {
-  let parsed: { files?: ModelFile[]; recognizers?: Partial<RecognizerEntry>[] };
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8')) as typeof parsed;
-  } catch (err) {
-    throw new ModelError(`cannot read the model manifest ${path}: ${(err as Error).message}`);
-  }
-  const list = parsed.recognizers ?? [];
-  const r = list.find((x) => x.id === id);
-  if (!r) throw new ModelError(`no recognizer "${id}" in ${path}: use one of ${list.map((x) => x.id).join(', ')}`);
-  const problems = recognizerProblems(r, parsed.files ?? []);
-  if (problems.length) throw new ModelError(`model manifest ${path}: ${problems.join('; ')}`);
-  return { ...r.decision! };
+  return { ...recognizerById(id, path).decision };
 }
 
 /** Ids of the manifest's recognizers (for help texts and choices); empty when unreadable. */
