@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { DetectedFace, FaceEngine } from '../../edge/src/vision/face-engine.ts';
 import { euclideanDistance as distance } from '../../edge/src/recognition/matcher.ts';
+import { decisionDefaults } from '../../edge/src/vision/models.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -38,8 +39,22 @@ export interface DemoPerson {
 
 const ELDER_NAMES = ['王秀英', '李桂兰', '张建国', '刘淑珍', '陈德明', '杨玉兰', '赵志刚', '黄秀珍', '周福海', '吴凤英', '徐国强', '孙美华'];
 
-/** Distances below this between two sample faces would make them a confusable pair in the demo. */
-const DISTINCT_DISTANCE = 0.55;
+/**
+ * Two sample faces closer than this would be a confusable pair in the demo: the engine's
+ * model's decision threshold plus its margin (distances are on each model's own scale).
+ */
+function distinctDistance(engine: FaceEngine): number {
+  const { threshold, margin } = decisionDefaults(engine.info().model.id);
+  return threshold + margin;
+}
+
+/** Whether the engine finds a face in every enrolment photo (a tight crop can cut one off). */
+async function enrolable(engine: FaceEngine, photos: readonly Buffer[]): Promise<boolean> {
+  for (const bytes of photos) {
+    if ((await engine.detect({ kind: 'encoded', bytes })).length === 0) return false;
+  }
+  return true;
+}
 
 async function cutPortrait(photo: Buffer, face: DetectedFace, width: number, height: number): Promise<{ portrait: Buffer; tight: Buffer }> {
   const { x, y, width: w, height: h } = face.box;
@@ -67,19 +82,31 @@ export async function pickDemoPeople(engine: FaceEngine, elders: number, strange
       .sort((a, b) => a.box.x - b.box.x)
       .forEach((face, i) => candidates.push({ face, photo, width: meta.width!, height: meta.height!, source: `${path.split('/').pop()}#${i}` }));
   }
+  const distinct = distinctDistance(engine);
   const chosen: typeof candidates = [];
   for (const c of candidates) {
-    if (chosen.every((o) => distance(o.face.descriptor, c.face.descriptor) >= DISTINCT_DISTANCE)) chosen.push(c);
+    if (chosen.every((o) => distance(o.face.descriptor, c.face.descriptor) >= distinct)) chosen.push(c);
   }
-  if (chosen.length < elders + strangers) {
-    throw new Error(`the sample photos gave ${chosen.length} distinct faces; the demo needs ${elders + strangers}`);
+  // Elders come from the front, strangers from the end (so mostly from other photos than the
+  // elders); a face whose portrait or tight crop the engine cannot find again is passed over.
+  const pick = async (order: typeof candidates, count: number, taken: ReadonlySet<(typeof candidates)[number]>) => {
+    const out: Array<{ c: (typeof candidates)[number]; portrait: Buffer; tight: Buffer }> = [];
+    for (const c of order) {
+      if (out.length === count) break;
+      if (taken.has(c)) continue;
+      const { portrait, tight } = await cutPortrait(c.photo, c.face, c.width, c.height);
+      if (await enrolable(engine, [portrait, tight])) out.push({ c, portrait, tight });
+    }
+    return out;
+  };
+  const strangerPicks = await pick([...chosen].reverse(), strangers, new Set());
+  const elderPicks = await pick(chosen, elders, new Set(strangerPicks.map((p) => p.c)));
+  if (elderPicks.length < elders || strangerPicks.length < strangers) {
+    throw new Error(`the sample photos gave ${elderPicks.length + strangerPicks.length} distinct, enrolable faces; the demo needs ${elders + strangers}`);
   }
-  // Strangers are taken from the end so that they come from other photos than most elders.
   const people: DemoPerson[] = [];
-  for (let i = 0; i < elders + strangers; i++) {
+  [...elderPicks, ...strangerPicks].forEach(({ c, portrait, tight }, i) => {
     const enrolled = i < elders;
-    const c = enrolled ? chosen[i]! : chosen[chosen.length - (i - elders) - 1]!;
-    const { portrait, tight } = await cutPortrait(c.photo, c.face, c.width, c.height);
     people.push({
       id: enrolled ? `E${String(i + 1).padStart(3, '0')}` : `X${String(i - elders + 1).padStart(2, '0')}`,
       name: enrolled ? ELDER_NAMES[i % ELDER_NAMES.length]! : '(未登记)',
@@ -88,7 +115,7 @@ export async function pickDemoPeople(engine: FaceEngine, elders: number, strange
       enrolPhotos: [portrait, tight],
       source: c.source,
     });
-  }
+  });
   return people;
 }
 

@@ -11,6 +11,7 @@ import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 
 const engine = new FaceApiEngine({ logger: pino({ level: 'silent' }), antispoof: false });
 await engine.start();
+const model = engine.info().model.id;
 const photos: { photo: string; faces: { box: { x: number; y: number; width: number; height: number }; descriptor: number[] }[] }[] = [];
 try {
   for (const photo of process.argv.slice(2)) {
@@ -20,4 +21,4 @@ try {
 } finally {
   await engine.stop();
 }
-console.log(JSON.stringify({ photos, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+console.log(JSON.stringify({ photos, model, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));

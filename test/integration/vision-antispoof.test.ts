@@ -15,7 +15,7 @@ import { sampleBytes, SAMPLE_FACES } from '../helpers/vision-samples.ts';
 const quiet = pino({ level: 'silent' });
 
 describe('antispoof score from the real engine', () => {
-  const engine = new FaceApiEngine({ logger: quiet, padRetry: false });
+  const engine = new FaceApiEngine({ logger: quiet, padRetry: false, recognizer: 'face-api' });
   beforeAll(() => engine.start());
   afterAll(() => engine.stop());
 

@@ -28,7 +28,10 @@ describe('loadEdgeConfig', () => {
       fps: 5,
       http: { host: '127.0.0.1', port: 8081 },
       meals: { timeZone: 'Asia/Shanghai' },
-      match: { threshold: 0.48, margin: 0.05, cohortRatio: 0.75, meanTemplates: true },
+      model: 'fr-feature',
+      // fr-feature's calibrated decision (models/manifest.json, scripts/eval/CALIBRATION.md).
+      match: { threshold: 0.96, margin: 0.05, cohortRatio: 0.78, meanTemplates: true },
+      lookalikeDistance: 0.9,
       backend: 'auto',
     });
     expect(c.dbFile).toMatch(/data[/\\]edge[/\\]edge\.db$/);

@@ -23,7 +23,7 @@ export const DEFAULT_MANIFEST = join(REPO_ROOT, 'models', 'manifest.json');
  * found" with it, none with face-api). Templates record their model, so changing this makes a
  * box list the elders to re-enrol.
  */
-export const DEFAULT_RECOGNIZER = 'face-api';
+export const DEFAULT_RECOGNIZER = 'fr-feature';
 
 const FIX = 'run `npm install` or `node scripts/install-models.js` to reinstall the models';
 
