@@ -42,6 +42,7 @@ import { edgeSettings } from '../../edge/src/config.ts';
 import { euclideanDistance, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
 import { DEFAULT_QUALITY_OPTIONS, estimatePose } from '../../edge/src/recognition/quality.ts';
 import type { DetectedFace } from '../../edge/src/vision/face-engine.ts';
+import { DEFAULT_RECOGNIZER } from '../../edge/src/vision/models.ts';
 import { listIdentities, splitProtocol, type Identity, type SplitVariant } from './dataset.ts';
 import { decide, matcherOptions, modelDefaults, MODELS, percentile, runEval, sweep, type EvalOptions, type MeanTemplateBuilder, type ModelName, type SweepRow } from './eval.ts';
 import { countByGroup, countOutcomes, enrolmentTemplates, type FaceTable, type OpenSetCounts } from './metrics.ts';
@@ -51,7 +52,7 @@ const STUDY = {
   about: "Does the production decision rule fit faces-dev, or only the README's one split of it? Decides with the\nproduction Matcher and defaults over 6 splits of the same photos, then searches the rule grid.",
   options: {
     faces: { flag: 'faces', type: 'string', required: true, arg: 'DIR', doc: 'the labelled folder (read in place; skipped with a message when absent)' },
-    model: { flag: 'model', type: 'string', default: 'face-api', choices: MODELS, doc: "recognition model: face-api (the edge's settings) or fr-feature (its decision defaults from models/manifest.json); the cache must be made with the same model" },
+    model: { flag: 'model', type: 'string', default: DEFAULT_RECOGNIZER, choices: MODELS, doc: "recognition model (default: the edge's), with its decision defaults from models/manifest.json; the cache must be made with the same model" },
     cache: { flag: 'cache', type: 'string', default: undefined, arg: 'FILE', doc: 'the descriptors of `mealcheck eval --cache FILE` (computed and kept when absent)' },
     backend: { flag: 'backend', type: 'string', default: edgeSettings.backend.default, choices: ['auto', 'tensorflow', 'wasm', 'cpu'], doc: 'the backend the cache was made with' },
     flip: { flag: 'flip', type: 'string', default: 'off', choices: ['on', 'off'], doc: 'flip test-time augmentation, as `mealcheck eval --flip`, off on the edge; a cache is only reused when made with the same setting' },
