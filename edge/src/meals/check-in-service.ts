@@ -9,7 +9,7 @@ import { isTrustAware, type Clock, type ClockReading, type Ids } from '../../../
 import type { Logger } from '../../../common/logger.ts';
 import type { Db } from '../../../common/sqlite.ts';
 import type { ElderRepository } from '../elders/elder-repository.ts';
-import { createClockRepository, type ClockRepository, type UnsyncedCheckIn } from '../sync/clock-repository.ts';
+import { createClockRepository, type ClockRepository, type UnsyncedCheckIn } from '../clock/clock-repository.ts';
 import type { OutboxRepository } from '../sync/outbox-repository.ts';
 import { doorDetails, type CheckIn, type CheckInRecorder, type CheckInRequest, type CheckInResult, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
 import type { CheckInRecord, CheckInRepository } from './check-in-repository.ts';
@@ -39,7 +39,7 @@ export interface CheckInServiceDeps {
    */
   antispoofThreshold?: number;
   /**
-   * Check-ins recorded while a trust-aware clock (edge/src/sync/trusted-clock.ts) is untrusted;
+   * Check-ins recorded while a trust-aware clock (edge/src/clock/trusted-clock.ts) is untrusted;
    * default: the `unsynced_check_ins` table of `db`. Unused with a plain Clock (always trusted).
    */
   unsynced?: Pick<ClockRepository, 'insertUnsynced' | 'latestHeld' | 'countByStatus'>;

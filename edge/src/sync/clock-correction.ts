@@ -1,6 +1,6 @@
 /**
  * Turns check-ins recorded while the clock was untrusted into what they really were, once the
- * time is known (see trusted-clock.ts):
+ * time is known (see clock/trusted-clock.ts):
  *
  * - held rows of THIS run: the time of each is the server's time at its monotonic stamp. Its
  *   meal window and service date are worked out again from that time. It becomes a check-in
@@ -18,7 +18,7 @@ import type { Db } from '../../../common/sqlite.ts';
 import type { CheckInRecord, CheckInRepository } from '../meals/check-in-repository.ts';
 import { doorDetails } from '../meals/check-in.ts';
 import { nearestMeal, type MealWindow } from '../../../common/meal-windows.ts';
-import type { ClockRepository, UnsyncedCheckIn } from './clock-repository.ts';
+import type { ClockRepository, UnsyncedCheckIn } from '../clock/clock-repository.ts';
 import type { HeldOutbox } from './outbox-repository.ts';
 
 export interface ClockCorrectorDeps {

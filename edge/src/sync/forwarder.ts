@@ -13,7 +13,7 @@
  *   and check-ins keep being recorded into the outbox meanwhile.
  *
  * The forwarder also asks the server for the time (`time` topic, answered on `receipts`) on every
- * connect and then now and then, for a box without a real-time clock (trusted-clock.ts).
+ * connect and then now and then, for a box without a real-time clock (clock/trusted-clock.ts).
  *
  * MQTT 5 is asked for first. A broker that refuses it (an old Mosquitto, aedes 1.x) gets
  * 3.1.1 on the next attempt: nothing here needs 5, since receipts, not
@@ -26,7 +26,7 @@ import { CONTRACT_VERSION, parseDeviceInbound, topics, type DeviceStatus, type E
 import type { Clock } from '../../../common/clock.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { OutboxRepository, ReceiptConflictLog } from './outbox-repository.ts';
-import type { TrustedClock } from './trusted-clock.ts';
+import type { TrustedClock } from '../clock/trusted-clock.ts';
 
 export interface ForwarderOptions {
   /** e.g. `mqtt://127.0.0.1:1883` or `mqtts://server:8883`. */
