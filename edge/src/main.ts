@@ -29,7 +29,7 @@ import type { CheckInRecorder } from './meals/check-in.ts';
 import { kioskMessage } from './meals/kiosk-message.ts';
 import { Matcher, type TemplateSet } from './recognition/matcher.ts';
 import { RecognitionPipeline, type CheckInEvent, type UnknownEvent } from './recognition/pipeline.ts';
-import { createClockCorrector } from './sync/clock-correction.ts';
+import { createClockCorrector } from './meals/clock-correction.ts';
 import { createClockRepository } from './clock/clock-repository.ts';
 import { createOutboxRepository } from './sync/outbox-repository.ts';
 import { Forwarder } from './sync/forwarder.ts';

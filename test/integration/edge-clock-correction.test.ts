@@ -12,7 +12,7 @@ import { createCheckInRepository } from '../../edge/src/meals/check-in-repositor
 import { createCheckInService, type CheckInService } from '../../edge/src/meals/check-in-service.ts';
 import { kioskMessage } from '../../edge/src/meals/kiosk-message.ts';
 import { DEFAULT_MEAL_WINDOWS, nearestMeal, parseMealWindows, shortestGapBetweenMeals } from '../../common/meal-windows.ts';
-import { createClockCorrector } from '../../edge/src/sync/clock-correction.ts';
+import { createClockCorrector } from '../../edge/src/meals/clock-correction.ts';
 import { createClockRepository, type ClockRepository } from '../../edge/src/clock/clock-repository.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import { TrustedClock } from '../../edge/src/clock/trusted-clock.ts';

@@ -17,7 +17,7 @@
  *   for the server's time.
  * - otherwise the clock is untrusted: check-ins are still recorded (an elder at the door is never
  *   turned away), stamped with the monotonic time since this run started, and corrected once
- *   the time is learnt (sync/clock-correction.ts).
+ *   the time is learnt (meals/clock-correction.ts).
  *
  * Trust only grows within a run, except that a system clock stepped back below the floor
  * before any sample makes it untrusted again.

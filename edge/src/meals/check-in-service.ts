@@ -168,7 +168,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
   /**
    * The clock is untrusted (no RTC, not yet synced with the server): the elder is not turned
    * away. The check-in is recorded with the monotonic time of this run, its outbox row held,
-   * and its time, meal and date corrected once the time is known (sync/clock-correction.ts).
+   * and its time, meal and date corrected once the time is known (meals/clock-correction.ts).
    * Until then the meal shown is the box's guess, and one elder's check-ins closer together
    * than the shortest gap between two meals count as one.
    */

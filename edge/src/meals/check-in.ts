@@ -46,7 +46,7 @@ export interface CheckIn extends DoorVisit {
   eventId: string;
   /**
    * True when recorded while the box's clock was untrusted: `meal`, `serviceDate` and `at` are
-   * then the box's guess until the time is learnt (sync/clock-correction.ts).
+   * then the box's guess until the time is learnt (meals/clock-correction.ts).
    */
   provisional?: boolean;
 }

@@ -259,7 +259,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
   }
 
   /**
-   * Held outbox rows were released (clock-correction.ts): their seq may be behind the send
+   * Held outbox rows were released (meals/clock-correction.ts): their seq may be behind the send
    * cursor, so go through the outbox from the oldest row again.
    */
   rescan(): void {
