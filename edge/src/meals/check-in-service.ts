@@ -3,16 +3,16 @@
  * writes the check-in and its outbox row in ONE transaction, so a meal shown as recorded is
  * always forwarded and a forwarded meal was always recorded. Outcomes are values, never throws.
  */
-import { randomUUID } from 'node:crypto';
-import { isValidId, type MealEvent } from '../../../common/contract.ts';
+import type { MealEvent } from '../../../common/contract.ts';
 import { isTrustAware, type Clock, type ClockReading, type Ids } from '../../../common/clock.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Db } from '../../../common/sqlite.ts';
 import type { ElderRepository } from '../elders/elder-repository.ts';
 import { createClockRepository, type ClockRepository, type UnsyncedCheckIn } from '../clock/clock-repository.ts';
 import type { OutboxRepository } from '../sync/outbox-repository.ts';
-import { doorDetails, type CheckIn, type CheckInRecorder, type CheckInRequest, type CheckInResult, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
+import { doorDetails, requestProblem, type CheckIn, type CheckInRecorder, type CheckInRequest, type CheckInResult, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
 import type { CheckInRecord, CheckInRepository } from './check-in-repository.ts';
+import { createCheckInWriter, sqliteCode } from './check-in-writer.ts';
 import { createConfirmationRepository, type ConfirmationRecord, type ConfirmationRepository } from './confirmation-repository.ts';
 import { mealAt, nearestMeal, serviceDateOf, shortestGapBetweenMeals, type MealWindow } from '../../../common/meal-windows.ts';
 
@@ -68,36 +68,16 @@ export interface CheckInService extends CheckInRecorder {
   reject(id: string, staffId: string, reason?: string): ConfirmationResult;
 }
 
-/** Checked before SQLite so a bad value never becomes an outbox row the server rejects forever. */
-function requestProblem(req: CheckInRequest): string | undefined {
-  if (req.cameraId !== undefined && !isValidId(req.cameraId)) return `invalid camera id "${req.cameraId}"`;
-  if (req.score !== undefined && !(Number.isFinite(req.score) && req.score >= 0 && req.score <= 10)) return `invalid score ${req.score}`;
-  if (req.antispoof !== undefined && !(Number.isFinite(req.antispoof) && req.antispoof >= 0 && req.antispoof <= 1)) return `invalid antispoof ${req.antispoof}`;
-  return undefined;
-}
-
-function sqliteCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
   const { db, elders, checkIns, outbox, clock, ids, windows, timeZone, centreId, deviceId, logger } = deps;
-  const listeners = new Set<(c: CheckIn) => void>();
-  // (bootId, seq) orders this run's events whatever the wall clock says: a box with no RTC
-  // may start at 1970, or jump when NTP arrives. Gaps (a failed commit) are harmless.
-  const bootId = deps.bootId ?? randomUUID();
-  let seq = 0;
+  const writer = createCheckInWriter({ outbox, centreId, deviceId, ...(deps.bootId !== undefined ? { bootId: deps.bootId } : {}), ...(logger ? { logger } : {}) });
+  const { bootId } = writer;
 
   const withName = (c: CheckInRecord, fallback?: string): CheckIn => ({ ...c, elderName: elders.getElder(c.elderId)?.name ?? fallback ?? c.elderId });
   const confirmations = deps.confirmations ?? createConfirmationRepository(db);
   const antispoofThreshold = deps.antispoofThreshold ?? 0;
   const named = (c: ConfirmationRecord & { elderName?: string }, name?: string): Confirmation => ({ ...c, elderName: name ?? c.elderName ?? c.elderId });
-  // The anti-spoof hint stays on the box: contract v1 has no field for it.
-  const toEvent = (rec: CheckInRecord, clockFields?: Pick<MealEvent, 'clock' | 'monoMs' | 'edgeAt'>): MealEvent => {
-    const { antispoof: _antispoof, ...wire } = rec;
-    return { ...wire, centreId, deviceId, bootId, seq: ++seq, ...clockFields };
-  };
+  const toEvent = writer.event;
   const unsynced = deps.unsynced ?? createClockRepository(db);
   // Two check-ins of one elder closer in elapsed time than this are for the same meal.
   const sameMealWithinMs = shortestGapBetweenMeals(windows);
@@ -106,20 +86,12 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
   // check-in and its outbox row are committed together or not at all.
   const insertBoth = db.transaction((record: CheckInRecord, event: MealEvent) => {
     checkIns.insert(record);
-    outbox.enqueue(event, record.at);
+    writer.enqueue(event, record.at);
     // A held check-in for this meal has nothing left to confirm: the elder has the meal now.
     confirmations.supersedeOpen(record.elderId, record.serviceDate, record.meal, record.at, record.eventId);
   });
 
-  function notify(checkIn: CheckIn): void {
-    for (const l of listeners) {
-      try {
-        l(checkIn);
-      } catch (err) {
-        logger?.error({ err }, 'check-in listener failed');
-      }
-    }
-  }
+  const notify = writer.recorded;
 
   function record(req: CheckInRequest): CheckInResult {
     const reading = isTrustAware(clock) ? clock.reading() : undefined;
@@ -129,7 +101,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     if (!slot) return { status: 'outside-meal-window' };
     const problem = requestProblem(req);
     if (problem) return { status: 'not-recorded', reason: problem };
-    try {
+    return writer.attempt('check-in NOT recorded', { elderId: req.elderId, meal: slot.meal, serviceDate: slot.serviceDate }, (): CheckInResult => {
       const elder = elders.getElder(req.elderId);
       if (!elder) return { status: 'unknown-elder', elderId: req.elderId };
       const earlier = checkIns.find(req.elderId, slot.serviceDate, slot.meal);
@@ -151,18 +123,13 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
       const checkIn: CheckIn = { ...rec, elderName: elder.name };
       notify(checkIn);
       return { status: 'recorded', checkIn };
-    } catch (err) {
-      const code = sqliteCode(err);
-      const reason = `${code ? `${code}: ` : ''}${(err as Error).message}`;
-      logger?.error({ elderId: req.elderId, meal: slot.meal, serviceDate: slot.serviceDate, reason }, 'check-in NOT recorded');
-      return { status: 'not-recorded', reason };
-    }
+    });
   }
 
   // Clock sanity: the check-in and its held outbox row, committed together.
   const insertHeld = db.transaction((u: Omit<UnsyncedCheckIn, 'status'>, event: MealEvent) => {
     unsynced.insertUnsynced(u);
-    outbox.enqueue(event, u.edgeAt, { held: true });
+    writer.enqueue(event, u.edgeAt, { held: true });
   });
 
   /**
@@ -176,7 +143,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     const problem = requestProblem(req);
     if (problem) return { status: 'not-recorded', reason: problem };
     const guess = nearestMeal(reading.system, windows, timeZone);
-    try {
+    return writer.attempt('check-in NOT recorded', { elderId: req.elderId, monoMs: reading.monoMs }, (): CheckInResult => {
       const elder = elders.getElder(req.elderId);
       if (!elder) return { status: 'unknown-elder', elderId: req.elderId };
       const earlier = unsynced.latestHeld(elder.elderId, bootId);
@@ -203,12 +170,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
       const checkIn: CheckIn = { ...rec, elderName: elder.name, provisional: true };
       notify(checkIn);
       return { status: 'recorded', checkIn };
-    } catch (err) {
-      const code = sqliteCode(err);
-      const reason = `${code ? `${code}: ` : ''}${(err as Error).message}`;
-      logger?.error({ elderId: req.elderId, monoMs: reading.monoMs, reason }, 'check-in NOT recorded');
-      return { status: 'not-recorded', reason };
-    }
+    });
   }
 
   /** The elder's face may be a photo or a screen: hold it for staff (one open hold per elder and meal). */
@@ -236,7 +198,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     }
     const rec: CheckInRecord = { eventId: ids.next(), elderId: c.elderId, serviceDate: c.serviceDate, meal: c.meal, at: c.at, method: c.method, ...doorDetails(c) };
     checkIns.insert(rec);
-    outbox.enqueue(toEvent(rec), decidedAt);
+    writer.enqueue(toEvent(rec), decidedAt);
     confirmations.decide(id, { status: 'confirmed', at: decidedAt, by: staffId, eventId: rec.eventId });
     return { status: 'recorded', confirmation: named(confirmations.get(id)!, name), checkIn: withName(rec, name) };
   });
@@ -250,14 +212,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
   });
 
   function decideSafely(what: 'confirm' | 'reject', id: string, run: () => ConfirmationResult): ConfirmationResult {
-    try {
-      return run();
-    } catch (err) {
-      const code = sqliteCode(err);
-      const reason = `${code ? `${code}: ` : ''}${(err as Error).message}`;
-      logger?.error({ confirmationId: id, reason }, `${what} of a held check-in failed`);
-      return { status: 'not-recorded', reason };
-    }
+    return writer.attempt(`${what} of a held check-in failed`, { confirmationId: id }, run);
   }
 
   function confirm(id: string, staffId: string): ConfirmationResult {
@@ -290,9 +245,6 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     countForDay: (serviceDate) => checkIns.countForDay(serviceDate),
     // Check-ins waiting for the time count too: they were recorded.
     countAll: () => checkIns.countAll() + (isTrustAware(clock) ? unsynced.countByStatus().held : 0),
-    onRecorded(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onRecorded: writer.onRecorded,
   };
 }

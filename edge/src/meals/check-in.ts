@@ -1,5 +1,5 @@
 /** What a check-in is, and what recording one can come to. */
-import type { CheckInMethod, Meal } from '../../../common/contract.ts';
+import { isValidId, type CheckInMethod, type Meal } from '../../../common/contract.ts';
 
 export interface CheckInRequest {
   elderId: string;
@@ -13,6 +13,17 @@ export interface CheckInRequest {
    * confirmation instead of being recorded. Absent = not measured: never blocks a check-in.
    */
   antispoof?: number;
+}
+
+/**
+ * What is wrong with a request, if anything. Checked before SQLite so a bad value never becomes
+ * an outbox row the server rejects forever.
+ */
+export function requestProblem(req: CheckInRequest): string | undefined {
+  if (req.cameraId !== undefined && !isValidId(req.cameraId)) return `invalid camera id "${req.cameraId}"`;
+  if (req.score !== undefined && !(Number.isFinite(req.score) && req.score >= 0 && req.score <= 10)) return `invalid score ${req.score}`;
+  if (req.antispoof !== undefined && !(Number.isFinite(req.antispoof) && req.antispoof >= 0 && req.antispoof <= 1)) return `invalid antispoof ${req.antispoof}`;
+  return undefined;
 }
 
 /** An elder at the door for a meal: what a check-in and a held confirmation both record. */
