@@ -1,13 +1,19 @@
 /**
  * The parts behind the check-in service, each on its own, on real SQLite: the writer every way of
- * recording shares. (The service as a whole: edge-check-in, edge-antispoof, edge-clock-correction.)
+ * recording shares, and the anti-spoof confirmations. (The service as a whole: edge-check-in,
+ * edge-antispoof, edge-clock-correction.)
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { MealEvent } from '../../common/contract.ts';
 import type { Db } from '../../common/sqlite.ts';
+import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
+import { createCheckInRepository } from '../../edge/src/meals/check-in-repository.ts';
 import { createCheckInWriter, sqliteCode } from '../../edge/src/meals/check-in-writer.ts';
 import type { CheckIn } from '../../edge/src/meals/check-in.ts';
+import { createConfirmationRepository } from '../../edge/src/meals/confirmation-repository.ts';
+import { createConfirmationService } from '../../edge/src/meals/confirmation-service.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
-import { captureLogger, edgeTempDir, openEdgeDb } from '../helpers/edge-fixtures.ts';
+import { captureLogger, counterIds, edgeTempDir, openEdgeDb, quietEdgeLogger, TestClock } from '../helpers/edge-fixtures.ts';
 
 const LUNCH = '2025-03-10T03:00:00.000Z';
 const BOOT = '0190f5a2-0000-4000-8000-00000000b001';
@@ -84,5 +90,86 @@ describe('check-in writer', () => {
     writer.recorded(checkIn);
     expect(seen).toEqual([checkIn.eventId]);
     expect(lines.filter((l) => l.msg === 'check-in listener failed')).toHaveLength(2);
+  });
+});
+
+function outboxEvents(): MealEvent[] {
+  return db.prepare<[], { payload: string }>('SELECT payload FROM outbox ORDER BY seq').all().map((r) => JSON.parse(r.payload) as MealEvent);
+}
+
+describe('confirmation service', () => {
+  const LUNCH_SLOT = { serviceDate: '2025-03-10', meal: 'lunch' as const };
+  function build(antispoofThreshold?: number) {
+    const clock = new TestClock(LUNCH);
+    const elders = createElderRepository(db);
+    elders.upsertElder('E1', '王秀英');
+    const checkIns = createCheckInRepository(db);
+    const writer = createCheckInWriter({ outbox: createOutboxRepository(db), centreId: 'c1', deviceId: 'd1', bootId: BOOT, logger: quietEdgeLogger });
+    const seen: CheckIn[] = [];
+    writer.onRecorded((c) => seen.push(c));
+    const service = createConfirmationService({ db, writer, elders, checkIns, confirmations: createConfirmationRepository(db), ids: counterIds(), clock, logger: quietEdgeLogger, ...(antispoofThreshold !== undefined ? { antispoofThreshold } : {}) });
+    const hold = (antispoof = 0.2) => service.hold({ elderId: 'E1', method: 'face', score: 0.3, cameraId: 'door', antispoof }, { elderId: 'E1', name: '王秀英' }, LUNCH_SLOT, new Date(LUNCH));
+    return { clock, elders, checkIns, writer, seen, service, hold };
+  }
+
+  it('finds a face suspect only below the threshold, and never without a hint or with the threshold off', () => {
+    const { service } = build(0.5);
+    expect([0.1, 0.49, 0.5, 0.9].map((antispoof) => service.isSuspect({ elderId: 'E1', method: 'face', antispoof }))).toEqual([true, true, false, false]);
+    expect(service.isSuspect({ elderId: 'E1', method: 'face' })).toBe(false);
+    expect(build().service.isSuspect({ elderId: 'E1', method: 'face', antispoof: 0.01 })).toBe(false);
+  });
+
+  it('holds one check-in per elder and meal, and a confirmed hold is recorded as at the door, once', () => {
+    const { clock, seen, service, hold } = build(0.5);
+    const first = hold();
+    expect(first).toMatchObject({ status: 'pending-confirmation', confirmation: { elderName: '王秀英', status: 'pending', at: LUNCH, ...LUNCH_SLOT, antispoof: 0.2 } });
+    const id = (first as { confirmation: { id: string } }).confirmation.id;
+    expect(hold(0.1)).toMatchObject({ status: 'pending-confirmation', confirmation: { id } });
+    expect(service.countPending()).toBe(1);
+    expect(service.list('pending', 10).map((c) => c.id)).toEqual([id]);
+    expect(outboxEvents()).toEqual([]);
+
+    // Staff confirm after the window closed: the meal and time stay those of the door.
+    clock.set('2025-03-10T09:00:00.000Z');
+    const r = service.confirm(id, 'staff-7');
+    expect(r).toMatchObject({ status: 'recorded', confirmation: { status: 'confirmed', decidedBy: 'staff-7', decidedAt: '2025-03-10T09:00:00.000Z' }, checkIn: { elderName: '王秀英', at: LUNCH, ...LUNCH_SLOT } });
+    const [event] = outboxEvents();
+    expect(event).toMatchObject({ elderId: 'E1', at: LUNCH, meal: 'lunch', bootId: BOOT, seq: 1, score: 0.3, cameraId: 'door' });
+    expect(event).not.toHaveProperty('antispoof');
+    expect(event).not.toHaveProperty('clock');
+    expect(seen.map((c) => c.eventId)).toEqual([event!.eventId]);
+    expect(service.confirm(id, 'staff-8')).toMatchObject({ status: 'already-decided', confirmation: { decidedBy: 'staff-7' } });
+    expect(service.reject(id, 'staff-8')).toMatchObject({ status: 'already-decided' });
+    expect(outboxEvents()).toHaveLength(1);
+    expect(service.countPending()).toBe(0);
+  });
+
+  it('a check-in recorded meanwhile supersedes the hold; confirming one whose meal is already recorded records nothing', () => {
+    const { checkIns, writer, service, hold } = build(0.5);
+    const id = (hold() as { confirmation: { id: string } }).confirmation.id;
+    const rec = { eventId: '00000000-0000-7000-8000-0000000000aa', elderId: 'E1', ...LUNCH_SLOT, at: LUNCH, method: 'manual' as const };
+    db.transaction(() => {
+      checkIns.insert(rec);
+      writer.enqueue(writer.event(rec), rec.at);
+      service.supersedeOpen(rec);
+    })();
+    expect(service.get(id)).toMatchObject({ status: 'superseded', eventId: rec.eventId });
+    // A hold made before the check-in whose supersede was missed (another process): confirming it finds the meal taken.
+    db.prepare("UPDATE confirmations SET status = 'pending', event_id = NULL WHERE id = ?").run(id);
+    expect(service.confirm(id, 'staff-7')).toMatchObject({ status: 'already-checked-in', confirmation: { status: 'superseded', eventId: rec.eventId }, checkIn: { eventId: rec.eventId, elderName: '王秀英' } });
+    expect(outboxEvents()).toHaveLength(1);
+  });
+
+  it('rejects with a reason, forwarding nothing; unknown ids and failed writes are answered, not thrown', () => {
+    const { service, hold } = build(0.5);
+    expect(service.reject('no-such-id', 'staff-7')).toEqual({ status: 'not-found', id: 'no-such-id' });
+    const id = (hold() as { confirmation: { id: string } }).confirmation.id;
+    expect(service.reject(id, 'staff-7', 'a photo on a phone')).toMatchObject({ status: 'rejected', confirmation: { status: 'rejected', reason: 'a photo on a phone', decidedBy: 'staff-7' } });
+    expect(outboxEvents()).toEqual([]);
+    const id2 = (hold() as { confirmation: { id: string } }).confirmation.id;
+    db.exec('DROP TABLE outbox');
+    expect(service.confirm(id2, 'staff-7')).toMatchObject({ status: 'not-recorded', reason: expect.stringMatching(/outbox/) as string });
+    // Rolled back: still waiting for a decision.
+    expect(service.get(id2)).toMatchObject({ status: 'pending' });
   });
 });

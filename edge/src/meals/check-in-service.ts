@@ -10,10 +10,11 @@ import type { Db } from '../../../common/sqlite.ts';
 import type { ElderRepository } from '../elders/elder-repository.ts';
 import { createClockRepository, type ClockRepository, type UnsyncedCheckIn } from '../clock/clock-repository.ts';
 import type { OutboxRepository } from '../sync/outbox-repository.ts';
-import { doorDetails, requestProblem, type CheckIn, type CheckInRecorder, type CheckInRequest, type CheckInResult, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
+import { doorDetails, requestProblem, withElderName, type CheckIn, type CheckInRecorder, type CheckInRequest, type CheckInResult, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
 import type { CheckInRecord, CheckInRepository } from './check-in-repository.ts';
 import { createCheckInWriter, sqliteCode } from './check-in-writer.ts';
-import { createConfirmationRepository, type ConfirmationRecord, type ConfirmationRepository } from './confirmation-repository.ts';
+import { createConfirmationRepository, type ConfirmationRepository } from './confirmation-repository.ts';
+import { createConfirmationService } from './confirmation-service.ts';
 import { mealAt, nearestMeal, serviceDateOf, shortestGapBetweenMeals, type MealWindow } from '../../../common/meal-windows.ts';
 
 export interface CheckInServiceDeps {
@@ -73,10 +74,18 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
   const writer = createCheckInWriter({ outbox, centreId, deviceId, ...(deps.bootId !== undefined ? { bootId: deps.bootId } : {}), ...(logger ? { logger } : {}) });
   const { bootId } = writer;
 
-  const withName = (c: CheckInRecord, fallback?: string): CheckIn => ({ ...c, elderName: elders.getElder(c.elderId)?.name ?? fallback ?? c.elderId });
-  const confirmations = deps.confirmations ?? createConfirmationRepository(db);
-  const antispoofThreshold = deps.antispoofThreshold ?? 0;
-  const named = (c: ConfirmationRecord & { elderName?: string }, name?: string): Confirmation => ({ ...c, elderName: name ?? c.elderName ?? c.elderId });
+  const withName = (c: CheckInRecord, fallback?: string): CheckIn => withElderName(elders, c, fallback);
+  const confirmations = createConfirmationService({
+    db,
+    writer,
+    elders,
+    checkIns,
+    confirmations: deps.confirmations ?? createConfirmationRepository(db),
+    ids,
+    clock,
+    ...(deps.antispoofThreshold !== undefined ? { antispoofThreshold: deps.antispoofThreshold } : {}),
+    ...(logger ? { logger } : {}),
+  });
   const toEvent = writer.event;
   const unsynced = deps.unsynced ?? createClockRepository(db);
   // Two check-ins of one elder closer in elapsed time than this are for the same meal.
@@ -88,7 +97,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     checkIns.insert(record);
     writer.enqueue(event, record.at);
     // A held check-in for this meal has nothing left to confirm: the elder has the meal now.
-    confirmations.supersedeOpen(record.elderId, record.serviceDate, record.meal, record.at, record.eventId);
+    confirmations.supersedeOpen(record);
   });
 
   const notify = writer.recorded;
@@ -106,7 +115,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
       if (!elder) return { status: 'unknown-elder', elderId: req.elderId };
       const earlier = checkIns.find(req.elderId, slot.serviceDate, slot.meal);
       if (earlier) return { status: 'already-checked-in', checkIn: withName(earlier, elder.name) };
-      if (req.antispoof !== undefined && req.antispoof < antispoofThreshold) return hold(req, elder.elderId, elder.name, slot, now);
+      if (confirmations.isSuspect(req)) return confirmations.hold(req, elder, slot, now);
 
       const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), method: req.method, ...doorDetails(req) };
       const event = toEvent(rec, reading?.trusted ? { clock: reading.source } : undefined);
@@ -153,7 +162,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
       }
       // A hold for staff would carry the guessed date and meal, which nothing corrects later:
       // while the time is unknown a suspect face is sent to staff to check in by hand instead.
-      if (req.antispoof !== undefined && req.antispoof < antispoofThreshold) {
+      if (confirmations.isSuspect(req)) {
         logger?.warn({ elderId: elder.elderId, antispoof: req.antispoof }, 'suspect face while the clock is untrusted: not recorded, staff to check in by hand');
         return { status: 'not-recorded', reason: 'face needs staff confirmation while the clock is not set: check this elder in by hand' };
       }
@@ -173,73 +182,13 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     });
   }
 
-  /** The elder's face may be a photo or a screen: hold it for staff (one open hold per elder and meal). */
-  function hold(req: CheckInRequest, elderId: string, elderName: string, slot: { serviceDate: string; meal: CheckIn['meal'] }, now: Date): CheckInResult {
-    const open = confirmations.findOpen(elderId, slot.serviceDate, slot.meal);
-    if (open) return { status: 'pending-confirmation', confirmation: named(open, elderName) };
-    const c: ConfirmationRecord = { id: ids.next(), elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), method: req.method, status: 'pending', ...doorDetails(req) };
-    confirmations.insert(c);
-    logger?.warn({ elderId, meal: slot.meal, serviceDate: slot.serviceDate, antispoof: req.antispoof, threshold: antispoofThreshold, confirmationId: c.id }, 'check-in held for staff confirmation (anti-spoof)');
-    return { status: 'pending-confirmation', confirmation: named(c, elderName) };
-  }
-
-  // Read, check and write in one transaction, so a confirmation is decided exactly once.
-  const confirmTx = db.transaction((id: string, staffId: string, decidedAt: string): ConfirmationResult => {
-    const c = confirmations.get(id);
-    if (!c) return { status: 'not-found', id };
-    const name = c.elderName ?? elders.getElder(c.elderId)?.name;
-    if (c.status !== 'pending') return { status: 'already-decided', confirmation: named(c, name) };
-    // The meal of the moment at the door: confirming after the window closed (or after
-    // midnight) must not lose the meal or move it to another one.
-    const earlier = checkIns.find(c.elderId, c.serviceDate, c.meal);
-    if (earlier) {
-      confirmations.decide(id, { status: 'superseded', at: decidedAt, by: staffId, eventId: earlier.eventId });
-      return { status: 'already-checked-in', confirmation: named(confirmations.get(id)!, name), checkIn: withName(earlier, name) };
-    }
-    const rec: CheckInRecord = { eventId: ids.next(), elderId: c.elderId, serviceDate: c.serviceDate, meal: c.meal, at: c.at, method: c.method, ...doorDetails(c) };
-    checkIns.insert(rec);
-    writer.enqueue(toEvent(rec), decidedAt);
-    confirmations.decide(id, { status: 'confirmed', at: decidedAt, by: staffId, eventId: rec.eventId });
-    return { status: 'recorded', confirmation: named(confirmations.get(id)!, name), checkIn: withName(rec, name) };
-  });
-
-  const rejectTx = db.transaction((id: string, staffId: string, decidedAt: string, reason: string | undefined): ConfirmationResult => {
-    const c = confirmations.get(id);
-    if (!c) return { status: 'not-found', id };
-    if (c.status !== 'pending') return { status: 'already-decided', confirmation: named(c) };
-    confirmations.decide(id, { status: 'rejected', at: decidedAt, by: staffId, ...(reason !== undefined ? { reason } : {}) });
-    return { status: 'rejected', confirmation: named(confirmations.get(id)!) };
-  });
-
-  function decideSafely(what: 'confirm' | 'reject', id: string, run: () => ConfirmationResult): ConfirmationResult {
-    return writer.attempt(`${what} of a held check-in failed`, { confirmationId: id }, run);
-  }
-
-  function confirm(id: string, staffId: string): ConfirmationResult {
-    const r = decideSafely('confirm', id, () => confirmTx(id, staffId, clock.now().toISOString()));
-    if (r.status === 'recorded') {
-      logger?.info({ confirmationId: id, eventId: r.checkIn.eventId, elderId: r.checkIn.elderId, staffId }, 'held check-in confirmed by staff');
-      notify(r.checkIn);
-    }
-    return r;
-  }
-
-  function reject(id: string, staffId: string, reason?: string): ConfirmationResult {
-    const r = decideSafely('reject', id, () => rejectTx(id, staffId, clock.now().toISOString(), reason));
-    if (r.status === 'rejected') logger?.info({ confirmationId: id, elderId: r.confirmation.elderId, staffId }, 'held check-in rejected by staff');
-    return r;
-  }
-
   return {
     record,
-    confirm,
-    reject,
-    listConfirmations: (status, limit = 100) => confirmations.list(status, limit).map((c) => named(c)),
-    getConfirmation: (id) => {
-      const c = confirmations.get(id);
-      return c && named(c);
-    },
-    countPendingConfirmations: () => confirmations.countPending(),
+    confirm: confirmations.confirm,
+    reject: confirmations.reject,
+    listConfirmations: (status, limit = 100) => confirmations.list(status, limit),
+    getConfirmation: confirmations.get,
+    countPendingConfirmations: confirmations.countPending,
     today: () => serviceDateOf(clock.now(), timeZone),
     listForDay: (serviceDate) => checkIns.listForDay(serviceDate).map((c) => ({ ...c, elderName: c.elderName ?? c.elderId })),
     countForDay: (serviceDate) => checkIns.countForDay(serviceDate),

@@ -53,6 +53,14 @@ export function doorDetails(from: DoorDetails): DoorDetails {
   return d;
 }
 
+/**
+ * `rec` with the elder's name: their current one when still enrolled, else `fallback`, else
+ * the id (an elder removed since keeps their check-ins).
+ */
+export function withElderName(elders: { getElder(elderId: string): { name: string } | undefined }, rec: Omit<CheckIn, 'elderName'>, fallback?: string): CheckIn {
+  return { ...rec, elderName: elders.getElder(rec.elderId)?.name ?? fallback ?? rec.elderId };
+}
+
 export interface CheckIn extends DoorVisit {
   eventId: string;
   /**
