@@ -1,9 +1,10 @@
 /**
  * The parts behind the check-in service, each on its own, on real SQLite: the writer every way of
- * recording shares, and the anti-spoof confirmations. (The service as a whole: edge-check-in,
- * edge-antispoof, edge-clock-correction.)
+ * recording shares, the anti-spoof confirmations, and the check-ins held while the clock is
+ * untrusted. (The service as a whole: edge-check-in, edge-antispoof, edge-clock-correction.)
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { uuidV7Ids } from '../../common/clock.ts';
 import type { MealEvent } from '../../common/contract.ts';
 import type { Db } from '../../common/sqlite.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
@@ -12,6 +13,9 @@ import { createCheckInWriter, sqliteCode } from '../../edge/src/meals/check-in-w
 import type { CheckIn } from '../../edge/src/meals/check-in.ts';
 import { createConfirmationRepository } from '../../edge/src/meals/confirmation-repository.ts';
 import { createConfirmationService } from '../../edge/src/meals/confirmation-service.ts';
+import { createHeldCheckInService } from '../../edge/src/meals/held-check-in-service.ts';
+import { createClockRepository } from '../../edge/src/clock/clock-repository.ts';
+import { DEFAULT_MEAL_WINDOWS, parseMealWindows } from '../../common/meal-windows.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import { captureLogger, counterIds, edgeTempDir, openEdgeDb, quietEdgeLogger, TestClock } from '../helpers/edge-fixtures.ts';
 
@@ -171,5 +175,60 @@ describe('confirmation service', () => {
     expect(service.confirm(id2, 'staff-7')).toMatchObject({ status: 'not-recorded', reason: expect.stringMatching(/outbox/) as string });
     // Rolled back: still waiting for a decision.
     expect(service.get(id2)).toMatchObject({ status: 'pending' });
+  });
+});
+
+describe('held check-in service (clock untrusted)', () => {
+  const EPOCH = '1970-01-01T00:05:00.000Z';
+  const HOUR = 3_600_000;
+  const windows = parseMealWindows(DEFAULT_MEAL_WINDOWS);
+  function build(bootId = BOOT, ids = counterIds()) {
+    const elders = createElderRepository(db);
+    elders.upsertElder('E1', '王秀英');
+    const outbox = createOutboxRepository(db);
+    const unsynced = createClockRepository(db);
+    const writer = createCheckInWriter({ outbox, centreId: 'c1', deviceId: 'd1', bootId, logger: quietEdgeLogger });
+    const seen: CheckIn[] = [];
+    writer.onRecorded((c) => seen.push(c));
+    const service = createHeldCheckInService({ db, writer, elders, unsynced, ids, windows, timeZone: 'Asia/Shanghai', isSuspect: (r) => (r.antispoof ?? 1) < 0.5, logger: quietEdgeLogger });
+    const at = (monoMs: number, req: Partial<Parameters<typeof service.record>[0]> = {}) => service.record({ elderId: 'E1', method: 'face', ...req }, { trusted: false, system: new Date(EPOCH), monoMs });
+    return { outbox, unsynced, seen, service, at };
+  }
+
+  it('records a provisional check-in with a held outbox row, stamped with the run and its monotonic time', () => {
+    const { outbox, unsynced, seen, service, at } = build();
+    const r = at(1_000, { score: 0.3, cameraId: 'door', antispoof: 0.9 });
+    // 00:05 UTC is 08:05 in Shanghai: breakfast, the box's guess.
+    expect(r).toMatchObject({ status: 'recorded', checkIn: { elderName: '王秀英', provisional: true, at: EPOCH, meal: 'breakfast', serviceDate: '1970-01-01', score: 0.3, cameraId: 'door' } });
+    const checkIn = (r as { checkIn: CheckIn }).checkIn;
+    expect(checkIn).not.toHaveProperty('antispoof');
+    expect(seen).toEqual([checkIn]);
+    expect(outbox.takeOldest(10)).toEqual([]);
+    expect(outbox.heldEvent(checkIn.eventId)).toMatchObject({ clock: 'unverified', monoMs: 1_000, edgeAt: EPOCH, bootId: BOOT, seq: 1 });
+    expect(unsynced.listHeld(BOOT)).toEqual([expect.objectContaining({ eventId: checkIn.eventId, monoMs: 1_000, bootId: BOOT, score: 0.3, cameraId: 'door', status: 'held' })]);
+    expect(service.countHeld()).toBe(1);
+  });
+
+  it('counts one elder\'s check-ins closer than the shortest gap between meals as one, within this run only', () => {
+    const { service, at } = build();
+    const first = at(0);
+    expect(at(2 * HOUR - 1)).toMatchObject({ status: 'already-checked-in', checkIn: { eventId: (first as { checkIn: CheckIn }).checkIn.eventId, provisional: true } });
+    expect(at(2 * HOUR).status).toBe('recorded');
+    expect(service.countHeld()).toBe(2);
+    // Another run's held check-ins say nothing about this run's monotonic time.
+    expect(build('another-run', uuidV7Ids).at(0).status).toBe('recorded');
+  });
+
+  it('refuses, writing nothing: a bad request, an unknown elder, a suspect face (staff check it in by hand), a failed write', () => {
+    const { outbox, service, at } = build();
+    expect(at(0, { score: -1 })).toMatchObject({ status: 'not-recorded', reason: expect.stringMatching(/score/) as string });
+    expect(at(0, { elderId: 'E9' })).toEqual({ status: 'unknown-elder', elderId: 'E9' });
+    expect(at(0, { antispoof: 0.1 })).toMatchObject({ status: 'not-recorded', reason: expect.stringMatching(/by hand/) as string });
+    expect(service.countHeld()).toBe(0);
+    db.exec('DROP TABLE outbox');
+    expect(at(0, { method: 'manual' })).toMatchObject({ status: 'not-recorded', reason: expect.stringMatching(/^SQLITE_ERROR: .*outbox/) as string });
+    // Rolled back together: no held check-in without its outbox row.
+    expect(service.countHeld()).toBe(0);
+    expect(() => outbox.pendingCount()).toThrow();
   });
 });

@@ -4,18 +4,19 @@
  * always forwarded and a forwarded meal was always recorded. Outcomes are values, never throws.
  */
 import type { MealEvent } from '../../../common/contract.ts';
-import { isTrustAware, type Clock, type ClockReading, type Ids } from '../../../common/clock.ts';
+import { isTrustAware, type Clock, type Ids } from '../../../common/clock.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Db } from '../../../common/sqlite.ts';
 import type { ElderRepository } from '../elders/elder-repository.ts';
-import { createClockRepository, type ClockRepository, type UnsyncedCheckIn } from '../clock/clock-repository.ts';
+import { createClockRepository, type ClockRepository } from '../clock/clock-repository.ts';
 import type { OutboxRepository } from '../sync/outbox-repository.ts';
 import { doorDetails, requestProblem, withElderName, type CheckIn, type CheckInRecorder, type CheckInRequest, type CheckInResult, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
 import type { CheckInRecord, CheckInRepository } from './check-in-repository.ts';
 import { createCheckInWriter, sqliteCode } from './check-in-writer.ts';
 import { createConfirmationRepository, type ConfirmationRepository } from './confirmation-repository.ts';
 import { createConfirmationService } from './confirmation-service.ts';
-import { mealAt, nearestMeal, serviceDateOf, shortestGapBetweenMeals, type MealWindow } from '../../../common/meal-windows.ts';
+import { createHeldCheckInService } from './held-check-in-service.ts';
+import { mealAt, serviceDateOf, type MealWindow } from '../../../common/meal-windows.ts';
 
 export interface CheckInServiceDeps {
   db: Db;
@@ -72,7 +73,6 @@ export interface CheckInService extends CheckInRecorder {
 export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
   const { db, elders, checkIns, outbox, clock, ids, windows, timeZone, centreId, deviceId, logger } = deps;
   const writer = createCheckInWriter({ outbox, centreId, deviceId, ...(deps.bootId !== undefined ? { bootId: deps.bootId } : {}), ...(logger ? { logger } : {}) });
-  const { bootId } = writer;
 
   const withName = (c: CheckInRecord, fallback?: string): CheckIn => withElderName(elders, c, fallback);
   const confirmations = createConfirmationService({
@@ -87,9 +87,17 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     ...(logger ? { logger } : {}),
   });
   const toEvent = writer.event;
-  const unsynced = deps.unsynced ?? createClockRepository(db);
-  // Two check-ins of one elder closer in elapsed time than this are for the same meal.
-  const sameMealWithinMs = shortestGapBetweenMeals(windows);
+  const held = createHeldCheckInService({
+    db,
+    writer,
+    elders,
+    unsynced: deps.unsynced ?? createClockRepository(db),
+    ids,
+    windows,
+    timeZone,
+    isSuspect: confirmations.isSuspect,
+    ...(logger ? { logger } : {}),
+  });
 
   // better-sqlite3 runs the function in BEGIN..COMMIT and rolls back if it throws, so the
   // check-in and its outbox row are committed together or not at all.
@@ -104,7 +112,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
 
   function record(req: CheckInRequest): CheckInResult {
     const reading = isTrustAware(clock) ? clock.reading() : undefined;
-    if (reading && !reading.trusted) return recordUntrusted(req, reading);
+    if (reading && !reading.trusted) return held.record(req, reading);
     const now = reading?.trusted ? reading.at : clock.now();
     const slot = mealAt(now, windows, timeZone);
     if (!slot) return { status: 'outside-meal-window' };
@@ -135,53 +143,6 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     });
   }
 
-  // Clock sanity: the check-in and its held outbox row, committed together.
-  const insertHeld = db.transaction((u: Omit<UnsyncedCheckIn, 'status'>, event: MealEvent) => {
-    unsynced.insertUnsynced(u);
-    writer.enqueue(event, u.edgeAt, { held: true });
-  });
-
-  /**
-   * The clock is untrusted (no RTC, not yet synced with the server): the elder is not turned
-   * away. The check-in is recorded with the monotonic time of this run, its outbox row held,
-   * and its time, meal and date corrected once the time is known (meals/clock-correction.ts).
-   * Until then the meal shown is the box's guess, and one elder's check-ins closer together
-   * than the shortest gap between two meals count as one.
-   */
-  function recordUntrusted(req: CheckInRequest, reading: Extract<ClockReading, { trusted: false }>): CheckInResult {
-    const problem = requestProblem(req);
-    if (problem) return { status: 'not-recorded', reason: problem };
-    const guess = nearestMeal(reading.system, windows, timeZone);
-    return writer.attempt('check-in NOT recorded', { elderId: req.elderId, monoMs: reading.monoMs }, (): CheckInResult => {
-      const elder = elders.getElder(req.elderId);
-      if (!elder) return { status: 'unknown-elder', elderId: req.elderId };
-      const earlier = unsynced.latestHeld(elder.elderId, bootId);
-      if (earlier && reading.monoMs - earlier.monoMs < sameMealWithinMs) {
-        const c: CheckIn = { eventId: earlier.eventId, elderId: earlier.elderId, elderName: elder.name, serviceDate: guess.serviceDate, meal: guess.meal, at: earlier.edgeAt, method: earlier.method, provisional: true };
-        return { status: 'already-checked-in', checkIn: c };
-      }
-      // A hold for staff would carry the guessed date and meal, which nothing corrects later:
-      // while the time is unknown a suspect face is sent to staff to check in by hand instead.
-      if (confirmations.isSuspect(req)) {
-        logger?.warn({ elderId: elder.elderId, antispoof: req.antispoof }, 'suspect face while the clock is untrusted: not recorded, staff to check in by hand');
-        return { status: 'not-recorded', reason: 'face needs staff confirmation while the clock is not set: check this elder in by hand' };
-      }
-      // No anti-spoof hint: unsynced_check_ins has no column for it, so the corrected check-in
-      // could not keep it.
-      const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: guess.serviceDate, meal: guess.meal, at: reading.system.toISOString(), method: req.method };
-      if (req.score !== undefined) rec.score = req.score;
-      if (req.cameraId !== undefined) rec.cameraId = req.cameraId;
-      // Sent like this (`unverified`) only if this run ends before it learns the time.
-      const event = toEvent(rec, { clock: 'unverified', monoMs: reading.monoMs, edgeAt: rec.at });
-      const u: Omit<UnsyncedCheckIn, 'status'> = { eventId: rec.eventId, elderId: rec.elderId, bootId, monoMs: reading.monoMs, edgeAt: rec.at, method: rec.method, ...doorDetails(rec) };
-      insertHeld(u, event);
-      logger?.warn({ elderId: rec.elderId, eventId: rec.eventId, monoMs: reading.monoMs, edgeAt: rec.at }, 'check-in recorded with an untrusted clock: held until the time is learnt');
-      const checkIn: CheckIn = { ...rec, elderName: elder.name, provisional: true };
-      notify(checkIn);
-      return { status: 'recorded', checkIn };
-    });
-  }
-
   return {
     record,
     confirm: confirmations.confirm,
@@ -193,7 +154,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     listForDay: (serviceDate) => checkIns.listForDay(serviceDate).map((c) => ({ ...c, elderName: c.elderName ?? c.elderId })),
     countForDay: (serviceDate) => checkIns.countForDay(serviceDate),
     // Check-ins waiting for the time count too: they were recorded.
-    countAll: () => checkIns.countAll() + (isTrustAware(clock) ? unsynced.countByStatus().held : 0),
+    countAll: () => checkIns.countAll() + (isTrustAware(clock) ? held.countHeld() : 0),
     onRecorded: writer.onRecorded,
   };
 }
