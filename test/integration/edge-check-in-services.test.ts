@@ -1,7 +1,8 @@
 /**
  * The parts behind the check-in service, each on its own, on real SQLite: the writer every way of
- * recording shares, the anti-spoof confirmations, and the check-ins held while the clock is
- * untrusted. (The service as a whole: edge-check-in, edge-antispoof, edge-clock-correction.)
+ * recording shares, the anti-spoof confirmations, the check-ins held while the clock is untrusted,
+ * and the recording at a trusted time. (The service as a whole, the recorder port behind which
+ * they sit: edge-check-in, edge-antispoof, edge-clock-correction.)
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uuidV7Ids } from '../../common/clock.ts';
@@ -14,6 +15,7 @@ import type { CheckIn } from '../../edge/src/meals/check-in.ts';
 import { createConfirmationRepository } from '../../edge/src/meals/confirmation-repository.ts';
 import { createConfirmationService } from '../../edge/src/meals/confirmation-service.ts';
 import { createHeldCheckInService } from '../../edge/src/meals/held-check-in-service.ts';
+import { createRecordingService } from '../../edge/src/meals/recording-service.ts';
 import { createClockRepository } from '../../edge/src/clock/clock-repository.ts';
 import { DEFAULT_MEAL_WINDOWS, parseMealWindows } from '../../common/meal-windows.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
@@ -230,5 +232,61 @@ describe('held check-in service (clock untrusted)', () => {
     // Rolled back together: no held check-in without its outbox row.
     expect(service.countHeld()).toBe(0);
     expect(() => outbox.pendingCount()).toThrow();
+  });
+});
+
+describe('recording service (clock trusted)', () => {
+  const windows = parseMealWindows(DEFAULT_MEAL_WINDOWS);
+  function build(checkIns: Pick<ReturnType<typeof createCheckInRepository>, 'find' | 'insert'> = createCheckInRepository(db)) {
+    const elders = createElderRepository(db);
+    elders.upsertElder('E1', '王秀英');
+    const writer = createCheckInWriter({ outbox: createOutboxRepository(db), centreId: 'c1', deviceId: 'd1', bootId: BOOT, logger: quietEdgeLogger });
+    const seen: CheckIn[] = [];
+    writer.onRecorded((c) => seen.push(c));
+    const confirmations = createConfirmationService({ db, writer, elders, checkIns, confirmations: createConfirmationRepository(db), ids: counterIds(), clock: new TestClock(LUNCH), antispoofThreshold: 0.5, logger: quietEdgeLogger });
+    const service = createRecordingService({ db, writer, elders, checkIns, confirmations, ids: counterIds(), windows, timeZone: 'Asia/Shanghai' });
+    return { seen, confirmations, service };
+  }
+
+  it('records at the time it is given, with the clock\'s source in the event, once per elder and meal', () => {
+    const { seen, service } = build();
+    expect(service.record({ elderId: 'E1', method: 'face' }, { at: new Date('2025-03-10T02:00:00.000Z') })).toEqual({ status: 'outside-meal-window' }); // 10:00
+    const r = service.record({ elderId: 'E1', method: 'face', score: 0.3, antispoof: 0.9 }, { at: new Date(LUNCH), source: 'server' });
+    expect(r).toMatchObject({ status: 'recorded', checkIn: { elderName: '王秀英', at: LUNCH, meal: 'lunch', serviceDate: '2025-03-10', antispoof: 0.9 } });
+    expect(outboxEvents()).toEqual([expect.objectContaining({ clock: 'server', seq: 1, score: 0.3 })]);
+    expect(outboxEvents()[0]).not.toHaveProperty('antispoof');
+    expect(service.record({ elderId: 'E1', method: 'manual' }, { at: new Date('2025-03-10T04:00:00.000Z') })).toMatchObject({ status: 'already-checked-in', checkIn: { eventId: (r as { checkIn: CheckIn }).checkIn.eventId } });
+    // A plain clock says nothing of its source: no `clock` field.
+    expect(service.record({ elderId: 'E1', method: 'face' }, { at: new Date('2025-03-10T10:00:00.000Z') }).status).toBe('recorded'); // dinner, 18:00
+    expect(outboxEvents()[1]).not.toHaveProperty('clock');
+    expect(seen).toHaveLength(2);
+  });
+
+  it('holds a suspect face for staff, and a check-in recorded later for the meal supersedes the hold', () => {
+    const { confirmations, service } = build();
+    const held = service.record({ elderId: 'E1', method: 'face', antispoof: 0.1 }, { at: new Date(LUNCH) });
+    expect(held).toMatchObject({ status: 'pending-confirmation' });
+    expect(outboxEvents()).toEqual([]);
+    const r = service.record({ elderId: 'E1', method: 'manual' }, { at: new Date('2025-03-10T03:30:00.000Z') });
+    expect(r.status).toBe('recorded');
+    expect(confirmations.get((held as { confirmation: { id: string } }).confirmation.id)).toMatchObject({ status: 'superseded', eventId: (r as { checkIn: CheckIn }).checkIn.eventId });
+  });
+
+  it('two cameras deciding on one elder at once: the UNIQUE constraint settles it, and the second hears already-checked-in', () => {
+    const real = createCheckInRepository(db);
+    // The other camera's check-in lands between this one's look and its write.
+    let racing = true;
+    const { seen, service } = build({
+      find: (...args) => {
+        if (!racing) return real.find(...args);
+        racing = false;
+        return undefined;
+      },
+      insert: (c) => real.insert(c),
+    });
+    real.insert({ eventId: '00000000-0000-7000-8000-0000000000cc', elderId: 'E1', serviceDate: '2025-03-10', meal: 'lunch', at: LUNCH, method: 'face' });
+    expect(service.record({ elderId: 'E1', method: 'face' }, { at: new Date(LUNCH) })).toMatchObject({ status: 'already-checked-in', checkIn: { eventId: '00000000-0000-7000-8000-0000000000cc', elderName: '王秀英' } });
+    expect(outboxEvents()).toEqual([]);
+    expect(seen).toEqual([]);
   });
 });

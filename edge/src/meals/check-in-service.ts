@@ -1,22 +1,30 @@
 /**
- * Records check-ins: finds the meal window for now, allows one meal per elder per window, and
- * writes the check-in and its outbox row in ONE transaction, so a meal shown as recorded is
- * always forwarded and a forwarded meal was always recorded. Outcomes are values, never throws.
+ * The check-in service: the recorder port (check-in.ts) and the staff's view of check-ins and
+ * held confirmations, as the composition root and the status server use them. It decides
+ * nothing itself; it builds the parts and routes each request to one of them:
+ *
+ *   record(req) ─┬─ clock trusted   ─▶ recording-service.ts     (meal window, once per elder)
+ *                │                        └─ suspect face ─▶ confirmation-service.ts (held for staff)
+ *                └─ clock untrusted ─▶ held-check-in-service.ts (held until the time is learnt)
+ *   confirm / reject ───────────────▶ confirmation-service.ts
+ *
+ * All of them write through one check-in writer (check-in-writer.ts): the events and their
+ * seq, the outbox, the listeners, and the one handling of a failed SQLite write.
  */
-import type { MealEvent } from '../../../common/contract.ts';
 import { isTrustAware, type Clock, type Ids } from '../../../common/clock.ts';
 import type { Logger } from '../../../common/logger.ts';
+import { serviceDateOf, type MealWindow } from '../../../common/meal-windows.ts';
 import type { Db } from '../../../common/sqlite.ts';
-import type { ElderRepository } from '../elders/elder-repository.ts';
 import { createClockRepository, type ClockRepository } from '../clock/clock-repository.ts';
+import type { ElderRepository } from '../elders/elder-repository.ts';
 import type { OutboxRepository } from '../sync/outbox-repository.ts';
-import { doorDetails, requestProblem, withElderName, type CheckIn, type CheckInRecorder, type CheckInRequest, type CheckInResult, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
-import type { CheckInRecord, CheckInRepository } from './check-in-repository.ts';
-import { createCheckInWriter, sqliteCode } from './check-in-writer.ts';
+import type { CheckIn, CheckInRecorder, Confirmation, ConfirmationResult, ConfirmationStatus } from './check-in.ts';
+import type { CheckInRepository } from './check-in-repository.ts';
+import { createCheckInWriter } from './check-in-writer.ts';
 import { createConfirmationRepository, type ConfirmationRepository } from './confirmation-repository.ts';
 import { createConfirmationService } from './confirmation-service.ts';
 import { createHeldCheckInService } from './held-check-in-service.ts';
-import { mealAt, serviceDateOf, type MealWindow } from '../../../common/meal-windows.ts';
+import { createRecordingService } from './recording-service.ts';
 
 export interface CheckInServiceDeps {
   db: Db;
@@ -72,9 +80,8 @@ export interface CheckInService extends CheckInRecorder {
 
 export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
   const { db, elders, checkIns, outbox, clock, ids, windows, timeZone, centreId, deviceId, logger } = deps;
-  const writer = createCheckInWriter({ outbox, centreId, deviceId, ...(deps.bootId !== undefined ? { bootId: deps.bootId } : {}), ...(logger ? { logger } : {}) });
-
-  const withName = (c: CheckInRecord, fallback?: string): CheckIn => withElderName(elders, c, fallback);
+  const log = logger ? { logger } : {};
+  const writer = createCheckInWriter({ outbox, centreId, deviceId, ...(deps.bootId !== undefined ? { bootId: deps.bootId } : {}), ...log });
   const confirmations = createConfirmationService({
     db,
     writer,
@@ -84,67 +91,18 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     ids,
     clock,
     ...(deps.antispoofThreshold !== undefined ? { antispoofThreshold: deps.antispoofThreshold } : {}),
-    ...(logger ? { logger } : {}),
+    ...log,
   });
-  const toEvent = writer.event;
-  const held = createHeldCheckInService({
-    db,
-    writer,
-    elders,
-    unsynced: deps.unsynced ?? createClockRepository(db),
-    ids,
-    windows,
-    timeZone,
-    isSuspect: confirmations.isSuspect,
-    ...(logger ? { logger } : {}),
-  });
-
-  // better-sqlite3 runs the function in BEGIN..COMMIT and rolls back if it throws, so the
-  // check-in and its outbox row are committed together or not at all.
-  const insertBoth = db.transaction((record: CheckInRecord, event: MealEvent) => {
-    checkIns.insert(record);
-    writer.enqueue(event, record.at);
-    // A held check-in for this meal has nothing left to confirm: the elder has the meal now.
-    confirmations.supersedeOpen(record);
-  });
-
-  const notify = writer.recorded;
-
-  function record(req: CheckInRequest): CheckInResult {
-    const reading = isTrustAware(clock) ? clock.reading() : undefined;
-    if (reading && !reading.trusted) return held.record(req, reading);
-    const now = reading?.trusted ? reading.at : clock.now();
-    const slot = mealAt(now, windows, timeZone);
-    if (!slot) return { status: 'outside-meal-window' };
-    const problem = requestProblem(req);
-    if (problem) return { status: 'not-recorded', reason: problem };
-    return writer.attempt('check-in NOT recorded', { elderId: req.elderId, meal: slot.meal, serviceDate: slot.serviceDate }, (): CheckInResult => {
-      const elder = elders.getElder(req.elderId);
-      if (!elder) return { status: 'unknown-elder', elderId: req.elderId };
-      const earlier = checkIns.find(req.elderId, slot.serviceDate, slot.meal);
-      if (earlier) return { status: 'already-checked-in', checkIn: withName(earlier, elder.name) };
-      if (confirmations.isSuspect(req)) return confirmations.hold(req, elder, slot, now);
-
-      const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), method: req.method, ...doorDetails(req) };
-      const event = toEvent(rec, reading?.trusted ? { clock: reading.source } : undefined);
-      try {
-        insertBoth(rec, event);
-      } catch (err) {
-        // Two cameras deciding on the same elder at once: the UNIQUE constraint settles it.
-        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') {
-          const other = checkIns.find(req.elderId, slot.serviceDate, slot.meal);
-          if (other) return { status: 'already-checked-in', checkIn: withName(other, elder.name) };
-        }
-        throw err;
-      }
-      const checkIn: CheckIn = { ...rec, elderName: elder.name };
-      notify(checkIn);
-      return { status: 'recorded', checkIn };
-    });
-  }
+  const recording = createRecordingService({ db, writer, elders, checkIns, confirmations, ids, windows, timeZone });
+  const held = createHeldCheckInService({ db, writer, elders, unsynced: deps.unsynced ?? createClockRepository(db), ids, windows, timeZone, isSuspect: confirmations.isSuspect, ...log });
 
   return {
-    record,
+    record(req) {
+      // One reading per check-in: trust and time cannot disagree.
+      const reading = isTrustAware(clock) ? clock.reading() : undefined;
+      if (reading && !reading.trusted) return held.record(req, reading);
+      return recording.record(req, reading ? { at: reading.at, source: reading.source } : { at: clock.now() });
+    },
     confirm: confirmations.confirm,
     reject: confirmations.reject,
     listConfirmations: (status, limit = 100) => confirmations.list(status, limit),

@@ -119,6 +119,21 @@ export type ConfirmationResult =
   | { status: 'already-checked-in'; confirmation: Confirmation; checkIn: CheckIn }
   | { status: 'not-recorded'; reason: string };
 
+/**
+ * The recorder port: the one way a meal gets recorded on the box. The door's pipeline calls it
+ * for faces; the staff pages are to call the same port for meals by hand. Behind it
+ * (check-in-service.ts) the clock decides which service records, and every service writes
+ * through one check-in writer, so whatever a request carries is checked, stored and forwarded
+ * the same way whoever records it. Meant to grow without a reshuffle:
+ *
+ * - a staff meal (`manual`, `delivery`, `proxy`) is a CheckInRequest with the staff member's id:
+ *   a field of DoorDetails (copied by `doorDetails()` into the check-in, a held check-in and a
+ *   confirmation alike), checked in `requestProblem()`. It passes the same meal window and
+ *   once-per-meal rules, and, having no anti-spoof hint, is never held for staff;
+ * - a void is one more method here, `void(...)`, and one more service beside the others: it
+ *   finds the check-in and queues a void event through the same writer (seq, outbox, failed
+ *   writes reported as values).
+ */
 export interface CheckInRecorder {
   record(req: CheckInRequest): CheckInResult;
 }

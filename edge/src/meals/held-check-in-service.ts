@@ -73,9 +73,8 @@ export function createHeldCheckInService(deps: HeldCheckInServiceDeps): HeldChec
         }
         // No anti-spoof hint: unsynced_check_ins has no column for it, so the corrected check-in
         // could not keep it.
-        const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: guess.serviceDate, meal: guess.meal, at: reading.system.toISOString(), method: req.method };
-        if (req.score !== undefined) rec.score = req.score;
-        if (req.cameraId !== undefined) rec.cameraId = req.cameraId;
+        const { antispoof: _antispoof, ...details } = doorDetails(req);
+        const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: guess.serviceDate, meal: guess.meal, at: reading.system.toISOString(), method: req.method, ...details };
         // Sent like this (`unverified`) only if this run ends before it learns the time.
         const event = writer.event(rec, { clock: 'unverified', monoMs: reading.monoMs, edgeAt: rec.at });
         const u: Omit<UnsyncedCheckIn, 'status'> = { eventId: rec.eventId, elderId: rec.elderId, bootId, monoMs: reading.monoMs, edgeAt: rec.at, method: rec.method, ...doorDetails(rec) };
