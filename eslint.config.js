@@ -43,6 +43,38 @@ export default tseslint.config(
     },
   },
   {
+    // Layers of the edge's meal path: clock ← sync ← meals. The lower ones never import the
+    // higher, so no import cycle can form between them (main.ts wires them together).
+    files: ['edge/src/sync/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/server/**'], message: 'edge must not import server code; share through common/' },
+            { group: ['@tensorflow/*', '@vladmandic/*'], message: 'tfjs and face models are imported only in edge/src/vision/' },
+            { group: ['**/meals/**'], message: 'sync/ (outbox, forwarder) must not import meals/: meals use the outbox, not the other way round' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['edge/src/clock/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/server/**'], message: 'edge must not import server code; share through common/' },
+            { group: ['@tensorflow/*', '@vladmandic/*'], message: 'tfjs and face models are imported only in edge/src/vision/' },
+            { group: ['**/meals/**', '**/sync/**'], message: 'clock/ must not import meals/ or sync/: they use the clock, not the other way round' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['server/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -21,7 +21,7 @@ export interface Monotonic {
 export const systemMonotonic: Monotonic = { nowMs: () => performance.now() };
 
 /**
- * What a clock that knows whether to trust itself says (see edge/src/sync/trusted-clock.ts).
+ * What a clock that knows whether to trust itself says (see edge/src/clock/trusted-clock.ts).
  * `server`: learnt from the server in this run; `system`: the box's own clock, plausible but not
  * checked against the server. Untrusted: only the box's (wrong) wall clock and the monotonic
  * time since this run started are known.

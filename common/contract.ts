@@ -121,7 +121,7 @@ export type DeviceStatus = Static<typeof DeviceStatusSchema>;
 
 /**
  * Edge -> server on `time` (QoS 0): what is the time? Sent on connect and now and then, so a box
- * without a real-time clock learns the time from the server (see edge/src/sync/trusted-clock.ts).
+ * without a real-time clock learns the time from the server (see edge/src/clock/trusted-clock.ts).
  */
 export const TimeRequestSchema = Type.Object(
   {

@@ -29,11 +29,11 @@ import type { CheckInRecorder } from './meals/check-in.ts';
 import { kioskMessage } from './meals/kiosk-message.ts';
 import { Matcher, type TemplateSet } from './recognition/matcher.ts';
 import { RecognitionPipeline, type CheckInEvent, type UnknownEvent } from './recognition/pipeline.ts';
-import { createClockCorrector } from './sync/clock-correction.ts';
-import { createClockRepository } from './sync/clock-repository.ts';
+import { createClockCorrector } from './meals/clock-correction.ts';
+import { createClockRepository } from './clock/clock-repository.ts';
 import { createOutboxRepository } from './sync/outbox-repository.ts';
 import { Forwarder } from './sync/forwarder.ts';
-import { TrustedClock } from './sync/trusted-clock.ts';
+import { TrustedClock } from './clock/trusted-clock.ts';
 import type { FaceEngine } from './vision/face-engine.ts';
 import { FaceApiEngine } from './vision/face-api-engine.ts';
 import { StatusServer, statusSource, type CameraStatus } from './web/status-server.ts';
@@ -118,7 +118,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
   elders!: ElderRepository;
   checkIns!: CheckInService;
   forwarder!: Forwarder;
-  /** The edge's time: learnt from the server, or the system clock when plausible (sync/trusted-clock.ts). */
+  /** The edge's time: learnt from the server, or the system clock when plausible (clock/trusted-clock.ts). */
   clock!: TrustedClock;
   engine!: FaceEngine;
   /** The first camera's pipeline; `pipelines` has one per camera, all sharing the engine. */

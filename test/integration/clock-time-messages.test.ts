@@ -11,7 +11,7 @@ import { parseDeviceInbound, parseEventBatch, parseTimeRequest, topics } from '.
 import type { Db } from '../../common/sqlite.ts';
 import { Forwarder } from '../../edge/src/sync/forwarder.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
-import { TrustedClock } from '../../edge/src/sync/trusted-clock.ts';
+import { TrustedClock } from '../../edge/src/clock/trusted-clock.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { aclFile } from '../../server/src/modules/devices/broker-config.ts';
 import { mayPublish, maySubscribe } from '../../server/src/modules/devices/topic-acl.ts';

@@ -12,10 +12,10 @@ import { createCheckInRepository } from '../../edge/src/meals/check-in-repositor
 import { createCheckInService, type CheckInService } from '../../edge/src/meals/check-in-service.ts';
 import { kioskMessage } from '../../edge/src/meals/kiosk-message.ts';
 import { DEFAULT_MEAL_WINDOWS, nearestMeal, parseMealWindows, shortestGapBetweenMeals } from '../../common/meal-windows.ts';
-import { createClockCorrector } from '../../edge/src/sync/clock-correction.ts';
-import { createClockRepository, type ClockRepository } from '../../edge/src/sync/clock-repository.ts';
+import { createClockCorrector } from '../../edge/src/meals/clock-correction.ts';
+import { createClockRepository, type ClockRepository } from '../../edge/src/clock/clock-repository.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
-import { TrustedClock } from '../../edge/src/sync/trusted-clock.ts';
+import { TrustedClock } from '../../edge/src/clock/trusted-clock.ts';
 import { createMealRepository } from '../../server/src/modules/meals/meal-repository.ts';
 import { createStatsRepository } from '../../server/src/modules/stats/stats-repository.ts';
 import { counterIds, edgeTempDir, openEdgeDb, quietEdgeLogger, TestClock } from '../helpers/edge-fixtures.ts';

@@ -1,20 +1,30 @@
 /**
- * Records check-ins: finds the meal window for now, allows one meal per elder per window, and
- * writes the check-in and its outbox row in ONE transaction, so a meal shown as recorded is
- * always forwarded and a forwarded meal was always recorded. Outcomes are values, never throws.
+ * The check-in service: the recorder port (check-in.ts) and the staff's view of check-ins and
+ * held confirmations, as the composition root and the status server use them. It decides
+ * nothing itself; it builds the parts and routes each request to one of them:
+ *
+ *   record(req) ─┬─ clock trusted   ─▶ recording-service.ts     (meal window, once per elder)
+ *                │                        └─ suspect face ─▶ confirmation-service.ts (held for staff)
+ *                └─ clock untrusted ─▶ held-check-in-service.ts (held until the time is learnt)
+ *   confirm / reject ───────────────▶ confirmation-service.ts
+ *
+ * All of them write through one check-in writer (check-in-writer.ts): the events and their
+ * seq, the outbox, the listeners, and the one handling of a failed SQLite write.
  */
-import { randomUUID } from 'node:crypto';
-import { isValidId, type MealEvent } from '../../../common/contract.ts';
-import { isTrustAware, type Clock, type ClockReading, type Ids } from '../../../common/clock.ts';
+import { isTrustAware, type Clock, type Ids } from '../../../common/clock.ts';
 import type { Logger } from '../../../common/logger.ts';
+import { serviceDateOf, type MealWindow } from '../../../common/meal-windows.ts';
 import type { Db } from '../../../common/sqlite.ts';
+import { createClockRepository, type ClockRepository } from '../clock/clock-repository.ts';
 import type { ElderRepository } from '../elders/elder-repository.ts';
-import { createClockRepository, type ClockRepository, type UnsyncedCheckIn } from '../sync/clock-repository.ts';
 import type { OutboxRepository } from '../sync/outbox-repository.ts';
-import { doorDetails, type CheckIn, type CheckInRecorder, type CheckInRequest, type CheckInResult, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
-import type { CheckInRecord, CheckInRepository } from './check-in-repository.ts';
-import { createConfirmationRepository, type ConfirmationRecord, type ConfirmationRepository } from './confirmation-repository.ts';
-import { mealAt, nearestMeal, serviceDateOf, shortestGapBetweenMeals, type MealWindow } from '../../../common/meal-windows.ts';
+import type { CheckIn, CheckInRecorder, Confirmation, ConfirmationResult, ConfirmationStatus } from './check-in.ts';
+import type { CheckInRepository } from './check-in-repository.ts';
+import { createCheckInWriter } from './check-in-writer.ts';
+import { createConfirmationRepository, type ConfirmationRepository } from './confirmation-repository.ts';
+import { createConfirmationService } from './confirmation-service.ts';
+import { createHeldCheckInService } from './held-check-in-service.ts';
+import { createRecordingService } from './recording-service.ts';
 
 export interface CheckInServiceDeps {
   db: Db;
@@ -39,7 +49,7 @@ export interface CheckInServiceDeps {
    */
   antispoofThreshold?: number;
   /**
-   * Check-ins recorded while a trust-aware clock (edge/src/sync/trusted-clock.ts) is untrusted;
+   * Check-ins recorded while a trust-aware clock (edge/src/clock/trusted-clock.ts) is untrusted;
    * default: the `unsynced_check_ins` table of `db`. Unused with a plain Clock (always trusted).
    */
   unsynced?: Pick<ClockRepository, 'insertUnsynced' | 'latestHeld' | 'countByStatus'>;
@@ -68,231 +78,41 @@ export interface CheckInService extends CheckInRecorder {
   reject(id: string, staffId: string, reason?: string): ConfirmationResult;
 }
 
-/** Checked before SQLite so a bad value never becomes an outbox row the server rejects forever. */
-function requestProblem(req: CheckInRequest): string | undefined {
-  if (req.cameraId !== undefined && !isValidId(req.cameraId)) return `invalid camera id "${req.cameraId}"`;
-  if (req.score !== undefined && !(Number.isFinite(req.score) && req.score >= 0 && req.score <= 10)) return `invalid score ${req.score}`;
-  if (req.antispoof !== undefined && !(Number.isFinite(req.antispoof) && req.antispoof >= 0 && req.antispoof <= 1)) return `invalid antispoof ${req.antispoof}`;
-  return undefined;
-}
-
-function sqliteCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
   const { db, elders, checkIns, outbox, clock, ids, windows, timeZone, centreId, deviceId, logger } = deps;
-  const listeners = new Set<(c: CheckIn) => void>();
-  // (bootId, seq) orders this run's events whatever the wall clock says: a box with no RTC
-  // may start at 1970, or jump when NTP arrives. Gaps (a failed commit) are harmless.
-  const bootId = deps.bootId ?? randomUUID();
-  let seq = 0;
-
-  const withName = (c: CheckInRecord, fallback?: string): CheckIn => ({ ...c, elderName: elders.getElder(c.elderId)?.name ?? fallback ?? c.elderId });
-  const confirmations = deps.confirmations ?? createConfirmationRepository(db);
-  const antispoofThreshold = deps.antispoofThreshold ?? 0;
-  const named = (c: ConfirmationRecord & { elderName?: string }, name?: string): Confirmation => ({ ...c, elderName: name ?? c.elderName ?? c.elderId });
-  // The anti-spoof hint stays on the box: contract v1 has no field for it.
-  const toEvent = (rec: CheckInRecord, clockFields?: Pick<MealEvent, 'clock' | 'monoMs' | 'edgeAt'>): MealEvent => {
-    const { antispoof: _antispoof, ...wire } = rec;
-    return { ...wire, centreId, deviceId, bootId, seq: ++seq, ...clockFields };
-  };
-  const unsynced = deps.unsynced ?? createClockRepository(db);
-  // Two check-ins of one elder closer in elapsed time than this are for the same meal.
-  const sameMealWithinMs = shortestGapBetweenMeals(windows);
-
-  // better-sqlite3 runs the function in BEGIN..COMMIT and rolls back if it throws, so the
-  // check-in and its outbox row are committed together or not at all.
-  const insertBoth = db.transaction((record: CheckInRecord, event: MealEvent) => {
-    checkIns.insert(record);
-    outbox.enqueue(event, record.at);
-    // A held check-in for this meal has nothing left to confirm: the elder has the meal now.
-    confirmations.supersedeOpen(record.elderId, record.serviceDate, record.meal, record.at, record.eventId);
+  const log = logger ? { logger } : {};
+  const writer = createCheckInWriter({ outbox, centreId, deviceId, ...(deps.bootId !== undefined ? { bootId: deps.bootId } : {}), ...log });
+  const confirmations = createConfirmationService({
+    db,
+    writer,
+    elders,
+    checkIns,
+    confirmations: deps.confirmations ?? createConfirmationRepository(db),
+    ids,
+    clock,
+    ...(deps.antispoofThreshold !== undefined ? { antispoofThreshold: deps.antispoofThreshold } : {}),
+    ...log,
   });
-
-  function notify(checkIn: CheckIn): void {
-    for (const l of listeners) {
-      try {
-        l(checkIn);
-      } catch (err) {
-        logger?.error({ err }, 'check-in listener failed');
-      }
-    }
-  }
-
-  function record(req: CheckInRequest): CheckInResult {
-    const reading = isTrustAware(clock) ? clock.reading() : undefined;
-    if (reading && !reading.trusted) return recordUntrusted(req, reading);
-    const now = reading?.trusted ? reading.at : clock.now();
-    const slot = mealAt(now, windows, timeZone);
-    if (!slot) return { status: 'outside-meal-window' };
-    const problem = requestProblem(req);
-    if (problem) return { status: 'not-recorded', reason: problem };
-    try {
-      const elder = elders.getElder(req.elderId);
-      if (!elder) return { status: 'unknown-elder', elderId: req.elderId };
-      const earlier = checkIns.find(req.elderId, slot.serviceDate, slot.meal);
-      if (earlier) return { status: 'already-checked-in', checkIn: withName(earlier, elder.name) };
-      if (req.antispoof !== undefined && req.antispoof < antispoofThreshold) return hold(req, elder.elderId, elder.name, slot, now);
-
-      const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), method: req.method, ...doorDetails(req) };
-      const event = toEvent(rec, reading?.trusted ? { clock: reading.source } : undefined);
-      try {
-        insertBoth(rec, event);
-      } catch (err) {
-        // Two cameras deciding on the same elder at once: the UNIQUE constraint settles it.
-        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') {
-          const other = checkIns.find(req.elderId, slot.serviceDate, slot.meal);
-          if (other) return { status: 'already-checked-in', checkIn: withName(other, elder.name) };
-        }
-        throw err;
-      }
-      const checkIn: CheckIn = { ...rec, elderName: elder.name };
-      notify(checkIn);
-      return { status: 'recorded', checkIn };
-    } catch (err) {
-      const code = sqliteCode(err);
-      const reason = `${code ? `${code}: ` : ''}${(err as Error).message}`;
-      logger?.error({ elderId: req.elderId, meal: slot.meal, serviceDate: slot.serviceDate, reason }, 'check-in NOT recorded');
-      return { status: 'not-recorded', reason };
-    }
-  }
-
-  // Clock sanity: the check-in and its held outbox row, committed together.
-  const insertHeld = db.transaction((u: Omit<UnsyncedCheckIn, 'status'>, event: MealEvent) => {
-    unsynced.insertUnsynced(u);
-    outbox.enqueue(event, u.edgeAt, { held: true });
-  });
-
-  /**
-   * The clock is untrusted (no RTC, not yet synced with the server): the elder is not turned
-   * away. The check-in is recorded with the monotonic time of this run, its outbox row held,
-   * and its time, meal and date corrected once the time is known (sync/clock-correction.ts).
-   * Until then the meal shown is the box's guess, and one elder's check-ins closer together
-   * than the shortest gap between two meals count as one.
-   */
-  function recordUntrusted(req: CheckInRequest, reading: Extract<ClockReading, { trusted: false }>): CheckInResult {
-    const problem = requestProblem(req);
-    if (problem) return { status: 'not-recorded', reason: problem };
-    const guess = nearestMeal(reading.system, windows, timeZone);
-    try {
-      const elder = elders.getElder(req.elderId);
-      if (!elder) return { status: 'unknown-elder', elderId: req.elderId };
-      const earlier = unsynced.latestHeld(elder.elderId, bootId);
-      if (earlier && reading.monoMs - earlier.monoMs < sameMealWithinMs) {
-        const c: CheckIn = { eventId: earlier.eventId, elderId: earlier.elderId, elderName: elder.name, serviceDate: guess.serviceDate, meal: guess.meal, at: earlier.edgeAt, method: earlier.method, provisional: true };
-        return { status: 'already-checked-in', checkIn: c };
-      }
-      // A hold for staff would carry the guessed date and meal, which nothing corrects later:
-      // while the time is unknown a suspect face is sent to staff to check in by hand instead.
-      if (req.antispoof !== undefined && req.antispoof < antispoofThreshold) {
-        logger?.warn({ elderId: elder.elderId, antispoof: req.antispoof }, 'suspect face while the clock is untrusted: not recorded, staff to check in by hand');
-        return { status: 'not-recorded', reason: 'face needs staff confirmation while the clock is not set: check this elder in by hand' };
-      }
-      // No anti-spoof hint: unsynced_check_ins has no column for it, so the corrected check-in
-      // could not keep it.
-      const rec: CheckInRecord = { eventId: ids.next(), elderId: elder.elderId, serviceDate: guess.serviceDate, meal: guess.meal, at: reading.system.toISOString(), method: req.method };
-      if (req.score !== undefined) rec.score = req.score;
-      if (req.cameraId !== undefined) rec.cameraId = req.cameraId;
-      // Sent like this (`unverified`) only if this run ends before it learns the time.
-      const event = toEvent(rec, { clock: 'unverified', monoMs: reading.monoMs, edgeAt: rec.at });
-      const u: Omit<UnsyncedCheckIn, 'status'> = { eventId: rec.eventId, elderId: rec.elderId, bootId, monoMs: reading.monoMs, edgeAt: rec.at, method: rec.method, ...doorDetails(rec) };
-      insertHeld(u, event);
-      logger?.warn({ elderId: rec.elderId, eventId: rec.eventId, monoMs: reading.monoMs, edgeAt: rec.at }, 'check-in recorded with an untrusted clock: held until the time is learnt');
-      const checkIn: CheckIn = { ...rec, elderName: elder.name, provisional: true };
-      notify(checkIn);
-      return { status: 'recorded', checkIn };
-    } catch (err) {
-      const code = sqliteCode(err);
-      const reason = `${code ? `${code}: ` : ''}${(err as Error).message}`;
-      logger?.error({ elderId: req.elderId, monoMs: reading.monoMs, reason }, 'check-in NOT recorded');
-      return { status: 'not-recorded', reason };
-    }
-  }
-
-  /** The elder's face may be a photo or a screen: hold it for staff (one open hold per elder and meal). */
-  function hold(req: CheckInRequest, elderId: string, elderName: string, slot: { serviceDate: string; meal: CheckIn['meal'] }, now: Date): CheckInResult {
-    const open = confirmations.findOpen(elderId, slot.serviceDate, slot.meal);
-    if (open) return { status: 'pending-confirmation', confirmation: named(open, elderName) };
-    const c: ConfirmationRecord = { id: ids.next(), elderId, serviceDate: slot.serviceDate, meal: slot.meal, at: now.toISOString(), method: req.method, status: 'pending', ...doorDetails(req) };
-    confirmations.insert(c);
-    logger?.warn({ elderId, meal: slot.meal, serviceDate: slot.serviceDate, antispoof: req.antispoof, threshold: antispoofThreshold, confirmationId: c.id }, 'check-in held for staff confirmation (anti-spoof)');
-    return { status: 'pending-confirmation', confirmation: named(c, elderName) };
-  }
-
-  // Read, check and write in one transaction, so a confirmation is decided exactly once.
-  const confirmTx = db.transaction((id: string, staffId: string, decidedAt: string): ConfirmationResult => {
-    const c = confirmations.get(id);
-    if (!c) return { status: 'not-found', id };
-    const name = c.elderName ?? elders.getElder(c.elderId)?.name;
-    if (c.status !== 'pending') return { status: 'already-decided', confirmation: named(c, name) };
-    // The meal of the moment at the door: confirming after the window closed (or after
-    // midnight) must not lose the meal or move it to another one.
-    const earlier = checkIns.find(c.elderId, c.serviceDate, c.meal);
-    if (earlier) {
-      confirmations.decide(id, { status: 'superseded', at: decidedAt, by: staffId, eventId: earlier.eventId });
-      return { status: 'already-checked-in', confirmation: named(confirmations.get(id)!, name), checkIn: withName(earlier, name) };
-    }
-    const rec: CheckInRecord = { eventId: ids.next(), elderId: c.elderId, serviceDate: c.serviceDate, meal: c.meal, at: c.at, method: c.method, ...doorDetails(c) };
-    checkIns.insert(rec);
-    outbox.enqueue(toEvent(rec), decidedAt);
-    confirmations.decide(id, { status: 'confirmed', at: decidedAt, by: staffId, eventId: rec.eventId });
-    return { status: 'recorded', confirmation: named(confirmations.get(id)!, name), checkIn: withName(rec, name) };
-  });
-
-  const rejectTx = db.transaction((id: string, staffId: string, decidedAt: string, reason: string | undefined): ConfirmationResult => {
-    const c = confirmations.get(id);
-    if (!c) return { status: 'not-found', id };
-    if (c.status !== 'pending') return { status: 'already-decided', confirmation: named(c) };
-    confirmations.decide(id, { status: 'rejected', at: decidedAt, by: staffId, ...(reason !== undefined ? { reason } : {}) });
-    return { status: 'rejected', confirmation: named(confirmations.get(id)!) };
-  });
-
-  function decideSafely(what: 'confirm' | 'reject', id: string, run: () => ConfirmationResult): ConfirmationResult {
-    try {
-      return run();
-    } catch (err) {
-      const code = sqliteCode(err);
-      const reason = `${code ? `${code}: ` : ''}${(err as Error).message}`;
-      logger?.error({ confirmationId: id, reason }, `${what} of a held check-in failed`);
-      return { status: 'not-recorded', reason };
-    }
-  }
-
-  function confirm(id: string, staffId: string): ConfirmationResult {
-    const r = decideSafely('confirm', id, () => confirmTx(id, staffId, clock.now().toISOString()));
-    if (r.status === 'recorded') {
-      logger?.info({ confirmationId: id, eventId: r.checkIn.eventId, elderId: r.checkIn.elderId, staffId }, 'held check-in confirmed by staff');
-      notify(r.checkIn);
-    }
-    return r;
-  }
-
-  function reject(id: string, staffId: string, reason?: string): ConfirmationResult {
-    const r = decideSafely('reject', id, () => rejectTx(id, staffId, clock.now().toISOString(), reason));
-    if (r.status === 'rejected') logger?.info({ confirmationId: id, elderId: r.confirmation.elderId, staffId }, 'held check-in rejected by staff');
-    return r;
-  }
+  const recording = createRecordingService({ db, writer, elders, checkIns, confirmations, ids, windows, timeZone });
+  const held = createHeldCheckInService({ db, writer, elders, unsynced: deps.unsynced ?? createClockRepository(db), ids, windows, timeZone, isSuspect: confirmations.isSuspect, ...log });
 
   return {
-    record,
-    confirm,
-    reject,
-    listConfirmations: (status, limit = 100) => confirmations.list(status, limit).map((c) => named(c)),
-    getConfirmation: (id) => {
-      const c = confirmations.get(id);
-      return c && named(c);
+    record(req) {
+      // One reading per check-in: trust and time cannot disagree.
+      const reading = isTrustAware(clock) ? clock.reading() : undefined;
+      if (reading && !reading.trusted) return held.record(req, reading);
+      return recording.record(req, reading ? { at: reading.at, source: reading.source } : { at: clock.now() });
     },
-    countPendingConfirmations: () => confirmations.countPending(),
+    confirm: confirmations.confirm,
+    reject: confirmations.reject,
+    listConfirmations: (status, limit = 100) => confirmations.list(status, limit),
+    getConfirmation: confirmations.get,
+    countPendingConfirmations: confirmations.countPending,
     today: () => serviceDateOf(clock.now(), timeZone),
     listForDay: (serviceDate) => checkIns.listForDay(serviceDate).map((c) => ({ ...c, elderName: c.elderName ?? c.elderId })),
     countForDay: (serviceDate) => checkIns.countForDay(serviceDate),
     // Check-ins waiting for the time count too: they were recorded.
-    countAll: () => checkIns.countAll() + (isTrustAware(clock) ? unsynced.countByStatus().held : 0),
-    onRecorded(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    countAll: () => checkIns.countAll() + (isTrustAware(clock) ? held.countHeld() : 0),
+    onRecorded: writer.onRecorded,
   };
 }

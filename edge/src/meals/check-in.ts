@@ -1,5 +1,5 @@
 /** What a check-in is, and what recording one can come to. */
-import type { CheckInMethod, Meal } from '../../../common/contract.ts';
+import { isValidId, type CheckInMethod, type Meal } from '../../../common/contract.ts';
 
 export interface CheckInRequest {
   elderId: string;
@@ -13,6 +13,17 @@ export interface CheckInRequest {
    * confirmation instead of being recorded. Absent = not measured: never blocks a check-in.
    */
   antispoof?: number;
+}
+
+/**
+ * What is wrong with a request, if anything. Checked before SQLite so a bad value never becomes
+ * an outbox row the server rejects forever.
+ */
+export function requestProblem(req: CheckInRequest): string | undefined {
+  if (req.cameraId !== undefined && !isValidId(req.cameraId)) return `invalid camera id "${req.cameraId}"`;
+  if (req.score !== undefined && !(Number.isFinite(req.score) && req.score >= 0 && req.score <= 10)) return `invalid score ${req.score}`;
+  if (req.antispoof !== undefined && !(Number.isFinite(req.antispoof) && req.antispoof >= 0 && req.antispoof <= 1)) return `invalid antispoof ${req.antispoof}`;
+  return undefined;
 }
 
 /** An elder at the door for a meal: what a check-in and a held confirmation both record. */
@@ -42,11 +53,19 @@ export function doorDetails(from: DoorDetails): DoorDetails {
   return d;
 }
 
+/**
+ * `rec` with the elder's name: their current one when still enrolled, else `fallback`, else
+ * the id (an elder removed since keeps their check-ins).
+ */
+export function withElderName(elders: { getElder(elderId: string): { name: string } | undefined }, rec: Omit<CheckIn, 'elderName'>, fallback?: string): CheckIn {
+  return { ...rec, elderName: elders.getElder(rec.elderId)?.name ?? fallback ?? rec.elderId };
+}
+
 export interface CheckIn extends DoorVisit {
   eventId: string;
   /**
    * True when recorded while the box's clock was untrusted: `meal`, `serviceDate` and `at` are
-   * then the box's guess until the time is learnt (sync/clock-correction.ts).
+   * then the box's guess until the time is learnt (meals/clock-correction.ts).
    */
   provisional?: boolean;
 }
@@ -100,6 +119,21 @@ export type ConfirmationResult =
   | { status: 'already-checked-in'; confirmation: Confirmation; checkIn: CheckIn }
   | { status: 'not-recorded'; reason: string };
 
+/**
+ * The recorder port: the one way a meal gets recorded on the box. The door's pipeline calls it
+ * for faces; the staff pages are to call the same port for meals by hand. Behind it
+ * (check-in-service.ts) the clock decides which service records, and every service writes
+ * through one check-in writer, so whatever a request carries is checked, stored and forwarded
+ * the same way whoever records it. Meant to grow without a reshuffle:
+ *
+ * - a staff meal (`manual`, `delivery`, `proxy`) is a CheckInRequest with the staff member's id:
+ *   a field of DoorDetails (copied by `doorDetails()` into the check-in, a held check-in and a
+ *   confirmation alike), checked in `requestProblem()`. It passes the same meal window and
+ *   once-per-meal rules, and, having no anti-spoof hint, is never held for staff;
+ * - a void is one more method here, `void(...)`, and one more service beside the others: it
+ *   finds the check-in and queues a void event through the same writer (seq, outbox, failed
+ *   writes reported as values).
+ */
 export interface CheckInRecorder {
   record(req: CheckInRequest): CheckInResult;
 }

@@ -12,21 +12,21 @@
  * - a broker that is down never stops the edge: the forwarder retries forever with backoff,
  *   and check-ins keep being recorded into the outbox meanwhile.
  *
- * The forwarder also asks the server for the time (`time` topic, answered on `receipts`) on every
- * connect and then now and then, for a box without a real-time clock (trusted-clock.ts).
+ * The time protocol rides on the same connection: the forwarder runs a time-sync client
+ * (clock/time-sync-client.ts), which asks the server for the time on every connect and then now
+ * and then, for a box without a real-time clock; its answers arrive on `receipts`.
  *
  * MQTT 5 is asked for first. A broker that refuses it (an old Mosquitto, aedes 1.x) gets
  * 3.1.1 on the next attempt: nothing here needs 5, since receipts, not
  * PUBACKs, decide what the server has.
  */
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
-import { CONTRACT_VERSION, parseDeviceInbound, topics, type DeviceStatus, type EventBatch, type Receipt, type TimeReply, type TimeRequest } from '../../../common/contract.ts';
+import { CONTRACT_VERSION, parseDeviceInbound, topics, type DeviceStatus, type EventBatch, type Receipt } from '../../../common/contract.ts';
 import type { Clock } from '../../../common/clock.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { OutboxRepository, ReceiptConflictLog } from './outbox-repository.ts';
-import type { TrustedClock } from './trusted-clock.ts';
+import { TimeSyncClient, type TimeSampleSink } from '../clock/time-sync-client.ts';
 
 export interface ForwarderOptions {
   /** e.g. `mqtt://127.0.0.1:1883` or `mqtts://server:8883`. */
@@ -74,7 +74,7 @@ export interface ForwarderDeps {
   /** Where eventIds the server names as conflicts are recorded; without it they are only logged. */
   conflicts?: ReceiptConflictLog;
   /** Where the server's time answers go; without it the forwarder never asks for the time. */
-  time?: Pick<TrustedClock, 'addSample' | 'isSynced' | 'monoNow'>;
+  time?: TimeSampleSink;
 }
 
 export interface ForwarderStats {
@@ -142,15 +142,8 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
   private lastConnectedAt: string | null = null;
   private alarm = false;
   private lastAlarmCheckAt = 0;
-  /** Time requests waiting for an answer: id -> monotonic send time (a few at most). */
-  private readonly timeRequests = new Map<string, number>();
-  private lastTimeRequestAt = -Infinity;
-  /** Connections lost right after a time request that got no answer (see onClose). */
-  private timeDrops = 0;
-  /** Time requests sent since the last answer (a warning at 8: nobody answers them). */
-  private unanswered = 0;
-  /** Monotonic time before which no time request goes out (after repeated drops). */
-  private timePausedUntil = -Infinity;
+  /** The time protocol on this connection, when the forwarder has a clock to feed. */
+  private readonly timeSync: TimeSyncClient | null;
 
   constructor(
     opts: ForwarderOptions,
@@ -175,6 +168,9 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ForwarderOptions),
     };
     this.o.batchSize = Math.min(Math.max(1, this.o.batchSize), 500);
+    this.timeSync = deps.time
+      ? new TimeSyncClient({ topic: topics.time(this.o.centreId, this.o.deviceId), retryMs: this.o.timeRetryMs, refreshMs: this.o.timeRefreshMs }, { time: deps.time, logger: deps.logger })
+      : null;
   }
 
   private get topicEvents(): string {
@@ -185,9 +181,6 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
   }
   private get topicStatus(): string {
     return topics.status(this.o.centreId, this.o.deviceId);
-  }
-  private get topicTime(): string {
-    return topics.time(this.o.centreId, this.o.deviceId);
   }
 
   /** Starts connecting and returns at once: it does not wait for the broker. */
@@ -250,6 +243,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
     client.removeAllListeners('connect');
     client.removeAllListeners('close');
     client.removeAllListeners('message');
+    this.timeSync?.closed(false);
     this.setDisconnected();
     this.deps.logger.info('forwarder stopped');
   }
@@ -265,7 +259,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
   }
 
   /**
-   * Held outbox rows were released (clock-correction.ts): their seq may be behind the send
+   * Held outbox rows were released (meals/clock-correction.ts): their seq may be behind the send
    * cursor, so go through the outbox from the oldest row again.
    */
   rescan(): void {
@@ -322,6 +316,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
     this.failures = 0;
     this.lastConnectedAt = this.deps.clock.now().toISOString();
     this.deps.logger.info({ url: this.o.url }, 'mqtt connected');
+    this.timeSync?.connected((topic, payload, done) => client.publish(topic, payload, { qos: 0 }, done));
     const online: DeviceStatus = { v: CONTRACT_VERSION, state: 'online', at: this.lastConnectedAt };
     client.publish(this.topicStatus, JSON.stringify(online), { qos: 1, retain: true }, (err) => {
       if (err) this.deps.logger.warn({ err: err.message }, 'could not publish online status');
@@ -335,27 +330,16 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       if (client !== this.client || !client.connected) return;
       this.emit('connected');
       // Before the backlog, so the server answers it before it works through the batches.
-      this.requestTime();
+      this.timeSync?.ask();
       this.resendAll('connected');
     });
   }
 
   private onClose(): void {
     if (this.connected) this.deps.logger.warn({ url: this.o.url }, 'mqtt connection lost');
-    // A broker whose rules predate the `time` topic (server not upgraded, Mosquitto ACL not
-    // regenerated) may drop the connection on the request (under MQTT 3.1.1, which has no
-    // per-message refusal). Do not let the time request cut every connection: after three
-    // drops right after a request that got no answer, pause asking for half an hour.
-    const now = this.deps.time?.monoNow() ?? 0;
-    if (this.connected && this.timeRequests.size > 0 && now - this.lastTimeRequestAt < 3_000 && ++this.timeDrops >= 3) {
-      this.timeDrops = 0;
-      this.timePausedUntil = now + 30 * 60_000;
-      this.deps.logger.error(
-        { topic: this.topicTime },
-        'the connection drops right after each time request: not asking the server for the time for 30 min (is the server older than the edge? re-run broker-config for Mosquitto)',
-      );
-    }
-    this.timeRequests.clear();
+    // Before setDisconnected: a connection that drops right after each time request (an old
+    // broker's rules) makes the client stop asking for a while.
+    this.timeSync?.closed(this.connected);
     this.setDisconnected();
     this.scheduleReconnect();
   }
@@ -383,42 +367,6 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
     this.reconnectTimer.unref();
   }
 
-  /** Asks the server for the time (QoS 0: a late answer is worth nothing, a lost one is asked again). */
-  private requestTime(): void {
-    const time = this.deps.time;
-    const client = this.client;
-    if (!time || !client || !this.connected) return;
-    const sentAt = time.monoNow();
-    if (sentAt < this.timePausedUntil) return;
-    const id = randomUUID();
-    this.lastTimeRequestAt = sentAt;
-    // Unanswered requests are forgotten after a few newer ones.
-    if (this.timeRequests.size >= 4) this.timeRequests.delete(this.timeRequests.keys().next().value!);
-    this.timeRequests.set(id, sentAt);
-    if (++this.unanswered === 8) {
-      // Mosquitto drops a refused QoS 0 publish silently: without an answer the clock stays as it is.
-      this.deps.logger.warn({ topic: this.topicTime }, 'no answer to 8 time requests: is the server older than the edge, or the broker ACL not regenerated (mealcheck broker-config)?');
-    }
-    const request: TimeRequest = { v: CONTRACT_VERSION, id };
-    client.publish(this.topicTime, JSON.stringify(request), { qos: 0 }, (err) => {
-      if (err) this.deps.logger.debug({ err: err.message }, 'time request not sent');
-    });
-  }
-
-  private onTimeReply(reply: TimeReply): void {
-    const time = this.deps.time;
-    const sentAt = this.timeRequests.get(reply.time.id);
-    if (!time || sentAt === undefined) {
-      this.deps.logger.debug({ id: reply.time.id }, 'time reply to no pending request ignored');
-      return;
-    }
-    this.timeRequests.delete(reply.time.id);
-    this.timeDrops = 0;
-    this.unanswered = 0;
-    const verdict = time.addSample({ serverMs: Date.parse(reply.time.serverTime), sentMono: sentAt, receivedMono: time.monoNow() });
-    if (!verdict.used && verdict.reason !== 'a better sample is kept') this.deps.logger.warn({ reason: verdict.reason, serverTime: reply.time.serverTime }, 'time reply not used');
-  }
-
   private onMessage(topic: string, payload: Buffer): void {
     if (topic !== this.topicReceipts) return;
     const parsed = parseDeviceInbound(payload);
@@ -427,7 +375,8 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       return;
     }
     if (parsed.value.kind === 'time') {
-      this.onTimeReply(parsed.value.reply);
+      if (this.timeSync) this.timeSync.reply(parsed.value.reply);
+      else this.deps.logger.debug({ id: parsed.value.reply.time.id }, 'time reply to no pending request ignored');
       return;
     }
     this.onReceipt(parsed.value.receipt);
@@ -474,8 +423,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       this.stats();
     }
     if (!this.connected) return;
-    const time = this.deps.time;
-    if (time && time.monoNow() - this.lastTimeRequestAt >= (time.isSynced() ? this.o.timeRefreshMs : this.o.timeRetryMs)) this.requestTime();
+    this.timeSync?.tick();
     const oldest = this.inFlight[0];
     if (oldest && performance.now() - oldest.sentAt >= this.o.receiptTimeoutMs) {
       this.deps.logger.warn({ unreceipted: oldest.ids.size, timeoutMs: this.o.receiptTimeoutMs }, 'no receipt in time; re-sending');

@@ -83,7 +83,7 @@ export const EdgeStatusSchema = Type.Object({
   /** Face check-ins held for staff (low anti-spoof score), waiting for a decision. */
   pendingConfirmations: Type.Optional(Type.Integer()),
   /**
-   * Where the box's time comes from (edge/src/sync/trusted-clock.ts): `server` (learnt over
+   * Where the box's time comes from (edge/src/clock/trusted-clock.ts): `server` (learnt over
    * MQTT), `system` (plausible system clock) or `untrusted` (check-ins are then recorded but
    * held, `heldCheckIns`, until the server tells the time).
    */

@@ -4,7 +4,7 @@
  * broker's PUBACK, is what lets an edge delete a meal from its outbox.
  *
  * It also answers each box's time requests (`time` topic) on the box's `receipts` topic with the
- * server's clock, so a box without a real-time clock learns the time (edge: sync/trusted-clock.ts).
+ * server's clock, so a box without a real-time clock learns the time (edge: clock/trusted-clock.ts).
  *
  * Every message is acknowledged to the broker, valid or not: a bad message is kept in
  * dead_letters, never redelivered forever (no poison loop). Valid event batches are committed in

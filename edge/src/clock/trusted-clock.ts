@@ -3,7 +3,7 @@
  * at its last shutdown (fake-hwclock), or days off, and NTP may never come on a centre's network.
  * Meal windows and service dates come from this clock, so:
  *
- * - the box learns the time from the server over MQTT (forwarder.ts sends `time` requests, the
+ * - the box learns the time from the server over MQTT (sync/forwarder.ts sends `time` requests, the
  *   server answers on `receipts`). Each answer is a sample: the server's time at the midpoint
  *   of the round trip measured on the monotonic clock. The sample with the least uncertainty
  *   (half the round trip, plus drift since it was taken) is kept. Time is then the server's
@@ -17,7 +17,7 @@
  *   for the server's time.
  * - otherwise the clock is untrusted: check-ins are still recorded (an elder at the door is never
  *   turned away), stamped with the monotonic time since this run started, and corrected once
- *   the time is learnt (clock-correction.ts).
+ *   the time is learnt (meals/clock-correction.ts).
  *
  * Trust only grows within a run, except that a system clock stepped back below the floor
  * before any sample makes it untrusted again.

@@ -1,6 +1,6 @@
 /**
  * Turns check-ins recorded while the clock was untrusted into what they really were, once the
- * time is known (see trusted-clock.ts):
+ * time is known (see clock/trusted-clock.ts):
  *
  * - held rows of THIS run: the time of each is the server's time at its monotonic stamp. Its
  *   meal window and service date are worked out again from that time. It becomes a check-in
@@ -11,15 +11,18 @@
  *   mean nothing now, so they are sent as `unverified` for the server to keep for review.
  *
  * Each row is resolved, its check-in written and its outbox row released in one transaction.
+ *
+ * It lives with the meals, not the clock: it writes check-ins and releases their outbox rows,
+ * and the clock only tells it the time (`timeAt`). So neither clock/ nor sync/ imports meals/.
  */
 import type { MealEvent } from '../../../common/contract.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Db } from '../../../common/sqlite.ts';
-import type { CheckInRecord, CheckInRepository } from '../meals/check-in-repository.ts';
-import { doorDetails } from '../meals/check-in.ts';
+import type { CheckInRecord, CheckInRepository } from './check-in-repository.ts';
+import { doorDetails } from './check-in.ts';
 import { nearestMeal, type MealWindow } from '../../../common/meal-windows.ts';
-import type { ClockRepository, UnsyncedCheckIn } from './clock-repository.ts';
-import type { HeldOutbox } from './outbox-repository.ts';
+import type { ClockRepository, UnsyncedCheckIn } from '../clock/clock-repository.ts';
+import type { HeldOutbox } from '../sync/outbox-repository.ts';
 
 export interface ClockCorrectorDeps {
   db: Db;
