@@ -3,32 +3,20 @@
  * Both programs import this file and nothing else of each other. Face descriptors and
  * photos never appear here: biometric data stays on the edge box.
  */
-import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { CONTRACT_VERSION, DateTimeSchema, IdSchema, TOPIC_ROOT, UuidSchema, isValidId } from './contract-base.ts';
+import { RECORD_SCHEMAS, type RecordEvent } from './records.ts';
 
-// TypeBox knows no string formats until they are registered: without this, every
-// `format: 'date-time'` check fails with "Unknown format" and no event would validate.
-const dateTimeRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-if (!FormatRegistry.Has('date-time')) {
-  FormatRegistry.Set('date-time', (v) => dateTimeRe.test(v) && !Number.isNaN(Date.parse(v)));
-}
-
-export const CONTRACT_VERSION = 1 as const;
-export const TOPIC_ROOT = 'mealcheck/v1';
-
-/** Centre, device, elder and camera ids are topic-safe: they appear in MQTT topic levels. */
-export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
-const idRe = new RegExp(ID_PATTERN);
-export function isValidId(id: string): boolean {
-  return idRe.test(id);
-}
+export { CONTRACT_VERSION, ID_PATTERN, TOPIC_ROOT, UUID_PATTERN, isValidId } from './contract-base.ts';
+export * from './records.ts';
 
 export const MEALS = ['breakfast', 'lunch', 'dinner'] as const;
 export type Meal = (typeof MEALS)[number];
 export const CHECK_IN_METHODS = ['face', 'manual', 'delivery', 'proxy'] as const;
 export type CheckInMethod = (typeof CHECK_IN_METHODS)[number];
 
-const Id = Type.String({ pattern: ID_PATTERN });
+const Id = IdSchema;
 
 /** See MealEvent.clock. */
 export const CLOCK_STATES = ['server', 'system', 'corrected', 'unverified'] as const;
@@ -40,7 +28,7 @@ export type ReviewReason = (typeof REVIEW_REASONS)[number];
 export const MealEventSchema = Type.Object(
   {
     /** UUIDv7 made on the edge when the check-in is recorded: the idempotency key. */
-    eventId: Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' }),
+    eventId: UuidSchema,
     elderId: Id,
     centreId: Id,
     deviceId: Id,
@@ -48,7 +36,7 @@ export const MealEventSchema = Type.Object(
     serviceDate: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
     meal: Type.Union(MEALS.map((m) => Type.Literal(m))),
     /** Edge wall-clock time of the check-in, ISO 8601. */
-    at: Type.String({ format: 'date-time', maxLength: 40 }),
+    at: DateTimeSchema,
     method: Type.Union(CHECK_IN_METHODS.map((m) => Type.Literal(m))),
     /** Match distance for face check-ins (lower is closer); never the descriptor itself. */
     score: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
@@ -84,11 +72,23 @@ export const MealEventSchema = Type.Object(
 );
 export type MealEvent = Static<typeof MealEventSchema>;
 
-/** Edge -> server on `events`: a batch of meal events. */
+/**
+ * What the edge's outbox carries and a batch holds: meal events (no `type`: every v1 edge sends
+ * them) and records of other facts staff made on the box (`type`, see common/records.ts). Both
+ * are idempotent by eventId and receipted the same way.
+ */
+export type BatchEvent = MealEvent | RecordEvent;
+
+/** True for a meal event, false for a record (common/records.ts). */
+export function isMealEvent(e: BatchEvent): e is MealEvent {
+  return !('type' in e);
+}
+
+/** Edge -> server on `events`: a batch of meal events and records. */
 export const EventBatchSchema = Type.Object(
   {
     v: Type.Literal(CONTRACT_VERSION),
-    events: Type.Array(MealEventSchema, { minItems: 1, maxItems: 500 }),
+    events: Type.Array(Type.Union([MealEventSchema, ...RECORD_SCHEMAS]), { minItems: 1, maxItems: 500 }),
   },
   { additionalProperties: false },
 );
@@ -205,8 +205,28 @@ export function parseDeviceInbound(payload: Buffer | string): Parsed<DeviceInbou
   return r.ok ? { ok: true, value: { kind: 'receipt', receipt: r.value } } : r;
 }
 
+const mealCheck = TypeCompiler.Compile(MealEventSchema);
+const recordChecks = new Map(RECORD_SCHEMAS.map((s) => [s.properties.type.const as string, TypeCompiler.Compile(s)]));
+
 export function parseEventBatch(payload: Buffer | string): Parsed<EventBatch> {
-  return parseWith<EventBatch>(batchCheck, payload);
+  const parsed = parseWith<EventBatch>(batchCheck, payload);
+  if (parsed.ok || !parsed.error.startsWith('schema:')) return parsed;
+  // A union's errors say only "expected union value": name what is wrong with the first event
+  // that is wrong, checked as the kind it says it is (a meal event has no `type`).
+  const events = (JSON.parse(payload.toString()) as { events?: unknown }).events;
+  if (!Array.isArray(events)) return parsed;
+  for (const [i, e] of events.entries()) {
+    const type = e && typeof e === 'object' && 'type' in e ? (e as { type: unknown }).type : undefined;
+    if (type !== undefined && (typeof type !== 'string' || !recordChecks.has(type))) {
+      return { ok: false, error: `schema: /events/${i}/type must be one of ${[...recordChecks.keys()].join(', ')} (or absent for a meal event), got ${JSON.stringify(type)}` };
+    }
+    const check = type === undefined ? mealCheck : recordChecks.get(type)!;
+    if (!check.Check(e)) {
+      const first = [...check.Errors(e)].slice(0, 3).map((x) => `/events/${i}${x.path} ${x.message}`);
+      return { ok: false, error: `schema: ${first.join('; ')}${type === undefined ? '' : ` (${type as string} record)`}` };
+    }
+  }
+  return parsed;
 }
 export function parseReceipt(payload: Buffer | string): Parsed<Receipt> {
   return parseWith<Receipt>(receiptCheck, payload);

@@ -21,6 +21,7 @@ import { createDeadLetterRepository } from './modules/meals/dead-letter-reposito
 import { createDeviceRepository } from './modules/meals/device-repository.ts';
 import { createMealRepository } from './modules/meals/meal-repository.ts';
 import { createMqttIngest, type MqttIngest } from './modules/meals/mqtt-ingest.ts';
+import { createRecordIngest, type RecordHandler } from './modules/records/record-ingest.ts';
 import { resolveAdminToken } from './plugins/auth.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
@@ -133,6 +134,8 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     }
 
     const deadLetters = createDeadLetterRepository(db);
+    // One handler per record type (common/records.ts): each feature adds its own here.
+    const recordHandlers: RecordHandler[] = [];
     const ingest: MqttIngest = createMqttIngest({
       url: brokerUrl,
       protocolVersion,
@@ -141,6 +144,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
       ...(settings.mqttUrl && settings.mqttCa ? { ca: readFileSync(settings.mqttCa) } : {}),
       db,
       meals: createMealRepository(db),
+      records: createRecordIngest(db, recordHandlers),
       deadLetters,
       devices: createDeviceRepository(db),
       clock,

@@ -241,3 +241,27 @@ describe('staff confirmation of held check-ins', () => {
     expect((await post(`${id}/confirm`, { staffId: 'staff-7' }, { host: '127.0.0.1:8081' })).statusCode).toBe(200);
   });
 });
+
+describe('feature plugins', () => {
+  it("registers each feature's routes in order, in one scope: a hook of the first applies to the routes of the next", async () => {
+    const server = new StatusServer({
+      port: 0,
+      status: () => ({}) as EdgeStatus,
+      plugins: [
+        (app) => {
+          app.decorateRequest('who', '');
+          app.addHook('onRequest', async (req) => {
+            (req as unknown as { who: string }).who = String(req.headers['x-who'] ?? 'nobody');
+          });
+        },
+        (app) => {
+          app.get('/feature', async (req) => ({ who: (req as unknown as { who: string }).who }));
+        },
+      ],
+    });
+    const res = await server.build().inject({ method: 'GET', url: '/feature', headers: { 'x-who': 'S01' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ who: 'S01' });
+    await server.stop();
+  });
+});

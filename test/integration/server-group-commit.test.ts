@@ -42,7 +42,7 @@ describe('group commit', () => {
       ...meals,
       ingest: (b, c, d, at) => {
         const r = meals.ingest(b, c, d, at);
-        if (b.events.some((e) => e.elderId === 'boom')) throw new Error('boom');
+        if (b.events.some((e) => 'elderId' in e && e.elderId === 'boom')) throw new Error('boom');
         return r;
       },
     };

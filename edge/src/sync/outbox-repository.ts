@@ -1,23 +1,29 @@
 /**
- * SQL for the `outbox` table: meal events waiting for the server's receipt, in `seq` order.
+ * SQL for the `outbox` table: meal events and records (common/records.ts: voids, elders' registry
+ * changes, audit rows) waiting for the server's receipt, in `seq` order. A feature enqueues in the
+ * same SQLite transaction as the change itself, so the change and its forwarding stand or fall
+ * together.
  * A row is removed only when a receipt names its event (see forwarder.ts). A `held` row (a
  * check-in recorded while the clock was untrusted) is not sent until it is released.
  */
-import type { MealEvent } from '../../../common/contract.ts';
+import type { BatchEvent, MealEvent } from '../../../common/contract.ts';
 import type { Db } from '../../../common/sqlite.ts';
 
 export interface OutboxRow {
   seq: number;
   eventId: string;
-  event: MealEvent;
+  event: BatchEvent;
   createdAt: string;
   attempts: number;
   lastAttemptAt?: string;
 }
 
 export interface OutboxRepository {
-  /** Called inside the check-in transaction. Throws on any SQLite error. `held`: not sent until released. */
-  enqueue(event: MealEvent, createdAt: string, opts?: { held?: boolean }): void;
+  /**
+   * Called inside the transaction of the change it forwards (a check-in, a void...). Throws on any
+   * SQLite error. `held` (meal events only): not sent until released.
+   */
+  enqueue(event: BatchEvent, createdAt: string, opts?: { held?: boolean }): void;
   /** Rows waiting for a receipt, held ones included. */
   pendingCount(): number;
   /** Oldest rows first, at most `limit`, only those with `seq > afterSeq`, never held ones. */
@@ -101,8 +107,8 @@ export function createOutboxRepository(db: Db): OutboxRepository & HeldOutbox & 
         const row: OutboxRow = {
           seq: r.seq,
           eventId: r.event_id,
-          // Written by enqueue() from a MealEvent; nothing else writes this table.
-          event: JSON.parse(r.payload) as MealEvent,
+          // Written by enqueue() from a checked event or record; nothing else writes this table.
+          event: JSON.parse(r.payload) as BatchEvent,
           createdAt: r.created_at,
           attempts: r.attempts,
         };

@@ -200,8 +200,17 @@ export interface StatusServerOptions {
   status: () => EdgeStatus | Promise<EdgeStatus>;
   /** Staff decisions on held face check-ins; without it the confirmation routes are absent. */
   confirmations?: ConfirmationApi;
+  /**
+   * Features' routes and pages (staff login, elders, meals by hand...), each registering its own on
+   * the app, in this order. They share the app's root scope (not encapsulated), so a hook one adds
+   * (the staff session that sets `request.staff`) applies to the routes of those after it.
+   */
+  plugins?: ReadonlyArray<EdgeWebPlugin>;
   logger?: Logger;
 }
+
+/** Registers a feature's routes on the edge's HTTP app; see StatusServerOptions.plugins. */
+export type EdgeWebPlugin = (app: FastifyInstance) => void | Promise<void>;
 
 export class StatusServer {
   private app: FastifyInstance | null = null;
@@ -226,6 +235,12 @@ export class StatusServer {
       const s = await this.opts.status();
       return { status: s.state, problems: s.problems };
     });
+    for (const plugin of this.opts.plugins ?? []) {
+      const shared = async (scope: FastifyInstance) => plugin(scope);
+      // What fastify-plugin does: register in the parent's scope instead of a child's.
+      (shared as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+      void app.register(shared);
+    }
     const confirmations = this.opts.confirmations;
     if (confirmations) void app.register(async (staff) => confirmationRoutes(staff, confirmations), { prefix: '/api/v1/confirmations' });
     app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {

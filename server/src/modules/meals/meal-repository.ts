@@ -6,7 +6,7 @@
  * content, is kept as a conflict. Both are receipted (the edge cannot fix them) and never counted.
  */
 import { createHash } from 'node:crypto';
-import { MealEventSchema, type ClockState, type EventBatch, type MealEvent } from '../../../../common/contract.ts';
+import { isMealEvent, MealEventSchema, type BatchEvent, type ClockState, type MealEvent } from '../../../../common/contract.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 import { createCentreRepository, type CentreRepository } from '../centres/centre-repository.ts';
 import { createClosedMonthRepository, type ClosedMonthRepository } from '../months/closed-month-repository.ts';
@@ -17,7 +17,15 @@ export { CLOCK_AHEAD_TOLERANCE_MS, CLOCK_EARLIEST, CLOCK_LATE_MS, clockFlagOf, t
 export interface RejectedEvent {
   eventId: string;
   reason: string;
-  event: MealEvent;
+  event: BatchEvent;
+}
+
+/**
+ * The meal events of one batch. An EventBatch's records belong to records/record-ingest.ts
+ * (mqtt-ingest splits the batch); one that reaches this repository is rejected, never dropped.
+ */
+export interface MealBatch {
+  events: readonly BatchEvent[];
 }
 
 export interface IngestResult {
@@ -62,7 +70,7 @@ export interface MealRepository {
    * Stores a batch that arrived on the topic of `topicCentre`/`topicDevice`, in one
    * transaction (a savepoint when the caller already opened one). Returns what to receipt.
    */
-  ingest(batch: EventBatch, topicCentre: string, topicDevice: string, receivedAt: Date): IngestResult;
+  ingest(batch: MealBatch, topicCentre: string, topicDevice: string, receivedAt: Date): IngestResult;
   findByEventId(eventId: string): MealRow | undefined;
   count(): number;
   countDuplicateAttempts(): number;
@@ -145,7 +153,7 @@ export function createMealRepository(db: Db, deps: MealRepositoryDeps = {}): Mea
   const countMeals = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM meals');
   const countDuplicates = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM duplicate_attempts');
 
-  const ingest = db.transaction((batch: EventBatch, topicCentre: string, topicDevice: string, receivedAt: Date): IngestResult => {
+  const ingest = db.transaction((batch: MealBatch, topicCentre: string, topicDevice: string, receivedAt: Date): IngestResult => {
     const result: IngestResult = { receipted: [], stored: 0, known: 0, duplicates: 0, forReview: 0, conflicts: [], rejected: [] };
     const received = receivedAt.toISOString();
     // Once per batch, not cached across batches: `mealcheck centre set` and `month close` run in
@@ -153,6 +161,10 @@ export function createMealRepository(db: Db, deps: MealRepositoryDeps = {}): Mea
     const rules = centres.rules(topicCentre);
     const closed = months.closedSet();
     for (const e of batch.events) {
+      if (!isMealEvent(e)) {
+        result.rejected.push({ eventId: e.eventId, reason: `${e.type} record ${e.eventId} reached the meal store; records are ingested by their own handler`, event: e });
+        continue;
+      }
       // A box may only report its own check-ins: the broker's topic ACL is what binds a
       // device to its topic, so the payload must agree with it.
       if (e.centreId !== topicCentre || e.deviceId !== topicDevice) {

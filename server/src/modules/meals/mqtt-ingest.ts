@@ -16,13 +16,16 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   CONTRACT_VERSION,
   DeviceStatusSchema,
+  isMealEvent,
   MAX_PAYLOAD_BYTES,
   parseEventBatch,
   parseTimeRequest,
   topics,
   type DeviceStatus,
   type EventBatch,
+  type MealEvent,
   type Receipt,
+  type RecordEvent,
   type TimeReply,
 } from '../../../../common/contract.ts';
 import type { Clock } from '../../../../common/clock.ts';
@@ -30,6 +33,7 @@ import { redactUrl, type Logger } from '../../../../common/logger.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 import { deadLetterDevice, type DeadLetterRepository, type DeadLetterStatus } from './dead-letter-repository.ts';
 import type { DeviceRepository } from './device-repository.ts';
+import type { RecordIngest } from '../records/record-ingest.ts';
 import type { IngestResult, MealRepository } from './meal-repository.ts';
 
 /** How long a broker keeps the ingest session (subscription and queued events) while the server is away. */
@@ -49,6 +53,8 @@ export interface MqttIngestOptions {
   ca?: Buffer;
   db: Db;
   meals: MealRepository;
+  /** Records (voids, elders, audit rows) in the batches; without it, every record is rejected to dead letters. */
+  records?: RecordIngest;
   deadLetters: DeadLetterRepository;
   devices: DeviceRepository;
   clock: Clock;
@@ -123,6 +129,28 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     return { kind: 'dead-letter', reason };
   };
 
+  /** One batch: its meal events to the meal store, its records to their handlers; one result. */
+  const ingestBatch = (batch: EventBatch, centreId: string, deviceId: string, now: Date): IngestResult => {
+    const meals: MealEvent[] = [];
+    const records: RecordEvent[] = [];
+    for (const e of batch.events) (isMealEvent(e) ? meals : records).push(e as never);
+    const m = meals.length ? opts.meals.ingest({ events: meals }, centreId, deviceId, now) : undefined;
+    if (records.length === 0) return m!;
+    const r: IngestResult = opts.records
+      ? opts.records.ingest(records, centreId, deviceId, now)
+      : { receipted: [], stored: 0, known: 0, duplicates: 0, forReview: 0, conflicts: [], rejected: records.map((e) => ({ eventId: e.eventId, reason: `this server takes no ${e.type} records`, event: e })) };
+    if (!m) return r;
+    return {
+      receipted: [...m.receipted, ...r.receipted],
+      stored: m.stored + r.stored,
+      known: m.known + r.known,
+      duplicates: m.duplicates,
+      forReview: m.forReview,
+      conflicts: [...m.conflicts, ...r.conflicts],
+      rejected: [...m.rejected, ...r.rejected],
+    };
+  };
+
   interface PendingBatch {
     topic: string;
     centreId: string;
@@ -145,7 +173,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
           return {
             kind: 'ingested',
             result: opts.db.transaction(() => {
-              const r = opts.meals.ingest(p.batch, p.centreId, p.deviceId, now);
+              const r = ingestBatch(p.batch, p.centreId, p.deviceId, now);
               for (const x of r.rejected) recordDeadLetter(p.topic, x.reason, JSON.stringify(x.event), now);
               opts.devices.seen(p.centreId, p.deviceId, now);
               return r;

@@ -1,0 +1,91 @@
+/**
+ * Records: facts other than meals that staff make on an edge box and the server must know,
+ * carried exactly like meal events (common/contract.ts): written to the edge's outbox in the
+ * same SQLite transaction as the change itself, sent in the same event batches, idempotent by
+ * eventId, deleted from the outbox only on the server's receipt. A record has a `type` (a meal
+ * event has none); the server hands each type to its own handler
+ * (server/src/modules/records/record-ingest.ts).
+ *
+ * Like everything on the wire, no record carries biometric data (descriptors, photos, crops).
+ * Each type's schema lives here, with the feature that makes it:
+ * - `void`: a staff member voided a meal (the server stops counting it);
+ * - `elder`: the centre's registry entry of an elder changed (the bureau's registry of record);
+ * - `audit`: one row of the box's hash-chained staff audit log.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { DateTimeSchema, IdSchema, UuidSchema } from './contract-base.ts';
+
+/** Fields every record has. `at`: when it was made, on the box's trusted clock (edge/src/clock/). */
+const recordBase = {
+  /** UUIDv7 made on the edge with the record: the idempotency key, shared with meal events. */
+  eventId: UuidSchema,
+  centreId: IdSchema,
+  deviceId: IdSchema,
+  at: DateTimeSchema,
+};
+
+const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
+/** A meal (check-in) voided by staff: it stays on record and is no longer counted. */
+export const VoidRecordSchema = Type.Object(
+  {
+    type: Type.Literal('void'),
+    ...recordBase,
+    /** The eventId of the meal event voided. */
+    voids: UuidSchema,
+    reason: Type.String({ minLength: 1, maxLength: 200 }),
+    staffId: IdSchema,
+  },
+  { additionalProperties: false },
+);
+export type VoidRecord = Static<typeof VoidRecordSchema>;
+
+/**
+ * The centre's registry entry of one elder after a change (or its removal). `revision` counts
+ * the changes of this elder on this box: a server keeps the highest it has seen, so an older
+ * revision arriving late never overwrites a newer one.
+ */
+export const ElderRecordSchema = Type.Object(
+  {
+    type: Type.Literal('elder'),
+    ...recordBase,
+    elderId: IdSchema,
+    revision: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    /** True when the elder was removed from the box (their face templates are gone with it). */
+    removed: Type.Boolean(),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    /** Who made the change. */
+    staffId: Type.Optional(IdSchema),
+  },
+  { additionalProperties: false },
+);
+export type ElderRecord = Static<typeof ElderRecordSchema>;
+
+/** A value in an audit row's details: flat and short, so no blob (a face, a photo) fits in one. */
+const AuditValue = Type.Union([Type.String({ maxLength: 500 }), Type.Number(), Type.Boolean(), Type.Null()]);
+
+/**
+ * One row of the box's staff audit log: `seq` counts the box's rows from 1, and `hash` is the
+ * row's hash over its fields and `prevHash` (the hash of row seq-1), so a server can check the
+ * chain of each box on its own copy.
+ */
+export const AuditRecordSchema = Type.Object(
+  {
+    type: Type.Literal('audit'),
+    ...recordBase,
+    seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    action: Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$' }),
+    staffId: Type.Optional(IdSchema),
+    subject: Type.Optional(Type.String({ maxLength: 200 })),
+    details: Type.Record(Type.String({ maxLength: 64 }), AuditValue, { maxProperties: 32 }),
+    prevHash: Hash,
+    hash: Hash,
+  },
+  { additionalProperties: false },
+);
+export type AuditRecord = Static<typeof AuditRecordSchema>;
+
+export const RECORD_SCHEMAS = [VoidRecordSchema, ElderRecordSchema, AuditRecordSchema] as const;
+export type RecordEvent = VoidRecord | ElderRecord | AuditRecord;
+export type RecordType = RecordEvent['type'];
+export const RECORD_TYPES: readonly RecordType[] = RECORD_SCHEMAS.map((s) => s.properties.type.const);
