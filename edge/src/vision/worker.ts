@@ -13,6 +13,7 @@ import { loadBackend, type FaceApi, type LoadedBackend } from './backend.ts';
 import { checkRgb, cropFace, cropRgb, decodeImage, downscale, pad, type Rect, type RgbImage } from './image.ts';
 import { antispoofScore, faceresDescriptor, humanFaceRegion, loadGraphModel } from './human-models.ts';
 import { useLeanSsdForward } from './ssd-forward.ts';
+import { useLeanTinyForward } from './tiny-forward.ts';
 import { measureCrop } from '../recognition/quality.ts';
 import type { DetectResult, InitResult, WireError, WireFace, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
 
@@ -59,8 +60,9 @@ async function init(settings: WorkerSettings): Promise<InitResult> {
       throw new ModelError(`cannot load the ${net.constructor.name} model from ${settings.modelsDir}: ${(err as Error).message}`);
     }
   }
-  // The same boxes and scores as face-api's own pass, at a third of its peak memory.
+  // The same boxes and scores as face-api's own passes, at a third (SSD) or half (tiny) of their peak memory.
   if (settings.detector === 'ssdMobilenetv1') useLeanSsdForward(loaded.tf, faceapi.nets.ssdMobilenetv1);
+  else useLeanTinyForward(loaded.tf, faceapi.nets.tinyFaceDetector);
   const detectorOptions =
     settings.detector === 'ssdMobilenetv1'
       ? new faceapi.SsdMobilenetv1Options({ minConfidence: settings.minConfidence })
