@@ -36,6 +36,7 @@ import { Forwarder } from './sync/forwarder.ts';
 import { TrustedClock } from './clock/trusted-clock.ts';
 import type { FaceEngine } from './vision/face-engine.ts';
 import { FaceApiEngine } from './vision/face-api-engine.ts';
+import { MAX_PROGRESSIVE_FRAME_PIXELS } from './vision/image.ts';
 import { StatusServer, statusSource, type CameraStatus } from './web/status-server.ts';
 
 export const EDGE_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
@@ -96,6 +97,7 @@ export function createFrameEngine(config: EdgeConfig, logger: Logger): FaceApiEn
     // every face SSD found, 0.5 missed 1-3 in 60 (npm run bench).
     ...(tiny ? { maxInputSide: config.vision.inputSize, minConfidence: 0.4 } : {}),
     padRetry: false,
+    maxProgressivePixels: MAX_PROGRESSIVE_FRAME_PIXELS,
     logger,
   });
 }
