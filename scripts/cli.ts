@@ -108,7 +108,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
   const db = openEdgeDatabase(join(dataDir, 'edge.db'));
   const engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false, recognizer: model });
   try {
-    await engine.start();
+    // enrolElder starts the engine once it has read the photos (and decoded the costly ones).
     const elders = createElderRepository(db);
     const result = await enrolElder({
       engine,
