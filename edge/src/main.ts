@@ -11,10 +11,10 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { systemClock, systemMonotonic, uuidV7Ids, type Clock, type Ids, type Monotonic } from '../../common/clock.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
-import { openDatabase, type Db } from '../../common/sqlite.ts';
+import type { Db } from '../../common/sqlite.ts';
+import { openEdgeDatabase } from './edge-database.ts';
 import type { FrameSource } from './capture/frame-source.ts';
 import { isMonitored } from './capture/camera-health.ts';
 import { createCameraSource } from './capture/camera-sources.ts';
@@ -39,12 +39,7 @@ import { FaceApiEngine } from './vision/face-api-engine.ts';
 import { MAX_PROGRESSIVE_FRAME_PIXELS } from './vision/image.ts';
 import { StatusServer, statusSource, type CameraStatus } from './web/status-server.ts';
 
-export const EDGE_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
-
-/** Opens (and migrates) the edge database: WAL, synchronous=FULL. */
-export function openEdgeDatabase(file: string): Db {
-  return openDatabase(file, { migrationsDir: EDGE_MIGRATIONS_DIR });
-}
+export { EDGE_MIGRATIONS_DIR, openEdgeDatabase } from './edge-database.ts';
 
 export interface EdgeDeps {
   /** Defaults to the face-api engine configured from `config`. Tests pass a fake. */
