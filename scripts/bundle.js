@@ -5,6 +5,11 @@
 // node_modules/.cache/mealcheck/ on first use and run from there.
 //
 // - Packages stay imports: a bundle holds only this repo's own code.
+// - Code splitting: a dynamic import() of a source is its own chunk, loaded (with the packages
+//   it imports) only when reached. Without it esbuild hoists every package import of the whole
+//   graph to the top of the bundle, so `mealcheck enrol` loaded the server's and the edge's
+//   (Fastify, aedes, MQTT: ~20 MB of resident memory) for nothing. A bundle is a folder: the
+//   entry's .mjs and its chunks.
 // - `import.meta.url` of each source module is replaced by that module's own file URL, so
 //   paths relative to a source file (migrations, models, the worker) mean what they mean in
 //   the source.
@@ -14,8 +19,8 @@
 // - If esbuild or the cache folder is unavailable, or MEALCHECK_NO_BUNDLE=1, the sources run
 //   through tsx as before (the caller logs why).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -68,9 +73,15 @@ export async function bundleFile(entry) {
     // No bundle yet, or a source changed or vanished: build.
   }
   const esbuild = await import('esbuild');
+  const outdir = join(BUNDLE_CACHE_DIR, name);
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
+    splitting: true,
+    outdir,
+    entryNames: '[name]',
+    chunkNames: 'chunk-[hash]',
+    outExtension: { '.js': '.mjs' },
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -82,18 +93,32 @@ export async function bundleFile(entry) {
     plugins: [sourceUrlPlugin],
     banner: { js: `// Bundled from ${entry} by scripts/bundle.js; regenerated when a source changes. Do not edit.` },
   });
-  const code = result.outputFiles[0]?.text;
-  if (!code) throw new Error('esbuild produced no output');
+  const entryOut = join(outdir, `${basename(entry, '.ts')}.mjs`);
+  if (!result.outputFiles.some((f) => f.path === entryOut)) throw new Error('esbuild produced no output');
   const inputs = Object.fromEntries(Object.keys(result.metafile.inputs).map((p) => resolve(p)).map((p) => [p, stamp(p)]));
-  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
-  const bundle = join(BUNDLE_CACHE_DIR, `${name}-${hash}.mjs`);
+  const digest = createHash('sha256');
+  for (const f of [...result.outputFiles].sort((a, b) => a.path.localeCompare(b.path))) digest.update(f.path).update(f.text);
+  const folder = `${outdir}-${digest.digest('hex').slice(0, 16)}`;
   mkdirSync(BUNDLE_CACHE_DIR, { recursive: true });
-  writeAtomically(bundle, code);
+  // Written aside and renamed into place whole; a process that got there first wrote the same.
+  if (!existsSync(folder)) {
+    const tmp = `${folder}.${process.pid}.tmp`;
+    mkdirSync(tmp, { recursive: true });
+    for (const f of result.outputFiles) writeFileSync(join(tmp, relative(outdir, f.path)), f.text);
+    try {
+      renameSync(tmp, folder);
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      if (!existsSync(folder)) throw err;
+    }
+  }
+  const bundle = join(folder, basename(entryOut));
   writeAtomically(stampFile, JSON.stringify({ entry, bundle, inputs }));
-  // Earlier bundles of this entry, if idle for an hour (a process may still be starting one).
+  // Earlier bundles of this entry (folders, or single files from before code splitting), if
+  // idle for an hour (a process may still be starting one).
   for (const f of readdirSync(BUNDLE_CACHE_DIR)) {
     const old = join(BUNDLE_CACHE_DIR, f);
-    if (f.startsWith(`${name}-`) && f.endsWith('.mjs') && old !== bundle && Date.now() - statSync(old).mtimeMs > 3_600_000) rmSync(old, { force: true });
+    if (f.startsWith(`${name}-`) && !f.endsWith('.json') && old !== folder && Date.now() - statSync(old).mtimeMs > 3_600_000) rmSync(old, { recursive: true, force: true });
   }
   return bundle;
 }

@@ -8,12 +8,11 @@ import { createLogger } from '../common/logger.ts';
 import { edgeSettings, loadEdgeConfig } from '../edge/src/config.ts';
 import { EnrolmentError, enrolElder } from '../edge/src/elders/enrolment.ts';
 import { createElderRepository } from '../edge/src/elders/elder-repository.ts';
-import { openEdgeDatabase, startEdge } from '../edge/src/main.ts';
+import { openEdgeDatabase } from '../edge/src/edge-database.ts';
 import { decisionDefaults, DEFAULT_RECOGNIZER } from '../edge/src/vision/models.ts';
 import { FaceApiEngine } from '../edge/src/vision/face-api-engine.ts';
 import { ModelError } from '../edge/src/vision/face-engine.ts';
 import { readServerSettings, serverSettingsSpec } from '../server/src/config.ts';
-import { startServer } from '../server/src/server.ts';
 import { join } from 'node:path';
 
 const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
@@ -57,6 +56,7 @@ async function serverCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const settings = readServerSettings(argv);
+  const { startServer } = await import('../server/src/server.ts');
   const server = await startServer(settings, { logger: createLogger('server', settings.logLevel) });
   console.log(`mealcheck server: HTTP ${server.httpUrl}, MQTT ${server.mqttUrl}${server.embeddedBroker ? ' (embedded broker)' : ''}`);
   if (server.tokenGenerated) console.log(`admin token (generated, stored in ${join(settings.dataDir, 'admin-token')}): ${server.token}`);
@@ -71,6 +71,7 @@ async function edgeCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadEdgeConfig(argv);
+  const { startEdge } = await import('../edge/src/main.ts');
   const edge = await startEdge(config);
   console.log(`mealcheck edge ${config.centreId}/${config.deviceId}: status ${edge.statusUrl}/api/v1/status`);
   console.log(`staff pages ${edge.staffUrl}`);
@@ -112,7 +113,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
   const db = openEdgeDatabase(join(dataDir, 'edge.db'));
   const engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false, recognizer: model });
   try {
-    await engine.start();
+    // enrolElder starts the engine once it has read the photos (and decoded the costly ones).
     const elders = createElderRepository(db);
     const result = await enrolElder({
       engine,

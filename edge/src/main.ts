@@ -11,10 +11,10 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { systemClock, systemMonotonic, uuidV7Ids, type Clock, type Ids, type Monotonic } from '../../common/clock.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
-import { openDatabase, type Db } from '../../common/sqlite.ts';
+import type { Db } from '../../common/sqlite.ts';
+import { openEdgeDatabase } from './edge-database.ts';
 import type { FrameSource } from './capture/frame-source.ts';
 import { isMonitored } from './capture/camera-health.ts';
 import { createCameraSource } from './capture/camera-sources.ts';
@@ -36,17 +36,13 @@ import { Forwarder } from './sync/forwarder.ts';
 import { TrustedClock } from './clock/trusted-clock.ts';
 import type { FaceEngine } from './vision/face-engine.ts';
 import { FaceApiEngine } from './vision/face-api-engine.ts';
+import { MAX_PROGRESSIVE_FRAME_PIXELS } from './vision/image.ts';
 import { StatusServer, statusSource, type CameraStatus } from './web/status-server.ts';
 import { auditRecordOf, createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createStaffService, type StaffService } from './staff/staff-service.ts';
 import { staffWebPlugins } from './web/staff-routes.ts';
 
-export const EDGE_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
-
-/** Opens (and migrates) the edge database: WAL, synchronous=FULL. */
-export function openEdgeDatabase(file: string): Db {
-  return openDatabase(file, { migrationsDir: EDGE_MIGRATIONS_DIR });
-}
+export { EDGE_MIGRATIONS_DIR, openEdgeDatabase } from './edge-database.ts';
 
 export interface EdgeDeps {
   /** Defaults to the face-api engine configured from `config`. Tests pass a fake. */
@@ -99,6 +95,7 @@ export function createFrameEngine(config: EdgeConfig, logger: Logger): FaceApiEn
     // every face SSD found, 0.5 missed 1-3 in 60 (npm run bench).
     ...(tiny ? { maxInputSide: config.vision.inputSize, minConfidence: 0.4 } : {}),
     padRetry: false,
+    maxProgressivePixels: MAX_PROGRESSIVE_FRAME_PIXELS,
     logger,
   });
 }

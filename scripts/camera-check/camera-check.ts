@@ -11,7 +11,7 @@ import { createLogger } from '../../common/logger.ts';
 import { createCameraSource } from '../../edge/src/capture/camera-sources.ts';
 import { CameraSpecError, parseCameraList, parseFrameSize } from '../../edge/src/capture/camera-spec.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
-import { openEdgeDatabase } from '../../edge/src/main.ts';
+import { openEdgeDatabase } from '../../edge/src/edge-database.ts';
 import { Matcher } from '../../edge/src/recognition/matcher.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 

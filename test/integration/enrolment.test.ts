@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +8,7 @@ import { openDatabase } from '../../common/sqlite.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { enrolElder, EnrolmentError, type EnrolmentStore } from '../../edge/src/elders/enrolment.ts';
 import { Matcher, type TemplateModel } from '../../edge/src/recognition/matcher.ts';
-import { ImageError } from '../../edge/src/vision/face-engine.ts';
+import { ImageError, type EngineImage } from '../../edge/src/vision/face-engine.ts';
 import { descriptorAt, FakeEngine, fakeFace, syntheticDescriptor } from '../helpers/fake-engine.ts';
 
 const A = syntheticDescriptor(1);
@@ -135,6 +136,29 @@ describe('enrolElder', () => {
     const ps = await photos('a-1', 'worker-down');
     await expect(enrolElder({ engine: engine(), elders: store, elderId: 'e-001', name: 'Wang', photos: ps })).rejects.toThrow('face engine worker exited');
     expect(store.calls).toEqual([]);
+  });
+
+  it('decodes a large progressive JPEG itself, shrunk, before it starts the engine; faces in the photo\'s pixels', async () => {
+    // 4096x3072 progressive: its decoder holds ~3 bytes a pixel, so it is decoded before the
+    // models load. A baseline JPEG of the same size goes to the engine encoded.
+    const grey = () => sharp({ create: { width: 4096, height: 3072, channels: 3, background: '#808080' } });
+    const progressive = join(dir, 'progressive.jpg');
+    const baseline = join(dir, 'baseline.jpg');
+    await writeFile(progressive, await grey().jpeg({ progressive: true, quality: 50 }).toBuffer());
+    await writeFile(baseline, await grey().jpeg({ quality: 50 }).toBuffer());
+    const seen: string[] = [];
+    const face = fakeFace({ descriptor: A, box: { x: 512, y: 256, width: 200, height: 300 } });
+    const fake = new (class extends FakeEngine {
+      override async detect(image: EngineImage) {
+        seen.push(`${this.started ? 'started' : 'not started'}: ${image.kind === 'rgb' ? `rgb ${image.width}x${image.height}` : 'encoded'}`);
+        return [{ ...face, box: { ...face.box }, landmarks: [{ x: 1024, y: 512 }] }];
+      }
+    })();
+    const r = await enrolElder({ engine: fake, elders: new MemoryStore(), elderId: 'e-1', name: 'Wang', photos: [progressive, baseline] });
+    expect(seen).toEqual(['started: rgb 2048x1536', 'started: encoded']);
+    // The progressive photo's face comes back in its own 4096x3072 pixels, as the engine's own
+    // decode would give it; the engine already does that for the baseline one.
+    expect(r.templates.map((t) => t.box)).toEqual([{ x: 1024, y: 512, width: 400, height: 600 }, face.box]);
   });
 
   it('writes inside the store\'s transaction when it has one', async () => {

@@ -176,8 +176,11 @@ describe('face engine (face-api in a worker)', () => {
       const out = execFileSync(process.execPath, [RUN, CHILD, face, wall, group3], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const r = JSON.parse(out.trim().split('\n').at(-1)!) as { photos: { faces: { box: DetectedFace['box']; descriptor: number[] }[] }[]; maxRssMb: number; model: string };
       console.log(`huge photos: peak RSS ${r.maxRssMb} MB`);
-      // The models alone take ~400 MB on wasm (README, "Memory on large photos"); decoding at full size added 1.6-2.1 GB.
-      expect(r.maxRssMb).toBeLessThan(1000);
+      // The models take ~320 MB on wasm and these progressive JPEGs' decoder ~140 MB on top when
+      // the engine decodes them itself, ~470 MB in all (README, "Memory on large photos";
+      // `mealcheck enrol` decodes them before the models load, frames refuse them). Decoding at
+      // full size added 1.6-2.1 GB.
+      expect(r.maxRssMb).toBeLessThan(600);
       const [onFace, onWall, onGroup] = r.photos;
       expect(onFace!.faces).toHaveLength(1);
       const f = onFace!.faces[0]!;

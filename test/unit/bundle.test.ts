@@ -1,6 +1,6 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BUNDLE_CACHE_DIR, bundleFile, importEntry } from '../../scripts/bundle.js';
@@ -15,17 +15,30 @@ describe('scripts/bundle.js (entry points run as plain JS)', () => {
   afterEach(() => {
     rmSync(dir, { recursive: true, force: true });
     // This test's bundles (the app's own are named after cli.ts, worker.ts, ...).
-    for (const f of readdirSync(BUNDLE_CACHE_DIR)) if (f.startsWith('entry-')) rmSync(join(BUNDLE_CACHE_DIR, f), { force: true });
+    for (const f of readdirSync(BUNDLE_CACHE_DIR)) if (f.startsWith('entry-') || f.startsWith('lazy-')) rmSync(join(BUNDLE_CACHE_DIR, f), { recursive: true, force: true });
     delete process.env.MEALCHECK_NO_BUNDLE;
   });
 
   it('bundles an entry with its own imports and keeps each source file its own import.meta.url', async () => {
     const file = await bundleFile(join(dir, 'entry.ts'));
-    expect(file).toMatch(/node_modules\/\.cache\/mealcheck\/entry-[0-9a-f]{12}-[0-9a-f]{16}\.mjs$/);
+    expect(file).toMatch(/node_modules\/\.cache\/mealcheck\/entry-[0-9a-f]{12}-[0-9a-f]{16}\/entry\.mjs$/);
     const mod = (await import(pathToFileURL(file).href)) as { self: string; helper: string; value: number };
     expect(mod.self).toBe(pathToFileURL(join(dir, 'entry.ts')).href);
     expect(mod.helper).toBe(pathToFileURL(join(dir, 'helper.ts')).href);
     expect(mod.value).toBe(1);
+  });
+
+  it('loads a source imported dynamically, and the packages it imports, only when the import runs', async () => {
+    // node:test stands in for a package (Fastify, aedes): esbuild would otherwise hoist its
+    // import to the top of the bundle and every command would load it.
+    writeFileSync(join(dir, 'heavy.ts'), `import { test } from 'node:test';\nexport const loaded: string = typeof test;\n`);
+    writeFileSync(join(dir, 'lazy.ts'), `export const later = async (): Promise<string> => (await import('./heavy.ts')).loaded;\n`);
+    const file = await bundleFile(join(dir, 'lazy.ts'));
+    const chunks = readdirSync(dirname(file)).filter((f) => f !== 'lazy.mjs');
+    expect(readFileSync(file, 'utf8')).not.toContain('node:test');
+    expect(chunks.filter((f) => readFileSync(join(dirname(file), f), 'utf8').includes('node:test'))).toHaveLength(1);
+    const mod = (await import(pathToFileURL(file).href)) as { later(): Promise<string> };
+    expect(await mod.later()).toBe('function');
   });
 
   it('reuses the bundle while the sources are unchanged and rebuilds when one changes', async () => {

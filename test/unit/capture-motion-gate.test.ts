@@ -211,6 +211,19 @@ describe('MotionGate', () => {
     expect(await gate.changed(still[1]!)).toBe(false);
   });
 
+  it('calls a progressive JPEG over the frame limit a change without decoding it, and keeps its reference', async () => {
+    // 4000x3200 (12.8 MP): its decoder would hold ~38 MB of coefficients; the engine refuses it.
+    const big = await sharp({ create: { width: 4000, height: 3200, channels: 3, background: '#808080' } }).jpeg({ progressive: true, quality: 50 }).toBuffer();
+    const gate = new MotionGate();
+    await gate.changed(still[0]!);
+    expect(await gate.changed({ kind: 'encoded', bytes: big })).toBe(true);
+    expect(await gate.changed(still[1]!)).toBe(false);
+    // The same size as a baseline JPEG is decoded (shrunk on load) and becomes the reference.
+    const baseline = await sharp({ create: { width: 4000, height: 3200, channels: 3, background: '#808080' } }).jpeg({ quality: 50 }).toBuffer();
+    expect(await gate.changed({ kind: 'encoded', bytes: baseline })).toBe(true);
+    expect(await gate.changed({ kind: 'encoded', bytes: baseline })).toBe(false);
+  });
+
   it('starts afresh after reset()', async () => {
     const gate = new MotionGate();
     await gate.changed(still[0]!);

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ImageError, type ImageErrorCode } from '../../edge/src/vision/face-engine.ts';
-import { checkRgb, cropFace, cropRgb, decodeImage, DEFAULT_MAX_DECODE_SIDE, downscale, pad, sniffFormat, type RgbImage } from '../../edge/src/vision/image.ts';
+import { checkRgb, costlyToDecode, cropFace, cropRgb, decodeImage, DEFAULT_MAX_DECODE_SIDE, downscale, jpegFrameHeader, pad, sniffFormat, type RgbImage } from '../../edge/src/vision/image.ts';
 
 /** A 40x20 test card: left half red, right half blue. */
 const card = () => sharp({ create: { width: 40, height: 20, channels: 3, background: '#ff0000' } }).composite([{ input: { create: { width: 20, height: 20, channels: 3, background: '#0000ff' } }, left: 20, top: 0 }]);
@@ -90,6 +90,36 @@ describe('decodeImage', () => {
     const png = await card().png().toBuffer();
     expect(await codeOf(decodeImage(png, { maxPixels: 799 }))).toBe('too-large');
     expect(await codeOf(decodeImage(png, { maxPixels: 800 }))).toBe('no error');
+  });
+});
+
+describe('progressive JPEGs', () => {
+  const grey = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#808080' } });
+
+  it('reads the frame header: size and progressive or baseline, EXIF and all', async () => {
+    expect(jpegFrameHeader(await grey(300, 200).jpeg({ progressive: true }).toBuffer())).toEqual({ width: 300, height: 200, progressive: true });
+    expect(jpegFrameHeader(await grey(300, 200).jpeg().withMetadata({ orientation: 6 }).toBuffer())).toEqual({ width: 300, height: 200, progressive: false });
+    expect(jpegFrameHeader(await grey(300, 200).jpeg({ mozjpeg: true }).toBuffer())).toMatchObject({ progressive: true });
+    expect(jpegFrameHeader(await grey(30, 20).png().toBuffer())).toBeUndefined();
+    expect(jpegFrameHeader(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00]))).toBeUndefined();
+  });
+
+  it('refuses one over maxProgressivePixels, naming why; a baseline one of that size is decoded', async () => {
+    const progressive = await grey(300, 200).jpeg({ progressive: true }).toBuffer();
+    const err = await decodeImage(progressive, { maxProgressivePixels: 59_999 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageError);
+    expect((err as ImageError).code).toBe('too-large');
+    expect((err as ImageError).message).toMatch(/progressive JPEG of 0\.1 megapixels.*baseline JPEG/);
+    expect(await codeOf(decodeImage(progressive, { maxProgressivePixels: 60_000 }))).toBe('no error');
+    expect(await codeOf(decodeImage(await grey(300, 200).jpeg().toBuffer(), { maxProgressivePixels: 59_999 }))).toBe('no error');
+  });
+
+  it('calls only a progressive JPEG that will be shrunk costly to decode', async () => {
+    expect(await costlyToDecode(await grey(300, 200).jpeg({ progressive: true }).toBuffer(), { maxSide: 299 })).toBe(true);
+    expect(await costlyToDecode(await grey(300, 200).jpeg({ progressive: true }).toBuffer(), { maxSide: 300 })).toBe(false);
+    expect(await costlyToDecode(await grey(300, 200).jpeg().toBuffer(), { maxSide: 100 })).toBe(false);
+    expect(await costlyToDecode(await grey(300, 200).png().toBuffer(), { maxSide: 100 })).toBe(false);
+    expect(await costlyToDecode(new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3]))).toBe(false);
   });
 });
 

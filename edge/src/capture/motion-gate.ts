@@ -14,6 +14,7 @@
  */
 import sharp from 'sharp';
 import type { EngineImage } from '../vision/face-engine.ts';
+import { jpegFrameHeader, MAX_PROGRESSIVE_FRAME_PIXELS } from '../vision/image.ts';
 
 // Every frame is a new image, so libvips' operation cache never hits and only costs: turned off
 // it saved ~10% of the gate's CPU per frame (0.7 of 7.3 ms on a 640x480 frame, when every
@@ -184,6 +185,10 @@ export class MotionGate implements FrameGate {
   private async thumbnail(image: EngineImage): Promise<Uint8Array> {
     const { width, height } = this.options;
     if (image.kind === 'rgb') return greyThumbnail({ data: image.data, width: image.width, height: image.height, channels: 3 }, width, height);
+    // A progressive JPEG larger than the frame engine takes: its decoder alone would hold ~3
+    // bytes a pixel (120 MB at 40 MP). Unreadable here (a change), refused by the engine.
+    const header = jpegFrameHeader(image.bytes);
+    if (header?.progressive && header.width * header.height > MAX_PROGRESSIVE_FRAME_PIXELS) throw new Error('progressive JPEG too large for a frame');
     // libvips' box/lanczos shrink to the thumbnail size in colour; the grey conversion below
     // then runs on width x height pixels (a cell each) instead of being a libvips pass.
     const { data, info } = await sharp(image.bytes, { limitInputPixels: 40_000_000 })

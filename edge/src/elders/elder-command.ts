@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, readActionCommand, type CommandSpec } from '../../../common/config.ts';
-import { openEdgeDatabase } from '../main.ts';
+import { openEdgeDatabase } from '../edge-database.ts';
 import { createElderRepository } from './elder-repository.ts';
 
 const ELDER = {

@@ -8,7 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isValidId } from '../../../common/contract.ts';
-import { ImageError, type DetectedFace, type FaceEngine } from '../vision/face-engine.ts';
+import { ImageError, toSourceCoordinates, type DetectedFace, type EngineImage, type FaceEngine } from '../vision/face-engine.ts';
+import { costlyToDecode, decodeImage } from '../vision/image.ts';
 import { checkQuality } from '../recognition/quality.ts';
 import { DESCRIPTOR_LENGTH, euclideanDistance, type TemplateModel, type TemplateSet } from '../recognition/matcher.ts';
 
@@ -92,7 +93,8 @@ export interface EnrolmentResult {
 }
 
 /**
- * Checks every photo, then stores the elder and one template per photo. Throws EnrolmentError
+ * Checks every photo, then stores the elder and one template per photo. Starts the engine (after
+ * reading the photos) if the caller has not. Throws EnrolmentError
  * listing every problem when any photo is refused; engine failures (not the photo's fault)
  * propagate unchanged.
  */
@@ -107,27 +109,28 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
   if (photos.length === 0) problems.push({ code: 'no-photos', message: 'enrolment needs at least one photo of the elder' });
   if (problems.length) throw new EnrolmentError(problems);
 
+  // The photos first, then the engine: see readPhotos. start() is idempotent (a caller that
+  // started the engine already only loses that order).
+  const inputs = await readPhotos(photos);
+  await engine.start();
   const good: { photo: string; face: DetectedFace }[] = [];
-  for (const photo of photos) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(photo);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a photo' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (err as Error).message})`;
-      problems.push({ code: 'unreadable', photo, message: `photo ${photo} ${why}` });
+  for (const input of inputs) {
+    if ('code' in input) {
+      problems.push(input);
       continue;
     }
+    const { photo, image, scale } = input;
     let faces: DetectedFace[];
     try {
-      faces = await engine.detect({ kind: 'encoded', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
+      faces = await engine.detect(image);
     } catch (err) {
       if (err instanceof ImageError) {
-        problems.push({ code: 'bad-image', photo, message: `photo ${photo} is not a usable image: ${err.message}` });
+        problems.push(badImage(photo, err));
         continue;
       }
       throw err;
     }
+    if (scale) faces = faces.map((f) => toSourceCoordinates(f, scale.sx, scale.sy));
     if (faces.length === 0) {
       problems.push({ code: 'no-face', photo, message: `photo ${photo}: no face found; take a photo with the elder's face clearly in view` });
     } else if (faces.length > 1) {
@@ -156,6 +159,53 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
   else store();
 
   return { elderId, name, templates: good.map((g) => ({ photo: g.photo, score: g.face.score, box: { ...g.face.box } })) };
+}
+
+interface PhotoInput {
+  photo: string;
+  image: EngineImage;
+  /** Decoded here, shrunk: the decoded size over the photo's, to map faces back. */
+  scale?: { sx: number; sy: number };
+}
+
+function badImage(photo: string, err: ImageError): EnrolmentProblem {
+  return { code: 'bad-image', photo, message: `photo ${photo} is not a usable image: ${err.message}` };
+}
+
+/**
+ * Reads every photo, in order; a photo that cannot be read or decoded becomes its problem.
+ * Those that cost far more to decode than to hold (a progressive JPEG over 2048 px,
+ * costlyToDecode) are decoded here, shrunk as the engine would (the same decodeImage and
+ * defaults, so the same pixels): enrolElder does this before it starts the engine, so their
+ * decoder's peak (up to ~140 MB at 40 MP) comes before the models are resident instead of on
+ * top of them (README, "Memory on large photos"). The rest stay encoded for the engine.
+ */
+async function readPhotos(photos: readonly string[]): Promise<(PhotoInput | EnrolmentProblem)[]> {
+  const inputs: (PhotoInput | EnrolmentProblem)[] = [];
+  for (const photo of photos) {
+    let bytes: Uint8Array;
+    try {
+      const file = await readFile(photo);
+      bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a photo' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (err as Error).message})`;
+      inputs.push({ code: 'unreadable', photo, message: `photo ${photo} ${why}` });
+      continue;
+    }
+    if (!(await costlyToDecode(bytes))) {
+      inputs.push({ photo, image: { kind: 'encoded', bytes } });
+      continue;
+    }
+    try {
+      const img = await decodeImage(bytes);
+      inputs.push({ photo, image: { kind: 'rgb', data: img.data, width: img.width, height: img.height }, scale: { sx: img.width / img.sourceWidth, sy: img.height / img.sourceHeight } });
+    } catch (err) {
+      if (!(err instanceof ImageError)) throw err;
+      inputs.push(badImage(photo, err));
+    }
+  }
+  return inputs;
 }
 
 /**

@@ -57,6 +57,12 @@ export interface FaceApiEngineOptions {
    */
   maxDecodeSide?: number;
   /**
+   * Largest progressive JPEG accepted, in pixels (default maxPixels); larger gives ImageError
+   * 'too-large'. Its decoder holds ~3 bytes a pixel whatever maxDecodeSide (120 MB at 40 MP),
+   * on top of the resident models: the camera-frame engine sets MAX_PROGRESSIVE_FRAME_PIXELS.
+   */
+  maxProgressivePixels?: number;
+  /**
    * Retry once on the image with a border added when nothing is found or a face touches the
    * image edge (default true). Tight, ID-photo style crops are otherwise often missed, or
    * their box is cut by the frame and the descriptor suffers. Costs a second pass on
@@ -164,6 +170,7 @@ export class FaceApiEngine implements FaceEngine {
       tinyInputSize: opts.tinyInputSize ?? 416,
       maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
       maxDecodeSide: opts.maxDecodeSide ?? DEFAULT_MAX_DECODE_SIDE,
+      maxProgressivePixels: opts.maxProgressivePixels ?? opts.maxPixels ?? DEFAULT_MAX_PIXELS,
       padRetry: opts.padRetry ?? true,
       padRatio: opts.padRatio ?? 0.5,
       padMode: opts.padMode ?? 'black',

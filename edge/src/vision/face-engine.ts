@@ -11,6 +11,20 @@ export interface FaceBox {
   height: number;
 }
 
+/**
+ * A face found on a shrunk copy of an image, in the coordinates of the image itself; `sx`, `sy`:
+ * the copy's size over the image's. The worker maps faces of photos it shrank while decoding,
+ * enrolment those of photos it decoded shrunk itself.
+ */
+export function toSourceCoordinates<F extends { box: FaceBox; landmarks: Point[] }>(f: F, sx: number, sy: number): F {
+  const { box } = f;
+  return {
+    ...f,
+    box: { x: box.x / sx, y: box.y / sy, width: box.width / sx, height: box.height / sy },
+    landmarks: f.landmarks.map((p) => ({ x: p.x / sx, y: p.y / sy })),
+  };
+}
+
 /** Intersection over union of two boxes (0 when they do not overlap). */
 export function iou(a: FaceBox, b: FaceBox): number {
   const x1 = Math.max(a.x, b.x);

@@ -29,6 +29,15 @@ export const DEFAULT_MAX_PIXELS = 40_000_000;
  */
 export const DEFAULT_MAX_DECODE_SIDE = 2048;
 
+/**
+ * Largest progressive JPEG the camera-frame engine accepts (12 MP; a 4K frame is 8.3 MP, and
+ * cameras send baseline JPEG). Its decoder holds every DCT coefficient, ~3 bytes a pixel (36 MB
+ * here, 120 MB at 40 MP), on top of models already resident: with this bound a frame stays
+ * under ~300 MB peak RSS (README, "Memory on large photos"). Enrolment accepts larger ones: it
+ * decodes them before it loads the models.
+ */
+export const MAX_PROGRESSIVE_FRAME_PIXELS = 12_000_000;
+
 export interface DecodeOptions {
   /** Largest width x height accepted, checked from the header before decoding. */
   maxPixels?: number;
@@ -38,6 +47,13 @@ export interface DecodeOptions {
    * never exists in memory at full size.
    */
   maxSide?: number;
+  /**
+   * Largest progressive JPEG accepted, in pixels (default: maxPixels). libjpeg holds every DCT
+   * coefficient of a progressive JPEG until its last scan, ~3 bytes a pixel at 4:2:0 (120 MB at
+   * 40 MP) however small the output; the camera-frame engine, whose models are already
+   * resident, refuses larger ones ('too-large') rather than add that to them.
+   */
+  maxProgressivePixels?: number;
 }
 
 /** A decoded photo, and the size of the photo itself (upright) before it was shrunk. */
@@ -102,6 +118,13 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
     const meta = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
     if (!meta.width || !meta.height) throw new ImageError('corrupt', `the ${format.toUpperCase()} image has no size in its header`);
     if (meta.width * meta.height > maxPixels) throw tooLarge();
+    const maxProgressive = opts.maxProgressivePixels ?? maxPixels;
+    if (format === 'jpeg' && meta.isProgressive && meta.width * meta.height > maxProgressive) {
+      throw new ImageError(
+        'too-large',
+        `the image is a progressive JPEG of ${((meta.width * meta.height) / 1e6).toFixed(1)} megapixels, above the limit of ${(maxProgressive / 1e6).toFixed(1)} for progressive JPEGs here (decoding one holds ~3 bytes a pixel); send it as a baseline JPEG or smaller`,
+      );
+    }
     const sideways = (meta.orientation ?? 1) >= 5;
     const sourceWidth = sideways ? meta.height : meta.width;
     const sourceHeight = sideways ? meta.width : meta.height;
@@ -129,6 +152,57 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
     const msg = (err as Error).message;
     if (/pixel limit/i.test(msg)) throw tooLarge();
     throw new ImageError('corrupt', `the ${format.toUpperCase()} image is damaged or truncated (${msg.trim()})`);
+  }
+}
+
+/**
+ * A JPEG's frame header (its SOF marker): size and whether it is progressive, read by walking
+ * the marker segments before the first scan; undefined when not found (not a JPEG, damaged).
+ * Costs microseconds, for hot paths (the motion gate) where asking sharp would cost more.
+ */
+export function jpegFrameHeader(bytes: Uint8Array): { width: number; height: number; progressive: boolean } | undefined {
+  if (!startsWith(bytes, [0xff, 0xd8])) return undefined;
+  let i = 2;
+  while (i + 3 < bytes.length) {
+    if (bytes[i] !== 0xff) return undefined;
+    const marker = bytes[i + 1]!;
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
+      i += 2; // no length
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return undefined; // a scan or the end before any frame header
+    const length = (bytes[i + 2]! << 8) | bytes[i + 3]!;
+    // SOF0-15 but DHT (C4), JPG (C8) and DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (i + 8 >= bytes.length) return undefined;
+      const height = (bytes[i + 5]! << 8) | bytes[i + 6]!;
+      const width = (bytes[i + 7]! << 8) | bytes[i + 8]!;
+      return { width, height, progressive: marker === 0xc2 || marker === 0xc6 || marker === 0xca || marker === 0xce };
+    }
+    i += 2 + length;
+  }
+  return undefined;
+}
+
+/**
+ * True when decoding these bytes needs far more memory than the decoded image: a progressive
+ * JPEG that decodeImage will shrink (its coefficient buffer, see maxProgressivePixels), which
+ * returns that memory to the system once decoded. (A large PNG costs ~50-60 MB over its output
+ * too, but in small blocks the allocator keeps: decoding it earlier saves nothing.) From the
+ * header only; false for anything it cannot read (decodeImage then says what is wrong).
+ */
+export async function costlyToDecode(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<boolean> {
+  const maxSide = opts.maxSide ?? DEFAULT_MAX_DECODE_SIDE;
+  if (sniffFormat(bytes) !== 'jpeg') return false;
+  try {
+    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    return meta.isProgressive === true && maxSide > 0 && Math.max(meta.width ?? 0, meta.height ?? 0) > maxSide;
+  } catch {
+    return false;
   }
 }
 

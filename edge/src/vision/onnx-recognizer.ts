@@ -31,7 +31,10 @@ function reason(err: unknown): string {
 
 /** The first runtime that can open the model: the native binding, then wasm. */
 async function openSession(bytes: Uint8Array, runtime: string, log: (msg: string, data?: Record<string, unknown>) => void): Promise<{ ort: Ort; session: Session; runtime: string }> {
-  const opts = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
+  // One thread (the model worker is one). No CPU arena and no memory pattern: they keep
+  // buffers sized for the largest run for the session's life, ~8 MB here for crops that are
+  // always 112x112; the descriptors are the same bit for bit (README, "Memory on large photos").
+  const opts = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const, enableCpuMemArena: false, enableMemPattern: false };
   let nodeError: string | undefined;
   if (runtime !== 'wasm') {
     try {

@@ -44,19 +44,26 @@ interface SsdParams {
 /** face-api's batch-norm epsilon (float32 0.001). */
 const EPSILON = 0.0010000000474974513;
 
-/** Conv, batch-norm offset, ReLU6: face-api's pointwise layer. */
-function pointwise(tf: Tf, x: Tensor4D, p: ConvParams, strides: [number, number]): Tensor4D {
-  return then(then(tf.conv2d(x, p.filters, strides, 'same'), (t) => tf.add(t, p.batch_norm_offset)), (t) => tf.clipByValue(t, 0, 6)) as Tensor4D;
+/**
+ * Conv, batch-norm offset, ReLU6: face-api's pointwise layer. `free`: `x` is freed as soon as
+ * the conv has read it (at 256x256 it is 8 MB, and two 16 MB outputs follow).
+ */
+function pointwise(tf: Tf, x: Tensor4D, p: ConvParams, strides: [number, number], free = false): Tensor4D {
+  const conv = tf.conv2d(x, p.filters, strides, 'same');
+  if (free) x.dispose();
+  return freeing(freeing(conv, (t) => tf.add(t, p.batch_norm_offset)), (t) => tf.clipByValue(t, 0, 6)) as Tensor4D;
 }
 
-/** Depthwise conv, batch norm, ReLU6: face-api's depthwise layer. */
-function depthwise(tf: Tf, x: Tensor4D, p: DepthwiseParams, strides: [number, number]): Tensor4D {
-  const normed = then(tf.depthwiseConv2d(x, p.filters, strides, 'same'), (t) => tf.batchNorm(t, p.batch_norm_mean, p.batch_norm_variance, p.batch_norm_offset, p.batch_norm_scale, EPSILON));
-  return then(normed, (t) => tf.clipByValue(t, 0, 6)) as Tensor4D;
+/** Depthwise conv, batch norm, ReLU6: face-api's depthwise layer; `free` as for pointwise. */
+function depthwise(tf: Tf, x: Tensor4D, p: DepthwiseParams, strides: [number, number], free = false): Tensor4D {
+  const conv = tf.depthwiseConv2d(x, p.filters, strides, 'same');
+  if (free) x.dispose();
+  const normed = freeing(conv, (t) => tf.batchNorm(t, p.batch_norm_mean, p.batch_norm_variance, p.batch_norm_offset, p.batch_norm_scale, EPSILON));
+  return freeing(normed, (t) => tf.clipByValue(t, 0, 6)) as Tensor4D;
 }
 
 /** `f(t)`, freeing `t`: at 256x256x64 each intermediate is 16 MB. */
-function then<T extends Tensor, U extends Tensor>(t: T, f: (t: T) => U): U {
+export function freeing<T extends Tensor, U extends Tensor>(t: T, f: (t: T) => U): U {
   try {
     return f(t);
   } finally {
@@ -64,16 +71,15 @@ function then<T extends Tensor, U extends Tensor>(t: T, f: (t: T) => U): U {
   }
 }
 
-/** MobileNet v1: the last layer's output and layer 11's (the first box predictor's input). */
+/** MobileNet v1 on `input` (freed): the last layer's output and layer 11's (the first box predictor's input). */
 function mobileNet(tf: Tf, input: Tensor4D, p: MobileNetParams): { out: Tensor4D; conv11: Tensor4D } {
-  let x = pointwise(tf, input, p.conv_0, [2, 2]);
+  let x = pointwise(tf, input, p.conv_0, [2, 2], true);
   let conv11: Tensor4D | undefined;
   for (let i = 1; i <= 13; i++) {
     const stride: [number, number] = [2, 4, 6, 12].includes(i) ? [2, 2] : [1, 1];
-    const dw = depthwise(tf, x, p[`conv_${i}`]!.depthwise_conv, stride);
-    if (x !== conv11) x.dispose();
-    x = pointwise(tf, dw, p[`conv_${i}`]!.pointwise_conv, [1, 1]);
-    dw.dispose();
+    // Layer 11's output stays for the box predictor.
+    const dw = depthwise(tf, x, p[`conv_${i}`]!.depthwise_conv, stride, x !== conv11);
+    x = pointwise(tf, dw, p[`conv_${i}`]!.pointwise_conv, [1, 1], true);
     if (i === 11) conv11 = x;
   }
   return { out: x, conv11: conv11! };
@@ -130,7 +136,6 @@ export function ssdForward(tf: Tf, params: SsdParams, input: NetInput): { boxes:
   const x = tf.tidy(() => tf.sub(tf.div(tf.cast(batch, 'float32'), 127.5), 1) as Tensor4D);
   batch.dispose();
   const { out, conv11 } = mobileNet(tf, x, params.mobilenetv1);
-  x.dispose();
   const { boxPredictions, classPredictions } = predict(tf, out, conv11, params.prediction_layer);
   out.dispose();
   conv11.dispose();

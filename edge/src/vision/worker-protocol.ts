@@ -27,6 +27,8 @@ export interface WorkerSettings {
   maxPixels: number;
   /** Longest side the engine works on (see FaceApiEngineOptions.maxDecodeSide). */
   maxDecodeSide: number;
+  /** Largest progressive JPEG accepted (see FaceApiEngineOptions.maxProgressivePixels). */
+  maxProgressivePixels: number;
   padRetry: boolean;
   padRatio: number;
   padMode: PadMode;

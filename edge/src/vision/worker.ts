@@ -6,13 +6,14 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { GraphModel, Tensor3D } from '@tensorflow/tfjs';
-import { ImageError, iou, ModelError, type AlignedFace, type EngineImage, type FaceBox, type Point, type RecognizerModel } from './face-engine.ts';
+import { ImageError, iou, ModelError, toSourceCoordinates, type AlignedFace, type EngineImage, type FaceBox, type Point, type RecognizerModel } from './face-engine.ts';
 import { alignFace } from './alignment.ts';
 import { loadOnnxRecognizer, unitLength, type OnnxRecognizer } from './onnx-recognizer.ts';
 import { loadBackend, type FaceApi, type LoadedBackend } from './backend.ts';
 import { checkRgb, cropFace, cropRgb, decodeImage, downscale, pad, type Rect, type RgbImage } from './image.ts';
 import { antispoofScore, faceresDescriptor, humanFaceRegion, loadGraphModel } from './human-models.ts';
 import { useLeanSsdForward } from './ssd-forward.ts';
+import { useLeanTinyForward } from './tiny-forward.ts';
 import { measureCrop } from '../recognition/quality.ts';
 import type { DetectResult, InitResult, WireError, WireFace, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.ts';
 
@@ -59,8 +60,9 @@ async function init(settings: WorkerSettings): Promise<InitResult> {
       throw new ModelError(`cannot load the ${net.constructor.name} model from ${settings.modelsDir}: ${(err as Error).message}`);
     }
   }
-  // The same boxes and scores as face-api's own pass, at a third of its peak memory.
+  // The same boxes and scores as face-api's own passes, at a third (SSD) or half (tiny) of their peak memory.
   if (settings.detector === 'ssdMobilenetv1') useLeanSsdForward(loaded.tf, faceapi.nets.ssdMobilenetv1);
+  else useLeanTinyForward(loaded.tf, faceapi.nets.tinyFaceDetector);
   const detectorOptions =
     settings.detector === 'ssdMobilenetv1'
       ? new faceapi.SsdMobilenetv1Options({ minConfidence: settings.minConfidence })
@@ -114,10 +116,10 @@ async function warmUp(s: State): Promise<void> {
  * size would otherwise make face crops of hundreds of MB). `sx`, `sy`: decoded / source size.
  */
 async function toRgb(image: EngineImage, s: WorkerSettings): Promise<{ img: RgbImage; sx: number; sy: number }> {
-  const { maxPixels, maxDecodeSide: maxSide } = s;
+  const { maxPixels, maxDecodeSide: maxSide, maxProgressivePixels } = s;
   switch (image.kind) {
     case 'encoded': {
-      const img = await decodeImage(image.bytes, { maxPixels, maxSide });
+      const img = await decodeImage(image.bytes, { maxPixels, maxSide, maxProgressivePixels });
       return { img, sx: img.width / img.sourceWidth, sy: img.height / img.sourceHeight };
     }
     case 'rgb': {
@@ -346,18 +348,8 @@ async function detect(image: EngineImage, skipDescribe?: readonly FaceBox[], kee
     }
   }
   faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
-  if (sx !== 1 || sy !== 1) faces = faces.map((f) => toSource(f, sx, sy));
+  if (sx !== 1 || sy !== 1) faces = faces.map((f) => toSourceCoordinates(f, sx, sy));
   return { faces, ms: Math.round(performance.now() - t0), padded, antispoofMs: Math.round(s.antispoofMs * 10) / 10, antispoofFaces: s.antispoofFaces };
-}
-
-/** A face found on a shrunk image, in the coordinates of the image the caller gave. */
-function toSource(f: WireFace, sx: number, sy: number): WireFace {
-  const { box } = f;
-  return {
-    ...f,
-    box: { x: box.x / sx, y: box.y / sy, width: box.width / sx, height: box.height / sy },
-    landmarks: f.landmarks.map((p) => ({ x: p.x / sx, y: p.y / sy })),
-  };
 }
 
 function toWireError(err: unknown): WireError {
