@@ -97,7 +97,7 @@ describe('edge → broker → server → receipt', () => {
     const stats = await mealsAtServer(getServer()!);
     expect(stats.total).toBe(3);
     expect(stats.total).toBe(edge.checkIns.countAll());
-    expect(stats.rows).toEqual([{ centreId: CENTRE, day: '2026-11-28', meal: 'lunch', meals: 3 }]);
+    expect(stats.rows).toEqual([{ centreId: CENTRE, day: '2026-11-28', meal: 'lunch', meals: 3, voided: 0 }]);
     // The status page reports the same figures.
     const status = (await (await fetch(`${edge.statusUrl}/api/v1/status`)).json()) as { checkIns: { total: number }; outboxPending: number };
     expect(status.checkIns.total).toBe(3);

@@ -44,7 +44,7 @@ describe('status server', () => {
     service.record({ elderId: 'e1', method: 'face' }); // yesterday's lunch
     clock.set('2025-03-10T03:00:00.000Z');
     service.record({ elderId: 'e1', method: 'face' });
-    service.record({ elderId: 'e2', method: 'manual' });
+    service.record({ elderId: 'e2', method: 'manual', staffId: 'S1' });
     pipeline = { engine: { backend: 'wasm', detector: 'ssdMobilenetv1' }, cameras: [{ id: 'cam1', state: 'running', frames: 12, lastFrameAt: null }], unknown: 3 };
 
     const res = await server.build().inject({ method: 'GET', url: '/api/v1/status' });

@@ -69,7 +69,8 @@ export function createCheckInWriter(deps: CheckInWriterDeps): CheckInWriter {
   return {
     bootId,
     event(rec, clock) {
-      const { antispoof: _antispoof, ...wire } = rec;
+      // A check-in being recorded is not voided; a void goes up as a record of its own (void-service.ts).
+      const { antispoof: _antispoof, voided: _voided, ...wire } = rec;
       return { ...wire, centreId, deviceId, bootId, seq: ++seq, ...clock };
     },
     enqueue(event, createdAt, opts) {
