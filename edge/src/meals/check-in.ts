@@ -180,13 +180,13 @@ export type ConfirmationResult =
  * through one check-in writer, so whatever a request carries is checked, stored and forwarded
  * the same way whoever records it. Meant to grow without a reshuffle:
  *
- * - a staff meal (`manual`, `delivery`, `proxy`) is a CheckInRequest with the staff member's id:
- *   a field of DoorDetails (copied by `doorDetails()` into the check-in, a held check-in and a
- *   confirmation alike), checked in `requestProblem()`. It passes the same meal window and
- *   once-per-meal rules, and, having no anti-spoof hint, is never held for staff;
- * - a void is one more method here, `void(...)`, and one more service beside the others: it
- *   finds the check-in and queues a void event through the same writer (seq, outbox, failed
- *   writes reported as values).
+ * - a staff meal (`manual`, `delivery`, `proxy`) is a CheckInRequest with the staff member's id
+ *   (and for `proxy` the collector's name): fields of DoorDetails (copied by `doorDetails()` into
+ *   the check-in and a held check-in alike), checked in `requestProblem()`. It passes the same
+ *   meal window and once-per-meal rules, and, having no anti-spoof hint, is never held for staff;
+ * - a void is one more service beside the others (void-service.ts, `CheckInService.void()`; the
+ *   door never voids, so it is not on this port): it finds the check-in and queues a void record
+ *   through the same writer (outbox, failed writes reported as values).
  */
 export interface CheckInRecorder {
   record(req: CheckInRequest): CheckInResult;
