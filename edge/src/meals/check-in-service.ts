@@ -24,7 +24,8 @@ import { createClockRepository, type ClockRepository } from '../clock/clock-repo
 import type { ElderRepository } from '../elders/elder-repository.ts';
 import type { OutboxRepository } from '../sync/outbox-repository.ts';
 import { withElderName, type CheckIn, type CheckInRecorder, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
-import type { CheckInRepository } from './check-in-repository.ts';
+import type { CheckInRepository, MealTally } from './check-in-repository.ts';
+import type { Meal } from '../../../common/contract.ts';
 import { createCheckInWriter } from './check-in-writer.ts';
 import { createConfirmationRepository, type ConfirmationRepository } from './confirmation-repository.ts';
 import { createConfirmationService } from './confirmation-service.ts';
@@ -75,6 +76,8 @@ export interface CheckInService extends CheckInRecorder {
    */
   void(req: VoidRequest): VoidResult;
   countForDay(serviceDate: string): number;
+  /** A day's check-ins per meal and method, and its voided ones per meal. */
+  tallyForDay(serviceDate: string): Record<Meal, MealTally>;
   countAll(): number;
   /** Called after each committed check-in (e.g. to wake the forwarder). Returns an unsubscribe. */
   onRecorded(listener: (checkIn: CheckIn) => void): () => void;
@@ -136,6 +139,7 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     },
     void: voids.void,
     countForDay: (serviceDate) => checkIns.countForDay(serviceDate),
+    tallyForDay: (serviceDate) => checkIns.tallyForDay(serviceDate),
     // Check-ins waiting for the time count too: they were recorded.
     countAll: () => checkIns.countAll() + (isTrustAware(clock) ? held.countHeld() : 0),
     onRecorded: writer.onRecorded,
