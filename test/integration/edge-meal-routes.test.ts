@@ -182,7 +182,7 @@ describe('meal pages', () => {
     expect(again.statusCode).toBe(409);
     expect(again.body).toContain('王秀英 本餐已登记');
     const proxy = await form('/staff/meals', worker, { elderId: 'E2', method: 'proxy', proxyName: '' });
-    expect([proxy.statusCode, proxy.body.includes('needs the name of the person who collects it')]).toEqual([400, true]);
+    expect([proxy.statusCode, proxy.body.includes('代领时请填写代领人姓名。')]).toEqual([400, true]);
   });
 
   it('voids from today\'s page with a reason', async () => {

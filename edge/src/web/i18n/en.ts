@@ -96,6 +96,7 @@ export const en: Record<MessageKey, string> = {
   'meals.already': '{name} already has this meal ({time}, {method}): not recorded twice.',
   'meals.unknown': 'No elder with ID {id}.',
   'meals.elderInactive': '{name} is "{status}": no meals can be recorded.',
+  'meals.proxyNeeded': 'A collected meal needs the name of the person collecting it.',
   'meals.invalid': 'Not accepted: {problem}',
   'meals.failed': 'NOT recorded: the box could not write to its database. Tell a manager.',
   'elder.status.suspended': 'suspended',

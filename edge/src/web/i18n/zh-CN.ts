@@ -99,6 +99,7 @@ export const zhCN = {
   'meals.already': '{name} 本餐已登记（{time}，{method}），不能重复登记。',
   'meals.unknown': '没有编号为 {id} 的老人。',
   'meals.elderInactive': '{name} 的状态是“{status}”，不能登记用餐。',
+  'meals.proxyNeeded': '代领时请填写代领人姓名。',
   'meals.invalid': '输入有误：{problem}',
   'meals.failed': '未登记成功：本机数据库写入失败，请联系管理员。',
   'elder.status.suspended': '暂停',

@@ -55,7 +55,8 @@ tr.voided td{color:#555;text-decoration:line-through}
 tr.voided td:last-child{text-decoration:none}
 .voided-note{color:#6a0f0f;font-weight:600}
 .void-form{display:flex;flex-wrap:wrap;gap:6px}
-.void-form input{width:12em;min-height:48px}
+.void-form input{width:9em;min-height:48px}
+#check-ins td:nth-child(-n+3){white-space:nowrap}
 .void-form button{min-height:48px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 ul.plain{list-style:none;padding:0;margin:0}

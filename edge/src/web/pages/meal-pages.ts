@@ -197,6 +197,7 @@ ${!parts.elder && q !== ''
     const req: StaffMealRequest = { elderId, method: method as StaffMethod };
     // A collector's name typed before choosing another method is not a reason to refuse.
     if (method === 'proxy') req.proxyName = proxyName;
+    if (method === 'proxy' && proxyName === '') return again(400, page.t('meals.proxyNeeded'));
     const problem = requestProblem({ ...req, staffId: request.staff!.staffId });
     if (problem) return again(400, page.t('meals.invalid', { problem }));
     const r: CheckInResult = meals.record(request.staff!, req);
