@@ -15,6 +15,8 @@ export const MEALS = ['breakfast', 'lunch', 'dinner'] as const;
 export type Meal = (typeof MEALS)[number];
 export const CHECK_IN_METHODS = ['face', 'manual', 'delivery', 'proxy'] as const;
 export type CheckInMethod = (typeof CHECK_IN_METHODS)[number];
+/** Longest name of the person who collects a `proxy` meal (MealEvent.proxyName). */
+export const PROXY_NAME_MAX = 50;
 
 const Id = IdSchema;
 
@@ -67,6 +69,14 @@ export const MealEventSchema = Type.Object(
      * corrected time fell outside every meal window (`meal` is then the nearest window's).
      */
     review: Type.Optional(Type.Union(REVIEW_REASONS.map((r) => Type.Literal(r)))),
+    /**
+     * The staff member who recorded a meal by hand (`manual`, `delivery`, `proxy`; optional, so
+     * edges from before meals by hand still validate). The server keeps a meal by hand without
+     * one for review instead of counting it.
+     */
+    staffId: Type.Optional(Id),
+    /** Who collected a `proxy` meal (a family member, a neighbour), as staff wrote it down. */
+    proxyName: Type.Optional(Type.String({ minLength: 1, maxLength: PROXY_NAME_MAX })),
   },
   { additionalProperties: false },
 );

@@ -31,6 +31,14 @@ export function migrate(db: Db, migrationsDir: string): number {
   const files = readdirSync(migrationsDir)
     .filter((f) => /^\d{3}-[\w-]+\.sql$/.test(f))
     .sort();
+  // Two files with one number (two branches merged, each with its own 008) would apply the first
+  // and skip the other for good: refuse, naming both.
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const other = seen.get(f.slice(0, 3));
+    if (other !== undefined) throw new Error(`two migrations are numbered ${f.slice(0, 3)} in ${migrationsDir}: ${other} and ${f}; renumber one`);
+    seen.set(f.slice(0, 3), f);
+  }
   let version = db.pragma('user_version', { simple: true }) as number;
   for (const f of files) {
     const n = Number(f.slice(0, 3));

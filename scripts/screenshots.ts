@@ -12,8 +12,11 @@ import { parseOptions, type CommandSpec } from '../common/config.ts';
 import { openEdgeDatabase } from '../edge/src/main.ts';
 import type { StaffService } from '../edge/src/staff/staff-service.ts';
 import { launchChromium, TABLET } from '../test/helpers/browser.ts';
-import { staffTestApp } from '../test/helpers/staff-session.ts';
-import { systemClock } from '../common/clock.ts';
+import { TestClock } from '../test/helpers/edge-fixtures.ts';
+import { mealTestApp, type MealTestApp } from '../test/helpers/meal-app.ts';
+
+/** The screenshots' time: 12:05 in Shanghai, lunch, so today's page has an open window. */
+const SHOT_TIME = '2025-03-10T04:05:00.000Z';
 
 interface Screen {
   file: string;
@@ -50,7 +53,39 @@ export const SCREENS: Screen[] = [
     },
   },
   { file: 'staff-pin.png', as: MANAGER, go: async (p, base) => void (await p.goto(`${base}/staff/pin`)) },
+  { file: 'meals-today.png', as: MANAGER, go: async (p, base) => void (await p.goto(`${base}/staff/today`)) },
+  {
+    file: 'meals-record.png',
+    as: MANAGER,
+    go: async (p, base) => {
+      await p.goto(`${base}/staff/meals?elder=E006`);
+      await p.fill('#proxyName', '杨明（儿子）');
+    },
+  },
 ];
+
+/** Today's meals for the meal pages' screenshots: faces, meals by hand, a void, regulars of lunch. */
+function seedMeals(edge: MealTestApp, clock: TestClock): void {
+  const names = ['王秀英', '李桂兰', '张建国', '刘淑珍', '陈德明', '杨玉兰', '赵志刚'];
+  names.forEach((n, i) => edge.elders.upsertElder(`E00${i + 1}`, n));
+  // Last week's lunches make regulars of E005 and E006.
+  const day = Date.parse(SHOT_TIME);
+  for (const d of [1, 2, 3, 4]) {
+    clock.set(new Date(day - d * 86_400_000).toISOString());
+    for (const id of ['E005', 'E006']) edge.checkIns.record({ elderId: id, method: 'face', score: 0.3, cameraId: 'door' });
+  }
+  clock.set(new Date(day - 3_600_000 * 4).toISOString()); // 08:05, breakfast
+  edge.checkIns.record({ elderId: 'E001', method: 'face', score: 0.31, cameraId: 'door' });
+  clock.set(new Date(day - 55 * 60_000).toISOString()); // 11:10
+  edge.checkIns.record({ elderId: 'E001', method: 'face', score: 0.28, cameraId: 'door' });
+  const wrong = edge.checkIns.record({ elderId: 'E003', method: 'face', score: 0.52, cameraId: 'door' });
+  clock.set(new Date(day - 40 * 60_000).toISOString());
+  edge.checkIns.record({ elderId: 'E002', method: 'manual', staffId: MANAGER.id });
+  edge.checkIns.record({ elderId: 'E004', method: 'delivery', staffId: 'S001' });
+  if (wrong.status === 'recorded') edge.checkIns.void({ eventId: wrong.checkIn.eventId, staffId: MANAGER.id, reason: '认错人，是赵志刚' });
+  edge.checkIns.record({ elderId: 'E007', method: 'proxy', staffId: 'S001', proxyName: '赵强（儿子）' });
+  clock.set(SHOT_TIME);
+}
 
 async function seed(staff: StaffService): Promise<void> {
   await staff.add({ staffId: MANAGER.id, name: '张丽', role: 'manager', pin: MANAGER.pin }, null);
@@ -68,8 +103,11 @@ async function main(): Promise<void> {
   if (p.help !== undefined) return console.log(p.help);
   const dir = mkdtempSync(join(tmpdir(), 'mealcheck-shots-'));
   const db = openEdgeDatabase(join(dir, 'edge.db'));
-  const { server, staff } = staffTestApp(db, systemClock);
+  const clock = new TestClock(SHOT_TIME);
+  const edge = mealTestApp(db, clock);
+  const { server, staff } = edge;
   await seed(staff);
+  seedMeals(edge, clock);
   await server.start();
   const base = `http://127.0.0.1:${server.port()}`;
   const browser = await launchChromium();

@@ -41,6 +41,9 @@ import { StatusServer, statusSource, type CameraStatus } from './web/status-serv
 import { auditRecordOf, createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createStaffService, type StaffService } from './staff/staff-service.ts';
 import { staffWebPlugins } from './web/staff-routes.ts';
+import { createStaffMealService, type StaffMealService } from './meals/staff-meal-service.ts';
+import { createTodayService, type TodayService } from './meals/today-service.ts';
+import { mealWebPlugin } from './web/meal-routes.ts';
 
 export { EDGE_MIGRATIONS_DIR, openEdgeDatabase } from './edge-database.ts';
 
@@ -122,6 +125,10 @@ export class Edge extends EventEmitter<EdgeEvents> {
   audit!: AuditLog;
   /** Staff accounts and sessions (the staff pages' login). */
   staff!: StaffService;
+  /** Meals by hand and voids as the staff pages make them (audited). */
+  staffMeals!: StaffMealService;
+  /** Today's view: windows, meals by method, check-ins, expected regulars. */
+  today!: TodayService;
   /** The staff pages' address: on the LAN address when `--staff-host` is set, else this box's. */
   staffUrl = '';
   /** The edge's time: learnt from the server, or the system clock when plausible (clock/trusted-clock.ts). */
@@ -254,6 +261,11 @@ export class Edge extends EventEmitter<EdgeEvents> {
     this.audit = audit;
     const staff = createStaffService({ db, clock, audit });
     this.staff = staff;
+    // Meals by hand and voids, each audited in its own transaction; today's view for the pages.
+    const staffMeals = createStaffMealService({ db, checkIns, audit });
+    this.staffMeals = staffMeals;
+    const today = createTodayService({ checkIns: checkInRepo, elders, windows: config.meals.windows, timeZone: config.meals.timeZone, clock, staffName: (id) => staff.get(id)?.name });
+    this.today = today;
 
     // Forwarding first: meals already in the outbox go out even if the camera or models fail.
     const forwarder = new Forwarder(
@@ -297,7 +309,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       logger,
       confirmations: checkIns,
       // The staff feature first: its session hook sets request.staff for every later feature.
-      plugins: [...staffWebPlugins({ staff, timeZone: config.meals.timeZone })],
+      plugins: [...staffWebPlugins({ staff, timeZone: config.meals.timeZone }), mealWebPlugin({ meals: staffMeals, today, elders, timeZone: config.meals.timeZone })],
       status: statusSource({
         centreId: config.centreId,
         deviceId: config.deviceId,

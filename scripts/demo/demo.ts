@@ -2,7 +2,9 @@
  * `mealcheck demo`: the whole system on one machine with no camera and nothing to configure.
  * Starts the server with its embedded broker, enrols elders from face photos shipped in npm
  * packages, runs an edge over a frame sequence made from them (with strangers mixed in),
- * shows each check-in as it happens and prints the server's statistics table.
+ * shows each check-in as it happens, then, logged in as a demo staff member through the staff
+ * API, records a meal by hand and a delivered meal and voids one face check-in, and prints the
+ * server's statistics table (meals and voided).
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,20 +27,25 @@ const DEVICE = 'door-1';
 const DEMO_MEAL_WINDOWS = 'breakfast=00:00-10:30,lunch=10:30-16:00,dinner=16:00-24:00';
 const ELDERS = 8;
 const STRANGERS = 3;
+/** The demo's staff login, printed for a new user to try the staff pages with. */
+const DEMO_STAFF = { staffId: 'DEMO01', name: '演示员', pin: '246810' };
+/** Elders with no face enrolled: one gets a meal by hand, one a delivered meal. */
+const BY_HAND = { manual: { elderId: 'E009', name: '孙美华' }, delivery: { elderId: 'E010', name: '吴凤英' } } as const;
 
 interface StatsRow {
   centreId?: string;
   day?: string;
   meal?: string;
   meals: number;
+  voided: number;
 }
 
-function printTable(rows: StatsRow[], total: number, out: (s: string) => void): void {
-  const header = ['centre', 'day', 'meal', 'meals'];
-  const body = rows.map((r) => [r.centreId ?? '', r.day ?? '', r.meal ?? '', String(r.meals)]);
-  body.push(['total', '', '', String(total)]);
+function printTable(rows: StatsRow[], total: number, voided: number, out: (s: string) => void): void {
+  const header = ['centre', 'day', 'meal', 'meals', 'voided'];
+  const body = rows.map((r) => [r.centreId ?? '', r.day ?? '', r.meal ?? '', String(r.meals), String(r.voided)]);
+  body.push(['total', '', '', String(total), String(voided)]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   out(line(header));
   out(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of body) out(line(r));
@@ -62,6 +69,36 @@ const DEMO = {
     data: { flag: 'data', type: 'string', default: undefined, arg: 'DIR', doc: "keep the demo's databases and frames in DIR (default: a new temporary folder)" },
   },
 } as const satisfies CommandSpec;
+
+/**
+ * Logs in as the demo staff member through the edge's staff API and records, for the window open
+ * now, a meal by hand and a delivered meal (for two elders with no face enrolled), then voids
+ * one face check-in. Throws with the reply when the edge refuses any of it.
+ */
+async function demoStaffActions(e: Edge, out: (s: string) => void): Promise<{ staffId: string }> {
+  await e.staff.add({ staffId: DEMO_STAFF.staffId, name: DEMO_STAFF.name, role: 'manager', pin: DEMO_STAFF.pin }, null);
+  const login = await fetch(`${e.statusUrl}/api/v1/staff/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ staffId: DEMO_STAFF.staffId, pin: DEMO_STAFF.pin }) });
+  if (!login.ok) throw new Error(`demo staff login refused: ${login.status} ${await login.text()}`);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const { csrfToken } = (await login.json()) as { csrfToken: string };
+  const post = async (path: string, body: object): Promise<{ checkIn: { eventId: string; elderName: string; meal: string } }> => {
+    const res = await fetch(`${e.statusUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`demo staff action ${path} refused: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { checkIn: { eventId: string; elderName: string; meal: string } };
+  };
+  out(`\nstaff ${DEMO_STAFF.staffId} (${DEMO_STAFF.name}) logged in on the edge:`);
+  for (const [method, elder] of Object.entries(BY_HAND)) {
+    // Registered at the centre, no face enrolled: staff record their meals by hand.
+    e.elders.upsertElder(elder.elderId, elder.name);
+    const r = await post('/api/v1/meals', { elderId: elder.elderId, method });
+    out(`  ${elder.elderId}  ${r.checkIn.elderName} ${r.checkIn.meal}: recorded by hand (${method})`);
+  }
+  const face = e.checkIns.listForDay(e.checkIns.today()).find((c) => c.method === 'face');
+  if (!face) throw new Error('the demo has no face check-in to void');
+  await post(`/api/v1/meals/${face.eventId}/void`, { reason: '演示：作废一条签到' });
+  out(`  ${face.elderId}  ${face.elderName} ${face.meal}: face check-in voided (the server stops counting it)`);
+  return { staffId: DEMO_STAFF.staffId };
+}
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const p = parseOptions(argv, DEMO);
@@ -138,6 +175,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
     });
     await e.start();
     await ended;
+    // Staff at work, through the staff API as the pages use it: a real login, then a meal by hand
+    // (the face was not recognised), a delivered meal, and a void of one wrong face check-in.
+    const staffActions = await demoStaffActions(e, out);
     const delivered = await waitFor(() => e.forwarder.stats().pending === 0, 30_000);
     if (!delivered) out(`warning: ${e.forwarder.stats().pending} check-ins still waiting for the server's receipt`);
 
@@ -146,13 +186,18 @@ export async function demoCommand(argv: string[]): Promise<number> {
       headers: { authorization: `Bearer ${server.token}` },
     });
     if (!res.ok) throw new Error(`statistics request failed: HTTP ${res.status} ${await res.text()}`);
-    const stats = (await res.json()) as { rows: StatsRow[]; total: number };
+    const stats = (await res.json()) as { rows: StatsRow[]; total: number; voided: number };
     out('\nmeal statistics from the server:');
-    printTable(stats.rows, stats.total, out);
+    printTable(stats.rows, stats.total, stats.voided, out);
 
     const counters = e.pipeline?.counters();
+    // Every check-in of the day, voided ones included: faces, and the meals staff recorded by hand.
+    const recorded = e.checkIns.listForDay(day, { voided: true });
     const summary = {
-      checkIns: e.checkIns.countAll(),
+      checkIns: recorded.filter((c) => c.method === 'face').length,
+      manual: recorded.filter((c) => c.method === 'manual').length,
+      delivery: recorded.filter((c) => c.method === 'delivery').length,
+      voided: recorded.filter((c) => c.voided).length,
       meals: stats.total,
       unknown: counters?.unknown ?? 0,
       enrolled: ELDERS,
@@ -163,10 +208,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
       backend: engine.info().backend,
       seconds: Math.round((Date.now() - t0) / 100) / 10,
     };
-    out(`\n${summary.checkIns} check-ins at the edge, ${summary.meals} meals counted by the server, ${summary.unknown} faces not recognised.`);
+    out(
+      `\n${summary.checkIns} face check-ins, ${summary.manual} meal by hand and ${summary.delivery} delivered (staff ${staffActions.staffId}), ${summary.voided} voided; ` +
+        `${summary.meals} meals counted by the server (${summary.checkIns} + ${summary.manual} + ${summary.delivery} - ${summary.voided}), ${summary.unknown} faces not recognised.`,
+    );
     if (!once) {
       out(`\nstill serving: GET ${server.httpUrl}/api/v1/stats/meals (Authorization: Bearer ${server.token})`);
       out(`edge status:   GET ${e.statusUrl}/api/v1/status`);
+      out(`staff pages:   ${e.staffUrl}  (log in as ${DEMO_STAFF.staffId}, PIN ${DEMO_STAFF.pin}; today's list: ${e.staffUrl}today, a meal by hand: ${e.staffUrl}meals)`);
       out('Ctrl-C to stop.');
     }
     if (json) out(JSON.stringify(summary));

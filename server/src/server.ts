@@ -21,6 +21,7 @@ import { createDeadLetterRepository } from './modules/meals/dead-letter-reposito
 import { createDeviceRepository } from './modules/meals/device-repository.ts';
 import { createMealRepository } from './modules/meals/meal-repository.ts';
 import { createMqttIngest, type MqttIngest } from './modules/meals/mqtt-ingest.ts';
+import { createVoidRepository } from './modules/meals/void-repository.ts';
 import { createRecordIngest, type RecordHandler } from './modules/records/record-ingest.ts';
 import { auditRecordHandler } from './modules/audit/audit-records.ts';
 import { resolveAdminToken } from './plugins/auth.ts';
@@ -136,7 +137,9 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
 
     const deadLetters = createDeadLetterRepository(db);
     // One handler per record type (common/records.ts): each feature adds its own here.
-    const recordHandlers: RecordHandler[] = [auditRecordHandler() as RecordHandler];
+    // Voids: a handler of `void` records, and asked by meal ingest whether a void awaits a meal.
+    const voids = createVoidRepository(db);
+    const recordHandlers: RecordHandler[] = [auditRecordHandler() as RecordHandler, voids];
     const ingest: MqttIngest = createMqttIngest({
       url: brokerUrl,
       protocolVersion,
@@ -144,7 +147,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
       ...(ingestLogin ?? {}),
       ...(settings.mqttUrl && settings.mqttCa ? { ca: readFileSync(settings.mqttCa) } : {}),
       db,
-      meals: createMealRepository(db),
+      meals: createMealRepository(db, { voids }),
       records: createRecordIngest(db, recordHandlers),
       deadLetters,
       devices: createDeviceRepository(db),

@@ -3,13 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { mealcheck } from '../helpers/processes.ts';
 
 describe('mealcheck demo', () => {
-  it('enrols elders, checks them in from camera frames, and the server counts exactly the meals the edge recorded', async () => {
+  it('enrols elders, checks them in from camera frames, records meals by hand and a void through the staff API, and the server counts exactly the meals that stand', async () => {
     const { code, stdout, stderr } = await mealcheck(['demo', '--once', '--json']);
     expect(code, stderr.slice(-3000)).toBe(0);
     const lines = stdout.trim().split('\n');
     const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, number | string>;
     expect(summary.checkIns).toBeGreaterThan(0);
-    expect(summary.meals).toBe(summary.checkIns);
+    // One meal by hand, one delivered, one face check-in voided through the staff API.
+    expect([summary.manual, summary.delivery, summary.voided]).toEqual([1, 1, 1]);
+    expect(summary.meals).toBe((summary.checkIns as number) + (summary.manual as number) + (summary.delivery as number) - (summary.voided as number));
     // Every enrolled elder visits once (one comes back and must not get a second meal).
     expect(summary.checkIns).toBe(summary.enrolled);
     // Every stranger is seen, counted as unknown, and given no meal.
@@ -17,6 +19,8 @@ describe('mealcheck demo', () => {
     expect(summary.outboxPending).toBe(0);
     expect(stdout).toContain('签到成功');
     expect(stdout).toContain('本餐已签到');
-    expect(stdout).toMatch(/total\s+\d+/);
+    expect(stdout).toMatch(/total\s+\d+\s+1$/m);
+    expect(stdout).toContain('staff DEMO01 (演示员) logged in on the edge');
+    expect(stdout).toContain('face check-in voided');
   }, 240_000);
 });

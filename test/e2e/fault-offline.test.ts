@@ -38,7 +38,7 @@ describe('fault: long outage', () => {
     db.transaction(() => {
       for (let i = 0; i < EVENTS; i++) {
         const day = new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 3000) * 86_400_000).toISOString().slice(0, 10);
-        const e: MealEvent = { eventId: ids.next(), elderId: `e${i % 3000}`, centreId: 'c1', deviceId: 'd1', serviceDate: day, meal: 'lunch', at: `${day}T04:00:00.000Z`, method: 'manual' };
+        const e: MealEvent = { eventId: ids.next(), elderId: `e${i % 3000}`, centreId: 'c1', deviceId: 'd1', serviceDate: day, meal: 'lunch', at: `${day}T04:00:00.000Z`, method: 'manual', staffId: 'S1' };
         checkIns.insert({ eventId: e.eventId, elderId: e.elderId, serviceDate: e.serviceDate, meal: e.meal, at: e.at, method: e.method });
         outbox.enqueue(e, e.at);
       }

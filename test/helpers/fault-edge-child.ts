@@ -101,7 +101,7 @@ if (env('FAULT_MODE', 'burst') === 'drain') {
     for (let i = 0; i < burst; i++) {
       const elderId = `x${prefix}-${++n}`;
       elders.upsertElder(elderId, elderId);
-      const r = service.record({ elderId, method: 'manual' });
+      const r = service.record({ elderId, method: 'manual', staffId: 'S1' });
       if (r.status === 'recorded') out(`R ${r.checkIn.eventId}`);
       else throw new Error(`check-in not recorded: ${JSON.stringify(r)}`);
     }

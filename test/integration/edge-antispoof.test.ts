@@ -91,7 +91,7 @@ describe('anti-spoof hold', () => {
 
   it('a missing score never blocks a check-in', () => {
     expect(service.record({ elderId: 'e1', method: 'face', score: 0.3 }).status).toBe('recorded');
-    expect(service.record({ elderId: 'e2', method: 'manual' }).status).toBe('recorded');
+    expect(service.record({ elderId: 'e2', method: 'manual', staffId: 'S1' }).status).toBe('recorded');
     expect(tables().checkIns.map((c) => c.antispoof)).toEqual([null, null]);
   });
 
@@ -183,7 +183,7 @@ describe('staff decisions on held check-ins', () => {
 
   it('a hand check-in by staff also supersedes the hold', () => {
     const id = held('e1');
-    expect(service.record({ elderId: 'e1', method: 'manual' }).status).toBe('recorded');
+    expect(service.record({ elderId: 'e1', method: 'manual', staffId: 'S1' }).status).toBe('recorded');
     expect(service.getConfirmation(id)?.status).toBe('superseded');
   });
 

@@ -55,7 +55,7 @@ describe('an edge whose camera cannot be opened', () => {
 
     // Staff check an elder in by hand: recorded and delivered, camera or not.
     edge.elders.upsertElder('E1', '王秀英');
-    expect(edge.checkIns.record({ elderId: 'E1', method: 'manual' })).toMatchObject({ status: 'recorded' });
+    expect(edge.checkIns.record({ elderId: 'E1', method: 'manual', staffId: 'S1' })).toMatchObject({ status: 'recorded' });
     await waitUntil(() => edge.forwarder.stats().pending === 0, 'the manual meal delivered', 20_000);
     const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
     const stats = await server.app.inject({ url: `/api/v1/stats/meals?from=${day(-1)}&to=${day(1)}&groupBy=centre`, headers: { authorization: `Bearer ${TEST_TOKEN}` } });

@@ -153,7 +153,7 @@ describe('confirmation service', () => {
   it('a check-in recorded meanwhile supersedes the hold; confirming one whose meal is already recorded records nothing', () => {
     const { checkIns, writer, service, hold } = build(0.5);
     const id = (hold() as { confirmation: { id: string } }).confirmation.id;
-    const rec = { eventId: '00000000-0000-7000-8000-0000000000aa', elderId: 'E1', ...LUNCH_SLOT, at: LUNCH, method: 'manual' as const };
+    const rec = { eventId: '00000000-0000-7000-8000-0000000000aa', elderId: 'E1', ...LUNCH_SLOT, at: LUNCH, method: 'manual' as const, staffId: 'S1' };
     db.transaction(() => {
       checkIns.insert(rec);
       writer.enqueue(writer.event(rec), rec.at);
@@ -228,7 +228,7 @@ describe('held check-in service (clock untrusted)', () => {
     expect(at(0, { antispoof: 0.1 })).toMatchObject({ status: 'not-recorded', reason: expect.stringMatching(/by hand/) as string });
     expect(service.countHeld()).toBe(0);
     db.exec('DROP TABLE outbox');
-    expect(at(0, { method: 'manual' })).toMatchObject({ status: 'not-recorded', reason: expect.stringMatching(/^SQLITE_ERROR: .*outbox/) as string });
+    expect(at(0, { method: 'manual', staffId: 'S1' })).toMatchObject({ status: 'not-recorded', reason: expect.stringMatching(/^SQLITE_ERROR: .*outbox/) as string });
     // Rolled back together: no held check-in without its outbox row.
     expect(service.countHeld()).toBe(0);
     expect(() => outbox.pendingCount()).toThrow();
@@ -255,7 +255,7 @@ describe('recording service (clock trusted)', () => {
     expect(r).toMatchObject({ status: 'recorded', checkIn: { elderName: '王秀英', at: LUNCH, meal: 'lunch', serviceDate: '2025-03-10', antispoof: 0.9 } });
     expect(outboxEvents()).toEqual([expect.objectContaining({ clock: 'server', seq: 1, score: 0.3 })]);
     expect(outboxEvents()[0]).not.toHaveProperty('antispoof');
-    expect(service.record({ elderId: 'E1', method: 'manual' }, { at: new Date('2025-03-10T04:00:00.000Z') })).toMatchObject({ status: 'already-checked-in', checkIn: { eventId: (r as { checkIn: CheckIn }).checkIn.eventId } });
+    expect(service.record({ elderId: 'E1', method: 'manual', staffId: 'S1' }, { at: new Date('2025-03-10T04:00:00.000Z') })).toMatchObject({ status: 'already-checked-in', checkIn: { eventId: (r as { checkIn: CheckIn }).checkIn.eventId } });
     // A plain clock says nothing of its source: no `clock` field.
     expect(service.record({ elderId: 'E1', method: 'face' }, { at: new Date('2025-03-10T10:00:00.000Z') }).status).toBe('recorded'); // dinner, 18:00
     expect(outboxEvents()[1]).not.toHaveProperty('clock');
@@ -267,7 +267,7 @@ describe('recording service (clock trusted)', () => {
     const held = service.record({ elderId: 'E1', method: 'face', antispoof: 0.1 }, { at: new Date(LUNCH) });
     expect(held).toMatchObject({ status: 'pending-confirmation' });
     expect(outboxEvents()).toEqual([]);
-    const r = service.record({ elderId: 'E1', method: 'manual' }, { at: new Date('2025-03-10T03:30:00.000Z') });
+    const r = service.record({ elderId: 'E1', method: 'manual', staffId: 'S1' }, { at: new Date('2025-03-10T03:30:00.000Z') });
     expect(r.status).toBe('recorded');
     expect(confirmations.get((held as { confirmation: { id: string } }).confirmation.id)).toMatchObject({ status: 'superseded', eventId: (r as { checkIn: CheckIn }).checkIn.eventId });
   });

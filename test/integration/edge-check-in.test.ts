@@ -86,7 +86,7 @@ describe('check-in service', () => {
   it('allows one check-in per elder per meal window', () => {
     const first = service.record({ elderId: 'e1', method: 'face' });
     clock.set('2025-03-10T04:00:00Z');
-    const again = service.record({ elderId: 'e1', method: 'manual' });
+    const again = service.record({ elderId: 'e1', method: 'manual', staffId: 'S1' });
     expect(again.status).toBe('already-checked-in');
     expect(again).toEqual({ status: 'already-checked-in', checkIn: first.status === 'recorded' ? first.checkIn : null });
     expect(kioskMessage(again).text).toBe('王秀英 本餐已签到');

@@ -135,7 +135,7 @@ describe('correcting check-ins recorded while the clock was untrusted', () => {
     expect(suspect).toMatchObject({ status: 'not-recorded', reason: expect.stringMatching(/by hand/) as string });
     expect(db.prepare('SELECT count(*) AS n FROM confirmations').get()).toEqual({ n: 0 });
     // Staff check the elder in by hand: recorded (held until the time is known).
-    expect(service.record({ elderId: 'E2', method: 'manual' })).toMatchObject({ status: 'recorded', checkIn: { provisional: true } });
+    expect(service.record({ elderId: 'E2', method: 'manual', staffId: 'S1' })).toMatchObject({ status: 'recorded', checkIn: { provisional: true } });
   });
 
   function build(clock: TrustedClock): { service: CheckInService; outbox: ReturnType<typeof createOutboxRepository>; correct: () => ReturnType<ReturnType<typeof createClockCorrector>['correctHeld']> } {
@@ -189,7 +189,7 @@ describe('correcting check-ins recorded while the clock was untrusted', () => {
     expect(service.listForDay('2026-11-28').map((c) => `${c.elderId}:${c.meal}:${c.at}`)).toEqual(['E1:lunch:2026-11-28T03:00:00.000Z', 'E2:lunch:2026-11-28T03:00:00.000Z']);
     // After the sync the service records with the server's time.
     mono.ms = 4 * HOUR + 60_000;
-    expect(service.record({ elderId: 'E3', method: 'manual' })).toMatchObject({ status: 'outside-meal-window' });
+    expect(service.record({ elderId: 'E3', method: 'manual', staffId: 'S1' })).toMatchObject({ status: 'outside-meal-window' });
 
     // What the server makes of them: two meals, a duplicate attempt, one kept for review.
     const wire = { v: 1 as const, events: events.map(({ held: _held, ...e }) => e) };
@@ -201,7 +201,7 @@ describe('correcting check-ins recorded while the clock was untrusted', () => {
       expect(r).toMatchObject({ stored: 2, duplicates: 1, forReview: 1, rejected: [] });
       expect(r.receipted).toHaveLength(4);
       const stats = createStatsRepository(sdb);
-      expect(stats.mealCounts({ from: '2026-11-28', to: '2026-11-28', groupBy: ['meal'] })).toEqual({ rows: [{ meal: 'lunch', meals: 2 }], total: 2, clockFlagged: 0, clockReview: 1 });
+      expect(stats.mealCounts({ from: '2026-11-28', to: '2026-11-28', groupBy: ['meal'] })).toEqual({ rows: [{ meal: 'lunch', meals: 2, voided: 0 }], total: 2, voided: 0, clockFlagged: 0, clockReview: 1 });
       expect(stats.clockReviews(10)).toEqual([expect.objectContaining({ elderId: 'E1', reason: 'outside-window', clockState: 'corrected', edgeAt: EPOCH, bootId: BOOT })]);
     } finally {
       sdb.close();

@@ -94,7 +94,7 @@ describe('clock sanity: an edge with a wrong clock still records meals under the
     expect(first.status).toBe('recorded');
     // Within the run, dedupe works on elapsed time: the same elder again a moment later is one meal.
     expect(edge.checkIns.record({ elderId: 'E1', method: 'face' }).status).toBe('already-checked-in');
-    expect(edge.checkIns.record({ elderId: 'E2', method: 'manual' }).status).toBe('recorded');
+    expect(edge.checkIns.record({ elderId: 'E2', method: 'manual', staffId: 'S1' }).status).toBe('recorded');
     expect(edge.checkIns.countAll()).toBe(2);
     // Held: nothing goes out under a 1970 date.
     expect(edge.forwarder.stats().pending).toBe(2);

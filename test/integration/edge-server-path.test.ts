@@ -97,11 +97,52 @@ describe('edge → broker → server → receipt', () => {
     const stats = await mealsAtServer(getServer()!);
     expect(stats.total).toBe(3);
     expect(stats.total).toBe(edge.checkIns.countAll());
-    expect(stats.rows).toEqual([{ centreId: CENTRE, day: '2026-11-28', meal: 'lunch', meals: 3 }]);
+    expect(stats.rows).toEqual([{ centreId: CENTRE, day: '2026-11-28', meal: 'lunch', meals: 3, voided: 0 }]);
     // The status page reports the same figures.
     const status = (await (await fetch(`${edge.statusUrl}/api/v1/status`)).json()) as { checkIns: { total: number }; outboxPending: number };
     expect(status.checkIns.total).toBe(3);
     expect(status.outboxPending).toBe(0);
+  });
+
+  it('meals by hand and a void made through the staff API reach the server: it counts them, and not the voided one', async () => {
+    const { edge, ended, getServer } = await setUp(0, true);
+    await ended;
+    // A staff member logs in on the edge's own HTTP server, as the staff pages do.
+    await edge.staff.add({ staffId: 'S01', name: '张丽', role: 'staff', pin: '246810' }, null);
+    const login = await fetch(`${edge.statusUrl}/api/v1/staff/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ staffId: 'S01', pin: '246810' }) });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const { csrfToken } = (await login.json()) as { csrfToken: string };
+    const api = async (path: string, body: object) => {
+      const res = await fetch(`${edge.statusUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as { checkIn: { eventId: string } } };
+    };
+    edge.elders.upsertElder('E4', '孙玉兰');
+    edge.elders.upsertElder('E5', '周建国');
+    expect((await api('/api/v1/meals', { elderId: 'E4', method: 'manual' })).status).toBe(201);
+    expect((await api('/api/v1/meals', { elderId: 'E5', method: 'proxy', proxyName: '周明' })).status).toBe(201);
+    // The face check-in of E2 was wrong: voided, and E2 is recorded as a delivery instead.
+    const wrong = edge.checkIns.listForDay('2026-11-28').find((c) => c.elderId === 'E2')!;
+    expect((await api(`/api/v1/meals/${wrong.eventId}/void`, { reason: '认错人' })).status).toBe(200);
+    expect((await api('/api/v1/meals', { elderId: 'E2', method: 'delivery' })).status).toBe(201);
+    await waitUntil(() => edge.forwarder.stats().pending === 0, 'meals by hand, the void and the audit rows receipted', 20_000);
+
+    const server = getServer()!;
+    const stats = await mealsAtServer(server);
+    // 3 faces + manual + proxy + delivery - the voided face.
+    expect(stats.total).toBe(5);
+    expect(stats.rows).toEqual([{ centreId: CENTRE, day: '2026-11-28', meal: 'lunch', meals: 5, voided: 1 }]);
+    expect(stats.total).toBe(edge.checkIns.countAll());
+    expect(server.db.prepare("SELECT elder_id AS e, method, staff_id AS s, proxy_name AS p FROM meals WHERE method <> 'face' ORDER BY elder_id").all()).toEqual([
+      { e: 'E2', method: 'delivery', s: 'S01', p: null },
+      { e: 'E4', method: 'manual', s: 'S01', p: null },
+      { e: 'E5', method: 'proxy', s: 'S01', p: '周明' },
+    ]);
+    expect(server.db.prepare('SELECT voids, state, staff_id AS s FROM meal_voids').all()).toEqual([{ voids: wrong.eventId, state: 'applied', s: 'S01' }]);
+    // The staff actions reached the server's audit copy too.
+    expect(server.db.prepare("SELECT count(*) FROM records WHERE type = 'audit' AND payload LIKE '%manual-meal%'").pluck().get()).toBe(3);
+    const status = (await (await fetch(`${edge.statusUrl}/api/v1/status`)).json()) as { checkIns: Record<string, number> };
+    expect(status.checkIns).toMatchObject({ today: 5, manual: 1, delivery: 1, proxy: 1, voided: 1 });
   });
 
   it('keeps recording while the server and broker are down, and delivers when they come up', async () => {

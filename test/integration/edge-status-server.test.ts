@@ -43,8 +43,11 @@ describe('status server', () => {
   it('reports live figures', async () => {
     service.record({ elderId: 'e1', method: 'face' }); // yesterday's lunch
     clock.set('2025-03-10T03:00:00.000Z');
-    service.record({ elderId: 'e1', method: 'face' });
-    service.record({ elderId: 'e2', method: 'manual' });
+    const face = service.record({ elderId: 'e1', method: 'face' });
+    service.record({ elderId: 'e2', method: 'manual', staffId: 'S1' });
+    // Staff void the face check-in and record the elder's meal as taken home instead.
+    if (face.status === 'recorded') service.void({ eventId: face.checkIn.eventId, staffId: 'S1', reason: '送餐，不是到店' });
+    service.record({ elderId: 'e1', method: 'delivery', staffId: 'S1' });
     pipeline = { engine: { backend: 'wasm', detector: 'ssdMobilenetv1' }, cameras: [{ id: 'cam1', state: 'running', frames: 12, lastFrameAt: null }], unknown: 3 };
 
     const res = await server.build().inject({ method: 'GET', url: '/api/v1/status' });
@@ -54,8 +57,8 @@ describe('status server', () => {
       deviceId: 'door1',
       state: 'ok',
       problems: [],
-      checkIns: { serviceDate: '2025-03-10', today: 2, total: 3 },
-      outboxPending: 3,
+      checkIns: { serviceDate: '2025-03-10', today: 2, total: 3, manual: 1, delivery: 1, proxy: 0, voided: 1 },
+      outboxPending: 5,
       outboxAlarm: false,
       mqtt: { connected: false, lastReceiptAt: null },
       engine: { backend: 'wasm', detector: 'ssdMobilenetv1' },

@@ -254,7 +254,7 @@ describe('a reused eventId with other content is a conflict', () => {
 
   it('with a duplicate attempt and with an event kept for review', () => {
     const meal = lunch({ elderId: 'a' });
-    const dup = lunch({ elderId: 'a', method: 'manual' });
+    const dup = lunch({ elderId: 'a', method: 'manual', staffId: 'S1' });
     const review = lunch({ elderId: 'b', serviceDate: '2026-02-30' });
     expect(send(meal, dup, review)).toMatchObject({ stored: 1, duplicates: 1, forReview: 1 });
     expect(send({ ...dup, score: 0.2 }, { ...review, serviceDate: '2026-03-10' })).toMatchObject({ conflicts: [dup.eventId, review.eventId], stored: 0 });

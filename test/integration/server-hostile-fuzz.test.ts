@@ -59,7 +59,7 @@ describe('hostile payloads (fuzz)', () => {
     const device = await connectDevice(server.mqttUrl, { clientId: 'edge-c1-d1' });
     try {
       await device.subscribeAsync(topics.receipts('c1', 'd1'), { qos: 1 });
-      const base = Buffer.from(JSON.stringify(batch(mealEvent(), mealEvent({ elderId: 'e2', method: 'manual' }))));
+      const base = Buffer.from(JSON.stringify(batch(mealEvent(), mealEvent({ elderId: 'e2', method: 'manual', staffId: 'S1' }))));
       const status = Buffer.from(JSON.stringify({ v: 1, state: 'online', at: new Date().toISOString() }));
       for (let i = 0; i < COUNT; i++) {
         const onStatus = rng() < 0.2;

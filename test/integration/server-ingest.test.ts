@@ -68,7 +68,7 @@ describe('MQTT ingest with the embedded broker', () => {
 
   it('stores a batch and sends the receipt only after the commit', async () => {
     const a = mealEvent({ elderId: 'e1' });
-    const b = mealEvent({ elderId: 'e2', method: 'delivery', score: undefined });
+    const b = mealEvent({ elderId: 'e2', method: 'delivery', score: undefined, staffId: 'S1' });
     const seenAtReceipt = new Promise<number>((resolve) => {
       const onMessage = (t: string) => {
         if (t !== receiptTopic) return;
@@ -162,7 +162,7 @@ describe('MQTT ingest with the embedded broker', () => {
       headers: { authorization: `Bearer ${server.token}` },
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ from: '2025-03-10', to: '2025-03-10', groupBy: ['centre'], rows: [{ centreId: 'c1', meals: mealCount() }], total: mealCount(), clockFlagged: 0, clockReview: 0 });
+    expect(await res.json()).toEqual({ from: '2025-03-10', to: '2025-03-10', groupBy: ['centre'], rows: [{ centreId: 'c1', meals: mealCount(), voided: 0 }], total: mealCount(), voided: 0, clockFlagged: 0, clockReview: 0 });
     expect((await fetch(`${server.httpUrl}/api/v1/stats/meals?from=2025-03-10&to=2025-03-10`)).status).toBe(401);
     expect((await fetch(`${server.httpUrl}/health`)).status).toBe(200);
   });

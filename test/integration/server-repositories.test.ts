@@ -25,7 +25,7 @@ afterEach(() => {
 describe('meal repository', () => {
   it('stores a batch and receipts every event', () => {
     const a = mealEvent({ elderId: 'e1' });
-    const b = mealEvent({ elderId: 'e2', method: 'manual', score: undefined, cameraId: undefined });
+    const b = mealEvent({ elderId: 'e2', method: 'manual', score: undefined, cameraId: undefined, staffId: 'S1' });
     const r = meals.ingest(batch(a, b), 'c1', 'd1', now);
     expect(r).toMatchObject({ receipted: [a.eventId, b.eventId], stored: 2, known: 0, duplicates: 0, rejected: [] });
     expect(meals.findByEventId(a.eventId)).toEqual({
@@ -46,8 +46,10 @@ describe('meal repository', () => {
       clockState: null,
       edgeAt: null,
       monoMs: null,
+      staffId: null,
+      proxyName: null,
     });
-    expect(meals.findByEventId(b.eventId)).toMatchObject({ score: null, cameraId: null });
+    expect(meals.findByEventId(b.eventId)).toMatchObject({ score: null, cameraId: null, staffId: 'S1' });
   });
 
   it('is idempotent on eventId, across batches and within one', () => {
@@ -61,7 +63,7 @@ describe('meal repository', () => {
 
   it('keeps a second check-in for the same elder, date and meal as a duplicate attempt', () => {
     const first = mealEvent({ elderId: 'e1', meal: 'lunch' });
-    const second = mealEvent({ elderId: 'e1', meal: 'lunch', deviceId: 'd1', method: 'manual' });
+    const second = mealEvent({ elderId: 'e1', meal: 'lunch', deviceId: 'd1', method: 'manual', staffId: 'S1' });
     const otherMeal = mealEvent({ elderId: 'e1', meal: 'dinner' });
     const r = meals.ingest(batch(first, second, otherMeal), 'c1', 'd1', now);
     expect(r).toMatchObject({ receipted: [first.eventId, second.eventId, otherMeal.eventId], stored: 2, duplicates: 1 });
@@ -146,12 +148,13 @@ describe('stats repository', () => {
     const stats = createStatsRepository(db);
     expect(stats.mealCounts({ from: '2025-03-10', to: '2025-03-11', groupBy: ['centre', 'day', 'meal'] })).toEqual({
       rows: [
-        { centreId: 'c1', day: '2025-03-10', meal: 'lunch', meals: 2 },
-        { centreId: 'c1', day: '2025-03-11', meal: 'lunch', meals: 1 },
-        { centreId: 'c2', day: '2025-03-10', meal: 'breakfast', meals: 1 },
-        { centreId: 'c2', day: '2025-03-10', meal: 'dinner', meals: 1 },
+        { centreId: 'c1', day: '2025-03-10', meal: 'lunch', meals: 2, voided: 0 },
+        { centreId: 'c1', day: '2025-03-11', meal: 'lunch', meals: 1, voided: 0 },
+        { centreId: 'c2', day: '2025-03-10', meal: 'breakfast', meals: 1, voided: 0 },
+        { centreId: 'c2', day: '2025-03-10', meal: 'dinner', meals: 1, voided: 0 },
       ],
       total: 5,
+      voided: 0,
       clockFlagged: 0,
       clockReview: 0,
     });
@@ -162,17 +165,17 @@ describe('stats repository', () => {
     const stats = createStatsRepository(db);
     const q = { from: '2025-03-01', to: '2025-03-31' };
     expect(stats.mealCounts({ ...q, groupBy: ['meal'] }).rows).toEqual([
-      { meal: 'breakfast', meals: 1 },
-      { meal: 'lunch', meals: 4 },
-      { meal: 'dinner', meals: 1 },
+      { meal: 'breakfast', meals: 1, voided: 0 },
+      { meal: 'lunch', meals: 4, voided: 0 },
+      { meal: 'dinner', meals: 1, voided: 0 },
     ]);
     expect(stats.mealCounts({ ...q, groupBy: ['centre'] }).rows).toEqual([
-      { centreId: 'c1', meals: 4 },
-      { centreId: 'c2', meals: 2 },
+      { centreId: 'c1', meals: 4, voided: 0 },
+      { centreId: 'c2', meals: 2, voided: 0 },
     ]);
     expect(stats.mealCounts({ ...q, groupBy: ['day'] }).rows.map((r) => r.day)).toEqual(['2025-03-10', '2025-03-11', '2025-03-12']);
-    expect(stats.mealCounts({ ...q, groupBy: [] })).toEqual({ rows: [{ meals: 6 }], total: 6, clockFlagged: 0, clockReview: 0 });
-    expect(stats.mealCounts({ from: '2030-01-01', to: '2030-01-01', groupBy: [] })).toEqual({ rows: [{ meals: 0 }], total: 0, clockFlagged: 0, clockReview: 0 });
-    expect(stats.mealCounts({ from: '2030-01-01', to: '2030-01-01', groupBy: ['centre'] })).toEqual({ rows: [], total: 0, clockFlagged: 0, clockReview: 0 });
+    expect(stats.mealCounts({ ...q, groupBy: [] })).toEqual({ rows: [{ meals: 6, voided: 0 }], total: 6, voided: 0, clockFlagged: 0, clockReview: 0 });
+    expect(stats.mealCounts({ from: '2030-01-01', to: '2030-01-01', groupBy: [] })).toEqual({ rows: [{ meals: 0, voided: 0 }], total: 0, voided: 0, clockFlagged: 0, clockReview: 0 });
+    expect(stats.mealCounts({ from: '2030-01-01', to: '2030-01-01', groupBy: ['centre'] })).toEqual({ rows: [], total: 0, voided: 0, clockFlagged: 0, clockReview: 0 });
   });
 });

@@ -98,11 +98,12 @@ describe('GET /api/v1/stats/meals', () => {
       to: '2025-03-31',
       groupBy: ['centre', 'day', 'meal'],
       rows: [
-        { centreId: 'c1', day: '2025-03-10', meal: 'breakfast', meals: 1 },
-        { centreId: 'c1', day: '2025-03-10', meal: 'lunch', meals: 2 },
-        { centreId: 'c2', day: '2025-03-11', meal: 'dinner', meals: 1 },
+        { centreId: 'c1', day: '2025-03-10', meal: 'breakfast', meals: 1, voided: 0 },
+        { centreId: 'c1', day: '2025-03-10', meal: 'lunch', meals: 2, voided: 0 },
+        { centreId: 'c2', day: '2025-03-11', meal: 'dinner', meals: 1, voided: 0 },
       ],
       total: 4,
+      voided: 0,
       clockFlagged: 0,
       clockReview: 0,
     });
@@ -115,15 +116,16 @@ describe('GET /api/v1/stats/meals', () => {
       to: '2025-03-10',
       groupBy: ['centre', 'meal'],
       rows: [
-        { centreId: 'c1', meal: 'breakfast', meals: 1 },
-        { centreId: 'c1', meal: 'lunch', meals: 2 },
+        { centreId: 'c1', meal: 'breakfast', meals: 1, voided: 0 },
+        { centreId: 'c1', meal: 'lunch', meals: 2, voided: 0 },
       ],
       total: 3,
+      voided: 0,
       clockFlagged: 0,
       clockReview: 0,
     });
     const none = await app.inject({ method: 'GET', url: statsUrl('from=2025-03-10&to=2025-03-11&groupBy='), headers: auth });
-    expect(none.json()).toMatchObject({ groupBy: [], rows: [{ meals: 4 }], total: 4 });
+    expect(none.json()).toMatchObject({ groupBy: [], rows: [{ meals: 4, voided: 0 }], total: 4 });
   });
 
   it.each([

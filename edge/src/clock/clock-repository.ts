@@ -25,6 +25,9 @@ export interface UnsyncedCheckIn {
   method: CheckInMethod;
   score?: number;
   cameraId?: string;
+  /** A meal by hand: who recorded it, and who collected a `proxy` one (edge migration 008). */
+  staffId?: string;
+  proxyName?: string;
   status: UnsyncedStatus;
   /** Set once resolved: the corrected (or, for unverified, the box's guessed) time, date and meal. */
   at?: string;
@@ -60,6 +63,8 @@ interface Row {
   method: string;
   score: number | null;
   camera_id: string | null;
+  staff_id: string | null;
+  proxy_name: string | null;
   status: string;
   at: string | null;
   service_date: string | null;
@@ -73,6 +78,8 @@ function toUnsynced(r: Row): UnsyncedCheckIn {
   const c: UnsyncedCheckIn = { eventId: r.event_id, elderId: r.elder_id, bootId: r.boot_id, monoMs: r.mono_ms, edgeAt: r.edge_at, method: r.method as CheckInMethod, status: r.status as UnsyncedStatus };
   if (r.score !== null) c.score = r.score;
   if (r.camera_id !== null) c.cameraId = r.camera_id;
+  if (r.staff_id !== null) c.staffId = r.staff_id;
+  if (r.proxy_name !== null) c.proxyName = r.proxy_name;
   if (r.at !== null) c.at = r.at;
   if (r.service_date !== null) c.serviceDate = r.service_date;
   if (r.meal !== null) c.meal = r.meal as Meal;
@@ -89,10 +96,10 @@ export function createClockRepository(db: Db): ClockRepository {
      WHERE excluded.source = 'server' OR excluded.trusted_at > clock_checkpoint.trusted_at`,
   );
   const insert = db.prepare(
-    `INSERT INTO unsynced_check_ins (event_id, elder_id, boot_id, mono_ms, edge_at, method, score, camera_id)
-     VALUES (@eventId, @elderId, @bootId, @monoMs, @edgeAt, @method, @score, @cameraId)`,
+    `INSERT INTO unsynced_check_ins (event_id, elder_id, boot_id, mono_ms, edge_at, method, score, camera_id, staff_id, proxy_name)
+     VALUES (@eventId, @elderId, @bootId, @monoMs, @edgeAt, @method, @score, @cameraId, @staffId, @proxyName)`,
   );
-  const cols = 'event_id, elder_id, boot_id, mono_ms, edge_at, method, score, camera_id, status, at, service_date, meal, original_event_id, resolved_at';
+  const cols = 'event_id, elder_id, boot_id, mono_ms, edge_at, method, score, camera_id, staff_id, proxy_name, status, at, service_date, meal, original_event_id, resolved_at';
   const latest = db.prepare<[string, string], Row>(`SELECT ${cols} FROM unsynced_check_ins WHERE status = 'held' AND elder_id = ? AND boot_id = ? ORDER BY mono_ms DESC LIMIT 1`);
   const heldOf = db.prepare<[string], Row>(`SELECT ${cols} FROM unsynced_check_ins WHERE status = 'held' AND boot_id = ? ORDER BY mono_ms, rowid`);
   const heldOther = db.prepare<[string], Row>(`SELECT ${cols} FROM unsynced_check_ins WHERE status = 'held' AND boot_id <> ? ORDER BY rowid`);
@@ -112,7 +119,7 @@ export function createClockRepository(db: Db): ClockRepository {
       saveCp.run(c.trustedAt, c.source, c.bootId);
     },
     insertUnsynced(c) {
-      insert.run({ ...c, score: c.score ?? null, cameraId: c.cameraId ?? null });
+      insert.run({ ...c, score: c.score ?? null, cameraId: c.cameraId ?? null, staffId: c.staffId ?? null, proxyName: c.proxyName ?? null });
     },
     latestHeld(elderId, bootId) {
       const r = latest.get(elderId, bootId);

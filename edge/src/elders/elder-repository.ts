@@ -14,6 +14,8 @@ export interface Elder {
   name: string;
   /** ISO 8601. */
   createdAt: string;
+  /** Registry status (edge migration 007): `active`, or why no meal is served (`suspended`...). Absent before the registry. */
+  status?: string;
 }
 
 export interface ElderSummary extends Elder {
@@ -21,6 +23,19 @@ export interface ElderSummary extends Elder {
   /** Templates per recognizer id (`face-api`, `fr-feature`, ...), for the elder's templates only. */
   templateModels: Record<string, number>;
 }
+
+/** An elder found by searchElders: enough to pick the right one, no more personal data. */
+export interface ElderMatch {
+  elderId: string;
+  name: string;
+  /** The last 4 characters of the ID-card number, when the registry has one (shown masked). */
+  idTail?: string;
+  /** The registry status (`active`, `suspended`...), when the registry has one. */
+  status?: string;
+}
+
+/** At most this many matches per search. */
+export const ELDER_SEARCH_LIMIT = 20;
 
 export interface ElderRepository {
   /**
@@ -35,6 +50,12 @@ export interface ElderRepository {
   addTemplate(elderId: string, descriptor: Float32Array, source: string, model: TemplateModel): number;
   listElders(): ElderSummary[];
   getElder(elderId: string): Elder | undefined;
+  /**
+   * Elders whose id or name contains `query`, or whose ID-card number ends with it (4 or more
+   * characters), best first: the id itself, then names and ids that start with it, then the rest.
+   * At most `limit` (ELDER_SEARCH_LIMIT). An empty query finds nobody.
+   */
+  searchElders(query: string, limit?: number): ElderMatch[];
   /**
    * One model's templates, oldest first, with `dim` and `model` set; `dim` is absent when the
    * model has none (the caller knows its engine's). Throws when the model's rows disagree on
@@ -93,7 +114,9 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
     `SELECT e.elder_id, e.name, e.created_at, (SELECT count(*) FROM templates t WHERE t.elder_id = e.elder_id) AS template_count
      FROM elders e ORDER BY e.elder_id`,
   );
-  const get = db.prepare<[string], ElderRow>('SELECT elder_id, name, created_at FROM elders WHERE elder_id = ?');
+  // The status column comes with the elder registry (edge migration 007).
+  const elderColumns = new Set(db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all('elders').map((c) => c.name));
+  const get = db.prepare<[string], ElderRow & { status?: string }>(`SELECT elder_id, name, created_at${elderColumns.has('status') ? ', status' : ''} FROM elders WHERE elder_id = ?`);
   const byModel = db.prepare<[string], { elder_id: string; descriptor: Buffer; dim: number }>('SELECT elder_id, descriptor, dim FROM templates WHERE model = ? ORDER BY id');
   const modelCounts = db.prepare<[], { elder_id: string; model: string; n: number }>('SELECT elder_id, model, count(*) AS n FROM templates GROUP BY elder_id, model ORDER BY elder_id, model');
   const without = db.prepare<[string], { elder_id: string }>(
@@ -104,6 +127,17 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
   // Templates go with their elder (ON DELETE CASCADE); check_ins and confirmations have no key to elders.
   const remove = db.prepare<[string]>('DELETE FROM elders WHERE elder_id = ?');
   const version = db.prepare<[], { n: number; maxId: number }>('SELECT count(*) AS n, coalesce(max(id), 0) AS maxId FROM templates');
+  // The search, in one place for staff pages and API. The ID-card number and status columns come
+  // with the elder registry (edge migration 007); on a database without them the search covers
+  // ids and names only.
+  const hasIdNumber = elderColumns.has('id_number');
+  const hasStatus = elderColumns.has('status');
+  const search = db.prepare<{ q: string; prefix: string; tail: string; limit: number }, ElderRow & { id_tail?: string | null; status?: string }>(
+    `SELECT elder_id, name, created_at${hasIdNumber ? ', substr(id_number, -4) AS id_tail' : ''}${hasStatus ? ', status' : ''} FROM elders
+     WHERE instr(lower(elder_id), lower(@q)) > 0 OR instr(name, @q) > 0${hasIdNumber ? " OR (length(@tail) >= 4 AND id_number LIKE '%' || @tail)" : ''}
+     ORDER BY CASE WHEN lower(elder_id) = lower(@q) THEN 0 WHEN lower(elder_id) LIKE @prefix OR name LIKE @prefix THEN 1 ELSE 2 END, name, elder_id
+     LIMIT @limit`,
+  );
   const removeTx = db.transaction((elderId: string): { name: string; templates: number } | undefined => {
     const elder = get.get(elderId);
     if (!elder) return undefined;
@@ -132,9 +166,25 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
       }
       return list.all().map((r) => ({ elderId: r.elder_id, name: r.name, createdAt: r.created_at, templateCount: r.template_count, templateModels: models.get(r.elder_id) ?? {} }));
     },
+    searchElders(query, limit = ELDER_SEARCH_LIMIT) {
+      const q = query.trim();
+      if (q === '') return [];
+      // LIKE wildcards in what staff typed are literal text here, never patterns.
+      const literal = q.replace(/[%_\\]/g, '');
+      const rows = search.all({ q, prefix: `${literal}%`, tail: /^[0-9Xx]+$/.test(q) ? q.toUpperCase() : '', limit: Math.max(1, Math.min(limit, 100)) });
+      return rows.map((r) => {
+        const m: ElderMatch = { elderId: r.elder_id, name: r.name };
+        if (r.id_tail) m.idTail = r.id_tail;
+        if (r.status) m.status = r.status;
+        return m;
+      });
+    },
     getElder(elderId) {
       const r = get.get(elderId);
-      return r && { elderId: r.elder_id, name: r.name, createdAt: r.created_at };
+      if (!r) return undefined;
+      const e: Elder = { elderId: r.elder_id, name: r.name, createdAt: r.created_at };
+      if (r.status !== undefined) e.status = r.status;
+      return e;
     },
     loadTemplates(modelId) {
       const rows = byModel.all(modelId);

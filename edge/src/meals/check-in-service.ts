@@ -7,6 +7,11 @@
  *                │                        └─ suspect face ─▶ confirmation-service.ts (held for staff)
  *                └─ clock untrusted ─▶ held-check-in-service.ts (held until the time is learnt)
  *   confirm / reject ───────────────▶ confirmation-service.ts
+ *   void(req) ──────────────────────▶ void-service.ts          (staff take a wrong check-in back)
+ *
+ * A meal by hand (`manual`, `delivery`, `proxy`, from the staff pages) is a `record()` like a
+ * face, with the staff member's id (and the collector's name for `proxy`): the same clock, meal
+ * window and once-per-meal rules, never held for anti-spoof.
  *
  * All of them write through one check-in writer (check-in-writer.ts): the events and their
  * seq, the outbox, the listeners, and the one handling of a failed SQLite write.
@@ -18,13 +23,15 @@ import type { Db } from '../../../common/sqlite.ts';
 import { createClockRepository, type ClockRepository } from '../clock/clock-repository.ts';
 import type { ElderRepository } from '../elders/elder-repository.ts';
 import type { OutboxRepository } from '../sync/outbox-repository.ts';
-import type { CheckIn, CheckInRecorder, Confirmation, ConfirmationResult, ConfirmationStatus } from './check-in.ts';
-import type { CheckInRepository } from './check-in-repository.ts';
+import { withElderName, type CheckIn, type CheckInRecorder, type Confirmation, type ConfirmationResult, type ConfirmationStatus } from './check-in.ts';
+import type { CheckInRepository, MealTally } from './check-in-repository.ts';
+import type { Meal } from '../../../common/contract.ts';
 import { createCheckInWriter } from './check-in-writer.ts';
 import { createConfirmationRepository, type ConfirmationRepository } from './confirmation-repository.ts';
 import { createConfirmationService } from './confirmation-service.ts';
 import { createHeldCheckInService } from './held-check-in-service.ts';
 import { createRecordingService } from './recording-service.ts';
+import { createVoidService, type VoidRequest, type VoidResult } from './void-service.ts';
 
 export interface CheckInServiceDeps {
   db: Db;
@@ -58,9 +65,19 @@ export interface CheckInServiceDeps {
 export interface CheckInService extends CheckInRecorder {
   /** Today's service date at the centre, by the injected clock. */
   today(): string;
-  /** A day's check-ins, oldest first. */
-  listForDay(serviceDate: string): CheckIn[];
+  /** A day's check-ins, oldest first; with `voided`, the voided ones too (marked `voided`). */
+  listForDay(serviceDate: string, opts?: { voided?: boolean }): CheckIn[];
+  /** A check-in by its eventId, counted or voided. */
+  getCheckIn(eventId: string): CheckIn | undefined;
+  /**
+   * Staff void a wrong check-in with a reason (void-service.ts): it stops counting, the elder
+   * can be checked in again for the meal, and a void record goes to the server in the same
+   * transaction.
+   */
+  void(req: VoidRequest): VoidResult;
   countForDay(serviceDate: string): number;
+  /** A day's check-ins per meal and method, and its voided ones per meal. */
+  tallyForDay(serviceDate: string): Record<Meal, MealTally>;
   countAll(): number;
   /** Called after each committed check-in (e.g. to wake the forwarder). Returns an unsubscribe. */
   onRecorded(listener: (checkIn: CheckIn) => void): () => void;
@@ -94,6 +111,8 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     ...log,
   });
   const recording = createRecordingService({ db, writer, elders, checkIns, confirmations, ids, windows, timeZone });
+  const voids = createVoidService({ db, writer, elders, checkIns, ids, clock, ...log });
+  const named = (c: CheckIn | (Omit<CheckIn, 'elderName'> & { elderName?: string })): CheckIn => ({ ...c, elderName: c.elderName ?? c.elderId });
   const held = createHeldCheckInService({ db, writer, elders, unsynced: deps.unsynced ?? createClockRepository(db), ids, windows, timeZone, isSuspect: confirmations.isSuspect, ...log });
 
   return {
@@ -109,8 +128,18 @@ export function createCheckInService(deps: CheckInServiceDeps): CheckInService {
     getConfirmation: confirmations.get,
     countPendingConfirmations: confirmations.countPending,
     today: () => serviceDateOf(clock.now(), timeZone),
-    listForDay: (serviceDate) => checkIns.listForDay(serviceDate).map((c) => ({ ...c, elderName: c.elderName ?? c.elderId })),
+    listForDay(serviceDate, opts) {
+      const live = checkIns.listForDay(serviceDate);
+      if (!opts?.voided) return live.map(named);
+      return [...live, ...checkIns.listVoidedForDay(serviceDate)].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.eventId < b.eventId ? -1 : 1)).map(named);
+    },
+    getCheckIn(eventId) {
+      const c = checkIns.get(eventId);
+      return c && withElderName(elders, c);
+    },
+    void: voids.void,
     countForDay: (serviceDate) => checkIns.countForDay(serviceDate),
+    tallyForDay: (serviceDate) => checkIns.tallyForDay(serviceDate),
     // Check-ins waiting for the time count too: they were recorded.
     countAll: () => checkIns.countAll() + (isTrustAware(clock) ? held.countHeld() : 0),
     onRecorded: writer.onRecorded,

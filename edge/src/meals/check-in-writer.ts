@@ -1,6 +1,6 @@
 /**
  * What every way of recording a meal shares (check-ins at a trusted time, confirmed holds, check-ins
- * held while the clock is untrusted; staff meals and voids next):
+ * held while the clock is untrusted, meals by hand, voids):
  *
  * - how a record becomes the event the server gets: this centre and box, this run's `bootId` and
  *   the next `seq`, and never the anti-spoof hint (contract v1 has no field for it; it stays here);
@@ -10,7 +10,7 @@
  *   `not-recorded`, logged with its SQLite code, instead of an exception or a false success.
  */
 import { randomUUID } from 'node:crypto';
-import type { MealEvent } from '../../../common/contract.ts';
+import type { BatchEvent, MealEvent } from '../../../common/contract.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { OutboxRepository } from '../sync/outbox-repository.ts';
 import type { CheckIn, CheckInResult } from './check-in.ts';
@@ -34,13 +34,19 @@ export interface CheckInWriterDeps {
 export interface CheckInWriter {
   /** This run's id, in every event. */
   readonly bootId: string;
+  /** This box, in every event and record. */
+  readonly centreId: string;
+  readonly deviceId: string;
   /**
    * The event the server gets for `rec`. Each call takes the next `seq`: a commit that fails
    * after it leaves a gap, which is harmless.
    */
   event(rec: CheckInRecord, clock?: EventClockFields): MealEvent;
-  /** Queues `event` for the server (`held`: not sent until released). Inside the caller's transaction; throws on any SQLite error. */
-  enqueue(event: MealEvent, createdAt: string, opts?: { held?: boolean }): void;
+  /**
+   * Queues a meal event or a record (a void) for the server (`held`, meal events only: not sent
+   * until released). Inside the caller's transaction; throws on any SQLite error.
+   */
+  enqueue(event: BatchEvent, createdAt: string, opts?: { held?: boolean }): void;
   /**
    * Runs `work`. Whatever it throws (a failed SQLite read or write: the transaction inside it
    * rolled back) is logged as `message` with `context` and returned as `not-recorded`.
@@ -68,8 +74,11 @@ export function createCheckInWriter(deps: CheckInWriterDeps): CheckInWriter {
 
   return {
     bootId,
+    centreId,
+    deviceId,
     event(rec, clock) {
-      const { antispoof: _antispoof, ...wire } = rec;
+      // A check-in being recorded is not voided; a void goes up as a record of its own (void-service.ts).
+      const { antispoof: _antispoof, voided: _voided, ...wire } = rec;
       return { ...wire, centreId, deviceId, bootId, seq: ++seq, ...clock };
     },
     enqueue(event, createdAt, opts) {

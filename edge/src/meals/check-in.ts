@@ -1,5 +1,12 @@
 /** What a check-in is, and what recording one can come to. */
-import { isValidId, type CheckInMethod, type Meal } from '../../../common/contract.ts';
+import { isValidId, PROXY_NAME_MAX, type CheckInMethod, type Meal } from '../../../common/contract.ts';
+
+/** The ways staff record a meal by hand: the face failed (`manual`), taken home (`delivery`), collected by someone (`proxy`). */
+export const STAFF_METHODS = ['manual', 'delivery', 'proxy'] as const satisfies readonly CheckInMethod[];
+export type StaffMethod = (typeof STAFF_METHODS)[number];
+export function isStaffMethod(m: CheckInMethod): m is StaffMethod {
+  return (STAFF_METHODS as readonly string[]).includes(m);
+}
 
 export interface CheckInRequest {
   elderId: string;
@@ -13,6 +20,10 @@ export interface CheckInRequest {
    * confirmation instead of being recorded. Absent = not measured: never blocks a check-in.
    */
   antispoof?: number;
+  /** Who recorded it: required for a meal by hand (`manual`, `delivery`, `proxy`), absent for a face. */
+  staffId?: string;
+  /** Who collected a `proxy` meal (a family member, a neighbour): required for `proxy`, absent otherwise. */
+  proxyName?: string;
 }
 
 /**
@@ -23,7 +34,30 @@ export function requestProblem(req: CheckInRequest): string | undefined {
   if (req.cameraId !== undefined && !isValidId(req.cameraId)) return `invalid camera id "${req.cameraId}"`;
   if (req.score !== undefined && !(Number.isFinite(req.score) && req.score >= 0 && req.score <= 10)) return `invalid score ${req.score}`;
   if (req.antispoof !== undefined && !(Number.isFinite(req.antispoof) && req.antispoof >= 0 && req.antispoof <= 1)) return `invalid antispoof ${req.antispoof}`;
+  if (isStaffMethod(req.method)) {
+    if (req.staffId === undefined) return `a ${req.method} meal needs the id of the staff member who records it`;
+    if (req.antispoof !== undefined || req.score !== undefined) return `a ${req.method} meal has no face score or anti-spoof hint`;
+  } else if (req.staffId !== undefined) {
+    return 'a face check-in carries no staff id (staff record meals by hand as manual, delivery or proxy)';
+  }
+  if (req.staffId !== undefined && !isValidId(req.staffId)) return `invalid staff id "${req.staffId}"`;
+  if (req.method === 'proxy') {
+    if (req.proxyName === undefined || req.proxyName.trim() === '') return 'a proxy meal needs the name of the person who collects it';
+    if (req.proxyName !== req.proxyName.trim() || req.proxyName.length > PROXY_NAME_MAX) return `the collector's name must be 1-${PROXY_NAME_MAX} characters without leading or trailing spaces`;
+  } else if (req.proxyName !== undefined) {
+    return `only a proxy meal names who collected it, not a ${req.method} one`;
+  }
   return undefined;
+}
+
+/**
+ * The registry status of an elder who must not be served a meal (`suspended`, `deceased`,
+ * `moved`), or undefined when they may be. The status comes with the elder registry (edge
+ * migration 007): an elder record without one is active.
+ */
+export function inactiveStatusOf(elder: object): string | undefined {
+  const s = (elder as { status?: unknown }).status;
+  return typeof s === 'string' && s !== 'active' ? s : undefined;
 }
 
 /** An elder at the door for a meal: what a check-in and a held confirmation both record. */
@@ -39,10 +73,14 @@ export interface DoorVisit {
   cameraId?: string;
   /** Anti-spoof hint, kept on the edge only (not in the MQTT event). */
   antispoof?: number;
+  /** The staff member who recorded a meal by hand. */
+  staffId?: string;
+  /** Who collected a `proxy` meal. */
+  proxyName?: string;
 }
 
-/** A door visit's optional details: score, camera, anti-spoof hint. */
-export type DoorDetails = Pick<DoorVisit, 'score' | 'cameraId' | 'antispoof'>;
+/** A door visit's optional details: score, camera, anti-spoof hint, and for meals by hand the staff member and the collector. */
+export type DoorDetails = Pick<DoorVisit, 'score' | 'cameraId' | 'antispoof' | 'staffId' | 'proxyName'>;
 
 /** The details of `from` that are set, to copy onto a record (absent ones stay absent). */
 export function doorDetails(from: DoorDetails): DoorDetails {
@@ -50,6 +88,8 @@ export function doorDetails(from: DoorDetails): DoorDetails {
   if (from.score !== undefined) d.score = from.score;
   if (from.cameraId !== undefined) d.cameraId = from.cameraId;
   if (from.antispoof !== undefined) d.antispoof = from.antispoof;
+  if (from.staffId !== undefined) d.staffId = from.staffId;
+  if (from.proxyName !== undefined) d.proxyName = from.proxyName;
   return d;
 }
 
@@ -61,8 +101,20 @@ export function withElderName(elders: { getElder(elderId: string): { name: strin
   return { ...rec, elderName: elders.getElder(rec.elderId)?.name ?? fallback ?? rec.elderId };
 }
 
+/** A staff member's void of a check-in: it no longer counts, and the void went to the server. */
+export interface CheckInVoid {
+  /** The void record's eventId (common/records.ts, type `void`). */
+  voidEventId: string;
+  reason: string;
+  staffId: string;
+  /** When it was voided, ISO 8601. */
+  at: string;
+}
+
 export interface CheckIn extends DoorVisit {
   eventId: string;
+  /** Set when staff voided it (meals/void-service.ts): shown struck out, not counted. */
+  voided?: CheckInVoid;
   /**
    * True when recorded while the box's clock was untrusted: `meal`, `serviceDate` and `at` are
    * then the box's guess until the time is learnt (meals/clock-correction.ts).
@@ -102,6 +154,8 @@ export type CheckInResult =
   | { status: 'already-checked-in'; checkIn: CheckIn }
   | { status: 'outside-meal-window' }
   | { status: 'unknown-elder'; elderId: string }
+  /** The elder is in the registry but not served meals now (suspended, deceased, moved away): nothing recorded. */
+  | { status: 'elder-inactive'; elderId: string; elderName: string; elderStatus: string }
   /** The commit failed (disk full, I/O error): the elder must be told it was NOT recorded. */
   | { status: 'not-recorded'; reason: string }
   /** The face may be a photo or a screen: nothing recorded yet, staff confirm or reject it. */
@@ -126,13 +180,13 @@ export type ConfirmationResult =
  * through one check-in writer, so whatever a request carries is checked, stored and forwarded
  * the same way whoever records it. Meant to grow without a reshuffle:
  *
- * - a staff meal (`manual`, `delivery`, `proxy`) is a CheckInRequest with the staff member's id:
- *   a field of DoorDetails (copied by `doorDetails()` into the check-in, a held check-in and a
- *   confirmation alike), checked in `requestProblem()`. It passes the same meal window and
- *   once-per-meal rules, and, having no anti-spoof hint, is never held for staff;
- * - a void is one more method here, `void(...)`, and one more service beside the others: it
- *   finds the check-in and queues a void event through the same writer (seq, outbox, failed
- *   writes reported as values).
+ * - a staff meal (`manual`, `delivery`, `proxy`) is a CheckInRequest with the staff member's id
+ *   (and for `proxy` the collector's name): fields of DoorDetails (copied by `doorDetails()` into
+ *   the check-in and a held check-in alike), checked in `requestProblem()`. It passes the same
+ *   meal window and once-per-meal rules, and, having no anti-spoof hint, is never held for staff;
+ * - a void is one more service beside the others (void-service.ts, `CheckInService.void()`; the
+ *   door never voids, so it is not on this port): it finds the check-in and queues a void record
+ *   through the same writer (outbox, failed writes reported as values).
  */
 export interface CheckInRecorder {
   record(req: CheckInRequest): CheckInResult;

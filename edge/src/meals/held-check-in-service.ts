@@ -12,7 +12,7 @@ import type { Db } from '../../../common/sqlite.ts';
 import type { ClockRepository, UnsyncedCheckIn } from '../clock/clock-repository.ts';
 import type { ElderRepository } from '../elders/elder-repository.ts';
 import type { MealEvent } from '../../../common/contract.ts';
-import { doorDetails, requestProblem, type CheckIn, type CheckInRequest, type CheckInResult } from './check-in.ts';
+import { doorDetails, inactiveStatusOf, requestProblem, type CheckIn, type CheckInRequest, type CheckInResult } from './check-in.ts';
 import type { CheckInRecord } from './check-in-repository.ts';
 import type { CheckInWriter } from './check-in-writer.ts';
 
@@ -60,6 +60,8 @@ export function createHeldCheckInService(deps: HeldCheckInServiceDeps): HeldChec
       return writer.attempt('check-in NOT recorded', { elderId: req.elderId, monoMs: reading.monoMs }, (): CheckInResult => {
         const elder = elders.getElder(req.elderId);
         if (!elder) return { status: 'unknown-elder', elderId: req.elderId };
+        const inactive = inactiveStatusOf(elder);
+        if (inactive) return { status: 'elder-inactive', elderId: elder.elderId, elderName: elder.name, elderStatus: inactive };
         const earlier = unsynced.latestHeld(elder.elderId, bootId);
         if (earlier && reading.monoMs - earlier.monoMs < sameMealWithinMs) {
           const c: CheckIn = { eventId: earlier.eventId, elderId: earlier.elderId, elderName: elder.name, serviceDate: guess.serviceDate, meal: guess.meal, at: earlier.edgeAt, method: earlier.method, provisional: true };

@@ -20,6 +20,7 @@ export function kioskMessage(result: CheckInResult): KioskMessage {
     case 'outside-meal-window':
       return { tone: 'info', text: '现在不是就餐时间' };
     case 'unknown-elder':
+    case 'elder-inactive':
       return { tone: 'error', text: '请联系工作人员' };
     case 'not-recorded':
       return { tone: 'error', text: '签到未成功，请联系工作人员' };

@@ -10,7 +10,7 @@ import type { MealEvent } from '../../../common/contract.ts';
 import { mealAt, type MealWindow } from '../../../common/meal-windows.ts';
 import type { Db } from '../../../common/sqlite.ts';
 import type { ElderRepository } from '../elders/elder-repository.ts';
-import { doorDetails, requestProblem, withElderName, type CheckIn, type CheckInRequest, type CheckInResult } from './check-in.ts';
+import { doorDetails, inactiveStatusOf, requestProblem, withElderName, type CheckIn, type CheckInRequest, type CheckInResult } from './check-in.ts';
 import type { CheckInRecord, CheckInRepository } from './check-in-repository.ts';
 import { sqliteCode, type CheckInWriter } from './check-in-writer.ts';
 import type { ConfirmationService } from './confirmation-service.ts';
@@ -61,6 +61,8 @@ export function createRecordingService(deps: RecordingServiceDeps): RecordingSer
       return writer.attempt('check-in NOT recorded', { elderId: req.elderId, meal: slot.meal, serviceDate: slot.serviceDate }, (): CheckInResult => {
         const elder = elders.getElder(req.elderId);
         if (!elder) return { status: 'unknown-elder', elderId: req.elderId };
+        const inactive = inactiveStatusOf(elder);
+        if (inactive) return { status: 'elder-inactive', elderId: elder.elderId, elderName: elder.name, elderStatus: inactive };
         const earlier = checkIns.find(req.elderId, slot.serviceDate, slot.meal);
         if (earlier) return { status: 'already-checked-in', checkIn: withElderName(elders, earlier, elder.name) };
         if (confirmations.isSuspect(req)) return confirmations.hold(req, elder, slot, time.at);

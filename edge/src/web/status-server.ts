@@ -11,7 +11,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { CHECK_IN_METHODS, ID_PATTERN, MEALS } from '../../../common/contract.ts';
+import { CHECK_IN_METHODS, ID_PATTERN, MEALS, type Meal } from '../../../common/contract.ts';
+import type { MealTally } from '../meals/check-in-repository.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { CONFIRMATION_STATUSES, type ConfirmationResult } from '../meals/check-in.ts';
 import type { CheckInService } from '../meals/check-in-service.ts';
@@ -63,6 +64,12 @@ export const EdgeStatusSchema = Type.Object({
     today: Type.Integer(),
     /** Check-ins recorded on this box, ever. */
     total: Type.Integer(),
+    /** Of today's, meals staff recorded by hand: the face failed, taken home, collected by someone (issue 12). */
+    manual: Type.Optional(Type.Integer()),
+    delivery: Type.Optional(Type.Integer()),
+    proxy: Type.Optional(Type.Integer()),
+    /** Today's check-ins staff voided (not in `today`). */
+    voided: Type.Optional(Type.Integer()),
   }),
   /** Meal events waiting for the server's receipt. */
   outboxPending: Type.Integer(),
@@ -375,10 +382,18 @@ export interface StatusSourceDeps {
   centreId: string;
   deviceId: string;
   startedAt: Date;
-  checkIns: { today(): string; countForDay(serviceDate: string): number; countAll(): number; countPendingConfirmations?(): number };
+  checkIns: { today(): string; countForDay(serviceDate: string): number; countAll(): number; countPendingConfirmations?(): number; tallyForDay?(serviceDate: string): Record<Meal, MealTally> };
   forwarder: { stats(): { connected: boolean; pending: number; lastReceiptAt: string | null; outboxAlarm?: boolean; conflicts?: number } };
   pipeline?: () => PipelineStatus;
   clock?: () => NonNullable<EdgeStatus['clock']>;
+}
+
+/** Today's meals by hand and voids, summed over the day's meals. */
+function staffCounts(tally: Record<Meal, MealTally> | undefined): Pick<EdgeStatus['checkIns'], 'manual' | 'delivery' | 'proxy' | 'voided'> {
+  if (!tally) return {};
+  const day = Object.values(tally);
+  const sum = (f: (t: MealTally) => number) => day.reduce((n, t) => n + f(t), 0);
+  return { manual: sum((t) => t.byMethod.manual), delivery: sum((t) => t.byMethod.delivery), proxy: sum((t) => t.byMethod.proxy), voided: sum((t) => t.voided) };
 }
 
 /** Builds the `status` function for StatusServer from the edge's components. */
@@ -389,7 +404,7 @@ export function statusSource(deps: StatusSourceDeps): () => EdgeStatus {
     const s = {
       centreId: deps.centreId,
       deviceId: deps.deviceId,
-      checkIns: { serviceDate, today: deps.checkIns.countForDay(serviceDate), total: deps.checkIns.countAll() },
+      checkIns: { serviceDate, today: deps.checkIns.countForDay(serviceDate), total: deps.checkIns.countAll(), ...staffCounts(deps.checkIns.tallyForDay?.(serviceDate)) },
       outboxPending: f.pending,
       ...(f.outboxAlarm !== undefined ? { outboxAlarm: f.outboxAlarm } : {}),
       ...(f.conflicts !== undefined ? { conflicts: f.conflicts } : {}),

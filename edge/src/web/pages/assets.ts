@@ -46,6 +46,24 @@ td form{display:inline-block;margin:4px 6px 4px 0}
 .grid2{display:grid;grid-template-columns:1fr;gap:0 20px}
 @media (min-width:800px){.grid2{grid-template-columns:1fr 1fr}}
 @media (max-width:640px){th.opt,td.opt{display:none}}
+/* meals by hand and today (meal-pages.ts) */
+.current{font-size:1.2rem;font-weight:700}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.total{font-weight:700}
+tr.open{background:#fff2cc}
+tr.voided td{color:#555;text-decoration:line-through}
+tr.voided td:last-child{text-decoration:none}
+.voided-note{color:#6a0f0f;font-weight:600}
+.void-form{display:flex;flex-wrap:wrap;gap:6px}
+.void-form input{width:9em;min-height:48px}
+#check-ins td:nth-child(-n+3){white-space:nowrap}
+.void-form button{min-height:48px}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+ul.plain{list-style:none;padding:0;margin:0}
+ul.plain li{padding:10px 0;border-bottom:1px solid #ccc}
+ul.plain .button{margin-left:12px}
+.warn{color:#6a0f0f;font-weight:600}
+.methods button{flex:1 1 14em}
 `;
 
 /** `data-confirm` on a form asks before it is sent (remove a staff member). Nothing else needs JS. */

@@ -30,8 +30,8 @@ import { csrfField, pageContext, renderPage, sendPage, type PageContext } from '
  */
 export const HOME_LINKS: Array<{ key: MessageKey; about: MessageKey; href?: string; role: StaffRole; id: string }> = [
   { id: 'elders', key: 'home.elders', about: 'home.elders.about', role: 'staff' },
-  { id: 'today', key: 'home.today', about: 'home.today.about', role: 'staff' },
-  { id: 'manual', key: 'home.manual', about: 'home.manual.about', role: 'staff' },
+  { id: 'today', key: 'home.today', about: 'home.today.about', href: '/staff/today', role: 'staff' },
+  { id: 'manual', key: 'home.manual', about: 'home.manual.about', href: '/staff/meals', role: 'staff' },
   { id: 'accounts', key: 'home.staff', about: 'home.staff.about', href: '/staff/accounts', role: 'manager' },
 ];
 

@@ -11,8 +11,8 @@ import { formatMinutes, localTime } from '../../../../common/meal-windows.ts';
 import type { CentreRules } from '../centres/centre-repository.ts';
 import { dayNumber } from '../stats/stats-query.ts';
 
-/** Why an event is kept for review instead of counted: see migration 005. */
-export const REVIEW_REASONS = ['unverified', 'outside-window', 'bad-date', 'date-mismatch', 'meal-mismatch', 'month-closed', 'clock-unset', 'clock-ahead', 'too-old'] as const;
+/** Why an event is kept for review instead of counted: see migrations 005 and 009. */
+export const REVIEW_REASONS = ['unverified', 'outside-window', 'bad-date', 'date-mismatch', 'meal-mismatch', 'month-closed', 'clock-unset', 'clock-ahead', 'too-old', 'no-staff'] as const;
 export type EventReviewReason = (typeof REVIEW_REASONS)[number];
 
 export interface EventReview {
@@ -54,12 +54,14 @@ export function clockFlagOf(at: string, receivedAt: Date): ClockFlag | null {
 
 /**
  * The review an event needs, or null when it may be counted. The edge's own verdict comes first
- * (`unverified`, `review: outside-window`); then the date itself, the clock, the date and meal
- * against `at`, and the closed months.
+ * (`unverified`, `review: outside-window`); then a meal by hand without the staff member who
+ * answers for it; then the date itself, the clock, the date and meal against `at`, and the
+ * closed months.
  */
 export function reviewOf(e: MealEvent, centre: CentreRules, closedMonths: ReadonlySet<string>, receivedAt: Date): EventReview | null {
   if (e.clock === 'unverified') return { reason: 'unverified', detail: 'recorded while the box had not verified its clock: date and meal are its guesses' };
   if (e.review === 'outside-window') return { reason: 'outside-window', detail: 'the box corrected its time and found it in no meal window' };
+  if (e.method !== 'face' && e.staffId === undefined) return { reason: 'no-staff', detail: `a ${e.method} meal names no staff member who recorded it` };
   if (dayNumber(e.serviceDate) === null) return { reason: 'bad-date', detail: `serviceDate ${e.serviceDate} is not a calendar date` };
   const t = Date.parse(e.at);
   const received = receivedAt.getTime();

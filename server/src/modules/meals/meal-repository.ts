@@ -11,6 +11,7 @@ import type { Db } from '../../../../common/sqlite.ts';
 import { createCentreRepository, type CentreRepository } from '../centres/centre-repository.ts';
 import { createClosedMonthRepository, type ClosedMonthRepository } from '../months/closed-month-repository.ts';
 import { clockFlagOf, reviewOf, type ClockFlag } from './event-checks.ts';
+import { createVoidRepository, type VoidRepository } from './void-repository.ts';
 
 export { CLOCK_AHEAD_TOLERANCE_MS, CLOCK_EARLIEST, CLOCK_LATE_MS, clockFlagOf, type ClockFlag } from './event-checks.ts';
 
@@ -63,6 +64,9 @@ export interface MealRow {
   clockState: ClockState | null;
   edgeAt: string | null;
   monoMs: number | null;
+  /** Who recorded a meal by hand, and who collected a proxy meal (server migration 009). */
+  staffId: string | null;
+  proxyName: string | null;
 }
 
 export interface MealRepository {
@@ -81,10 +85,12 @@ export interface MealRepositoryDeps {
   centres?: Pick<CentreRepository, 'rules'>;
   /** Default: the closed_months table of `db`. */
   months?: Pick<ClosedMonthRepository, 'closedSet'>;
+  /** Voids waiting for their meal (out of order) take it as it arrives; default: the meal_voids table of `db`. */
+  voids?: Pick<VoidRepository, 'arriving'>;
 }
 
 /** Where an eventId already is, with the fields of the event as stored there. */
-type KnownRow = { source: 'meals' | 'duplicate_attempts' | 'event_reviews' } & Omit<MealRow, 'eventId' | 'receivedAt' | 'clockFlag'>;
+type KnownRow = { source: 'meals' | 'duplicate_attempts' | 'event_reviews' | 'voided_meals' } & Omit<MealRow, 'eventId' | 'receivedAt' | 'clockFlag'>;
 
 /** True when the stored row holds the same event: every field the server stores compared. */
 function sameEvent(k: KnownRow, e: MealEvent): boolean {
@@ -102,7 +108,9 @@ function sameEvent(k: KnownRow, e: MealEvent): boolean {
     k.seq === (e.seq ?? null) &&
     k.clockState === (e.clock ?? null) &&
     k.edgeAt === (e.edgeAt ?? null) &&
-    k.monoMs === (e.monoMs ?? null)
+    k.monoMs === (e.monoMs ?? null) &&
+    k.staffId === (e.staffId ?? null) &&
+    k.proxyName === (e.proxyName ?? null)
   );
 }
 
@@ -117,37 +125,40 @@ export function canonicalEventJson(e: MealEvent): string {
 
 const mealColumns = `event_id AS eventId, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId,
   service_date AS serviceDate, meal, at, method, score, camera_id AS cameraId, received_at AS receivedAt,
-  boot_id AS bootId, seq, clock_flag AS clockFlag, clock_state AS clockState, edge_at AS edgeAt, mono_ms AS monoMs`;
+  boot_id AS bootId, seq, clock_flag AS clockFlag, clock_state AS clockState, edge_at AS edgeAt, mono_ms AS monoMs,
+  staff_id AS staffId, proxy_name AS proxyName`;
 
 const knownColumns = `centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate, meal, at, method, score,
-  camera_id AS cameraId, boot_id AS bootId, seq, clock_state AS clockState, edge_at AS edgeAt, mono_ms AS monoMs`;
+  camera_id AS cameraId, boot_id AS bootId, seq, clock_state AS clockState, edge_at AS edgeAt, mono_ms AS monoMs, staff_id AS staffId, proxy_name AS proxyName`;
 
 export function createMealRepository(db: Db, deps: MealRepositoryDeps = {}): MealRepository {
   const centres = deps.centres ?? createCentreRepository(db);
   const months = deps.months ?? createClosedMonthRepository(db);
-  const findKnown = db.prepare<[string, string, string], KnownRow>(
+  const voids = deps.voids ?? createVoidRepository(db, { months });
+  const findKnown = db.prepare<[string, string, string, string], KnownRow>(
     `SELECT 'meals' AS source, ${knownColumns} FROM meals WHERE event_id = ?
      UNION ALL SELECT 'duplicate_attempts', ${knownColumns} FROM duplicate_attempts WHERE event_id = ?
-     UNION ALL SELECT 'event_reviews', ${knownColumns} FROM event_reviews WHERE event_id = ? LIMIT 1`,
+     UNION ALL SELECT 'event_reviews', ${knownColumns} FROM event_reviews WHERE event_id = ?
+     UNION ALL SELECT 'voided_meals', ${knownColumns} FROM voided_meals WHERE event_id = ? LIMIT 1`,
   );
   const insertConflict = db.prepare<[string, string, string, string, string]>(
     'INSERT INTO event_conflicts (event_id, original_table, fingerprint, version, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING',
   );
   const insertMeal = db.prepare(
-    `INSERT INTO meals (event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms)
-     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs)
+    `INSERT INTO meals (event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name)
+     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName)
      ON CONFLICT (elder_id, service_date, meal) DO NOTHING`,
   );
   const findOriginal = db.prepare<[string, string, string], { eventId: string }>(
     'SELECT event_id AS eventId FROM meals WHERE elder_id = ? AND service_date = ? AND meal = ?',
   );
   const insertDuplicate = db.prepare(
-    `INSERT INTO duplicate_attempts (event_id, original_event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms)
-     VALUES (@eventId, @originalEventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs)`,
+    `INSERT INTO duplicate_attempts (event_id, original_event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name)
+     VALUES (@eventId, @originalEventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName)`,
   );
   const insertReview = db.prepare(
-    `INSERT INTO event_reviews (event_id, reason, detail, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms)
-     VALUES (@eventId, @reason, @detail, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs)`,
+    `INSERT INTO event_reviews (event_id, reason, detail, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name)
+     VALUES (@eventId, @reason, @detail, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName)`,
   );
   const findByEventId = db.prepare<[string], MealRow>(`SELECT ${mealColumns} FROM meals WHERE event_id = ?`);
   const countMeals = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM meals');
@@ -175,7 +186,7 @@ export function createMealRepository(db: Db, deps: MealRepositoryDeps = {}): Mea
         });
         continue;
       }
-      const known = findKnown.get(e.eventId, e.eventId, e.eventId);
+      const known = findKnown.get(e.eventId, e.eventId, e.eventId, e.eventId);
       if (known) {
         if (!sameEvent(known, e)) {
           // Not a re-send: another event under an id already used. Kept beside the original,
@@ -208,9 +219,14 @@ export function createMealRepository(db: Db, deps: MealRepositoryDeps = {}): Mea
         clockState: e.clock ?? null,
         edgeAt: e.edgeAt ?? null,
         monoMs: e.monoMs ?? null,
+        staffId: e.staffId ?? null,
+        proxyName: e.proxyName ?? null,
       };
       const review = reviewOf(e, rules, closed, receivedAt);
-      if (review) {
+      // A void that arrived before its meal takes it now: stored, not counted, its slot left free.
+      if (voids.arriving(row, review !== null, receivedAt) === 'voided') {
+        result.stored++;
+      } else if (review) {
         // Its date or meal cannot be confirmed: kept for review, never counted.
         insertReview.run({ ...row, ...review });
         result.forReview++;

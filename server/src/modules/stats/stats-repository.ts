@@ -1,11 +1,13 @@
 /**
  * Meal counts for the bureau. Counts meals only: duplicate attempts are not meals, and neither
- * are events kept for review or eventId conflicts; those are counted apart so they are seen.
+ * are events kept for review, eventId conflicts or meals staff voided; those are counted apart
+ * so they are seen (voided meals beside the meals of their centre, day and meal).
  */
 import { MEALS } from '../../../../common/contract.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 import type { EventReviewReason } from '../meals/event-checks.ts';
 import type { MealRow } from '../meals/meal-repository.ts';
+import type { VoidState } from '../meals/void-repository.ts';
 import { GROUP_BY_KEYS, type GroupByKey, type StatsQuery } from './stats-query.ts';
 
 export interface MealCountRow {
@@ -13,11 +15,15 @@ export interface MealCountRow {
   day?: string;
   meal?: string;
   meals: number;
+  /** Meals of this group voided by staff (not in `meals`). */
+  voided: number;
 }
 
 export interface MealCounts {
   rows: MealCountRow[];
   total: number;
+  /** Meals of the period voided by staff: not in `total`. */
+  voided: number;
   /** Meals of the period (in `total`) whose edge time looked wrong on arrival (unset, or ahead of the server). */
   clockFlagged: number;
   /** Events kept for review (any reason, any date: their dates may be wrong): not in `total`. */
@@ -39,6 +45,23 @@ export type ClockReviewItem = Omit<MealRow, 'score' | 'cameraId' | 'clockFlag' |
 /** A stored event as the server holds it (the fields of a MealEvent it keeps), `clock` as in the contract. */
 export type StoredEvent = Omit<MealRow, 'clockFlag' | 'clockState'> & { clock: string | null };
 
+/** A void received, and what it came to (server table meal_voids). */
+export interface VoidItem {
+  eventId: string;
+  centreId: string;
+  deviceId: string;
+  /** The eventId of the meal voided. */
+  voids: string;
+  reason: string;
+  staffId: string;
+  at: string;
+  receivedAt: string;
+  state: VoidState;
+  settledAt: string | null;
+  /** The meal, when the server has it (as a meal, a voided meal, a duplicate attempt or for review). */
+  meal: { elderId: string; centreId: string; serviceDate: string; meal: string; method: string } | null;
+}
+
 /** An eventId that arrived again with other content (server table event_conflicts). */
 export interface ConflictItem {
   eventId: string;
@@ -58,8 +81,13 @@ export interface StatsRepository {
   /** Newest first, each with the original it conflicts with. */
   conflicts(limit: number): ConflictItem[];
   conflictCount(): number;
+  /** Voids, newest first: those not applied (kept for review) only, unless `all`. */
+  voids(limit: number, all: boolean): VoidItem[];
+  /** Voids per state. */
+  voidCount(all: boolean): number;
 }
 
+// Columns of the union of meals and voided meals below (`counted` 1 for a meal, 0 for a voided one).
 const column: Record<GroupByKey, { select: string; order: string }> = {
   centre: { select: 'centre_id AS centreId', order: 'centre_id' },
   day: { select: 'service_date AS day', order: 'service_date' },
@@ -72,9 +100,14 @@ export function createStatsRepository(db: Db): StatsRepository {
   const statements = new Map<string, ReturnType<typeof prepare>>();
   function prepare(groupBy: readonly GroupByKey[]) {
     const cols = groupBy.map((k) => column[k]);
-    const select = [...cols.map((c) => c.select), 'count(*) AS meals'].join(', ');
+    const select = [...cols.map((c) => c.select), 'coalesce(sum(counted), 0) AS meals', 'count(*) - coalesce(sum(counted), 0) AS voided'].join(', ');
     const group = cols.length ? ` GROUP BY ${cols.map((c) => c.order).join(', ')} ORDER BY ${cols.map((c) => c.order).join(', ')}` : '';
-    return db.prepare<[string, string], MealCountRow>(`SELECT ${select} FROM meals WHERE service_date BETWEEN ? AND ?${group}`);
+    return db.prepare<[string, string, string, string], MealCountRow>(
+      `SELECT ${select} FROM (
+         SELECT centre_id, service_date, meal, 1 AS counted FROM meals WHERE service_date BETWEEN ? AND ?
+         UNION ALL SELECT centre_id, service_date, meal, 0 FROM voided_meals WHERE service_date BETWEEN ? AND ?
+       )${group}`,
+    );
   }
 
   const flagged = db.prepare<[string, string], { n: number }>(
@@ -92,9 +125,22 @@ export function createStatsRepository(db: Db): StatsRepository {
   );
   const stored = `event_id AS eventId, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate, meal, at, method, score,
     camera_id AS cameraId, boot_id AS bootId, seq, clock_state AS clock, edge_at AS edgeAt, mono_ms AS monoMs, received_at AS receivedAt`;
-  const original = db.prepare<[string, string, string], StoredEvent>(
+  const original = db.prepare<[string, string, string, string], StoredEvent>(
     `SELECT ${stored} FROM meals WHERE event_id = ? UNION ALL SELECT ${stored} FROM duplicate_attempts WHERE event_id = ?
-     UNION ALL SELECT ${stored} FROM event_reviews WHERE event_id = ? LIMIT 1`,
+     UNION ALL SELECT ${stored} FROM event_reviews WHERE event_id = ? UNION ALL SELECT ${stored} FROM voided_meals WHERE event_id = ? LIMIT 1`,
+  );
+  const voidCols = `v.event_id AS eventId, v.centre_id AS centreId, v.device_id AS deviceId, v.voids, v.reason, v.staff_id AS staffId, v.at,
+    v.received_at AS receivedAt, v.state, v.settled_at AS settledAt`;
+  const voidRows = (where: string) =>
+    db.prepare<[number], Omit<VoidItem, 'meal'>>(`SELECT ${voidCols} FROM meal_voids v ${where} ORDER BY v.received_at DESC, v.event_id DESC LIMIT ?`);
+  const voidsOpen = voidRows("WHERE v.state <> 'applied'");
+  const voidsAll = voidRows('');
+  const voidCountOpen = db.prepare<[], number>("SELECT count(*) FROM meal_voids WHERE state <> 'applied'").pluck();
+  const voidCountAll = db.prepare<[], number>('SELECT count(*) FROM meal_voids').pluck();
+  const mealOf = `elder_id AS elderId, centre_id AS centreId, service_date AS serviceDate, meal, method`;
+  const voidedMeal = db.prepare<[string, string, string, string], NonNullable<VoidItem['meal']>>(
+    `SELECT ${mealOf} FROM meals WHERE event_id = ? UNION ALL SELECT ${mealOf} FROM voided_meals WHERE event_id = ?
+     UNION ALL SELECT ${mealOf} FROM duplicate_attempts WHERE event_id = ? UNION ALL SELECT ${mealOf} FROM event_reviews WHERE event_id = ? LIMIT 1`,
   );
 
   return {
@@ -104,12 +150,14 @@ export function createStatsRepository(db: Db): StatsRepository {
       conflictRows.all(limit).map((c) => ({
         eventId: c.eventId,
         originalTable: c.originalTable,
-        original: original.get(c.eventId, c.eventId, c.eventId) ?? null,
+        original: original.get(c.eventId, c.eventId, c.eventId, c.eventId) ?? null,
         // Written by ingest from a checked MealEvent.
         version: JSON.parse(c.version) as Record<string, unknown>,
         receivedAt: c.receivedAt,
       })),
     conflictCount: () => conflictCount.get()?.n ?? 0,
+    voids: (limit, all) => (all ? voidsAll : voidsOpen).all(limit).map((v) => ({ ...v, meal: voidedMeal.get(v.voids, v.voids, v.voids, v.voids) ?? null })),
+    voidCount: (all) => (all ? voidCountAll : voidCountOpen).get() ?? 0,
     mealCounts(query) {
       const groupBy = GROUP_BY_KEYS.filter((k) => query.groupBy.includes(k));
       const key = groupBy.join(',');
@@ -119,9 +167,10 @@ export function createStatsRepository(db: Db): StatsRepository {
         statements.set(key, stmt);
       }
       // Without grouping, count(*) answers exactly one row, 0 for an empty period.
-      const rows = stmt.all(query.from, query.to);
+      const rows = stmt.all(query.from, query.to, query.from, query.to);
       const total = rows.reduce((n, r) => n + r.meals, 0);
-      return { rows, total, clockFlagged: flagged.get(query.from, query.to)?.n ?? 0, clockReview: reviewCount.get()?.n ?? 0 };
+      const voided = rows.reduce((n, r) => n + r.voided, 0);
+      return { rows, total, voided, clockFlagged: flagged.get(query.from, query.to)?.n ?? 0, clockReview: reviewCount.get()?.n ?? 0 };
     },
   };
 }

@@ -3,11 +3,14 @@
  * GET /stats/reviews (also at its first name, /stats/clock-review): the events kept for review
  * instead of being counted, with the reason.
  * GET /stats/conflicts: eventIds that arrived again with other content, with both versions.
+ * GET /stats/voids: voids of meals kept for review (not applied: meal unknown so far, another
+ * centre's, a closed month...), or every void with `all=true`.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { ErrorSchema } from '../../schemas.ts';
 import { REVIEW_REASONS } from '../meals/event-checks.ts';
+import { VOID_STATES } from '../meals/void-repository.ts';
 import { checkStatsQuery, GROUP_BY_KEYS } from './stats-query.ts';
 import type { StatsRepository } from './stats-repository.ts';
 
@@ -36,9 +39,13 @@ export const MealStatsSchema = Type.Object({
       day: Type.Optional(Type.String()),
       meal: Type.Optional(Type.String()),
       meals: Type.Integer(),
+      /** Meals of this group voided by staff: not in `meals`. */
+      voided: Type.Integer(),
     }),
   ),
   total: Type.Integer(),
+  /** Meals of the period voided by staff: not in `total` (see GET /stats/voids for voids kept for review). */
+  voided: Type.Integer(),
   /** Meals in `total` whose edge time looked wrong on arrival (unset, or ahead of the server). */
   clockFlagged: Type.Integer(),
   /** Events kept for review (any reason, any date), not in `total`: see GET /stats/reviews. */
@@ -107,6 +114,35 @@ export const ConflictListSchema = Type.Object({
   total: Type.Integer(),
 });
 
+export const VoidListQuerySchema = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    /** Every void, applied ones included; default: only those kept for review. */
+    all: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+);
+export const VoidListSchema = Type.Object({
+  voids: Type.Array(
+    Type.Object({
+      eventId: Type.String(),
+      centreId: Type.String(),
+      deviceId: Type.String(),
+      /** The eventId of the meal voided. */
+      voids: Type.String(),
+      reason: Type.String(),
+      staffId: Type.String(),
+      at: Type.String(),
+      receivedAt: Type.String(),
+      /** `applied`, or why it is kept for review: `waiting` (meal not arrived), `other-centre`, `month-closed`, `already-voided`, `not-counted`. */
+      state: Type.Union(VOID_STATES.map((s) => Type.Literal(s))),
+      settledAt: Nullable(Type.String()),
+      meal: Nullable(Type.Object({ elderId: Type.String(), centreId: Type.String(), serviceDate: Type.String(), meal: Type.String(), method: Type.String() })),
+    }),
+  ),
+  total: Type.Integer(),
+});
+
 export interface StatsRoutesOptions {
   stats: StatsRepository;
 }
@@ -136,8 +172,8 @@ export const statsRoutes: FastifyPluginAsync<StatsRoutesOptions> = async (app, {
       const checked = checkStatsQuery(request.query);
       if (!checked.ok) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: checked.error });
       const { from, to, groupBy } = checked.query;
-      const { rows, total, clockFlagged, clockReview } = stats.mealCounts(checked.query);
-      const body: MealStats = { from, to, groupBy, rows, total, clockFlagged, clockReview };
+      const { rows, total, voided, clockFlagged, clockReview } = stats.mealCounts(checked.query);
+      const body: MealStats = { from, to, groupBy, rows, total, voided, clockFlagged, clockReview };
       return body;
     },
   );
@@ -158,5 +194,14 @@ export const statsRoutes: FastifyPluginAsync<StatsRoutesOptions> = async (app, {
     '/stats/conflicts',
     { schema: { querystring: ClockReviewQuerySchema, response: { 200: ConflictListSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema } } },
     async (request) => ({ conflicts: stats.conflicts(request.query.limit ?? 100), total: stats.conflictCount() }),
+  );
+
+  app.get<{ Querystring: Static<typeof VoidListQuerySchema> }>(
+    '/stats/voids',
+    { schema: { querystring: VoidListQuerySchema, response: { 200: VoidListSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema } } },
+    async (request) => {
+      const all = request.query.all ?? false;
+      return { voids: stats.voids(request.query.limit ?? 100, all), total: stats.voidCount(all) };
+    },
   );
 };

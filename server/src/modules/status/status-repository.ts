@@ -14,6 +14,9 @@ export interface IngestFigures {
   reviews: { total: number; byReason: Record<EventReviewReason, number> };
   /** Distinct later versions of eventIds already held (event_conflicts): not counted. */
   conflicts: number;
+  /** Meals voided by staff (voided_meals), and voids kept for review (not applied: meal unknown so far, another centre's...). */
+  voided: number;
+  voidsForReview: number;
 }
 
 export interface StatusRepository {
@@ -25,6 +28,8 @@ export function createStatusRepository(db: Db): StatusRepository {
   const meals = count('meals');
   const duplicates = count('duplicate_attempts');
   const conflicts = count('event_conflicts');
+  const voided = count('voided_meals');
+  const voidsOpen = db.prepare<[], number>("SELECT count(*) FROM meal_voids WHERE state <> 'applied'").pluck();
   const byReason = db.prepare<[], { reason: EventReviewReason; n: number }>('SELECT reason, count(*) AS n FROM event_reviews GROUP BY reason');
 
   return {
@@ -35,7 +40,7 @@ export function createStatusRepository(db: Db): StatusRepository {
         reasons[r.reason] = r.n;
         total += r.n;
       }
-      return { meals: meals.get()!, duplicateAttempts: duplicates.get()!, reviews: { total, byReason: reasons }, conflicts: conflicts.get()! };
+      return { meals: meals.get()!, duplicateAttempts: duplicates.get()!, reviews: { total, byReason: reasons }, conflicts: conflicts.get()!, voided: voided.get()!, voidsForReview: voidsOpen.get()! };
     },
   };
 }

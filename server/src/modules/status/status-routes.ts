@@ -17,6 +17,10 @@ export const IngestStatusSchema = Type.Object({
     byReason: Type.Object(Object.fromEntries(REVIEW_REASONS.map((r) => [r, Type.Integer()]))),
   }),
   conflicts: Type.Integer(),
+  /** Meals voided by staff: not counted (GET /stats/meals shows them per centre, day and meal). */
+  voided: Type.Integer(),
+  /** Voids kept for review, not applied (GET /stats/voids). */
+  voidsForReview: Type.Integer(),
 });
 
 /** Rejected messages: see GET /dead-letters for the rows, the devices and the bounds. */
