@@ -23,6 +23,8 @@ import { MotionGate } from './capture/motion-gate.ts';
 import type { EdgeConfig } from './config.ts';
 import { createElderRepository, type ElderRepository } from './elders/elder-repository.ts';
 import { TemplateWatcher } from './elders/template-watcher.ts';
+import { loadConsentTexts } from './elders/consent-texts.ts';
+import { createElderRegistry, type ElderRegistry } from './elders/registry-service.ts';
 import { createCheckInRepository } from './meals/check-in-repository.ts';
 import { createCheckInService, type CheckInService } from './meals/check-in-service.ts';
 import type { CheckInRecorder } from './meals/check-in.ts';
@@ -116,6 +118,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
   // Set by start(); reading them before is a programming error.
   db!: Db;
   elders!: ElderRepository;
+  /** Staff's changes to the elder registry, each forwarded through the outbox (elders/registry-service.ts). */
+  registry!: ElderRegistry;
   checkIns!: CheckInService;
   forwarder!: Forwarder;
   /** The edge's time: learnt from the server, or the system clock when plausible (clock/trusted-clock.ts). */
@@ -181,7 +185,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
    */
   private loadGallery(): TemplateSet {
     const { id, dimension } = this.engine.info().model;
-    const set = this.elders.loadTemplates(id);
+    // Active elders only: a suspended, deceased or moved elder is not recognised at the door.
+    const set = this.elders.loadTemplates(id, { activeOnly: true });
     if (set.dim !== undefined && set.dim !== dimension) throw new Error(`the templates of model ${id} are ${set.dim}-d, the engine's descriptors ${dimension}-d: one model id names two models; re-enrol the elders or restore the model`);
     return { ...set, dim: dimension };
   }
@@ -241,6 +246,19 @@ export class Edge extends EventEmitter<EdgeEvents> {
     );
     this.forwarder = forwarder;
     checkIns.onRecorded(() => forwarder.notify());
+    this.registry = createElderRegistry({
+      db,
+      elders,
+      outbox,
+      ids,
+      clock,
+      centreId: config.centreId,
+      deviceId: config.deviceId,
+      timeZone: config.meals.timeZone,
+      categories: config.elders.categories,
+      consentTexts: loadConsentTexts(config.elders.consentDir),
+      onChange: () => forwarder.notify(),
+    });
     // The time is known: this run's held check-ins get their real time, meal and date, and go.
     clock.on('synced', () => {
       const sum = corrector.correctHeld((monoMs) => clock.timeAtMono(monoMs) ?? clock.now(), clock.now());

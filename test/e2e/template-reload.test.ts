@@ -71,7 +71,7 @@ describe('a running edge and the enrolment commands', () => {
     await until('her face seen, not recognised', () => (logLines(running).some((l) => l.msg === 'unknown face' && l.reason === 'no-templates') ? true : undefined), 90_000);
     expect((await status()).checkIns.total).toBe(0);
 
-    const enrol = await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', photo]);
+    const enrol = await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', '--signed-by', 'elder', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', photo]);
     expect(enrol.code, enrol.stderr).toBe(0);
     expect(enrol.stdout).toContain('enrolled E1 王秀英: 1 template(s)');
     expect(enrol.stdout).toContain('a running edge picks this up within a few seconds');
@@ -82,14 +82,14 @@ describe('a running edge and the enrolment commands', () => {
 
     const list = await mealcheck(['elder', 'list', '--data', data]);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/^E1\t王秀英\t1 template\(s\)/m);
+    expect(list.stdout).toMatch(/^E1\t王秀英\tactive\tconsent 2025-01 \d{4}-\d{2}-\d{2}\t1 template\(s\)/m);
 
-    const unknownId = await mealcheck(['elder', 'remove', '--data', data, '--elder', 'E9']);
+    const unknownId = await mealcheck(['elder', 'remove', '--data', data, '--elder', 'E9', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'M01']);
     expect(unknownId.code).toBe(1);
     expect(unknownId.stderr).toContain('no elder E9');
-    expect(unknownId.stderr).toContain('nothing removed');
+    expect(unknownId.stderr).toContain('nothing changed');
 
-    const removed = await mealcheck(['elder', 'remove', '--data', data, '--elder', 'E1']);
+    const removed = await mealcheck(['elder', 'remove', '--data', data, '--elder', 'E1', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'M01']);
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toContain('removed E1 王秀英 and 1 face template(s)');
 

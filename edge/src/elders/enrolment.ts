@@ -4,18 +4,26 @@
  *
  * Every photo is checked before anything is stored, and every problem is reported together
  * (staff fix them all in one go); nothing is stored unless every photo is good.
+ *
+ * No face without consent (China's 2025 rules): the elder must be registered (registry-service.ts),
+ * active, and have a valid consent on record, whoever asks (the staff pages' wizard, the
+ * `mealcheck enrol` CLI, the demo). This is the one place that checks it, so no path skips it.
  */
 import { readFile } from 'node:fs/promises';
+import type { ElderStatus } from '../../../common/records.ts';
+import type { AuditAppender } from './registry-service.ts';
 import { basename } from 'node:path';
 import { isValidId } from '../../../common/contract.ts';
 import { ImageError, type DetectedFace, type FaceEngine } from '../vision/face-engine.ts';
 import { checkQuality } from '../recognition/quality.ts';
 import { DESCRIPTOR_LENGTH, euclideanDistance, type TemplateModel, type TemplateSet } from '../recognition/matcher.ts';
 
-/** The part of the elder repository enrolment writes to. */
+/** The part of the elder registry enrolment reads and writes. */
 export interface EnrolmentStore {
-  /** Inserts the elder, or renames an existing one. */
-  upsertElder(elderId: string, name: string): unknown;
+  /** The registered elder; enrolment never creates one (the registry does, with its record). */
+  getElder(elderId: string): { name: string; status: ElderStatus } | undefined;
+  /** The consent in force on a text this box has, or undefined (ElderRegistry.validConsent). */
+  validConsent(elderId: string): { textVersion: string } | undefined;
   /**
    * Adds one template; `source` names where it came from (the photo file name), `model` the
    * recognizer that made the descriptor (the engine's `info().model`).
@@ -31,23 +39,30 @@ export interface EnrolmentStore {
    * cannot list them): another model's descriptors are not comparable.
    */
   loadTemplates?(modelId: string): TemplateSet;
-  /** An enrolled elder's name, for the look-alike message. */
-  getElder?(elderId: string): { name: string } | undefined;
+}
+
+/** A photo in memory (a live frame from the door camera, an uploaded ID-card photo): never written to disk. */
+export interface PhotoBytes {
+  /** What staff call it in messages and what the template's `source` says, e.g. `live-2`, `idcard`. */
+  name: string;
+  bytes: Uint8Array;
 }
 
 export interface EnrolmentRequest {
   engine: FaceEngine;
   elders: EnrolmentStore;
   elderId: string;
-  name: string;
-  /** Paths of the photos (ID-card photo, live captures). */
-  photos: readonly string[];
+  /** Paths of photo files, or photos in memory (ID-card photo, live captures). */
+  photos: readonly (string | PhotoBytes)[];
   /** Faces smaller than this (px, shorter box side) make poor templates and are refused. Default 40. */
   minFaceSize?: number;
   /** A face this close (Euclidean) to another elder's template is a look-alike. Default DEFAULT_LOOKALIKE_DISTANCE. */
   lookalikeDistance?: number;
   /** Staff checked: a different person who looks alike (a twin, a sibling). Default false. */
   allowLookalike?: boolean;
+  /** Who enrols, for the audit row appended with the templates (same transaction). */
+  staffId?: string;
+  audit?: AuditAppender;
 }
 
 /**
@@ -59,7 +74,7 @@ export interface EnrolmentRequest {
  */
 export const DEFAULT_LOOKALIKE_DISTANCE = 0.4;
 
-export type EnrolmentProblemCode = 'invalid-elder-id' | 'invalid-name' | 'no-photos' | 'unreadable' | 'bad-image' | 'no-face' | 'several-faces' | 'face-too-small' | 'low-quality' | 'looks-like-enrolled';
+export type EnrolmentProblemCode = 'invalid-elder-id' | 'unknown-elder' | 'not-active' | 'no-consent' | 'no-photos' | 'unreadable' | 'bad-image' | 'no-face' | 'several-faces' | 'face-too-small' | 'low-quality' | 'looks-like-enrolled';
 
 export interface EnrolmentProblem {
   code: EnrolmentProblemCode;
@@ -67,6 +82,8 @@ export interface EnrolmentProblem {
   photo?: string;
   /** Says what is wrong in words staff can act on, naming the photo. */
   message: string;
+  /** For `looks-like-enrolled`: the elder the face is closest to ("looks like 王秀英, E003"). */
+  lookalike?: { elderId: string; name?: string; distance: number };
 }
 
 /** The enrolment was refused; `problems` lists every reason, each naming its photo. */
@@ -97,21 +114,27 @@ export interface EnrolmentResult {
  * propagate unchanged.
  */
 export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult> {
-  const { engine, elders, elderId, photos } = req;
-  const name = req.name.trim();
+  const { engine, elders, elderId } = req;
   const minFaceSize = req.minFaceSize ?? 40;
 
   const problems: EnrolmentProblem[] = [];
+  const elder = isValidId(elderId) ? elders.getElder(elderId) : undefined;
   if (!isValidId(elderId)) problems.push({ code: 'invalid-elder-id', message: `elder id "${elderId}" is not valid: use 1-64 letters, digits, "_", "." or "-", starting with a letter or digit` });
-  if (name === '') problems.push({ code: 'invalid-name', message: 'the elder needs a name' });
-  if (photos.length === 0) problems.push({ code: 'no-photos', message: 'enrolment needs at least one photo of the elder' });
-  if (problems.length) throw new EnrolmentError(problems);
+  else if (!elder) problems.push({ code: 'unknown-elder', message: `no elder ${elderId} is registered: register the elder (with consent) first` });
+  else {
+    if (elder.status !== 'active') problems.push({ code: 'not-active', message: `elder ${elderId} (${elder.name}) is ${elder.status}: only active elders are enrolled; reactivate first if that is wrong` });
+    if (!elders.validConsent(elderId)) problems.push({ code: 'no-consent', message: `elder ${elderId} (${elder.name}) has no valid consent to face recognition on record: record the signed consent first (no face is enrolled without it)` });
+  }
+  if (req.photos.length === 0) problems.push({ code: 'no-photos', message: 'enrolment needs at least one photo of the elder' });
+  if (problems.length || !elder) throw new EnrolmentError(problems);
+  const name = elder.name;
 
   const good: { photo: string; face: DetectedFace }[] = [];
-  for (const photo of photos) {
-    let bytes: Buffer;
+  for (const given of req.photos) {
+    const photo = typeof given === 'string' ? given : given.name;
+    let bytes: Uint8Array;
     try {
-      bytes = await readFile(photo);
+      bytes = typeof given === 'string' ? await readFile(given) : given.bytes;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a photo' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (err as Error).message})`;
@@ -149,8 +172,8 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
   if (problems.length) throw new EnrolmentError(problems);
 
   const store = (): void => {
-    elders.upsertElder(elderId, name);
     for (const g of good) elders.addTemplate(elderId, g.face.descriptor, basename(g.photo), model);
+    req.audit?.append({ staffId: req.staffId ?? null, action: 'enrol', subject: elderId, details: { templates: good.length, model: model.id, lookalikeOverride: req.allowLookalike === true } });
   };
   if (elders.transaction) elders.transaction(store);
   else store();
@@ -182,10 +205,11 @@ function lookalikes(req: EnrolmentRequest, good: readonly { photo: string; face:
       if (d <= limit && (!nearest || d < nearest.distance)) nearest = { elderId: other, distance: d };
     }
     if (!nearest) continue;
-    const name = elders.getElder?.(nearest.elderId)?.name;
+    const name = elders.getElder(nearest.elderId)?.name;
     problems.push({
       code: 'looks-like-enrolled',
       photo: g.photo,
+      lookalike: { elderId: nearest.elderId, ...(name ? { name } : {}), distance: nearest.distance },
       message: `photo ${g.photo}: the face looks like elder ${nearest.elderId}${name ? ` (${name})` : ''}, already enrolled (distance ${nearest.distance.toFixed(2)}; photos of one person often sit this close, different people rarely); if this is the same person, add the photo to ${nearest.elderId} instead; if it is really someone else (a twin, a sibling), enrol again allowing look-alikes`,
     });
   }
