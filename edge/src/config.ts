@@ -2,6 +2,7 @@
  * Edge settings: one spec (flag + env + default + doc) that validates at start, reporting every
  * problem at once, then maps to a typed config tree for the composition root.
  */
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { isValidId } from '../../common/contract.ts';
 import { ConfigError, parseArgs, pemFileProblem, readSettings, type SettingsSpec } from '../../common/config.ts';
@@ -47,7 +48,14 @@ export const edgeSettings = {
   cameraSize: { flag: 'camera-size', env: 'MEALCHECK_CAMERA_SIZE', type: 'string', default: '640x480', doc: 'WIDTHxHEIGHT of the frames taken from devices, streams and video files (scaled to fit, aspect kept)' },
   cameraLoop: { flag: 'camera-loop', env: 'MEALCHECK_CAMERA_LOOP', type: 'boolean', default: false, doc: 'play a video file or folder camera again from the start when it ends' },
   fps: { flag: 'fps', env: 'MEALCHECK_FPS', type: 'number', default: 5, min: 0.1, max: 30, doc: 'frames per second to analyse' },
-  httpPort: { flag: 'http-port', env: 'MEALCHECK_EDGE_HTTP_PORT', type: 'int', default: 8081, min: 0, max: 65535, doc: 'local status/kiosk HTTP port on 127.0.0.1 (0 = any free port)' },
+  httpPort: { flag: 'http-port', env: 'MEALCHECK_EDGE_HTTP_PORT', type: 'int', default: 8081, min: 0, max: 65535, doc: 'HTTP port of the kiosk, status and staff pages, on 127.0.0.1 (0 = any free port)' },
+  staffHost: {
+    flag: 'staff-host',
+    env: 'MEALCHECK_STAFF_HOST',
+    type: 'string',
+    check: (v: string) => (isIP(v) ? undefined : `expected this box's IP address on the centre's LAN (e.g. 192.168.1.20), or 0.0.0.0 for every interface, got "${v}"`),
+    doc: "also serve the staff pages (same port) on this LAN address of the box, e.g. 192.168.1.20, or 0.0.0.0 for every interface, so tablets reach http://ADDRESS:PORT/staff/ (plain HTTP: use it on the centre's own network only); unset: this box only",
+  },
   mealWindows: { flag: 'meal-windows', env: 'MEALCHECK_MEAL_WINDOWS', type: 'string', default: DEFAULT_MEAL_WINDOWS, doc: 'meal windows in the centre\'s local time, meal=HH:MM-HH:MM,...' },
   timeZone: { flag: 'time-zone', env: 'MEALCHECK_TIME_ZONE', type: 'string', default: DEFAULT_TIME_ZONE, doc: 'IANA time zone of the centre' },
   model: {
@@ -134,7 +142,8 @@ export interface EdgeConfig {
   realtime?: boolean;
   /** Pipeline options from the recognition settings (min face size, votes, attempts). */
   recognition: ReturnType<typeof recognitionOptions>;
-  http: { host: '127.0.0.1'; port: number };
+  /** `lanHost`: the `--staff-host` address the staff pages also listen on; unset: loopback only. */
+  http: { host: '127.0.0.1'; port: number; lanHost?: string };
   meals: { windows: MealWindow[]; timeZone: string };
   /** The recognizer (models/manifest.json `recognizers` id) and its calibrated defaults. */
   model: string;
@@ -254,6 +263,7 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (s.mqttPassword !== undefined) cfg.mqtt.password = s.mqttPassword;
   if (s.mqttCa !== undefined) cfg.mqtt.caFile = s.mqttCa;
   if (s.camera !== undefined) cfg.camera = s.camera;
+  if (s.staffHost !== undefined) cfg.http.lanHost = s.staffHost;
   if (cameraSize) cfg.cameraSize = cameraSize;
   cfg.cameraLoop = s.cameraLoop;
   if (s.modelsDir !== undefined) cfg.modelsDir = s.modelsDir;

@@ -39,6 +39,9 @@ import { TrustedClock } from './clock/trusted-clock.ts';
 import type { FaceEngine } from './vision/face-engine.ts';
 import { FaceApiEngine } from './vision/face-api-engine.ts';
 import { StatusServer, statusSource, type CameraStatus } from './web/status-server.ts';
+import { auditRecordOf, createAuditLog, type AuditLog } from './audit/audit-log.ts';
+import { createStaffService, type StaffService } from './staff/staff-service.ts';
+import { staffWebPlugins } from './web/staff-routes.ts';
 
 export const EDGE_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -122,6 +125,12 @@ export class Edge extends EventEmitter<EdgeEvents> {
   registry!: ElderRegistry;
   checkIns!: CheckInService;
   forwarder!: Forwarder;
+  /** Staff actions, hash-chained, each forwarded to the server as an audit record. */
+  audit!: AuditLog;
+  /** Staff accounts and sessions (the staff pages' login). */
+  staff!: StaffService;
+  /** The staff pages' address: on the LAN address when `--staff-host` is set, else this box's. */
+  staffUrl = '';
   /** The edge's time: learnt from the server, or the system clock when plausible (clock/trusted-clock.ts). */
   clock!: TrustedClock;
   engine!: FaceEngine;
@@ -238,6 +247,21 @@ export class Edge extends EventEmitter<EdgeEvents> {
       antispoofThreshold: config.antispoofThreshold,
     });
     this.checkIns = checkIns;
+    // Every staff action is audited in its own transaction, and forwarded in that same one.
+    // notify() defers its send (setImmediate): the row goes out after its transaction commits.
+    let notifyForwarder = (): void => {};
+    const audit = createAuditLog({
+      db,
+      clock,
+      ids,
+      forward: (row) => {
+        outbox.enqueue(auditRecordOf(row, config.centreId, config.deviceId), row.at);
+        notifyForwarder();
+      },
+    });
+    this.audit = audit;
+    const staff = createStaffService({ db, clock, audit });
+    this.staff = staff;
 
     // Forwarding first: meals already in the outbox go out even if the camera or models fail.
     const forwarder = new Forwarder(
@@ -246,6 +270,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     );
     this.forwarder = forwarder;
     checkIns.onRecorded(() => forwarder.notify());
+    notifyForwarder = () => forwarder.notify();
     this.registry = createElderRegistry({
       db,
       elders,
@@ -257,6 +282,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       timeZone: config.meals.timeZone,
       categories: config.elders.categories,
       consentTexts: loadConsentTexts(config.elders.consentDir),
+      audit,
       onChange: () => forwarder.notify(),
     });
     // The time is known: this run's held check-ins get their real time, meal and date, and go.
@@ -289,8 +315,11 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const status = new StatusServer({
       port: config.http.port,
       host: config.http.host,
+      ...(config.http.lanHost ? { lanHost: config.http.lanHost } : {}),
       logger,
       confirmations: checkIns,
+      // The staff feature first: its session hook sets request.staff for every later feature.
+      plugins: [...staffWebPlugins({ staff, timeZone: config.meals.timeZone })],
       status: statusSource({
         centreId: config.centreId,
         deviceId: config.deviceId,
@@ -310,6 +339,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
     await status.start();
     stack.push(() => status.stop());
     this.statusUrl = `http://${config.http.host}:${status.port()}`;
+    const lan = config.http.lanHost;
+    this.staffUrl = `http://${lan && lan !== '0.0.0.0' && lan !== '::' ? (lan.includes(':') ? `[${lan}]` : lan) : config.http.host}:${status.port()}/staff/`;
 
     // Recognition last: everything it feeds is up before the first frame.
     // Several cameras (e.g. two doors) share the engine and the matcher, one pipeline each;

@@ -81,7 +81,10 @@ describe('elder registry', () => {
     expect(rs[1]!.consent).toEqual({ textVersion: '2025-01', signedOn: '2025-03-10', signedBy: 'guardian', guardianName: '王小明', staffId: 'S01' });
     expect(new Set(rs.map((r) => r.eventId)).size).toBe(2);
     for (const r of rs) expect(JSON.stringify(r)).not.toMatch(/descriptor|template|image|photo|crop/i);
-    expect(audit.map((a) => a.action)).toEqual(['elder-create', 'consent']);
+    expect(audit.map((a) => [a.action, a.details?.change])).toEqual([
+      ['elder-change', 'created'],
+      ['consent', undefined],
+    ]);
     // The ID number itself stays out of the audit log.
     expect(JSON.stringify(audit)).not.toContain(ID_A);
   });
@@ -137,7 +140,7 @@ describe('elder registry', () => {
       [2, 'updated', 'S02'],
     ]);
     expect(rs[1]!.phone).toBeUndefined();
-    expect(audit[1]).toMatchObject({ action: 'elder-change', subject: 'E001', staffId: 'S02', details: { fields: 'phone,category' } });
+    expect(audit[1]).toMatchObject({ action: 'elder-change', subject: 'E001', staffId: 'S02', details: { change: 'updated', fields: 'phone,category' } });
     expect(() => t.registry.update('E404', { name: 'x' }, 'S01')).toThrow(ElderNotFoundError);
   });
 
@@ -195,7 +198,7 @@ describe('elder registry', () => {
     expect(() => t.registry.remove('E001', 'S01')).toThrow(/disk full/);
     expect(t.registry.get('E001')).toMatchObject({ name: '王秀英', status: 'active', revision: 2 });
     // Each change failed before its audit row: the log holds only what happened.
-    expect(audit.map((a) => a.action)).toEqual(['elder-create', 'consent']);
+    expect(audit.map((a) => a.action)).toEqual(['elder-change', 'consent']);
   });
 
   it('consent: recorded on a known text, refused without a guardian name, withdrawn with the templates', () => {

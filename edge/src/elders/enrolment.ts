@@ -168,12 +168,16 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
   if (problems.length) throw new EnrolmentError(problems);
   const { id, dimension } = engine.info().model;
   const model = { id, dimension };
-  if (!req.allowLookalike) problems.push(...lookalikes(req, good, model));
+  const similar = lookalikes(req, good, model);
+  const overridden = req.allowLookalike ? similar : [];
+  if (!req.allowLookalike) problems.push(...similar);
   if (problems.length) throw new EnrolmentError(problems);
 
   const store = (): void => {
     for (const g of good) elders.addTemplate(elderId, g.face.descriptor, basename(g.photo), model);
-    req.audit?.append({ staffId: req.staffId ?? null, action: 'enrol', subject: elderId, details: { templates: good.length, model: model.id, lookalikeOverride: req.allowLookalike === true } });
+    req.audit?.append({ staffId: req.staffId ?? null, action: 'enrolment', subject: elderId, details: { templates: good.length, model: model.id, lookalikeOverride: req.allowLookalike === true } });
+    // A manager let a face through that looks like another elder's: on record as an override.
+    if (overridden.length) req.audit?.append({ staffId: req.staffId ?? null, action: 'override', subject: elderId, details: { of: 'looks-like-enrolled', elders: [...new Set(overridden.map((p) => p.lookalike?.elderId))].join(',') } });
   };
   if (elders.transaction) elders.transaction(store);
   else store();

@@ -265,7 +265,7 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
         const at = clock.now().toISOString();
         elders.insertElder(elderId, fields, at);
         forward(elderId, 'created', staffId, mustGet(elderId));
-        audit(staffId, 'elder-create', elderId, { fields: changedFields({ name: '' }, fields), category: fields.category ?? null });
+        audit(staffId, 'elder-change', elderId, { change: 'created', fields: changedFields({ name: '' }, fields), category: fields.category ?? null });
         if (consent) {
           elders.addConsent(elderId, consent);
           forward(elderId, 'consent', staffId, mustGet(elderId));
@@ -286,7 +286,7 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
         if (fieldsChanged === '') return before;
         elders.updateElder(elderId, fields, clock.now().toISOString());
         forward(elderId, 'updated', staffId, mustGet(elderId));
-        audit(staffId, 'elder-change', elderId, { fields: fieldsChanged, ...(input.category !== undefined ? { category: fields.category ?? null } : {}) });
+        audit(staffId, 'elder-change', elderId, { change: 'updated', fields: fieldsChanged, ...(input.category !== undefined ? { category: fields.category ?? null } : {}) });
         return mustGet(elderId);
       });
     },
@@ -298,7 +298,7 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
         if (before.status === status) return before;
         elders.setStatus(elderId, status, clock.now().toISOString());
         forward(elderId, 'status', staffId, mustGet(elderId));
-        audit(staffId, 'elder-status', elderId, { from: before.status, to: status });
+        audit(staffId, 'elder-change', elderId, { change: 'status', from: before.status, to: status });
         return mustGet(elderId);
       });
     },
@@ -308,7 +308,7 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
         const removed = elders.removeElder(elderId);
         if (!removed) throw new ElderNotFoundError(elderId);
         forward(elderId, 'removed', staffId, undefined);
-        audit(staffId, 'elder-remove', elderId, { templates: removed.templates });
+        audit(staffId, 'elder-change', elderId, { change: 'removed', templates: removed.templates });
         return removed;
       });
     },
@@ -334,7 +334,7 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
         // Face data needs consent: it goes with it, at once.
         const templates = elders.deleteTemplates(elderId);
         forward(elderId, 'consent-withdrawn', staffId, mustGet(elderId));
-        audit(staffId, 'consent-withdraw', elderId, { templates });
+        audit(staffId, 'consent', elderId, { withdrawn: true, templates });
         return { templates };
       });
     },

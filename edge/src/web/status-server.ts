@@ -1,11 +1,16 @@
 /**
- * The edge's local HTTP server, bound to 127.0.0.1 only: `GET /api/v1/status` for the kiosk,
- * staff pages and health checks, and `/api/v1/confirmations` where staff confirm or reject face
- * check-ins held for a low anti-spoof score. The composition root passes functions that supply
+ * The edge's HTTP server: `GET /api/v1/status` for the kiosk and health checks, `/health`,
+ * `/api/v1/confirmations` where staff confirm or reject face check-ins held for a low anti-spoof
+ * score, and the features' routes and pages (`plugins`: staff login, elders, meals by hand).
+ * It listens on 127.0.0.1, and also on the LAN address of `--staff-host` when set, so tablets
+ * reach the staff pages (one port for both). The status and confirmation routes stay for this
+ * box only: they answer only to a peer on the loopback interface (the socket's address, which a
+ * client cannot forge, unlike a Host header); staff on the LAN use the pages, behind login. The composition root passes functions that supply
  * live figures and decisions, so this module knows nothing of SQLite, MQTT or the pipeline.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { CHECK_IN_METHODS, ID_PATTERN, MEALS } from '../../../common/contract.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { CONFIRMATION_STATUSES, type ConfirmationResult } from '../meals/check-in.ts';
@@ -190,12 +195,24 @@ export type ConfirmationApi = Pick<CheckInService, 'listConfirmations' | 'getCon
  * "same origin"; its requests carry its own name in Host, so they are refused.
  */
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
+
+/** The peer is this box: the TCP connection came over loopback (not from the LAN). */
+export function isLoopbackPeer(request: FastifyRequest): boolean {
+  const a = request.socket.remoteAddress ?? '';
+  return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
+}
 
 export interface StatusServerOptions {
   /** 0 = any free port; `port()` reports the real one after start(). */
   port: number;
   /** Defaults to 127.0.0.1: this box's pages are for the box, not the network. */
   host?: string;
+  /**
+   * Also listen here (same port), for the staff pages on the centre's LAN: an address of this
+   * box (e.g. 192.168.1.20) or 0.0.0.0 / :: for every interface. Unset: loopback only.
+   */
+  lanHost?: string;
   /** Called per request, so figures are live; must be cheap. */
   status: () => EdgeStatus | Promise<EdgeStatus>;
   /** Staff decisions on held face check-ins; without it the confirmation routes are absent. */
@@ -215,6 +232,7 @@ export type EdgeWebPlugin = (app: FastifyInstance) => void | Promise<void>;
 export class StatusServer {
   private app: FastifyInstance | null = null;
   private boundPort = 0;
+  private loopback: HttpServer | null = null;
 
   constructor(private readonly opts: StatusServerOptions) {}
 
@@ -227,7 +245,11 @@ export class StatusServer {
       // The kiosk polls status every few seconds: request lines would drown the log on a small box.
       logController: new LogController({ disableRequestLogging: true }),
     });
-    app.get('/api/v1/status', { schema: { response: { 200: EdgeStatusSchema } } }, async () => this.opts.status());
+    // For the kiosk and tools on this box; /health (no personal data) is for monitoring from anywhere.
+    app.get('/api/v1/status', { schema: { response: { 200: EdgeStatusSchema, 403: ErrorSchema } } }, async (request, reply) => {
+      if (!isLoopbackPeer(request)) return reply.code(403).send({ error: 'the status answers only on this box (127.0.0.1); monitoring on the network reads /health' });
+      return this.opts.status();
+    });
     // 200 when degraded too: this is what a watchdog polls, and restarting the box does not
     // plug a camera back in; it would only interrupt manual check-ins and forwarding. Monitoring
     // reads `status`. A box that cannot answer at all (hung, crashed) is the one to restart.
@@ -257,9 +279,21 @@ export class StatusServer {
 
   async start(): Promise<void> {
     const app = this.build();
-    await app.listen({ host: this.opts.host ?? '127.0.0.1', port: this.opts.port });
+    const local = this.opts.host ?? '127.0.0.1';
+    const lan = this.opts.lanHost;
+    await app.listen({ host: lan ?? local, port: this.opts.port });
     const addr = app.server.address();
     this.boundPort = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    // A wildcard LAN address covers loopback already; a specific one does not, and the kiosk
+    // and the box's own tools call 127.0.0.1: a second listener hands its requests to the app.
+    if (lan !== undefined && lan !== local && !WILDCARD_HOSTS.has(lan)) {
+      const loopback = createHttpServer((req, res) => app.routing(req, res));
+      await new Promise<void>((resolve, reject) => {
+        loopback.once('error', reject);
+        loopback.listen(this.boundPort, local, () => resolve());
+      });
+      this.loopback = loopback;
+    }
   }
 
   /** The port actually bound (after start()). */
@@ -270,6 +304,9 @@ export class StatusServer {
   async stop(): Promise<void> {
     const app = this.app;
     this.app = null;
+    const loopback = this.loopback;
+    this.loopback = null;
+    if (loopback) await new Promise<void>((resolve) => loopback.close(() => resolve()));
     if (app) await app.close();
   }
 }
@@ -281,7 +318,7 @@ export class StatusServer {
  */
 function confirmationRoutes(app: FastifyInstance, api: ConfirmationApi): void {
   app.addHook('onRequest', async (request, reply) => {
-    if (!LOCAL_HOSTS.has(request.hostname.toLowerCase())) return reply.code(403).send({ error: 'staff routes answer only to requests for 127.0.0.1 or localhost' });
+    if (!LOCAL_HOSTS.has(request.hostname.toLowerCase()) || !isLoopbackPeer(request)) return reply.code(403).send({ error: 'these routes answer only on this box (requests from 127.0.0.1 for 127.0.0.1 or localhost); staff on the network use the staff pages' });
   });
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(

@@ -1,0 +1,80 @@
+/**
+ * Staff pages' messages in Simplified Chinese, the default language. Every visible string of
+ * the staff pages comes from here or en.ts (same keys; en.ts is checked against this one by
+ * the type). `{name}` placeholders are filled by `t()` (i18n/index.ts), escaped like any text.
+ * Features add their keys in a block of their own.
+ */
+export const zhCN = {
+  'app.title': '助餐签到 · 工作人员',
+  'lang.name': '中文',
+  'lang.switch': '语言',
+  'nav.home': '首页',
+  'nav.logout': '退出登录',
+  'nav.signedInAs': '{name}（{role}）',
+  'role.staff': '工作人员',
+  'role.manager': '管理员',
+
+  'login.title': '工作人员登录',
+  'login.staffId': '工号',
+  'login.pin': '密码（PIN）',
+  'login.submit': '登录',
+  'login.refused': '工号或密码不正确。',
+  'login.locked': '连续输错次数过多，账号已锁定，请于 {until} 后再试，或请管理员重置密码。',
+  'login.loggedOut': '您已退出登录。',
+  'login.expired': '请先登录。',
+
+  'home.title': '首页',
+  'home.welcome': '您好，{name}',
+  'home.elders': '老人',
+  'home.elders.about': '登记老人、知情同意、人脸录入',
+  'home.today': '今日',
+  'home.today.about': '本餐签到情况和今日名单',
+  'home.manual': '手工登记',
+  'home.manual.about': '人脸未识别、送餐、代领时登记用餐',
+  'home.staff': '工作人员管理',
+  'home.staff.about': '添加、删除工作人员，重置密码',
+  'home.pin': '修改我的密码',
+  'home.soon': '即将开放',
+
+  'pin.title': '修改密码',
+  'pin.mustChange': '这是一次性密码，请先设置您自己的密码。',
+  'pin.current': '当前密码',
+  'pin.next': '新密码（至少 {min} 位）',
+  'pin.repeat': '再次输入新密码',
+  'pin.submit': '保存新密码',
+  'pin.mismatch': '两次输入的新密码不一致。',
+  'pin.wrong': '当前密码不正确。',
+  'pin.tooShort': '新密码至少 {min} 位。',
+  'pin.same': '新密码不能与当前密码相同。',
+  'pin.saved': '新密码已保存。',
+
+  'staff.title': '工作人员管理',
+  'staff.list': '工作人员',
+  'staff.id': '工号',
+  'staff.name': '姓名',
+  'staff.role': '角色',
+  'staff.status': '状态',
+  'staff.locked': '已锁定至 {until}',
+  'staff.active': '正常',
+  'staff.actions': '操作',
+  'staff.add': '添加工作人员',
+  'staff.add.idHint': '工号（可不填，自动生成）',
+  'staff.add.submit': '添加',
+  'staff.remove': '删除',
+  'staff.remove.confirm': '确定删除 {name}（{id}）吗？',
+  'staff.resetPin': '重置密码',
+  'staff.oneTimePin': '{name}（{id}）的一次性密码：',
+  'staff.oneTimePin.note': '请当面告知本人，此密码只显示这一次；首次登录后须修改。',
+  'staff.added': '已添加 {name}（{id}）。',
+  'staff.removed': '已删除 {name}（{id}）。',
+  'staff.lastManager': '{id} 是最后一位管理员，不能删除；请先添加另一位管理员。',
+  'staff.taken': '工号 {id} 已被使用。',
+  'staff.invalid': '输入有误：{problem}',
+  'staff.notFound': '没有工号为 {id} 的工作人员。',
+  'staff.you': '（您）',
+
+  'error.forbidden': '您没有权限进行此操作。',
+  'error.csrf': '页面已过期，请刷新后重试。',
+} as const;
+
+export type MessageKey = keyof typeof zhCN;
