@@ -42,6 +42,7 @@ import { StatusServer, statusSource, type CameraStatus } from './web/status-serv
 import { auditRecordOf, createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createStaffService, type StaffService } from './staff/staff-service.ts';
 import { staffWebPlugins } from './web/staff-routes.ts';
+import { elderWebPlugins } from './web/elder-routes.ts';
 
 export const EDGE_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -319,7 +320,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       logger,
       confirmations: checkIns,
       // The staff feature first: its session hook sets request.staff for every later feature.
-      plugins: [...staffWebPlugins({ staff, timeZone: config.meals.timeZone })],
+      plugins: [...staffWebPlugins({ staff, timeZone: config.meals.timeZone }), ...elderWebPlugins(this.registry)],
       status: statusSource({
         centreId: config.centreId,
         deviceId: config.deviceId,
