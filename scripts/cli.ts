@@ -25,6 +25,8 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
   mealcheck edge   --centre ID --device ID [--data DIR] [--server URL] [--camera SOURCE] [--http-port N]
   mealcheck enrol  --data DIR --elder ID [--name NAME] [--consent-version V --signed-by elder|guardian [--guardian NAME]] --centre ID --device ID --staff ID [--allow-lookalike] PHOTO...
   mealcheck elder list --data DIR | elder remove|suspend|reactivate --data DIR --elder ID --centre ID --device ID --staff ID
+  mealcheck staff add --role staff|manager --name NAME [--id ID] [--pin-stdin] [--data DIR]   (also: list, remove --id ID)
+  mealcheck audit verify [--data DIR] | audit verify --server [--data DIR]   (also: audit list)
   mealcheck demo   [--once] [--json]
   mealcheck camera-check --camera SOURCE [--seconds N] [--json] [--data DIR]
   mealcheck device add --centre ID --device ID [--data DIR]   (also: remove, list)
@@ -184,6 +186,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'elder': {
         const { elderCommand } = await import('../edge/src/elders/elder-command.ts');
         return await elderCommand(rest);
+      }
+      case 'staff': {
+        const { staffCommand } = await import('../edge/src/staff/staff-command.ts');
+        return await staffCommand(rest);
+      }
+      case 'audit': {
+        if (rest.includes('--server')) {
+          const { serverAuditCommand } = await import('../server/src/modules/audit/audit-command.ts');
+          return await serverAuditCommand(rest);
+        }
+        const { auditCommand } = await import('../edge/src/audit/audit-command.ts');
+        return await auditCommand(rest);
       }
       case 'eval': {
         const { evalCommand } = await import('./eval/eval.ts');

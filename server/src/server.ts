@@ -23,6 +23,7 @@ import { createMealRepository } from './modules/meals/meal-repository.ts';
 import { createMqttIngest, type MqttIngest } from './modules/meals/mqtt-ingest.ts';
 import { createRecordIngest, type RecordHandler } from './modules/records/record-ingest.ts';
 import { createElderRegistryRepository } from './modules/elders/elder-registry.ts';
+import { auditRecordHandler } from './modules/audit/audit-records.ts';
 import { resolveAdminToken } from './plugins/auth.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
@@ -136,7 +137,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
 
     const deadLetters = createDeadLetterRepository(db);
     // One handler per record type (common/records.ts): each feature adds its own here.
-    const recordHandlers: RecordHandler[] = [createElderRegistryRepository(db).handler as RecordHandler];
+    const recordHandlers: RecordHandler[] = [createElderRegistryRepository(db).handler as RecordHandler, auditRecordHandler() as RecordHandler];
     const ingest: MqttIngest = createMqttIngest({
       url: brokerUrl,
       protocolVersion,
