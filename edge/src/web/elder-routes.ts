@@ -23,6 +23,7 @@ import { maskIdNumber } from '../../../common/id-card.ts';
 import { CONSENT_SIGNERS, ELDER_STATUSES } from '../../../common/records.ts';
 import { ElderExistsError, type ElderDetails } from '../elders/elder-repository.ts';
 import { ElderInputError, ElderNotFoundError, type ElderRegistry } from '../elders/registry-service.ts';
+import { elderPages } from './pages/elder-pages.ts';
 import { requireRole } from './staff-auth.ts';
 import type { EdgeWebPlugin } from './status-server.ts';
 
@@ -222,7 +223,16 @@ export function elderApiRoutes(app: FastifyInstance, registry: ElderRegistry): v
   );
 }
 
-/** The elder feature's plugins for StatusServerOptions.plugins, after the staff feature's. */
+/**
+ * The elder feature's plugins for StatusServerOptions.plugins, after the staff feature's: the
+ * JSON routes, and the pages (pages/elder-pages.ts) in a scope of their own, which alone
+ * accepts form bodies.
+ */
 export function elderWebPlugins(registry: ElderRegistry): EdgeWebPlugin[] {
-  return [(app) => elderApiRoutes(app, registry)];
+  return [
+    async (app) => {
+      elderApiRoutes(app, registry);
+      await app.register(async (pages) => elderPages(pages, registry));
+    },
+  ];
 }
