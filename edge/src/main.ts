@@ -25,6 +25,8 @@ import { createElderRepository, type ElderRepository } from './elders/elder-repo
 import { TemplateWatcher } from './elders/template-watcher.ts';
 import { loadConsentTexts } from './elders/consent-texts.ts';
 import { createElderRegistry, type ElderRegistry } from './elders/registry-service.ts';
+import { createEnrolmentWizard, type EnrolmentWizard } from './elders/enrolment-wizard.ts';
+import { FrameTap } from './capture/frame-tap.ts';
 import { createCheckInRepository } from './meals/check-in-repository.ts';
 import { createCheckInService, type CheckInService } from './meals/check-in-service.ts';
 import type { CheckInRecorder } from './meals/check-in.ts';
@@ -124,6 +126,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
   elders!: ElderRepository;
   /** Staff's changes to the elder registry, each forwarded through the outbox (elders/registry-service.ts). */
   registry!: ElderRegistry;
+  /** Enrolment at the door camera (elders/enrolment-wizard.ts). */
+  wizard!: EnrolmentWizard;
   checkIns!: CheckInService;
   forwarder!: Forwarder;
   /** Staff actions, hash-chained, each forwarded to the server as an audit record. */
@@ -312,6 +316,21 @@ export class Edge extends EventEmitter<EdgeEvents> {
     watcher.start(loadedVersion);
     stack.push(() => watcher.stop());
 
+    // Enrolment at the door camera looks at the frames recognition takes (capture/frame-tap.ts).
+    const taps = new Map<string, FrameTap>();
+    const wizard = createEnrolmentWizard({
+      engine,
+      store: { ...elders, validConsent: (id) => this.registry.validConsent(id), transaction: (fn) => db.transaction(fn)() },
+      latestFrame: (cameraId) => (cameraId === undefined ? taps.values().next().value : taps.get(cameraId))?.latest(),
+      clock,
+      // The door's own limits: a template the door could not match is never made.
+      minFaceSize: config.recognition.minFaceSize ?? 40,
+      ...(config.recognition.quality ? { quality: config.recognition.quality } : {}),
+      lookalikeDistance: config.lookalikeDistance,
+      audit,
+    });
+    this.wizard = wizard;
+
     const startedAt = clock.now();
     const status = new StatusServer({
       port: config.http.port,
@@ -320,7 +339,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       logger,
       confirmations: checkIns,
       // The staff feature first: its session hook sets request.staff for every later feature.
-      plugins: [...staffWebPlugins({ staff, timeZone: config.meals.timeZone }), ...elderWebPlugins(this.registry)],
+      plugins: [...staffWebPlugins({ staff, timeZone: config.meals.timeZone }), ...elderWebPlugins(this.registry, wizard)],
       status: statusSource({
         centreId: config.centreId,
         deviceId: config.deviceId,
@@ -351,7 +370,9 @@ export class Edge extends EventEmitter<EdgeEvents> {
     if (sources.length === 0) logger.warn('no camera configured (--camera): recognition is off; forwarding and status still run');
     let running = sources.length;
     for (const source of sources) {
-      const pipeline = createRecognitionPipeline(config, { source, engine, matcher, recorder: checkIns, logger: logger.child({ component: 'recognition' }) });
+      const tap = new FrameTap(source);
+      taps.set(source.id, tap);
+      const pipeline = createRecognitionPipeline(config, { source: tap, engine, matcher, recorder: checkIns, logger: logger.child({ component: 'recognition' }) });
       this.pipeline ??= pipeline;
       this.pipelines.push(pipeline);
       pipeline.on('check-in', (e) => {

@@ -14,8 +14,8 @@ import type { ElderStatus } from '../../../common/records.ts';
 import type { AuditAppender } from './registry-service.ts';
 import { basename } from 'node:path';
 import { isValidId } from '../../../common/contract.ts';
-import { ImageError, type DetectedFace, type FaceEngine } from '../vision/face-engine.ts';
-import { checkQuality } from '../recognition/quality.ts';
+import { ImageError, type DetectedFace, type EngineImage, type FaceEngine } from '../vision/face-engine.ts';
+import { checkQuality, type QualityOptions } from '../recognition/quality.ts';
 import { DESCRIPTOR_LENGTH, euclideanDistance, type TemplateModel, type TemplateSet } from '../recognition/matcher.ts';
 
 /** The part of the elder registry enrolment reads and writes. */
@@ -41,12 +41,14 @@ export interface EnrolmentStore {
   loadTemplates?(modelId: string): TemplateSet;
 }
 
-/** A photo in memory (a live frame from the door camera, an uploaded ID-card photo): never written to disk. */
-export interface PhotoBytes {
+/**
+ * A photo in memory (a live frame from the door camera, an uploaded ID-card photo): never
+ * written to disk. `bytes` is an encoded JPEG/PNG; `image` a frame as the camera gave it.
+ */
+export type PhotoBytes = {
   /** What staff call it in messages and what the template's `source` says, e.g. `live-2`, `idcard`. */
   name: string;
-  bytes: Uint8Array;
-}
+} & ({ bytes: Uint8Array } | { image: EngineImage });
 
 export interface EnrolmentRequest {
   engine: FaceEngine;
@@ -56,6 +58,8 @@ export interface EnrolmentRequest {
   photos: readonly (string | PhotoBytes)[];
   /** Faces smaller than this (px, shorter box side) make poor templates and are refused. Default 40. */
   minFaceSize?: number;
+  /** The door's pose, light and blur limits (recognition settings), so enrolment refuses what the door would. */
+  quality?: Partial<Omit<QualityOptions, 'minFaceSize'>>;
   /** A face this close (Euclidean) to another elder's template is a look-alike. Default DEFAULT_LOOKALIKE_DISTANCE. */
   lookalikeDistance?: number;
   /** Staff checked: a different person who looks alike (a twin, a sibling). Default false. */
@@ -132,9 +136,12 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
   const good: { photo: string; face: DetectedFace }[] = [];
   for (const given of req.photos) {
     const photo = typeof given === 'string' ? given : given.name;
-    let bytes: Uint8Array;
+    let image: EngineImage;
     try {
-      bytes = typeof given === 'string' ? await readFile(given) : given.bytes;
+      if (typeof given === 'string') {
+        const b = await readFile(given);
+        image = { kind: 'encoded', bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+      } else image = 'image' in given ? given.image : { kind: 'encoded', bytes: given.bytes };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a photo' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (err as Error).message})`;
@@ -143,7 +150,7 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
     }
     let faces: DetectedFace[];
     try {
-      faces = await engine.detect({ kind: 'encoded', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
+      faces = await engine.detect(image);
     } catch (err) {
       if (err instanceof ImageError) {
         problems.push({ code: 'bad-image', photo, message: `photo ${photo} is not a usable image: ${err.message}` });
@@ -159,7 +166,7 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
       const face = faces[0]!;
       const size = Math.round(Math.min(face.box.width, face.box.height));
       // The door's quality gate, so no template is made from a face the door would not match.
-      const quality = checkQuality(face, { minFaceSize });
+      const quality = checkQuality(face, { ...req.quality, minFaceSize });
       if (quality.ok) good.push({ photo, face });
       else if (quality.reason === 'too-small') problems.push({ code: 'face-too-small', photo, message: `photo ${photo}: the face is too small (${size} px, at least ${minFaceSize} px); take the photo closer` });
       else problems.push({ code: 'low-quality', photo, message: `photo ${photo}: ${quality.detail}; take the photo facing the camera, in good light, holding still` });

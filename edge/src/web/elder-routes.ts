@@ -24,6 +24,9 @@ import { CONSENT_SIGNERS, ELDER_STATUSES } from '../../../common/records.ts';
 import { ElderExistsError, type ElderDetails } from '../elders/elder-repository.ts';
 import { ElderInputError, ElderNotFoundError, type ElderRegistry } from '../elders/registry-service.ts';
 import { elderPages } from './pages/elder-pages.ts';
+import { enrolmentPages } from './pages/enrolment-pages.ts';
+import { enrolmentApiRoutes } from './enrolment-routes.ts';
+import type { EnrolmentWizard } from '../elders/enrolment-wizard.ts';
 import { requireRole } from './staff-auth.ts';
 import type { EdgeWebPlugin } from './status-server.ts';
 
@@ -228,11 +231,15 @@ export function elderApiRoutes(app: FastifyInstance, registry: ElderRegistry): v
  * JSON routes, and the pages (pages/elder-pages.ts) in a scope of their own, which alone
  * accepts form bodies.
  */
-export function elderWebPlugins(registry: ElderRegistry): EdgeWebPlugin[] {
+export function elderWebPlugins(registry: ElderRegistry, wizard?: EnrolmentWizard): EdgeWebPlugin[] {
   return [
     async (app) => {
       elderApiRoutes(app, registry);
-      await app.register(async (pages) => elderPages(pages, registry));
+      if (wizard) enrolmentApiRoutes(app, wizard);
+      await app.register(async (pages) => {
+        elderPages(pages, registry);
+        if (wizard) enrolmentPages(pages, registry);
+      });
     },
   ];
 }

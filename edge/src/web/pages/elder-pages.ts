@@ -122,6 +122,7 @@ ${elders.map(
 <section class="card" id="elder-summary">
   <p>${t('elders.status')}: <strong id="elder-status">${statusText(page, d.status)}</strong> · ${t('elders.consent')}: <strong id="elder-consent">${consentText(page, d)}</strong> · ${t('elders.templates')}: <strong>${d.templateCount}</strong></p>
   <div class="actions">
+    ${d.consent && d.status === 'active' ? html`<a class="button" href="/staff/elders/${d.elderId}/enrol" id="elder-enrol-link">${t('enrol.link')}</a>` : ''}
     <a class="button secondary" href="/staff/elders/${d.elderId}/consent" id="elder-consent-link">${d.consent ? t('elders.consent.again') : t('elders.consent.record')}</a>
     ${others.map(
       (s) => html`<form method="post" action="/staff/elders/${d.elderId}/status">${csrfField(page)}<input type="hidden" name="status" value="${s}"><button type="submit" class="secondary" id="status-${s}">${t(`elders.setStatus.${s}`)}</button></form>`,
