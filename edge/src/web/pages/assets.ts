@@ -46,6 +46,7 @@ td form{display:inline-block;margin:4px 6px 4px 0}
 .grid2{display:grid;grid-template-columns:1fr;gap:0 20px}
 @media (min-width:800px){.grid2{grid-template-columns:1fr 1fr}}
 @media (max-width:640px){th.opt,td.opt{display:none}}
+[hidden]{display:none!important}
 fieldset{border:2px solid #555;border-radius:8px;margin:14px 0;padding:8px 16px}
 legend{font-weight:600;padding:0 6px}
 fieldset label{display:flex;align-items:center;gap:12px;font-weight:400;min-height:56px;margin:4px 0}
