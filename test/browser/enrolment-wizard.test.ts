@@ -71,7 +71,7 @@ describe('enrolment wizard in Chromium', () => {
       expect(await page.isDisabled('#enrol-finish')).toBe(true);
       for (let i = 1; i <= 3; i++) {
         await page.click('#enrol-capture');
-        await page.waitForFunction((n) => document.getElementById('enrol-count')?.textContent?.startsWith(`已拍 ${n} `), i);
+        await page.waitForSelector(`#enrol-count:text-matches("^已拍 ${i} ")`);
       }
       expect(await page.isDisabled('#enrol-finish')).toBe(false);
 
