@@ -76,6 +76,8 @@ async function edgeCommand(argv: string[]): Promise<number> {
   const config = loadEdgeConfig(argv);
   const edge = await startEdge(config);
   console.log(`mealcheck edge ${config.centreId}/${config.deviceId}: status ${edge.statusUrl}/api/v1/status`);
+  console.log(`staff pages ${edge.staffUrl}`);
+  if (edge.staff.countManagers() === 0) console.log(`no staff accounts yet: mealcheck staff add --data ${config.dataDir} --role manager --name NAME`);
   await untilSignal();
   await edge.stop();
   return 0;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--json] [--idle-seconds N] [--backend B] [edge settings...]`: the edge's
+ * `npm run bench -- [--json] [--idle-seconds N] [--model M] [--backend B] [edge settings...]`: the edge's
  * recognition performance, measured in one run on inputs made from the photos shipped in
  * @vladmandic/face-api (so it runs on any machine after npm install):
  *
@@ -34,7 +34,7 @@ import { edgeSettings, loadEdgeConfig } from '../../edge/src/config.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { createFrameEngine, createRecognitionPipeline, openEdgeDatabase } from '../../edge/src/main.ts';
 import type { CheckInRecorder, CheckInResult } from '../../edge/src/meals/check-in.ts';
-import { DESCRIPTOR_LENGTH, FACE_API_MODEL, Matcher, packTemplates, euclideanDistance } from '../../edge/src/recognition/matcher.ts';
+import { Matcher, packTemplates, euclideanDistance } from '../../edge/src/recognition/matcher.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import { DEFAULT_MODELS_DIR } from '../../edge/src/vision/models.ts';
 import { loadNaiveFaceApi } from '../../edge/src/vision/naive-face-api.ts';
@@ -112,7 +112,7 @@ interface Prepared {
 async function prepare(dir: string, argv: string[]): Promise<void> {
   const config = loadEdgeConfig(argv, process.env);
   const logger = createLogger('bench', process.env.MEALCHECK_LOG_LEVEL ?? 'warn');
-  const enrolEngine = new FaceApiEngine({ backend: config.backend, ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}), logger, antispoof: false });
+  const enrolEngine = new FaceApiEngine({ backend: config.backend, ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}), recognizer: config.model, logger, antispoof: false });
   await enrolEngine.start();
   try {
     const people = await pickDemoPeople(enrolEngine, 8, 3);
@@ -187,7 +187,7 @@ async function main(): Promise<number> {
     const engine = createFrameEngine(config, logger);
     await engine.start();
     const info = engine.info();
-    say(`frame engine: backend ${info.backend}, detector ${info.detector}, started in ${info.startMs} ms`);
+    say(`frame engine: backend ${info.backend}, detector ${info.detector}, model ${info.model.id} (${info.model.dimension}-d), started in ${info.startMs} ms`);
     const engineMs: number[] = [];
     const engineFaces: Array<Awaited<ReturnType<typeof engine.detect>>> = [];
     const bytesOf = (i: number) => new Uint8Array(readFileSync(join(dir, 'frames', frameFiles[i]!)));
@@ -204,7 +204,8 @@ async function main(): Promise<number> {
     say(`engine: p50 ${r1(percentile(engineMs, 50))} ms, p95 ${r1(percentile(engineMs, 95))} ms per frame`);
 
     // --- Check-in latency on a real-time 5 fps sequence, with event-loop delay ---
-    const matcher = new Matcher(packTemplates(templates), config.match);
+    const model = info.model;
+    const matcher = new Matcher(packTemplates(templates, model.dimension), config.match);
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     const rssTimer = setInterval(sampleRss, 100);
     const latencies: number[] = [];
@@ -316,8 +317,9 @@ async function main(): Promise<number> {
     await engine.stop();
     const rssMb = Math.round(rssPeak / 1e6);
 
-    // --- Matcher at 100,000 templates (synthetic unit vectors, 5 per elder) ---
+    // --- Matcher at 100,000 templates of the model's dimension (synthetic unit vectors, 5 per elder) ---
     const rand = seededRandom(42);
+    const DESCRIPTOR_LENGTH = model.dimension;
     const gallery = new Float32Array(MATCHER_TEMPLATES * DESCRIPTOR_LENGTH);
     for (let i = 0; i < MATCHER_TEMPLATES; i++) {
       let n = 0;
@@ -327,7 +329,7 @@ async function main(): Promise<number> {
     }
     const galleryIds = Array.from({ length: MATCHER_TEMPLATES }, (_, i) => `elder-${Math.floor(i / 5)}`);
     const queries = Array.from({ length: 30 }, (_, q) => gallery.slice(q * 997 * DESCRIPTOR_LENGTH, (q * 997 + 1) * DESCRIPTOR_LENGTH));
-    const big = new Matcher({ elderIds: galleryIds, descriptors: gallery }, config.match);
+    const big = new Matcher({ elderIds: galleryIds, descriptors: gallery, dim: DESCRIPTOR_LENGTH }, config.match);
     const matcherMs: number[] = [];
     for (const [i, q] of queries.entries()) {
       const t0 = performance.now();
@@ -341,10 +343,10 @@ async function main(): Promise<number> {
     reloadDb.transaction(() => {
       for (let i = 0; i < RELOAD_TEMPLATES; i++) {
         if (i % 3 === 0) reloadElders.upsertElder(`elder-${i / 3}`, 'x');
-        reloadElders.addTemplate(`elder-${Math.floor(i / 3)}`, gallery.subarray(i * DESCRIPTOR_LENGTH, (i + 1) * DESCRIPTOR_LENGTH), 'bench', FACE_API_MODEL);
+        reloadElders.addTemplate(`elder-${Math.floor(i / 3)}`, gallery.subarray(i * DESCRIPTOR_LENGTH, (i + 1) * DESCRIPTOR_LENGTH), 'bench', model);
       }
     })();
-    const reloadMatcher = new Matcher(reloadElders.loadTemplates(FACE_API_MODEL.id), config.match);
+    const reloadMatcher = new Matcher(reloadElders.loadTemplates(model.id), config.match);
     const pollUs: number[] = [];
     const reloadMs: number[] = [];
     for (let i = 0; i < 200; i++) {
@@ -354,7 +356,7 @@ async function main(): Promise<number> {
     }
     for (let i = 0; i < 23; i++) {
       const t0 = performance.now();
-      reloadMatcher.replace(reloadElders.loadTemplates(FACE_API_MODEL.id));
+      reloadMatcher.replace(reloadElders.loadTemplates(model.id));
       if (i >= 3) reloadMs.push(performance.now() - t0);
     }
     reloadDb.close();
@@ -376,7 +378,8 @@ async function main(): Promise<number> {
       naiveFound += faces.length;
       for (const [a, b] of pairFaces(mine, faces)) {
         paired++;
-        descDist.push(euclideanDistance(a.descriptor, b.descriptor));
+        // Comparable only when the engine runs face-api's net too (same 128-d space).
+        if (a.descriptor.length === b.descriptor.length) descDist.push(euclideanDistance(a.descriptor, b.descriptor));
       }
     }
     const faceMatcher = naive.faceMatcher(galleryIds, gallery, DESCRIPTOR_LENGTH);
@@ -391,12 +394,14 @@ async function main(): Promise<number> {
     const naiveP50 = percentile(naiveMs, 50);
     const matcherP50 = percentile(matcherMs, 50);
     const fmP50 = percentile(faceMatcherMs, 50);
-    say(`naive face-api: p50 ${r1(naiveP50)} ms per frame; faces found ${found} (engine) vs ${naiveFound} (naive) on ${faceFrames.length} frames, ${paired} paired, descriptor distance p50 ${r2(percentile(descDist, 50))}, ${falseOnBackground} faces on 10 empty frames`);
+    say(`naive face-api: p50 ${r1(naiveP50)} ms per frame; faces found ${found} (engine) vs ${naiveFound} (naive) on ${faceFrames.length} frames, ${paired} paired, descriptor distance p50 ${descDist.length ? r2(percentile(descDist, 50)) : 'n/a (other model)'}, ${falseOnBackground} faces on 10 empty frames`);
     say(`matcher: p50 ${r2(matcherP50)} ms at ${MATCHER_TEMPLATES} templates; FaceMatcher p50 ${r1(fmP50)} ms`);
     say(`template reload: p50 ${r1(percentile(reloadMs, 50))} ms at ${RELOAD_TEMPLATES} templates (p95 ${r1(percentile(reloadMs, 95))}); version poll p50 ${Math.round(percentile(pollUs, 50))} µs`);
     const result = {
       backend: info.backend,
       detector: info.detector,
+      /** The recognizer measured (`--model`): every figure is for it, the matcher's at its dimension. */
+      model: { name: model.id, dimension: model.dimension },
       engine: {
         msPerPhotoP50: r1(engineP50),
         msPerPhotoP95: r1(percentile(engineMs, 95)),
@@ -405,8 +410,9 @@ async function main(): Promise<number> {
         photos: faceFrames.length,
         facesFound: found,
         naiveFacesFound: naiveFound,
-        descriptorDistanceToNaiveP50: r2(percentile(descDist, 50)),
-        descriptorDistanceToNaiveMax: r2(Math.max(...descDist)),
+        // null when the engine's model is not face-api's (its descriptors live in another space).
+        descriptorDistanceToNaiveP50: descDist.length ? r2(percentile(descDist, 50)) : null,
+        descriptorDistanceToNaiveMax: descDist.length ? r2(Math.max(...descDist)) : null,
         falseFacesOnEmptyFrames: falseOnBackground,
       },
       checkin: {

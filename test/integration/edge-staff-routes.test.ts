@@ -286,3 +286,29 @@ describe('staff pages (HTML)', () => {
     expect((await app.inject({ method: 'GET', url: '/staff/', headers: { cookie } })).headers.location).toBe('/staff/pin');
   });
 });
+
+describe('--staff-host', () => {
+  it('serves the pages on the LAN address and keeps 127.0.0.1 on the same port', async () => {
+    const { StatusServer } = await import('../../edge/src/web/status-server.ts');
+    const { staffWebPlugins } = await import('../../edge/src/web/staff-routes.ts');
+    const { quietEdgeLogger } = await import('../helpers/edge-fixtures.ts');
+    // 127.0.0.2 stands in for the box's LAN address: a second address of this machine.
+    const lan = new StatusServer({ port: 0, lanHost: '127.0.0.2', logger: quietEdgeLogger, status: () => { throw new Error('unused'); }, plugins: staffWebPlugins({ staff }) });
+    await lan.start();
+    try {
+      for (const host of ['127.0.0.2', '127.0.0.1']) {
+        const res = await fetch(`http://${host}:${lan.port()}/staff/login`);
+        expect(res.status, host).toBe(200);
+        expect(await res.text()).toContain('工作人员登录');
+      }
+    } finally {
+      await lan.stop();
+    }
+  });
+
+  it('must be an IP address', async () => {
+    const { loadEdgeConfig } = await import('../../edge/src/config.ts');
+    expect(() => loadEdgeConfig(['--centre', 'c1', '--device', 'd1', '--staff-host', 'tablet.local'], {})).toThrow(/--staff-host: expected this box's IP address/);
+    expect(loadEdgeConfig(['--centre', 'c1', '--device', 'd1', '--staff-host', '0.0.0.0'], {}).http).toEqual({ host: '127.0.0.1', port: 8081, lanHost: '0.0.0.0' });
+  });
+});

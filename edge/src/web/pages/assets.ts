@@ -9,7 +9,7 @@
 export const STAFF_CSS = `
 *,*::before,*::after{box-sizing:border-box}
 html{font-size:20px;-webkit-text-size-adjust:100%}
-body{margin:0;font-family:"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",system-ui,sans-serif;line-height:1.5;color:#111;background:#f4f6f8}
+body{margin:0;font-family:"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei","WenQuanYi Micro Hei",system-ui,sans-serif;line-height:1.5;color:#111;background:#f4f6f8}
 a{color:#0b5394}
 header.bar{display:flex;flex-wrap:wrap;gap:12px;align-items:center;justify-content:space-between;padding:10px 20px;background:#0b3d6e;color:#fff}
 header.bar a,header.bar .who{color:#fff}
