@@ -25,23 +25,35 @@ export function idNumberCheckChar(first17: string): string {
   return CHECK_CHARS[sum % 11]!;
 }
 
+/** What is wrong with an ID number: a code and its values (for a page's own words), and a message. */
+export interface IdNumberIssue {
+  code: 'length' | 'shape' | 'date' | 'check';
+  params: Record<string, string | number>;
+  message: string;
+}
+
 /**
- * What is wrong with an ID number (already normalised), in words staff can act on, or
- * undefined when it is valid. `today` bounds the birth date (no one is born tomorrow).
+ * What is wrong with an ID number (already normalised), or undefined when it is valid. `today`
+ * bounds the birth date (no one is born tomorrow).
  */
-export function idNumberProblem(id: string, today: Date = new Date()): string | undefined {
-  if (id.length !== 18) return `an ID-card number has 18 characters, got ${id.length}`;
-  if (!shapeRe.test(id)) return 'an ID-card number is 17 digits and a last digit or X';
+export function idNumberIssue(id: string, today: Date = new Date()): IdNumberIssue | undefined {
+  if (id.length !== 18) return { code: 'length', params: { n: id.length }, message: `an ID-card number has 18 characters, got ${id.length}` };
+  if (!shapeRe.test(id)) return { code: 'shape', params: {}, message: 'an ID-card number is 17 digits and a last digit or X' };
   const y = Number(id.slice(6, 10));
   const m = Number(id.slice(10, 12));
   const d = Number(id.slice(12, 14));
   const birth = new Date(Date.UTC(y, m - 1, d));
   if (y < 1880 || birth.getUTCFullYear() !== y || birth.getUTCMonth() !== m - 1 || birth.getUTCDate() !== d || birth.getTime() > today.getTime()) {
-    return `characters 7-14 of an ID-card number are the birth date; ${id.slice(6, 14)} is not a real date`;
+    return { code: 'date', params: { date: id.slice(6, 14) }, message: `characters 7-14 of an ID-card number are the birth date; ${id.slice(6, 14)} is not a real date` };
   }
   const expected = idNumberCheckChar(id.slice(0, 17));
-  if (id[17] !== expected) return `the last character of this ID-card number should be ${expected}, not ${id[17]}: a digit is mistyped`;
+  if (id[17] !== expected) return { code: 'check', params: { expected, got: id[17]! }, message: `the last character of this ID-card number should be ${expected}, not ${id[17]}: a digit is mistyped` };
   return undefined;
+}
+
+/** What is wrong with an ID number, in words staff can act on, or undefined when it is valid. */
+export function idNumberProblem(id: string, today: Date = new Date()): string | undefined {
+  return idNumberIssue(id, today)?.message;
 }
 
 /** `**************123X`: only the last 4 characters, which staff search by. */

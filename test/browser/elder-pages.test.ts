@@ -81,7 +81,7 @@ describe('elder pages in Chromium', () => {
     await page.selectOption('#category', '特困');
     await page.click('#elder-form button[type=submit]');
     // A mistyped check digit: refused, saying which character, the form kept.
-    expect(await page.textContent('.notice.error')).toMatch(/should be X, not 1/);
+    expect(await page.textContent('.notice.error')).toBe('输入有误：身份证号最后一位应为 X，而不是 1，请检查是否输错');
     expect(await page.inputValue('#name')).toBe('王秀英');
     await page.screenshot({ path: `${SHOTS}elder-form.png` });
     await page.fill('#idNumber', '110105194912310 02x');
@@ -93,7 +93,7 @@ describe('elder pages in Chromium', () => {
     expect(await page.textContent('#consent-text')).toContain('人脸特征只保存在本中心的设备上');
     await page.check('#signed-guardian');
     await page.click('#consent-submit');
-    expect(await page.textContent('.notice.error')).toContain("guardian's name");
+    expect(await page.textContent('.notice.error')).toBe('输入有误：由监护人代签时，请填写代签人姓名');
     await page.fill('#guardianName', '王小明');
     await page.screenshot({ path: `${SHOTS}elder-consent.png`, fullPage: true });
     await page.click('#consent-submit');

@@ -10,6 +10,7 @@ import { idNumberProblem, maskIdNumber, normaliseIdNumber } from '../../common/i
 import type { Db } from '../../common/sqlite.ts';
 import { ElderExistsError } from '../../edge/src/elders/elder-repository.ts';
 import { ElderInputError, ElderNotFoundError, type AuditAppender } from '../../edge/src/elders/registry-service.ts';
+import { zhCN } from '../../edge/src/web/i18n/zh-CN.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import { FACE_API_MODEL } from '../../edge/src/recognition/matcher.ts';
 import { testRegistry, type TestRegistry } from '../helpers/elder-registry.ts';
@@ -115,6 +116,10 @@ describe('elder registry', () => {
       expect.stringMatching(/^consent signedOn: 2099-01-01 is in the future/),
       expect.stringMatching(/^consent guardianName: a guardian signed, so give the guardian's name/),
     ]);
+    // Each has a code the pages say in their own words (zh-CN and en catalogues).
+    const codes = (err as ElderInputError).issues.map((i) => i.code);
+    expect(codes).toEqual(['elderId.invalid', 'name.missing', 'idNumber.check', 'phone.invalid', 'category.unknown', 'consent.version', 'consent.future', 'consent.guardianMissing']);
+    for (const c of codes) expect(Object.keys(zhCN), c).toContain(`elders.problem.${c}`);
     expect(records()).toEqual([]);
     expect(t.elders.listElders()).toEqual([]);
   });

@@ -13,7 +13,7 @@
  */
 import type { Clock, Ids } from '../../../common/clock.ts';
 import { isValidId } from '../../../common/contract.ts';
-import { idNumberProblem, normaliseIdNumber } from '../../../common/id-card.ts';
+import { idNumberIssue, normaliseIdNumber } from '../../../common/id-card.ts';
 import { serviceDateOf } from '../../../common/meal-windows.ts';
 import { ELDER_STATUSES, type ConsentSigner, type ElderChange, type ElderRecord, type ElderStatus } from '../../../common/records.ts';
 import type { Db } from '../../../common/sqlite.ts';
@@ -55,11 +55,26 @@ export interface ConsentInput {
   guardianName?: string;
 }
 
+/**
+ * One problem with what staff typed: `code` (`field.what`) and `params` let a page say it in its
+ * own language (i18n `elders.problem.<code>`); `message` says it in English for the API and logs.
+ */
+export interface ElderProblem {
+  code: string;
+  message: string;
+  params?: Record<string, string | number>;
+}
+
+const problem = (code: string, message: string, params?: Record<string, string | number>): ElderProblem => (params ? { code, message, params } : { code, message });
+
 /** Bad input: every problem, in words staff can act on (HTTP 400). */
 export class ElderInputError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('; '));
+  /** The messages, `field: what is wrong`. */
+  readonly problems: string[];
+  constructor(readonly issues: ElderProblem[]) {
+    super(issues.map((i) => i.message).join('; '));
     this.name = 'ElderInputError';
+    this.problems = issues.map((i) => i.message);
   }
 }
 
@@ -138,55 +153,55 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
   const categories = [...deps.categories];
 
   /** Checks the registry fields, merged over `base` (edit) or alone (create). */
-  function checkFields(input: Omit<ElderInput, 'elderId'>, base: ElderFields | undefined, problems: string[]): ElderFields {
+  function checkFields(input: Omit<ElderInput, 'elderId'>, base: ElderFields | undefined, problems: ElderProblem[]): ElderFields {
     const out: ElderFields = { name: base?.name ?? '' };
     if (base?.idNumber !== undefined) out.idNumber = base.idNumber;
     if (base?.phone !== undefined) out.phone = base.phone;
     if (base?.category !== undefined) out.category = base.category;
     if (input.name !== undefined || !base) {
       const name = (input.name ?? '').trim();
-      if (name === '') problems.push('name: the elder needs a name');
-      else if (name.length > 100) problems.push('name: at most 100 characters');
-      else if (CONTROL_RE.test(name)) problems.push('name: no control characters');
+      if (name === '') problems.push(problem('name.missing', 'name: the elder needs a name'));
+      else if (name.length > 100) problems.push(problem('name.tooLong', 'name: at most 100 characters'));
+      else if (CONTROL_RE.test(name)) problems.push(problem('name.control', 'name: no control characters'));
       else out.name = name;
     }
     if (input.idNumber !== undefined) {
       const id = normaliseIdNumber(input.idNumber);
       if (id === '') delete out.idNumber;
       else {
-        const p = idNumberProblem(id, clock.now());
-        if (p) problems.push(`idNumber: ${p}`);
+        const p = idNumberIssue(id, clock.now());
+        if (p) problems.push(problem(`idNumber.${p.code}`, `idNumber: ${p.message}`, p.params));
         else out.idNumber = id;
       }
     }
     if (input.phone !== undefined) {
       const phone = input.phone.trim();
       if (phone === '') delete out.phone;
-      else if (!PHONE_RE.test(phone)) problems.push(`phone: "${phone.slice(0, 40)}" is not a phone number (digits, spaces or -, e.g. 138 0013 8000 or 0571-8765 4321)`);
+      else if (!PHONE_RE.test(phone)) problems.push(problem('phone.invalid', `phone: "${phone.slice(0, 40)}" is not a phone number (digits, spaces or -, e.g. 138 0013 8000 or 0571-8765 4321)`, { value: phone.slice(0, 40) }));
       else out.phone = phone;
     }
     if (input.category !== undefined) {
       const c = input.category.trim();
       if (c === '') delete out.category;
-      else if (!categories.includes(c)) problems.push(`category: "${c.slice(0, 40)}" is not one of the bureau's categories (${categories.join(', ')})`);
+      else if (!categories.includes(c)) problems.push(problem('category.unknown', `category: "${c.slice(0, 40)}" is not one of the bureau's categories (${categories.join(', ')})`, { value: c.slice(0, 40), categories: categories.join('、') }));
       else out.category = c;
     }
     return out;
   }
 
-  function checkConsent(input: ConsentInput, staffId: string, problems: string[]): Consent | undefined {
+  function checkConsent(input: ConsentInput, staffId: string, problems: ElderProblem[]): Consent | undefined {
     const before = problems.length;
     const textVersion = input.textVersion ?? consentTexts.current();
-    if (!consentTexts.get(textVersion)) problems.push(`consent textVersion: no consent text "${textVersion.slice(0, 64)}" on this box (versions: ${consentTexts.versions().join(', ')})`);
+    if (!consentTexts.get(textVersion)) problems.push(problem('consent.version', `consent textVersion: no consent text "${textVersion.slice(0, 64)}" on this box (versions: ${consentTexts.versions().join(', ')})`, { value: textVersion.slice(0, 64) }));
     const today = serviceDateOf(clock.now(), deps.timeZone);
     const signedOn = input.signedOn ?? today;
-    if (!isRealDate(signedOn)) problems.push(`consent signedOn: "${signedOn.slice(0, 20)}" is not a date (YYYY-MM-DD)`);
-    else if (signedOn > today) problems.push(`consent signedOn: ${signedOn} is in the future (today is ${today})`);
-    if (input.signedBy !== 'elder' && input.signedBy !== 'guardian') problems.push('consent signedBy: "elder" or "guardian"');
+    if (!isRealDate(signedOn)) problems.push(problem('consent.date', `consent signedOn: "${signedOn.slice(0, 20)}" is not a date (YYYY-MM-DD)`, { value: signedOn.slice(0, 20) }));
+    else if (signedOn > today) problems.push(problem('consent.future', `consent signedOn: ${signedOn} is in the future (today is ${today})`, { value: signedOn, today }));
+    if (input.signedBy !== 'elder' && input.signedBy !== 'guardian') problems.push(problem('consent.signer', 'consent signedBy: "elder" or "guardian"'));
     const guardian = input.guardianName?.trim();
-    if (input.signedBy === 'guardian' && !guardian) problems.push("consent guardianName: a guardian signed, so give the guardian's name");
-    if (input.signedBy === 'elder' && guardian) problems.push('consent guardianName: only when a guardian signed (signedBy "guardian")');
-    if (guardian && (guardian.length > 100 || CONTROL_RE.test(guardian))) problems.push('consent guardianName: at most 100 characters, no control characters');
+    if (input.signedBy === 'guardian' && !guardian) problems.push(problem('consent.guardianMissing', "consent guardianName: a guardian signed, so give the guardian's name"));
+    if (input.signedBy === 'elder' && guardian) problems.push(problem('consent.guardianUnexpected', 'consent guardianName: only when a guardian signed (signedBy "guardian")'));
+    if (guardian && (guardian.length > 100 || CONTROL_RE.test(guardian))) problems.push(problem('consent.guardianInvalid', 'consent guardianName: at most 100 characters, no control characters'));
     if (problems.length > before) return undefined;
     const c: Consent = { textVersion, signedOn, signedBy: input.signedBy, staffId, recordedAt: clock.now().toISOString() };
     if (guardian) c.guardianName = guardian;
@@ -194,12 +209,12 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
   }
 
   // Routes pass the logged-in staff id; the CLI what the operator typed.
-  const checkStaff = (staffId: string, problems: string[]): void => {
-    if (!isValidId(staffId)) problems.push(`staff id "${staffId.slice(0, 64)}" is not valid (letters, digits, "_", "." or "-")`);
+  const checkStaff = (staffId: string, problems: ElderProblem[]): void => {
+    if (!isValidId(staffId)) problems.push(problem('staff.invalid', `staff id "${staffId.slice(0, 64)}" is not valid (letters, digits, "_", "." or "-")`));
   };
 
   const staffOk = (staffId: string): void => {
-    const problems: string[] = [];
+    const problems: ElderProblem[] = [];
     checkStaff(staffId, problems);
     if (problems.length) throw new ElderInputError(problems);
   };
@@ -254,8 +269,8 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
     categories,
     consentTexts,
     create(input, staffId, consentInput) {
-      const problems: string[] = [];
-      if (input.elderId !== undefined && !isValidId(input.elderId)) problems.push(`elderId: "${input.elderId.slice(0, 64)}" is not valid: 1-64 letters, digits, "_", "." or "-", starting with a letter or digit`);
+      const problems: ElderProblem[] = [];
+      if (input.elderId !== undefined && !isValidId(input.elderId)) problems.push(problem('elderId.invalid', `elderId: "${input.elderId.slice(0, 64)}" is not valid: 1-64 letters, digits, "_", "." or "-", starting with a letter or digit`));
       const fields = checkFields(input, undefined, problems);
       const consent = consentInput ? checkConsent(consentInput, staffId, problems) : undefined;
       checkStaff(staffId, problems);
@@ -278,7 +293,7 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
       staffOk(staffId);
       return change(() => {
         const before = mustGet(elderId);
-        const problems: string[] = [];
+        const problems: ElderProblem[] = [];
         const fields = checkFields(input, before, problems);
         if (problems.length) throw new ElderInputError(problems);
         const fieldsChanged = changedFields(before, fields);
@@ -292,7 +307,7 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
     },
     setStatus(elderId, status, staffId) {
       staffOk(staffId);
-      if (!(ELDER_STATUSES as readonly string[]).includes(status)) throw new ElderInputError([`status: one of ${ELDER_STATUSES.join(', ')}`]);
+      if (!(ELDER_STATUSES as readonly string[]).includes(status)) throw new ElderInputError([problem('status.invalid', `status: one of ${ELDER_STATUSES.join(', ')}`)]);
       return change(() => {
         const before = mustGet(elderId);
         if (before.status === status) return before;
@@ -313,7 +328,7 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
       });
     },
     recordConsent(elderId, consentInput, staffId) {
-      const problems: string[] = [];
+      const problems: ElderProblem[] = [];
       const consent = checkConsent(consentInput, staffId, problems);
       checkStaff(staffId, problems);
       if (!consent || problems.length) throw new ElderInputError(problems);
@@ -329,7 +344,7 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
       staffOk(staffId);
       return change(() => {
         const before = mustGet(elderId);
-        if (!before.consent) throw new ElderInputError([`elder ${elderId} has no consent in force to withdraw`]);
+        if (!before.consent) throw new ElderInputError([problem('consent.noneToWithdraw', `elder ${elderId} has no consent in force to withdraw`)]);
         elders.withdrawConsents(elderId, clock.now().toISOString(), staffId);
         // Face data needs consent: it goes with it, at once.
         const templates = elders.deleteTemplates(elderId);

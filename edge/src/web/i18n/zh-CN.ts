@@ -167,6 +167,30 @@ export const zhCN = {
   'enrol.feedback.too-dark': '光线太暗，请开灯或面向亮处',
   'enrol.feedback.too-bright': '光线太亮，请避开强光',
   'enrol.feedback.blurred': '请保持不动',
+
+  // Elder registry problems, by ElderProblem.code (edge/src/elders/registry-service.ts).
+  'elders.problem.name.missing': '请填写姓名',
+  'elders.problem.name.tooLong': '姓名最多 100 个字',
+  'elders.problem.name.control': '姓名中有不可见字符',
+  'elders.problem.idNumber.length': '身份证号应为 18 位，现在是 {n} 位',
+  'elders.problem.idNumber.shape': '身份证号是 17 位数字加最后一位数字或 X',
+  'elders.problem.idNumber.date': '身份证号第 7-14 位是出生日期，{date} 不是有效日期',
+  'elders.problem.idNumber.check': '身份证号最后一位应为 {expected}，而不是 {got}，请检查是否输错',
+  'elders.problem.phone.invalid': '“{value}”不是电话号码（如 138 0013 8000 或 0571-8765 4321）',
+  'elders.problem.category.unknown': '类别“{value}”不在民政局的类别中（{categories}）',
+  'elders.problem.consent.version': '本设备没有“{value}”版本的同意书',
+  'elders.problem.consent.date': '签署日期“{value}”无效',
+  'elders.problem.consent.future': '签署日期 {value} 晚于今天（{today}）',
+  'elders.problem.consent.signer': '请选择签署人',
+  'elders.problem.consent.guardianMissing': '由监护人代签时，请填写代签人姓名',
+  'elders.problem.consent.guardianUnexpected': '老人本人签署时不填代签人姓名',
+  'elders.problem.consent.guardianInvalid': '代签人姓名最多 100 个字',
+  'elders.problem.staff.invalid': '工号无效',
+  'elders.problem.elderId.invalid': '编号只能用字母、数字、_ . -，最多 64 位',
+  'elders.problem.status.invalid': '状态无效',
+  'elders.problem.consent.noneToWithdraw': '该老人没有可撤回的同意',
+  'elders.exists.elderId': '编号 {id} 已被使用',
+  'elders.exists.idNumber': '该身份证号已登记为老人 {id}',
 } as const;
 
 export type MessageKey = keyof typeof zhCN;

@@ -22,6 +22,7 @@ import { ELDER_STATUSES, type ConsentSigner, type ElderStatus } from '../../../.
 import { ElderExistsError, type ElderDetails } from '../../elders/elder-repository.ts';
 import { ElderInputError, ElderNotFoundError, type ElderInput, type ElderRegistry } from '../../elders/registry-service.ts';
 import { registerFormBody } from '../form-body.ts';
+import type { MessageKey } from '../i18n/index.ts';
 import { requireRole } from '../staff-auth.ts';
 import { html, type Html } from './html.ts';
 import { csrfField, pageContext, renderPage, sendPage, type PageContext } from './layout.ts';
@@ -173,8 +174,8 @@ ${d.consent
 
   /** A registry error as the page shows it, or undefined for anything else (a 500). */
   const problemOf = (page: PageContext, err: unknown): Notice | undefined => {
-    if (err instanceof ElderInputError) return { kind: 'error', text: page.t('elders.invalid', { problems: err.problems.join('；') }) };
-    if (err instanceof ElderExistsError) return { kind: 'error', text: err.message };
+    if (err instanceof ElderInputError) return { kind: 'error', text: page.t('elders.invalid', { problems: err.issues.map((i) => page.t(`elders.problem.${i.code}` as MessageKey, i.params)).join('；') }) };
+    if (err instanceof ElderExistsError) return { kind: 'error', text: page.t(err.field === 'elderId' ? 'elders.exists.elderId' : 'elders.exists.idNumber', { id: err.existingElderId }) };
     return undefined;
   };
   const notFound = (reply: FastifyReply, page: PageContext, elderId: string) =>
