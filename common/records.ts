@@ -14,6 +14,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { DateTimeSchema, IdSchema, UuidSchema } from './contract-base.ts';
+import { ID_NUMBER_PATTERN } from './id-card.ts';
 
 /** Fields every record has. `at`: when it was made, on the box's trusted clock (edge/src/clock/). */
 const recordBase = {
@@ -40,10 +41,37 @@ export const VoidRecordSchema = Type.Object(
 );
 export type VoidRecord = Static<typeof VoidRecordSchema>;
 
+/** An elder's status: only `active` elders are recognised at the door (and eligible for meals). */
+export const ELDER_STATUSES = ['active', 'suspended', 'deceased', 'moved'] as const;
+export type ElderStatus = (typeof ELDER_STATUSES)[number];
+/** Who signed a consent: the elder, or a named guardian. */
+export const CONSENT_SIGNERS = ['elder', 'guardian'] as const;
+export type ConsentSigner = (typeof CONSENT_SIGNERS)[number];
+/** What a revision changed (the server's history says what happened, the snapshot what is). */
+export const ELDER_CHANGES = ['created', 'updated', 'status', 'consent', 'consent-withdrawn', 'removed'] as const;
+export type ElderChange = (typeof ELDER_CHANGES)[number];
+
+/** The consent to face recognition in force: the text version signed, when, by whom, taken by whom. */
+export const ElderConsentSchema = Type.Object(
+  {
+    textVersion: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }),
+    /** The day it was signed at the centre, YYYY-MM-DD. */
+    signedOn: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
+    signedBy: Type.Union(CONSENT_SIGNERS.map((s) => Type.Literal(s))),
+    /** Present exactly when a guardian signed. */
+    guardianName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    /** The staff member who took it. */
+    staffId: IdSchema,
+  },
+  { additionalProperties: false },
+);
+
 /**
- * The centre's registry entry of one elder after a change (or its removal). `revision` counts
- * the changes of this elder on this box: a server keeps the highest it has seen, so an older
- * revision arriving late never overwrites a newer one.
+ * The centre's registry entry of one elder after a change (or its removal): a full snapshot of
+ * the registry fields, so the newest revision alone is the truth. `revision` counts the changes
+ * of this elder on this box (it goes on after a removal): a server keeps the highest it has
+ * seen, so an older revision arriving late never overwrites a newer one. A removal carries no
+ * personal data. Never face data: there is no field for it (edge/src/elders/registry-service.ts).
  */
 export const ElderRecordSchema = Type.Object(
   {
@@ -53,7 +81,18 @@ export const ElderRecordSchema = Type.Object(
     revision: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
     /** True when the elder was removed from the box (their face templates are gone with it). */
     removed: Type.Boolean(),
+    /** What this revision changed (optional: the snapshot is what counts). */
+    change: Type.Optional(Type.Union(ELDER_CHANGES.map((c) => Type.Literal(c)))),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    /** The 18-character resident ID-card number (common/id-card.ts checks it). */
+    idNumber: Type.Optional(Type.String({ pattern: ID_NUMBER_PATTERN })),
+    /** A contact's phone number. */
+    phone: Type.Optional(Type.String({ minLength: 3, maxLength: 32 })),
+    /** One of the bureau's categories (the edge's --elder-categories). */
+    category: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    /** Absent only on a removal. */
+    status: Type.Optional(Type.Union(ELDER_STATUSES.map((s) => Type.Literal(s)))),
+    consent: Type.Optional(ElderConsentSchema),
     /** Who made the change. */
     staffId: Type.Optional(IdSchema),
   },

@@ -9,6 +9,9 @@ import { edgeSettings, loadEdgeConfig } from '../edge/src/config.ts';
 import { EnrolmentError, enrolElder } from '../edge/src/elders/enrolment.ts';
 import { createElderRepository } from '../edge/src/elders/elder-repository.ts';
 import { openEdgeDatabase } from '../edge/src/edge-database.ts';
+import { loadConsentTexts } from '../edge/src/elders/consent-texts.ts';
+import { commandRegistry, REGISTRY_OPTIONS } from '../edge/src/elders/elder-command.ts';
+import { ElderInputError, validConsent } from '../edge/src/elders/registry-service.ts';
 import { decisionDefaults, DEFAULT_RECOGNIZER } from '../edge/src/vision/models.ts';
 import { FaceApiEngine } from '../edge/src/vision/face-api-engine.ts';
 import { ModelError } from '../edge/src/vision/face-engine.ts';
@@ -19,8 +22,8 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
 
   mealcheck server [--data DIR] [--http-port N] [--mqtt-port N | --mqtt-url URL]
   mealcheck edge   --centre ID --device ID [--data DIR] [--server URL] [--camera SOURCE] [--http-port N]
-  mealcheck enrol  --data DIR --elder ID --name NAME [--allow-lookalike] PHOTO...
-  mealcheck elder list --data DIR | elder remove --data DIR --elder ID
+  mealcheck enrol  --data DIR --elder ID [--name NAME] [--consent-version V --signed-by elder|guardian [--guardian NAME]] --centre ID --device ID --staff ID [--allow-lookalike] PHOTO...
+  mealcheck elder list --data DIR | elder remove|suspend|reactivate --data DIR --elder ID --centre ID --device ID --staff ID
   mealcheck staff add --role staff|manager --name NAME [--id ID] [--pin-stdin] [--data DIR]   (also: list, remove --id ID)
   mealcheck audit verify [--data DIR] | audit verify --server [--data DIR]   (also: audit list)
   mealcheck demo   [--once] [--json]
@@ -82,8 +85,12 @@ async function edgeCommand(argv: string[]): Promise<number> {
 }
 
 const ENROL = {
-  usage: 'mealcheck enrol --data DIR --elder ID --name NAME [--model ID] [--allow-lookalike] PHOTO...',
+  usage: 'mealcheck enrol --data DIR --elder ID [--name NAME] [--consent-version V --signed-by elder|guardian [--guardian NAME] [--signed-on YYYY-MM-DD]] --centre ID --device ID --staff ID [--model ID] [--allow-lookalike] PHOTO...',
   about: `Stores one face template per photo in the edge database at DIR.
+No face without consent: the elder must have a signed consent to face recognition on record.
+Record it here with --signed-by elder (or --signed-by guardian --guardian NAME), on the consent
+text --consent-version (default: the newest in --consent-dir); an elder not yet registered is
+registered with --name. Both are forwarded to the server under --centre/--device, by --staff.
 Each photo must show exactly one face. A face that looks like another enrolled elder
 (within the model's look-alike distance, where photos of one person usually sit) is refused, naming that elder; --allow-lookalike
 enrols it anyway (a twin or sibling staff have checked).
@@ -91,7 +98,12 @@ A running edge on the same data folder picks the new templates up within a few s
   options: {
     dataDir: { flag: 'data', env: 'MEALCHECK_DATA', type: 'string', required: true, arg: 'DIR', doc: 'the edge data folder' },
     elderId: { flag: 'elder', type: 'string', required: true, arg: 'ID', doc: "the elder's id" },
-    name: { flag: 'name', type: 'string', required: true, arg: 'NAME', doc: "the elder's name" },
+    name: { flag: 'name', type: 'string', default: undefined, arg: 'NAME', doc: "the elder's name: registers an elder not yet registered" },
+    consentVersion: { flag: 'consent-version', type: 'string', default: undefined, arg: 'V', doc: 'the consent text signed (default: the newest); with --signed-by' },
+    signedBy: { flag: 'signed-by', type: 'string', default: undefined, choices: ['elder', 'guardian'], doc: 'records the signed consent: by the elder, or a guardian (--guardian NAME)' },
+    guardian: { flag: 'guardian', type: 'string', default: undefined, arg: 'NAME', doc: 'the guardian who signed (with --signed-by guardian)' },
+    signedOn: { flag: 'signed-on', type: 'string', default: undefined, arg: 'YYYY-MM-DD', doc: 'the day the consent was signed (default: today)' },
+    ...REGISTRY_OPTIONS,
     allowLookalike: { flag: 'allow-lookalike', type: 'boolean', default: false, doc: 'enrol a face that looks like another enrolled elder' },
     models: { flag: 'models', env: 'MEALCHECK_MODELS', type: 'string', default: undefined, arg: 'DIR', doc: 'face model folder, by default models/' },
     backend: { flag: 'backend', type: 'string', default: 'auto', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], doc: 'tfjs backend' },
@@ -106,30 +118,59 @@ async function enrolCommand(argv: string[]): Promise<number> {
     console.log(p.help);
     return 0;
   }
-  const { dataDir, elderId, name, models, backend, allowLookalike, model } = p.options;
+  const o = p.options;
+  const { dataDir, elderId, models, backend, allowLookalike, model } = o;
   const { lookalikeDistance } = decisionDefaults(model);
+  const problems: string[] = [];
+  if (o.guardian !== undefined && o.signedBy !== 'guardian') problems.push('--guardian NAME goes with --signed-by guardian');
+  if ((o.consentVersion !== undefined || o.signedOn !== undefined) && o.signedBy === undefined) problems.push('--consent-version and --signed-on record a consent: give --signed-by elder|guardian too');
+  if (problems.length) throw new ConfigError(problems);
 
-  const logger = createLogger('enrol');
   const db = openEdgeDatabase(join(dataDir, 'edge.db'));
-  const engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false, recognizer: model });
+  let engine: FaceApiEngine | undefined;
   try {
-    // enrolElder starts the engine once it has read the photos (and decoded the costly ones).
     const elders = createElderRepository(db);
+    const existing = elders.getElder(elderId);
+    const consent = o.signedBy ? { signedBy: o.signedBy, ...(o.consentVersion ? { textVersion: o.consentVersion } : {}), ...(o.guardian ? { guardianName: o.guardian } : {}), ...(o.signedOn ? { signedOn: o.signedOn } : {}) } : undefined;
+    if (!existing && o.name === undefined) throw new ConfigError([`no elder ${elderId} is registered: give --name NAME to register them (with their consent: --signed-by elder|guardian)`]);
+    // The registry is written only when something is to be recorded, so enrolling more photos of a
+    // registered elder with consent needs no --centre/--device/--staff.
+    if (!existing || consent || (o.name !== undefined && o.name.trim() !== existing.name)) {
+      const { registry, staffId } = commandRegistry(db, o, existing ? 'record the consent' : 'register the elder');
+      try {
+        if (!existing) registry.create({ elderId, name: o.name! }, staffId, consent);
+        else {
+          if (o.name !== undefined && o.name.trim() !== existing.name) registry.update(elderId, { name: o.name }, staffId);
+          if (consent) registry.recordConsent(elderId, consent, staffId);
+        }
+      } catch (err) {
+        if (err instanceof ElderInputError) throw new ConfigError(err.problems);
+        throw err;
+      }
+      console.log(existing ? `recorded for ${elderId}: ${consent ? 'consent' : 'name'}` : `registered ${elderId} ${o.name!.trim()}${consent ? ' with consent' : ''}`);
+    }
+    const texts = loadConsentTexts(o.consentDir);
+    if (!validConsent(elders, texts, elderId)) {
+      throw new ConfigError([`elder ${elderId} has no signed consent to face recognition on record, so no face is enrolled: record it with --signed-by elder (or --signed-by guardian --guardian NAME) [--consent-version V] --centre ID --device ID --staff ID`]);
+    }
+    const logger = createLogger('enrol');
+    engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false, recognizer: model });
+    // enrolElder starts the engine once it has read the photos (and decoded the costly ones).
     const result = await enrolElder({
       engine,
-      elders: { ...elders, transaction: (fn) => db.transaction(fn)() },
+      elders: { ...elders, validConsent: (id) => validConsent(elders, texts, id), transaction: (fn) => db.transaction(fn)() },
       elderId,
-      name,
       photos: p.positional,
       allowLookalike,
       lookalikeDistance,
+      ...(o.staffId ? { staffId: o.staffId } : {}),
     });
     console.log(`enrolled ${result.elderId} ${result.name}: ${result.templates.length} template(s) (${elders.countTemplates(result.elderId)} in all)`);
     for (const t of result.templates) console.log(`  ${t.photo}: face ${Math.round(t.box.width)}x${Math.round(t.box.height)} px, score ${t.score.toFixed(2)}`);
     console.log('a running edge picks this up within a few seconds (no restart needed)');
     return 0;
   } finally {
-    await engine.stop();
+    await engine?.stop();
     db.close();
   }
 }

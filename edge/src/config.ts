@@ -10,6 +10,8 @@ import type { BackendChoice } from './vision/face-engine.ts';
 import { CameraSpecError, parseCameraList, parseFrameSize } from './capture/camera-spec.ts';
 import type { DetectorName } from './vision/worker-protocol.ts';
 import { recognitionOptions, recognitionSettings } from './recognition/settings.ts';
+import { DEFAULT_ELDER_CATEGORIES } from './elders/registry-service.ts';
+import { loadConsentTexts } from './elders/consent-texts.ts';
 import { decisionDefaults, DEFAULT_RECOGNIZER, recognizerIds } from './vision/models.ts';
 import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE, isValidTimeZone, MealWindowError, parseMealWindows, type MealWindow } from '../../common/meal-windows.ts';
 
@@ -103,6 +105,19 @@ export const edgeSettings = {
     default: true,
     doc: 'skip face detection on frames where nothing moved and no face is being tracked (a static scene then costs ~3% of a core instead of ~37%: npm run bench, idle)',
   },
+  elderCategories: {
+    flag: 'elder-categories',
+    env: 'MEALCHECK_ELDER_CATEGORIES',
+    type: 'list',
+    default: [...DEFAULT_ELDER_CATEGORIES],
+    doc: "the bureau's elder categories, comma-separated: an elder's category is one of them (subsidies differ by category)",
+  },
+  consentDir: {
+    flag: 'consent-dir',
+    env: 'MEALCHECK_CONSENT_DIR',
+    type: 'string',
+    doc: 'folder of the consent texts an elder signs before a face is enrolled, <version>.zh-CN.md each; the newest version is the one new consents are taken on (default: the shipped edge/consent/)',
+  },
   ...recognitionSettings,
 } as const satisfies SettingsSpec;
 
@@ -143,6 +158,8 @@ export interface EdgeConfig {
   vision: { detector: DetectorName; inputSize: number };
   /** Skip detection on unchanged frames while no face is tracked. */
   motionGate: boolean;
+  /** The elder registry: the bureau's categories, and the consent texts' folder (default: the shipped one). */
+  elders: { categories: string[]; consentDir?: string };
 }
 
 /** Reads argv and env, checks everything, and throws one ConfigError listing every problem. */
@@ -209,6 +226,17 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   } catch (err) {
     problems.push(`--model: ${(err as Error).message}`);
   }
+  const categories = (s?.elderCategories ?? []).map((c) => c.trim()).filter((c) => c !== '');
+  if (s && categories.length === 0) problems.push('--elder-categories: give at least one category (e.g. 特困,低保,高龄,普通)');
+  if (s && categories.some((c) => c.length > 32)) problems.push('--elder-categories: a category has at most 32 characters');
+  const consentDir = raw('consentDir');
+  if (consentDir !== undefined) {
+    try {
+      loadConsentTexts(consentDir);
+    } catch (err) {
+      problems.push(`--consent-dir: ${(err as Error).message}`);
+    }
+  }
   if (problems.length || !s || !decision) throw new ConfigError(problems);
 
   const cfg: EdgeConfig = {
@@ -228,7 +256,9 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     vision: { detector: s.detector as DetectorName, inputSize: s.detectorInputSize },
     motionGate: s.motionGate,
     recognition: recognitionOptions(s, decision),
+    elders: { categories: [...new Set(categories)] },
   };
+  if (s.consentDir !== undefined) cfg.elders.consentDir = s.consentDir;
   if (s.mqttUsername !== undefined) cfg.mqtt.username = s.mqttUsername;
   if (s.mqttPassword !== undefined) cfg.mqtt.password = s.mqttPassword;
   if (s.mqttCa !== undefined) cfg.mqtt.caFile = s.mqttCa;

@@ -23,6 +23,10 @@ import { MotionGate } from './capture/motion-gate.ts';
 import type { EdgeConfig } from './config.ts';
 import { createElderRepository, type ElderRepository } from './elders/elder-repository.ts';
 import { TemplateWatcher } from './elders/template-watcher.ts';
+import { loadConsentTexts } from './elders/consent-texts.ts';
+import { createElderRegistry, type ElderRegistry } from './elders/registry-service.ts';
+import { createEnrolmentWizard, type EnrolmentWizard } from './elders/enrolment-wizard.ts';
+import { FrameTap } from './capture/frame-tap.ts';
 import { createCheckInRepository } from './meals/check-in-repository.ts';
 import { createCheckInService, type CheckInService } from './meals/check-in-service.ts';
 import type { CheckInRecorder } from './meals/check-in.ts';
@@ -44,6 +48,7 @@ import { staffWebPlugins } from './web/staff-routes.ts';
 import { createStaffMealService, type StaffMealService } from './meals/staff-meal-service.ts';
 import { createTodayService, type TodayService } from './meals/today-service.ts';
 import { mealWebPlugin } from './web/meal-routes.ts';
+import { elderWebPlugins } from './web/elder-routes.ts';
 
 export { EDGE_MIGRATIONS_DIR, openEdgeDatabase } from './edge-database.ts';
 
@@ -119,6 +124,10 @@ export class Edge extends EventEmitter<EdgeEvents> {
   // Set by start(); reading them before is a programming error.
   db!: Db;
   elders!: ElderRepository;
+  /** Staff's changes to the elder registry, each forwarded through the outbox (elders/registry-service.ts). */
+  registry!: ElderRegistry;
+  /** Enrolment at the door camera (elders/enrolment-wizard.ts). */
+  wizard!: EnrolmentWizard;
   checkIns!: CheckInService;
   forwarder!: Forwarder;
   /** Staff actions, hash-chained, each forwarded to the server as an audit record. */
@@ -194,7 +203,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
    */
   private loadGallery(): TemplateSet {
     const { id, dimension } = this.engine.info().model;
-    const set = this.elders.loadTemplates(id);
+    // Active elders only: a suspended, deceased or moved elder is not recognised at the door.
+    const set = this.elders.loadTemplates(id, { activeOnly: true });
     if (set.dim !== undefined && set.dim !== dimension) throw new Error(`the templates of model ${id} are ${set.dim}-d, the engine's descriptors ${dimension}-d: one model id names two models; re-enrol the elders or restore the model`);
     return { ...set, dim: dimension };
   }
@@ -275,6 +285,20 @@ export class Edge extends EventEmitter<EdgeEvents> {
     this.forwarder = forwarder;
     checkIns.onRecorded(() => forwarder.notify());
     notifyForwarder = () => forwarder.notify();
+    this.registry = createElderRegistry({
+      db,
+      elders,
+      outbox,
+      ids,
+      clock,
+      centreId: config.centreId,
+      deviceId: config.deviceId,
+      timeZone: config.meals.timeZone,
+      categories: config.elders.categories,
+      consentTexts: loadConsentTexts(config.elders.consentDir),
+      audit,
+      onChange: () => forwarder.notify(),
+    });
     // The time is known: this run's held check-ins get their real time, meal and date, and go.
     clock.on('synced', () => {
       const sum = corrector.correctHeld((monoMs) => clock.timeAtMono(monoMs) ?? clock.now(), clock.now());
@@ -301,6 +325,21 @@ export class Edge extends EventEmitter<EdgeEvents> {
     watcher.start(loadedVersion);
     stack.push(() => watcher.stop());
 
+    // Enrolment at the door camera looks at the frames recognition takes (capture/frame-tap.ts).
+    const taps = new Map<string, FrameTap>();
+    const wizard = createEnrolmentWizard({
+      engine,
+      store: { ...elders, validConsent: (id) => this.registry.validConsent(id), transaction: (fn) => db.transaction(fn)() },
+      latestFrame: (cameraId) => (cameraId === undefined ? taps.values().next().value : taps.get(cameraId))?.latest(),
+      clock,
+      // The door's own limits: a template the door could not match is never made.
+      minFaceSize: config.recognition.minFaceSize ?? 40,
+      ...(config.recognition.quality ? { quality: config.recognition.quality } : {}),
+      lookalikeDistance: config.lookalikeDistance,
+      audit,
+    });
+    this.wizard = wizard;
+
     const startedAt = clock.now();
     const status = new StatusServer({
       port: config.http.port,
@@ -309,7 +348,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       logger,
       confirmations: checkIns,
       // The staff feature first: its session hook sets request.staff for every later feature.
-      plugins: [...staffWebPlugins({ staff, timeZone: config.meals.timeZone }), mealWebPlugin({ meals: staffMeals, today, elders, timeZone: config.meals.timeZone })],
+      plugins: [...staffWebPlugins({ staff, timeZone: config.meals.timeZone }), ...elderWebPlugins(this.registry, wizard), mealWebPlugin({ meals: staffMeals, today, elders, timeZone: config.meals.timeZone })],
       status: statusSource({
         centreId: config.centreId,
         deviceId: config.deviceId,
@@ -340,7 +379,9 @@ export class Edge extends EventEmitter<EdgeEvents> {
     if (sources.length === 0) logger.warn('no camera configured (--camera): recognition is off; forwarding and status still run');
     let running = sources.length;
     for (const source of sources) {
-      const pipeline = createRecognitionPipeline(config, { source, engine, matcher, recorder: checkIns, logger: logger.child({ component: 'recognition' }) });
+      const tap = new FrameTap(source);
+      taps.set(source.id, tap);
+      const pipeline = createRecognitionPipeline(config, { source: tap, engine, matcher, recorder: checkIns, logger: logger.child({ component: 'recognition' }) });
       this.pipeline ??= pipeline;
       this.pipelines.push(pipeline);
       pipeline.on('check-in', (e) => {

@@ -6,13 +6,17 @@
  * API, records a meal by hand and a delivered meal and voids one face check-in, and prints the
  * server's statistics table (meals and voided).
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseOptions, type CommandSpec } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
+import { systemClock, uuidV7Ids } from '../../common/clock.ts';
+import { loadConsentTexts } from '../../edge/src/elders/consent-texts.ts';
 import { enrolElder } from '../../edge/src/elders/enrolment.ts';
+import { createElderRegistry } from '../../edge/src/elders/registry-service.ts';
+import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import { kioskMessage } from '../../edge/src/meals/kiosk-message.ts';
@@ -27,7 +31,7 @@ const DEVICE = 'door-1';
 const DEMO_MEAL_WINDOWS = 'breakfast=00:00-10:30,lunch=10:30-16:00,dinner=16:00-24:00';
 const ELDERS = 8;
 const STRANGERS = 3;
-/** The demo's staff login, printed for a new user to try the staff pages with. */
+/** The demo's staff login, printed for a new user to try the staff pages with; its registrations and consents are recorded by it too. */
 const DEMO_STAFF = { staffId: 'DEMO01', name: '演示员', pin: '246810' };
 /** Elders with no face enrolled: one gets a meal by hand, one a delivered meal. */
 const BY_HAND = { manual: { elderId: 'E009', name: '孙美华' }, delivery: { elderId: 'E010', name: '吴凤英' } } as const;
@@ -135,8 +139,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
     // People: faces cut from the group photos in @vladmandic/face-api/demo.
     const people = await pickDemoPeople(engine, ELDERS, STRANGERS);
-    const photoDir = join(dir, 'photos');
-    mkdirSync(photoDir, { recursive: true });
     const edgeConfig = loadEdgeConfig(
       ['--centre', CENTRE, '--device', DEVICE, '--data', join(dir, 'edge'), '--server', server.mqttUrl, '--camera', join(dir, 'frames'), '--http-port', '0', '--meal-windows', DEMO_MEAL_WINDOWS],
       // The demo registers its box like an operator would (`mealcheck device add`), so the
@@ -145,14 +147,26 @@ export async function demoCommand(argv: string[]): Promise<number> {
     );
     const db = openEdgeDatabase(edgeConfig.dbFile);
     const elders = createElderRepository(db);
-    for (const p of people.filter((x) => x.enrolled)) {
-      const photos = p.enrolPhotos.map((buf, i) => {
-        const file = join(photoDir, `${p.id}-${i + 1}.jpg`);
-        writeFileSync(file, buf);
-        return file;
-      });
-      const r = await enrolElder({ engine, elders: { ...elders, transaction: (fn) => db.transaction(fn)() }, elderId: p.id, name: p.name, photos });
-      out(`enrolled ${p.id} ${p.name} (${r.templates.length} photos, face from ${p.source})`);
+    // Registered with consent, as staff do before any face is taken (the registry forwards both to
+    // the server once the edge runs); the photos go to enrolment in memory and are never stored.
+    const consentTexts = loadConsentTexts(edgeConfig.elders.consentDir);
+    const registry = createElderRegistry({
+      db,
+      elders,
+      outbox: createOutboxRepository(db),
+      ids: uuidV7Ids,
+      clock: systemClock,
+      centreId: CENTRE,
+      deviceId: DEVICE,
+      timeZone: edgeConfig.meals.timeZone,
+      categories: edgeConfig.elders.categories,
+      consentTexts,
+    });
+    for (const [i, p] of people.filter((x) => x.enrolled).entries()) {
+      registry.create({ elderId: p.id, name: p.name, category: edgeConfig.elders.categories[i % edgeConfig.elders.categories.length]! }, DEMO_STAFF.staffId, { signedBy: 'elder' });
+      const photos = p.enrolPhotos.map((bytes, j) => ({ name: `${p.id}-${j + 1}.jpg`, bytes }));
+      const r = await enrolElder({ engine, elders: { ...elders, validConsent: registry.validConsent, transaction: (fn) => db.transaction(fn)() }, elderId: p.id, photos, staffId: DEMO_STAFF.staffId });
+      out(`enrolled ${p.id} ${p.name} with consent (${r.templates.length} photos, face from ${p.source})`);
     }
     db.close();
     const strangers = people.filter((x) => !x.enrolled);
@@ -190,6 +204,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out('\nmeal statistics from the server:');
     printTable(stats.rows, stats.total, stats.voided, out);
 
+    // The registry went up through the same outbox as the meals: the server lists the elders.
+    const reg = await fetch(`${server.httpUrl}/api/v1/elders?centreId=${CENTRE}&limit=1`, { headers: { authorization: `Bearer ${server.token}` } });
+    if (!reg.ok) throw new Error(`elder registry request failed: HTTP ${reg.status} ${await reg.text()}`);
+    const registered = ((await reg.json()) as { total: number }).total;
+
     const counters = e.pipeline?.counters();
     // Every check-in of the day, voided ones included: faces, and the meals staff recorded by hand.
     const recorded = e.checkIns.listForDay(day, { voided: true });
@@ -201,6 +220,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
       meals: stats.total,
       unknown: counters?.unknown ?? 0,
       enrolled: ELDERS,
+      /** Elders the server's registry holds for the demo centre (GET /api/v1/elders). */
+      registered,
       strangers: STRANGERS,
       visits: scene.visits.length,
       frames: counters?.frames ?? 0,

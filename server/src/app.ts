@@ -12,6 +12,8 @@ import { createDeadLetterRepository, type DeadLetterRepository } from './modules
 import { deadLetterRoutes } from './modules/meals/dead-letter-routes.ts';
 import { createCentreRepository } from './modules/centres/centre-repository.ts';
 import { centreRoutes } from './modules/centres/centre-routes.ts';
+import { createElderRegistryRepository } from './modules/elders/elder-registry.ts';
+import { elderRoutes } from './modules/elders/elder-routes.ts';
 import { createClosedMonthRepository } from './modules/months/closed-month-repository.ts';
 import { monthRoutes } from './modules/months/month-routes.ts';
 import { createStatsRepository } from './modules/stats/stats-repository.ts';
@@ -77,6 +79,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(statusRoutes, { status: createStatusRepository(opts.db), deadLetters, now });
       await api.register(centreRoutes, { centres: createCentreRepository(opts.db), now });
       await api.register(monthRoutes, { months: createClosedMonthRepository(opts.db), now });
+      await api.register(elderRoutes, { registry: createElderRegistryRepository(opts.db) });
     },
     { prefix: API_PREFIX },
   );

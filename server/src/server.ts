@@ -23,6 +23,7 @@ import { createMealRepository } from './modules/meals/meal-repository.ts';
 import { createMqttIngest, type MqttIngest } from './modules/meals/mqtt-ingest.ts';
 import { createVoidRepository } from './modules/meals/void-repository.ts';
 import { createRecordIngest, type RecordHandler } from './modules/records/record-ingest.ts';
+import { createElderRegistryRepository } from './modules/elders/elder-registry.ts';
 import { auditRecordHandler } from './modules/audit/audit-records.ts';
 import { resolveAdminToken } from './plugins/auth.ts';
 
@@ -139,7 +140,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     // One handler per record type (common/records.ts): each feature adds its own here.
     // Voids: a handler of `void` records, and asked by meal ingest whether a void awaits a meal.
     const voids = createVoidRepository(db);
-    const recordHandlers: RecordHandler[] = [auditRecordHandler() as RecordHandler, voids];
+    const recordHandlers: RecordHandler[] = [createElderRegistryRepository(db).handler as RecordHandler, auditRecordHandler() as RecordHandler, voids as RecordHandler];
     const ingest: MqttIngest = createMqttIngest({
       url: brokerUrl,
       protocolVersion,

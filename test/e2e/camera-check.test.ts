@@ -21,7 +21,7 @@ describe('mealcheck camera-check', () => {
 
   it('reports fps, resolution, faces and face sizes, and with --data the elders it recognised', async () => {
     const data = join(dir, 'edge');
-    const enrol = await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', photos[0]!]);
+    const enrol = await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', '--signed-by', 'elder', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', photos[0]!]);
     expect(enrol.code, enrol.stderr).toBe(0);
 
     const r = await mealcheck(['camera-check', '--camera', frames, '--camera-loop', '--seconds', '10', '--fps', '5', '--data', data, '--json']);

@@ -47,23 +47,43 @@ describe('mealcheck server, enrol and edge as processes', () => {
 
   it('refuses to enrol a photo with several faces, naming the photo, and stores nothing', async () => {
     const group = join(dir, 'photos', 'group.jpg');
-    const r = await mealcheck(['enrol', '--data', join(dir, 'refused'), '--elder', 'E9', '--name', '王秀英', photos[0]!, group]);
+    const r = await mealcheck(['enrol', '--data', join(dir, 'refused'), '--elder', 'E9', '--name', '王秀英', '--signed-by', 'elder', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', photos[0]!, group]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(group);
     expect(r.stderr).toMatch(/3 faces|several faces/);
     expect(r.stderr).toContain('nothing stored');
   }, 120_000);
 
+  it('refuses to enrol without a signed consent, naming the options that record it, and stores no face', async () => {
+    const data = join(dir, 'no-consent');
+    const r = await mealcheck(['enrol', '--data', data, '--elder', 'E5', '--name', '王秀英', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', photos[0]!]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no signed consent to face recognition on record, so no face is enrolled: record it with --signed-by elder \(or --signed-by guardian --guardian NAME\)/);
+    const noName = await mealcheck(['enrol', '--data', data, '--elder', 'E6', photos[0]!]);
+    expect(noName.code).toBe(2);
+    expect(noName.stderr).toContain('give --name NAME to register them');
+    const noStaff = await mealcheck(['enrol', '--data', data, '--elder', 'E6', '--name', '李桂兰', '--signed-by', 'guardian', photos[0]!]);
+    expect(noStaff.code).toBe(2);
+    expect(noStaff.stderr).toMatch(/--guardian NAME|--centre ID is required/);
+    // Registered (forwarded), no face until the consent is recorded; then the same command enrols.
+    const list = await mealcheck(['elder', 'list', '--data', data]);
+    expect(list.stdout).toMatch(/^E5\t王秀英\tactive\tNO CONSENT\t0 template\(s\)/m);
+    const ok = await mealcheck(['enrol', '--data', data, '--elder', 'E5', '--signed-by', 'guardian', '--guardian', '王小明', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', photos[0]!]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('recorded for E5: consent');
+    expect(ok.stdout).toContain('enrolled E5 王秀英: 1 template(s)');
+  }, 180_000);
+
   it('refuses to enrol a face already enrolled as another elder, naming the elder, unless --allow-lookalike', async () => {
     const data = join(dir, 'lookalike');
-    expect((await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', photos[0]!])).code).toBe(0);
-    const again = await mealcheck(['enrol', '--data', data, '--elder', 'E7', '--name', '李桂兰', photos[0]!]);
+    expect((await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', '--signed-by', 'elder', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', photos[0]!])).code).toBe(0);
+    const again = await mealcheck(['enrol', '--data', data, '--elder', 'E7', '--name', '李桂兰', '--signed-by', 'elder', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', photos[0]!]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('looks like elder E1 (王秀英)');
     expect(again.stderr).toContain('nothing stored');
     // More photos of the same elder are not a look-alike of herself.
-    expect((await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', photos[0]!])).code).toBe(0);
-    const allowed = await mealcheck(['enrol', '--data', data, '--elder', 'E7', '--name', '李桂兰', '--allow-lookalike', photos[0]!]);
+    expect((await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', '--signed-by', 'elder', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', photos[0]!])).code).toBe(0);
+    const allowed = await mealcheck(['enrol', '--data', data, '--elder', 'E7', '--name', '李桂兰', '--signed-by', 'elder', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', '--allow-lookalike', photos[0]!]);
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.stdout).toContain('enrolled E7 李桂兰: 1 template(s)');
   }, 180_000);
@@ -97,7 +117,7 @@ describe('mealcheck server, enrol and edge as processes', () => {
 
     const edgeData = join(dir, 'edge');
     for (const [i, name] of [['1', '王秀英'], ['2', '李桂兰']] as const) {
-      const r = await mealcheck(['enrol', '--data', edgeData, '--elder', `E${i}`, '--name', name, photos[Number(i) - 1]!]);
+      const r = await mealcheck(['enrol', '--data', edgeData, '--elder', `E${i}`, '--name', name, '--signed-by', 'elder', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', photos[Number(i) - 1]!]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`enrolled E${i} ${name}`);
     }
@@ -132,7 +152,13 @@ describe('mealcheck server, enrol and edge as processes', () => {
     const res = await fetch(`${httpUrl}/api/v1/stats/meals?from=2026-01-01&to=2027-12-31&groupBy=centre`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
     const stats = (await res.json()) as { total: number; rows: Array<{ centreId: string; meals: number }> };
-    expect(stats.rows).toEqual([{ centreId: 'c-e2e', meals: 1 }]);
+    expect(stats.rows).toEqual([{ centreId: 'c-e2e', meals: 1, voided: 0 }]);
+    // The elders registered by `mealcheck enrol` went up through the same outbox: the registry lists them.
+    const elders = await fetch(`${httpUrl}/api/v1/elders?centreId=c-e2e`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(((await elders.json()) as { elders: Array<{ elderId: string; name: string; consent: unknown }> }).elders.map((e) => [e.elderId, e.name, e.consent !== null])).toEqual([
+      ['E1', '王秀英', true],
+      ['E2', '李桂兰', true],
+    ]);
 
     expect(await edge.stop()).toBe(0);
     expect(await server.stop()).toBe(0);

@@ -17,6 +17,8 @@ describe('mealcheck demo', () => {
     // Every stranger is seen, counted as unknown, and given no meal.
     expect(summary.unknown).toBe(summary.strangers);
     expect(summary.outboxPending).toBe(0);
+    // The elders registered with consent reached the server's registry through the same outbox.
+    expect(summary.registered).toBe(summary.enrolled);
     expect(stdout).toContain('签到成功');
     expect(stdout).toContain('本餐已签到');
     expect(stdout).toMatch(/total\s+\d+\s+1$/m);

@@ -71,32 +71,35 @@ describe('a running edge and the enrolment commands', () => {
     await until('her face seen, not recognised', () => (logLines(running).some((l) => l.msg === 'unknown face' && l.reason === 'no-templates') ? true : undefined), 90_000);
     expect((await status()).checkIns.total).toBe(0);
 
-    const enrol = await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', photo]);
+    const enrol = await mealcheck(['enrol', '--data', data, '--elder', 'E1', '--name', '王秀英', '--signed-by', 'elder', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'S01', photo]);
     expect(enrol.code, enrol.stderr).toBe(0);
     expect(enrol.stdout).toContain('enrolled E1 王秀英: 1 template(s)');
     expect(enrol.stdout).toContain('a running edge picks this up within a few seconds');
 
     // No restart: the edge reloads and checks her in.
     await until('her check-in', async () => ((await status()).checkIns.total === 1 ? true : undefined), 90_000);
-    expect(logLines(running).find((l) => l.msg === 'templates reloaded')).toMatchObject({ elders: 1, templates: 1 });
+    // Registering her (with consent) reloads an unchanged gallery first; her templates reload it again.
+    expect(logLines(running).find((l) => l.msg === 'templates reloaded' && l.templates === 1)).toMatchObject({ elders: 1, templates: 1 });
 
     const list = await mealcheck(['elder', 'list', '--data', data]);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/^E1\t王秀英\t1 template\(s\)/m);
+    expect(list.stdout).toMatch(/^E1\t王秀英\tactive\tconsent 2025-01 \d{4}-\d{2}-\d{2}\t1 template\(s\)/m);
 
-    const unknownId = await mealcheck(['elder', 'remove', '--data', data, '--elder', 'E9']);
+    const unknownId = await mealcheck(['elder', 'remove', '--data', data, '--elder', 'E9', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'M01']);
     expect(unknownId.code).toBe(1);
     expect(unknownId.stderr).toContain('no elder E9');
-    expect(unknownId.stderr).toContain('nothing removed');
+    expect(unknownId.stderr).toContain('nothing changed');
 
-    const removed = await mealcheck(['elder', 'remove', '--data', data, '--elder', 'E1']);
+    const removed = await mealcheck(['elder', 'remove', '--data', data, '--elder', 'E1', '--centre', 'c-e2e', '--device', 'door-1', '--staff', 'M01']);
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toContain('removed E1 王秀英 and 1 face template(s)');
 
     // After the reload that drops her, every visit of hers is a face matched against nobody.
     const afterRemoval = () => {
       const lines = logLines(running);
-      const at = lines.findIndex((l) => l.msg === 'templates reloaded' && l.elders === 0);
+      // The last empty gallery: registering her (before her templates) loaded one too.
+      const at = lines.findLastIndex((l) => l.msg === 'templates reloaded' && l.elders === 0);
+      if (at < lines.findIndex((l) => l.msg === 'templates reloaded' && l.elders === 1)) return undefined;
       return at < 0 ? undefined : lines.slice(at + 1);
     };
     const later = await until('two of her visits after the removal', () => {

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
+import { testRegistry } from '../helpers/elder-registry.ts';
 import { enrolElder } from '../../edge/src/elders/enrolment.ts';
-import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import type { CheckInEvent } from '../../edge/src/recognition/pipeline.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
@@ -50,9 +50,10 @@ describe('edge with real cameras through ffmpeg', () => {
     const engine = new FaceApiEngine({ logger: quietEdgeLogger });
     await engine.start();
     try {
-      const elders = createElderRepository(db);
+      const { store, register } = testRegistry(db);
       for (const [i, photo] of photos.entries()) {
-        await enrolElder({ engine, elders: { ...elders, transaction: (fn) => db.transaction(fn)() }, elderId: `E${i + 1}`, name: `老人${i + 1}`, photos: [photo] });
+        register(`E${i + 1}`, `老人${i + 1}`);
+        await enrolElder({ engine, elders: store, elderId: `E${i + 1}`, photos: [photo] });
       }
     } finally {
       await engine.stop();

@@ -112,7 +112,7 @@ describe('who may call the meal routes', () => {
 describe('meal API', () => {
   it('searches elders by name or id', async () => {
     const res = await get(`/api/v1/meals/elders?q=${encodeURIComponent('秀英')}`, worker);
-    expect(res.json()).toEqual({ elders: [{ elderId: 'E1', name: '王秀英' }] });
+    expect(res.json()).toEqual({ elders: [{ elderId: 'E1', name: '王秀英', status: 'active' }] });
     expect((await get('/api/v1/meals/elders?q=', worker)).statusCode).toBe(400);
   });
 

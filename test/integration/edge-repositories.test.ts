@@ -38,11 +38,11 @@ describe('elder repository', () => {
     elders.upsertElder('e1', '王秀英');
     elders.addTemplate('e1', descriptor(1), 'idcard.jpg', FACE_API_MODEL);
     elders.upsertElder('e1', '王秀英（新）');
-    expect(elders.getElder('e1')).toEqual({ elderId: 'e1', name: '王秀英（新）', createdAt: '2025-03-10T01:00:00.000Z' });
+    expect(elders.getElder('e1')).toEqual({ elderId: 'e1', name: '王秀英（新）', createdAt: '2025-03-10T01:00:00.000Z', status: 'active' });
     expect(elders.getElder('nobody')).toBeUndefined();
     expect(elders.listElders()).toEqual([
-      { elderId: 'e1', name: '王秀英（新）', createdAt: '2025-03-10T01:00:00.000Z', templateCount: 1, templateModels: { 'face-api': 1 } },
-      { elderId: 'e2', name: '李建国', createdAt: '2025-03-10T01:00:00.000Z', templateCount: 0, templateModels: {} },
+      { elderId: 'e1', name: '王秀英（新）', createdAt: '2025-03-10T01:00:00.000Z', status: 'active', templateCount: 1, templateModels: { 'face-api': 1 } },
+      { elderId: 'e2', name: '李建国', createdAt: '2025-03-10T01:00:00.000Z', status: 'active', templateCount: 0, templateModels: {} },
     ]);
   });
 

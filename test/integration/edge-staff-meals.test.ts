@@ -210,7 +210,7 @@ describe('elder search', () => {
     elders.upsertElder('E10', '王建华');
     expect(elders.searchElders('E1').map((m) => m.elderId)).toEqual(['E1', 'E10']);
     expect(elders.searchElders('王').map((m) => m.name)).toEqual(['王建华', '王秀英']);
-    expect(elders.searchElders('秀英')).toEqual([{ elderId: 'E1', name: '王秀英' }]);
+    expect(elders.searchElders('秀英')).toEqual([{ elderId: 'E1', name: '王秀英', status: 'active' }]);
     expect(elders.searchElders('  ')).toEqual([]);
     expect(elders.searchElders('%')).toEqual([]);
     if (!hasColumn('elders', 'id_number')) db.exec('ALTER TABLE elders ADD COLUMN id_number TEXT');

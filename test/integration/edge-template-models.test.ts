@@ -84,8 +84,8 @@ describe('an edge whose engine runs another model than some templates', () => {
 
     const out: string[] = [];
     expect(await elderCommand(['list', '--data', dataDir], (l) => out.push(l))).toBe(0);
-    expect(out[0]).toMatch(/^E1\t王秀英\t1 template\(s\) \(face-api 1\)\t/);
-    expect(out[1]).toMatch(/^E2\t李桂兰\t2 template\(s\) \(face-api 1, fr-feature 1\)\t/);
+    expect(out[0]).toMatch(/^E1\t王秀英\tactive\tNO CONSENT\t1 template\(s\) \(face-api 1\)\t/);
+    expect(out[1]).toMatch(/^E2\t李桂兰\tactive\tNO CONSENT\t2 template\(s\) \(face-api 1, fr-feature 1\)\t/);
 
     // Enrolled again with the current model: recognised, and off the list.
     edge.elders.addTemplate('E1', wang512, 'wang-2.jpg', FR);

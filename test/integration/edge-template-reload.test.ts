@@ -66,7 +66,7 @@ describe('a running edge reloads its templates', () => {
 
     // `mealcheck elder remove`, as the command runs it, on its own connection.
     const out: string[] = [];
-    expect(await elderCommand(['remove', '--data', join(tmp.dir, 'edge'), '--elder', 'E1'], (s) => out.push(s))).toBe(0);
+    expect(await elderCommand(['remove', '--data', join(tmp.dir, 'edge'), '--elder', 'E1', '--centre', 'c1', '--device', 'd1', '--staff', 'M01'], (s) => out.push(s))).toBe(0);
     expect(out.join('\n')).toContain('removed E1 王秀英 and 1 face template(s)');
     await waitUntil(() => reloads().length === 2, 'the removal reloaded');
     expect(reloads()[1]).toMatchObject({ elders: 0, templates: 0 });

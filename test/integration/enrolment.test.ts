@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../common/sqlite.ts';
-import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import { enrolElder, EnrolmentError, type EnrolmentStore } from '../../edge/src/elders/enrolment.ts';
 import { Matcher, type TemplateModel } from '../../edge/src/recognition/matcher.ts';
 import { ImageError, type EngineImage } from '../../edge/src/vision/face-engine.ts';
+import type { ElderStatus } from '../../common/records.ts';
+import { testRegistry } from '../helpers/elder-registry.ts';
 import { descriptorAt, FakeEngine, fakeFace, syntheticDescriptor } from '../helpers/fake-engine.ts';
 
 const A = syntheticDescriptor(1);
@@ -28,12 +29,23 @@ function engine(): FakeEngine {
   });
 }
 
-/** Remembers calls, to check that nothing is stored when a photo is refused. */
+/**
+ * Remembers calls, to check that nothing is stored when a photo is refused. Knows one elder,
+ * e-001 王秀英, with consent unless told otherwise.
+ */
 class MemoryStore implements EnrolmentStore {
   readonly calls: string[] = [];
   readonly templates: { elderId: string; descriptor: Float32Array; source: string; model: TemplateModel }[] = [];
-  upsertElder(id: string, name: string): void {
-    this.calls.push(`upsert ${id} ${name}`);
+  constructor(
+    /** null: no elder registered. */
+    readonly elder: { name: string; status: ElderStatus } | null = { name: '王秀英', status: 'active' },
+    readonly consent: boolean = true,
+  ) {}
+  getElder(id: string): { name: string; status: ElderStatus } | undefined {
+    return id === 'e-001' ? (this.elder ?? undefined) : undefined;
+  }
+  validConsent(id: string): { textVersion: string } | undefined {
+    return id === 'e-001' && this.consent ? { textVersion: '2025-01' } : undefined;
   }
   addTemplate(elderId: string, descriptor: Float32Array, source: string, model: TemplateModel): number {
     this.calls.push(`template ${elderId} ${source}`);
@@ -74,12 +86,12 @@ describe('enrolElder', () => {
   it('stores the elder and one template per photo', async () => {
     const store = new MemoryStore();
     const ps = await photos('a-1', 'a-2', 'a-3');
-    const r = await enrolElder({ engine: engine(), elders: store, elderId: 'e-001', name: ' 王秀英 ', photos: ps });
+    const r = await enrolElder({ engine: engine(), elders: store, elderId: 'e-001', photos: ps });
     expect(r.elderId).toBe('e-001');
     expect(r.name).toBe('王秀英');
     expect(r.templates.map((t) => t.photo)).toEqual(ps);
     expect(r.templates[1]).toMatchObject({ score: 0.9, box: { width: 100, height: 100 } });
-    expect(store.calls).toEqual(['upsert e-001 王秀英', 'template e-001 0-a-1.jpg', 'template e-001 1-a-2.jpg', 'template e-001 2-a-3.jpg']);
+    expect(store.calls).toEqual(['template e-001 0-a-1.jpg', 'template e-001 1-a-2.jpg', 'template e-001 2-a-3.jpg']);
     expect(store.templates[0]!.descriptor).toEqual(A);
   });
 
@@ -92,7 +104,7 @@ describe('enrolElder', () => {
   ])('refuses a photo with $code, naming it, and stores nothing', async ({ label, code, message }) => {
     const store = new MemoryStore();
     const ps = await photos('a-1', label);
-    const err = await refusal(enrolElder({ engine: engine(), elders: store, elderId: 'e-001', name: 'Wang', photos: ps }));
+    const err = await refusal(enrolElder({ engine: engine(), elders: store, elderId: 'e-001', photos: ps }));
     expect(err.problems).toEqual([{ code, photo: ps[1], message: expect.stringMatching(message) as string }]);
     expect(err.message).toContain(ps[1]);
     expect(store.calls).toEqual([]);
@@ -105,7 +117,7 @@ describe('enrolElder', () => {
     const folder = join(dir, 'folder.jpg');
     await mkdir(folder);
     const fake = engine();
-    const err = await refusal(enrolElder({ engine: fake, elders: store, elderId: 'e-001', name: 'Wang', photos: [...ps, missing, folder] }));
+    const err = await refusal(enrolElder({ engine: fake, elders: store, elderId: 'e-001', photos: [...ps, missing, folder] }));
     expect(err.problems.map((p) => [p.code, p.photo])).toEqual([
       ['no-face', ps[0]],
       ['several-faces', ps[2]],
@@ -121,20 +133,47 @@ describe('enrolElder', () => {
   });
 
   it.each([
-    { elderId: 'bad id', name: 'Wang', photos: ['x.jpg'], codes: ['invalid-elder-id'] },
-    { elderId: '', name: 'Wang', photos: ['x.jpg'], codes: ['invalid-elder-id'] },
-    { elderId: 'e/1', name: '  ', photos: [], codes: ['invalid-elder-id', 'invalid-name', 'no-photos'] },
-  ])('validates the request before reading photos: $codes', async ({ elderId, name, photos: ps, codes }) => {
+    { elderId: 'bad id', photos: ['x.jpg'], codes: ['invalid-elder-id'] },
+    { elderId: '', photos: ['x.jpg'], codes: ['invalid-elder-id'] },
+    { elderId: 'e/1', photos: [], codes: ['invalid-elder-id', 'no-photos'] },
+    { elderId: 'e-404', photos: ['x.jpg'], codes: ['unknown-elder'] },
+  ])('validates the request before reading photos: $codes', async ({ elderId, photos: ps, codes }) => {
     const fake = engine();
-    const err = await refusal(enrolElder({ engine: fake, elders: new MemoryStore(), elderId, name, photos: ps }));
+    const err = await refusal(enrolElder({ engine: fake, elders: new MemoryStore(), elderId, photos: ps }));
     expect(err.problems.map((p) => p.code)).toEqual(codes);
     expect(fake.calls).toEqual([]);
+  });
+
+  it('refuses an elder without a valid consent, and one not active, before reading any photo', async () => {
+    for (const [store, codes, message] of [
+      [new MemoryStore(null, true), ['unknown-elder'], /no elder e-001 is registered/],
+      [new MemoryStore({ name: '王秀英', status: 'active' }, false), ['no-consent'], /e-001 \(王秀英\) has no valid consent .*record the signed consent first/],
+      [new MemoryStore({ name: '王秀英', status: 'suspended' }, true), ['not-active'], /is suspended/],
+      [new MemoryStore({ name: '王秀英', status: 'deceased' }, false), ['not-active', 'no-consent'], /is deceased/],
+    ] as const) {
+      const fake = engine();
+      const err = await refusal(enrolElder({ engine: fake, elders: store, elderId: 'e-001', photos: await photos('a-1') }));
+      expect(err.problems.map((p) => p.code)).toEqual(codes);
+      expect(err.message).toMatch(message);
+      expect(fake.calls).toEqual([]);
+      expect(store.calls).toEqual([]);
+    }
+  });
+
+  it('takes photos in memory (live frames), naming them in problems and templates', async () => {
+    const store = new MemoryStore();
+    const enc = new TextEncoder();
+    const r = await enrolElder({ engine: engine(), elders: store, elderId: 'e-001', photos: [{ name: 'live-1', bytes: enc.encode('a-1') }, { name: 'live-2', bytes: enc.encode('a-2') }] });
+    expect(r.templates.map((t) => t.photo)).toEqual(['live-1', 'live-2']);
+    expect(store.calls).toEqual(['template e-001 live-1', 'template e-001 live-2']);
+    const err = await refusal(enrolElder({ engine: engine(), elders: store, elderId: 'e-001', photos: [{ name: 'live-3', bytes: enc.encode('no-face') }] }));
+    expect(err.problems).toEqual([expect.objectContaining({ code: 'no-face', photo: 'live-3' })]);
   });
 
   it('lets an engine failure through: it is not the photo\'s fault', async () => {
     const store = new MemoryStore();
     const ps = await photos('a-1', 'worker-down');
-    await expect(enrolElder({ engine: engine(), elders: store, elderId: 'e-001', name: 'Wang', photos: ps })).rejects.toThrow('face engine worker exited');
+    await expect(enrolElder({ engine: engine(), elders: store, elderId: 'e-001', photos: ps })).rejects.toThrow('face engine worker exited');
     expect(store.calls).toEqual([]);
   });
 
@@ -154,7 +193,7 @@ describe('enrolElder', () => {
         return [{ ...face, box: { ...face.box }, landmarks: [{ x: 1024, y: 512 }] }];
       }
     })();
-    const r = await enrolElder({ engine: fake, elders: new MemoryStore(), elderId: 'e-1', name: 'Wang', photos: [progressive, baseline] });
+    const r = await enrolElder({ engine: fake, elders: new MemoryStore(), elderId: 'e-001', photos: [progressive, baseline] });
     expect(seen).toEqual(['started: rgb 2048x1536', 'started: encoded']);
     // The progressive photo's face comes back in its own 4096x3072 pixels, as the engine's own
     // decode would give it; the engine already does that for the baseline one.
@@ -165,7 +204,8 @@ describe('enrolElder', () => {
     const store = new MemoryStore();
     const events: string[] = [];
     const tx: EnrolmentStore = {
-      upsertElder: (id, name) => store.upsertElder(id, name),
+      getElder: (id) => store.getElder(id),
+      validConsent: (id) => store.validConsent(id),
       addTemplate: (id, d, s, m) => store.addTemplate(id, d, s, m),
       transaction: <T>(fn: () => T): T => {
         events.push('begin');
@@ -174,24 +214,26 @@ describe('enrolElder', () => {
         return r;
       },
     };
-    await enrolElder({ engine: engine(), elders: tx, elderId: 'e-1', name: 'Wang', photos: await photos('a-1', 'a-2') });
-    expect(events).toEqual(['begin', 'commit after 3 writes']);
+    await enrolElder({ engine: engine(), elders: tx, elderId: 'e-001', photos: await photos('a-1', 'a-2') });
+    expect(events).toEqual(['begin', 'commit after 2 writes']);
   });
 
   it('refuses a face within the accept distance of another elder, naming them; allowLookalike enrols it', async () => {
     const db = openDatabase(':memory:', { migrationsDir });
     try {
-      const repo = createElderRepository(db);
-      const elders: EnrolmentStore = { ...repo, transaction: (fn) => db.transaction(fn)() };
-      await enrolElder({ engine: engine(), elders, elderId: 'e-001', name: '王秀英', photos: await photos('a-1') });
+      const { elders: repo, store: elders, register } = testRegistry(db);
+      for (const [id, name] of [['e-001', '王秀英'], ['e-002', '李桂兰'], ['e-003', 'Li']]) register(id!, name!);
+      await enrolElder({ engine: engine(), elders, elderId: 'e-001', photos: await photos('a-1') });
       // a-3 is 0.12 from a-1: the same face under another id.
-      const err = await refusal(enrolElder({ engine: engine(), elders, elderId: 'e-002', name: '李桂兰', photos: await photos('a-3') }));
-      expect(err.problems).toEqual([expect.objectContaining({ code: 'looks-like-enrolled', message: expect.stringMatching(/looks like elder e-001 \(王秀英\).*distance 0\.12/) as unknown })]);
-      expect(repo.getElder('e-002')).toBeUndefined();
+      const err = await refusal(enrolElder({ engine: engine(), elders, elderId: 'e-002', photos: await photos('a-3') }));
+      expect(err.problems).toEqual([
+        expect.objectContaining({ code: 'looks-like-enrolled', message: expect.stringMatching(/looks like elder e-001 \(王秀英\).*distance 0\.12/) as unknown, lookalike: { elderId: 'e-001', name: '王秀英', distance: expect.closeTo(0.12, 5) as unknown } }),
+      ]);
+      expect(repo.countTemplates('e-002')).toBe(0);
       // The same elder's own new photos are not look-alikes; a stricter distance lets it through.
-      await enrolElder({ engine: engine(), elders, elderId: 'e-001', name: '王秀英', photos: await photos('a-2') });
-      await enrolElder({ engine: engine(), elders, elderId: 'e-003', name: 'Li', photos: await photos('a-3'), lookalikeDistance: 0.05 });
-      await enrolElder({ engine: engine(), elders, elderId: 'e-002', name: '李桂兰', photos: await photos('a-3'), allowLookalike: true });
+      await enrolElder({ engine: engine(), elders, elderId: 'e-001', photos: await photos('a-2') });
+      await enrolElder({ engine: engine(), elders, elderId: 'e-003', photos: await photos('a-3'), lookalikeDistance: 0.05 });
+      await enrolElder({ engine: engine(), elders, elderId: 'e-002', photos: await photos('a-3'), allowLookalike: true });
       expect(repo.countTemplates('e-002')).toBe(1);
     } finally {
       db.close();
@@ -201,23 +243,23 @@ describe('enrolElder', () => {
   it('stores the engine\'s model with each template and checks look-alikes against that model\'s templates only', async () => {
     const db = openDatabase(':memory:', { migrationsDir });
     try {
-      const repo = createElderRepository(db);
-      const elders: EnrolmentStore = { ...repo, transaction: (fn) => db.transaction(fn)() };
-      await enrolElder({ engine: engine(), elders, elderId: 'e-001', name: '王秀英', photos: await photos('a-1') });
+      const { elders: repo, store: elders, register } = testRegistry(db);
+      for (const [id, name] of [['e-001', '王秀英'], ['e-002', '李桂兰'], ['e-003', 'Li']]) register(id!, name!);
+      await enrolElder({ engine: engine(), elders, elderId: 'e-001', photos: await photos('a-1') });
       // Another recognizer of the same length: its descriptors are not comparable with face-api's,
       // so the same numbers under another id are not a look-alike of e-001.
       const other = new FakeEngine(Object.fromEntries(engine().scenes), { id: 'other-128', dimension: 128, alignment: 'arcface-112' });
-      await enrolElder({ engine: other, elders, elderId: 'e-002', name: '李桂兰', photos: await photos('a-3') });
+      await enrolElder({ engine: other, elders, elderId: 'e-002', photos: await photos('a-3') });
       expect(db.prepare('SELECT elder_id, model, dim FROM templates ORDER BY id').all()).toEqual([
         { elder_id: 'e-001', model: 'face-api', dim: 128 },
         { elder_id: 'e-002', model: 'other-128', dim: 128 },
       ]);
       // Within one model the check still runs.
-      const err = await refusal(enrolElder({ engine: other, elders, elderId: 'e-003', name: 'Li', photos: await photos('a-2') }));
+      const err = await refusal(enrolElder({ engine: other, elders, elderId: 'e-003', photos: await photos('a-2') }));
       expect(err.problems).toEqual([expect.objectContaining({ code: 'looks-like-enrolled', message: expect.stringMatching(/looks like elder e-002/) as unknown })]);
       // The door's matcher of one model does not know the other's elders.
       expect(new Matcher(repo.loadTemplates('face-api')).match(A)).toEqual({ kind: 'recognised', elderId: 'e-001', distance: 0 });
-      expect(repo.eldersWithoutModel('other-128')).toEqual(['e-001']);
+      expect(repo.eldersWithoutModel('other-128')).toEqual(['e-001', 'e-003']);
     } finally {
       db.close();
     }
@@ -226,15 +268,15 @@ describe('enrolElder', () => {
   it('with the real elder repository: templates load into the matcher and recognise the elder', async () => {
     const db = openDatabase(':memory:', { migrationsDir });
     try {
-      const repo = createElderRepository(db);
-      const elders: EnrolmentStore = { ...repo, transaction: (fn) => db.transaction(fn)() };
-      await enrolElder({ engine: engine(), elders, elderId: 'e-001', name: '王秀英', photos: await photos('a-1', 'a-2') });
+      const { elders: repo, store: elders, register } = testRegistry(db);
+      for (const [id, name] of [['e-001', '王秀英'], ['e-002', '李桂兰'], ['e-003', 'Li']]) register(id!, name!);
+      await enrolElder({ engine: engine(), elders, elderId: 'e-001', photos: await photos('a-1', 'a-2') });
       expect(repo.countTemplates('e-001')).toBe(2);
       expect(repo.getElder('e-001')?.name).toBe('王秀英');
 
       // A refused enrolment leaves the database as it was.
-      await refusal(enrolElder({ engine: engine(), elders, elderId: 'e-002', name: 'Li', photos: await photos('a-3', 'group') }));
-      expect(repo.getElder('e-002')).toBeUndefined();
+      await refusal(enrolElder({ engine: engine(), elders, elderId: 'e-002', photos: await photos('a-3', 'group') }));
+      expect(repo.countTemplates('e-002')).toBe(0);
       expect(repo.countTemplates()).toBe(2);
 
       const matcher = new Matcher(repo.loadTemplates('face-api'));

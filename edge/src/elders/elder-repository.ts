@@ -3,6 +3,7 @@
  * nowhere else: they never travel in MQTT payloads, server tables or logs.
  */
 import { isValidId } from '../../../common/contract.ts';
+import type { ConsentSigner, ElderStatus } from '../../../common/records.ts';
 import type { Db } from '../../../common/sqlite.ts';
 import { DESCRIPTOR_LENGTH, FACE_API_MODEL, type TemplateModel, type TemplateSet } from '../recognition/matcher.ts';
 
@@ -14,8 +15,64 @@ export interface Elder {
   name: string;
   /** ISO 8601. */
   createdAt: string;
-  /** Registry status (edge migration 007): `active`, or why no meal is served (`suspended`...). Absent before the registry. */
-  status?: string;
+  /** Only `active` elders are in the door's gallery (`loadTemplates(model, { activeOnly })`). */
+  status: ElderStatus;
+}
+
+/** The registry fields staff keep on an elder (edge migration 007); none is face data. */
+export interface ElderFields {
+  name: string;
+  /** 18-character resident ID-card number, checked (common/id-card.ts); shown masked. */
+  idNumber?: string;
+  /** A contact's phone number. */
+  phone?: string;
+  /** One of the bureau's categories (--elder-categories). */
+  category?: string;
+}
+
+/** A consent to face recognition as recorded (edge migration 007 `consents`). */
+export interface Consent {
+  /** The consent text signed: a file of --consent-dir. */
+  textVersion: string;
+  /** The day it was signed, YYYY-MM-DD (the centre's local date). */
+  signedOn: string;
+  signedBy: ConsentSigner;
+  /** Set when a guardian signed (and only then). */
+  guardianName?: string;
+  /** The staff member who took it. */
+  staffId: string;
+  /** ISO 8601, when it was recorded on the box. */
+  recordedAt: string;
+}
+
+/** Everything the registry knows of one elder. */
+export interface ElderDetails extends Elder, ElderFields {
+  /** ISO 8601 of the last registry change; absent for elders only ever enrolled. */
+  updatedAt?: string;
+  /** The revision of the last change forwarded (0: never forwarded, e.g. enrolled before the registry). */
+  revision: number;
+  /** The consent in force (newest, not withdrawn), if any. */
+  consent?: Consent;
+  templateCount: number;
+}
+
+export interface ElderSearch {
+  /** Matches a part of the name, the start of the id, or the last characters of the ID number. */
+  query?: string;
+  status?: ElderStatus;
+  limit: number;
+  offset: number;
+}
+
+/** Refused by a UNIQUE rule: the id, or the ID-card number, is registered already. */
+export class ElderExistsError extends Error {
+  constructor(
+    readonly field: 'elderId' | 'idNumber',
+    readonly existingElderId: string,
+  ) {
+    super(field === 'elderId' ? `elder ${existingElderId} is registered already` : `this ID-card number is registered already, as elder ${existingElderId}`);
+    this.name = 'ElderExistsError';
+  }
 }
 
 export interface ElderSummary extends Elder {
@@ -60,8 +117,10 @@ export interface ElderRepository {
    * One model's templates, oldest first, with `dim` and `model` set; `dim` is absent when the
    * model has none (the caller knows its engine's). Throws when the model's rows disagree on
    * their dimension (a manifest entry's output changed under the same id): re-enrol them.
+   * `activeOnly`: only elders whose status is `active` (the door's gallery); the look-alike
+   * check of enrolment compares against everyone.
    */
-  loadTemplates(modelId: string): TemplateSet;
+  loadTemplates(modelId: string, opts?: { activeOnly?: boolean }): TemplateSet;
   /**
    * Elders with no template of `modelId`, by id: after a model change the door cannot
    * recognise them until they are enrolled again (their other models' templates are kept).
@@ -76,12 +135,34 @@ export interface ElderRepository {
    */
   removeElder(elderId: string): { name: string; templates: number } | undefined;
   /**
+   * Registers a new elder (status active). Throws ElderExistsError when the id or the ID-card
+   * number is taken. Fields are stored as given: the registry service checks them.
+   */
+  insertElder(elderId: string, fields: ElderFields, at: string): void;
+  /** Replaces the registry fields of an existing elder; false when there is none. Throws ElderExistsError for a taken ID number. */
+  updateElder(elderId: string, fields: ElderFields, at: string): boolean;
+  /** False when there is no such elder. */
+  setStatus(elderId: string, status: ElderStatus, at: string): boolean;
+  details(elderId: string): ElderDetails | undefined;
+  /** Elders by id, filtered; `total` counts every match, not only the page. */
+  search(q: ElderSearch): { elders: ElderDetails[]; total: number };
+  /** The elder's next revision (1 for a new id, and after a removal the count goes on). */
+  nextRevision(elderId: string): number;
+  /** Records a consent; the elder must exist. */
+  addConsent(elderId: string, consent: Consent): void;
+  /** Marks every consent of the elder withdrawn (they stay, for the record). */
+  withdrawConsents(elderId: string, at: string, staffId: string): number;
+  /** Deletes the elder's face templates (all models); returns how many went. */
+  deleteTemplates(elderId: string): number;
+  /**
    * Changes whenever a template is added or removed, by this process or another (the
    * `mealcheck enrol` CLI on the same file): the running edge polls it to reload its matcher.
    * Cheap: one count over the elder index and one max over the primary key. Templates are
    * never updated in place and AUTOINCREMENT never reuses an id, so a later set with the same
    * (count, max id) holds no id newer than the earlier max and no id deleted before: it is the
-   * same set. Any insert, delete or mix of the two in between shows.
+   * same set. Any insert, delete or mix of the two in between shows. It also changes with
+   * every registry change (the sum of the elders' revisions only grows) and with the number of
+   * active elders, so a suspension takes the elder out of the gallery as fast as a removal.
    */
   templatesVersion(): string;
 }
@@ -90,6 +171,40 @@ interface ElderRow {
   elder_id: string;
   name: string;
   created_at: string;
+  status: ElderStatus;
+}
+
+interface DetailsRow extends ElderRow {
+  id_number: string | null;
+  phone: string | null;
+  category: string | null;
+  updated_at: string | null;
+  revision: number | null;
+  template_count: number;
+  c_version: string | null;
+  c_signed_on: string | null;
+  c_signed_by: ConsentSigner | null;
+  c_guardian: string | null;
+  c_staff: string | null;
+  c_recorded_at: string | null;
+}
+
+function toDetails(r: DetailsRow): ElderDetails {
+  const d: ElderDetails = { elderId: r.elder_id, name: r.name, createdAt: r.created_at, status: r.status, revision: r.revision ?? 0, templateCount: r.template_count };
+  if (r.id_number !== null) d.idNumber = r.id_number;
+  if (r.phone !== null) d.phone = r.phone;
+  if (r.category !== null) d.category = r.category;
+  if (r.updated_at !== null) d.updatedAt = r.updated_at;
+  if (r.c_version !== null) {
+    d.consent = { textVersion: r.c_version, signedOn: r.c_signed_on!, signedBy: r.c_signed_by!, staffId: r.c_staff!, recordedAt: r.c_recorded_at! };
+    if (r.c_guardian !== null) d.consent.guardianName = r.c_guardian;
+  }
+  return d;
+}
+
+/** `LIKE` pattern of a literal: % and _ typed by staff match themselves. */
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** Encodes a descriptor as `dimension` little-endian float32 values (the on-disk layout). */
@@ -111,13 +226,44 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
     'INSERT INTO templates (elder_id, descriptor, source, created_at, model, dim) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const list = db.prepare<[], ElderRow & { template_count: number }>(
-    `SELECT e.elder_id, e.name, e.created_at, (SELECT count(*) FROM templates t WHERE t.elder_id = e.elder_id) AS template_count
+    `SELECT e.elder_id, e.name, e.created_at, e.status, (SELECT count(*) FROM templates t WHERE t.elder_id = e.elder_id) AS template_count
      FROM elders e ORDER BY e.elder_id`,
   );
-  // The status column comes with the elder registry (edge migration 007).
-  const elderColumns = new Set(db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all('elders').map((c) => c.name));
-  const get = db.prepare<[string], ElderRow & { status?: string }>(`SELECT elder_id, name, created_at${elderColumns.has('status') ? ', status' : ''} FROM elders WHERE elder_id = ?`);
+  const get = db.prepare<[string], ElderRow>('SELECT elder_id, name, created_at, status FROM elders WHERE elder_id = ?');
   const byModel = db.prepare<[string], { elder_id: string; descriptor: Buffer; dim: number }>('SELECT elder_id, descriptor, dim FROM templates WHERE model = ? ORDER BY id');
+  const byModelActive = db.prepare<[string], { elder_id: string; descriptor: Buffer; dim: number }>(
+    "SELECT t.elder_id, t.descriptor, t.dim FROM templates t JOIN elders e ON e.elder_id = t.elder_id WHERE t.model = ? AND e.status = 'active' ORDER BY t.id",
+  );
+  const insertElder = db.prepare<{ elderId: string; name: string; idNumber: string | null; phone: string | null; category: string | null; at: string }>(
+    "INSERT INTO elders (elder_id, name, id_number, phone, category, status, created_at, updated_at) VALUES (@elderId, @name, @idNumber, @phone, @category, 'active', @at, @at)",
+  );
+  const updateElder = db.prepare<{ elderId: string; name: string; idNumber: string | null; phone: string | null; category: string | null; at: string }>(
+    'UPDATE elders SET name = @name, id_number = @idNumber, phone = @phone, category = @category, updated_at = @at WHERE elder_id = @elderId',
+  );
+  const byIdNumber = db.prepare<[string], { elder_id: string }>('SELECT elder_id FROM elders WHERE id_number = ?');
+  const setStatus = db.prepare<[string, string, string]>('UPDATE elders SET status = ?, updated_at = ? WHERE elder_id = ?');
+  // The consent in force: the newest not withdrawn.
+  const detailsColumns = `e.elder_id, e.name, e.created_at, e.status, e.id_number, e.phone, e.category, e.updated_at, r.revision,
+    (SELECT count(*) FROM templates t WHERE t.elder_id = e.elder_id) AS template_count,
+    c.text_version AS c_version, c.signed_on AS c_signed_on, c.signed_by AS c_signed_by, c.guardian_name AS c_guardian, c.staff_id AS c_staff, c.recorded_at AS c_recorded_at
+    FROM elders e LEFT JOIN elder_revisions r ON r.elder_id = e.elder_id
+    LEFT JOIN consents c ON c.id = (SELECT max(id) FROM consents x WHERE x.elder_id = e.elder_id AND x.withdrawn_at IS NULL)`;
+  const details = db.prepare<[string], DetailsRow>(`SELECT ${detailsColumns} WHERE e.elder_id = ?`);
+  const searchWhere = `WHERE (@status IS NULL OR e.status = @status)
+    AND (@q IS NULL OR e.name LIKE '%' || @q || '%' ESCAPE '\\' OR e.elder_id LIKE @q || '%' ESCAPE '\\' OR e.id_number LIKE '%' || @q ESCAPE '\\')`;
+  const search = db.prepare<{ status: string | null; q: string | null; limit: number; offset: number }, DetailsRow>(
+    `SELECT ${detailsColumns} ${searchWhere} ORDER BY e.elder_id LIMIT @limit OFFSET @offset`,
+  );
+  const searchCount = db.prepare<{ status: string | null; q: string | null }, number>(`SELECT count(*) FROM elders e ${searchWhere}`).pluck();
+  const bumpRevision = db.prepare<[string], number>(
+    'INSERT INTO elder_revisions (elder_id, revision) VALUES (?, 1) ON CONFLICT (elder_id) DO UPDATE SET revision = revision + 1 RETURNING revision',
+  ).pluck();
+  const insertConsent = db.prepare<{ elderId: string; textVersion: string; signedOn: string; signedBy: string; guardianName: string | null; staffId: string; recordedAt: string }>(
+    `INSERT INTO consents (elder_id, text_version, signed_on, signed_by, guardian_name, staff_id, recorded_at)
+     VALUES (@elderId, @textVersion, @signedOn, @signedBy, @guardianName, @staffId, @recordedAt)`,
+  );
+  const deleteTemplates = db.prepare<[string]>('DELETE FROM templates WHERE elder_id = ?');
+  const withdraw = db.prepare<[string, string, string]>('UPDATE consents SET withdrawn_at = ?, withdrawn_by = ? WHERE elder_id = ? AND withdrawn_at IS NULL');
   const modelCounts = db.prepare<[], { elder_id: string; model: string; n: number }>('SELECT elder_id, model, count(*) AS n FROM templates GROUP BY elder_id, model ORDER BY elder_id, model');
   const without = db.prepare<[string], { elder_id: string }>(
     'SELECT e.elder_id FROM elders e WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.elder_id = e.elder_id AND t.model = ?) ORDER BY e.elder_id',
@@ -126,18 +272,26 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
   const countOne = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM templates WHERE elder_id = ?');
   // Templates go with their elder (ON DELETE CASCADE); check_ins and confirmations have no key to elders.
   const remove = db.prepare<[string]>('DELETE FROM elders WHERE elder_id = ?');
-  const version = db.prepare<[], { n: number; maxId: number }>('SELECT count(*) AS n, coalesce(max(id), 0) AS maxId FROM templates');
-  // The search, in one place for staff pages and API. The ID-card number and status columns come
-  // with the elder registry (edge migration 007); on a database without them the search covers
-  // ids and names only.
-  const hasIdNumber = elderColumns.has('id_number');
-  const hasStatus = elderColumns.has('status');
-  const search = db.prepare<{ q: string; prefix: string; tail: string; limit: number }, ElderRow & { id_tail?: string | null; status?: string }>(
-    `SELECT elder_id, name, created_at${hasIdNumber ? ', substr(id_number, -4) AS id_tail' : ''}${hasStatus ? ', status' : ''} FROM elders
-     WHERE instr(lower(elder_id), lower(@q)) > 0 OR instr(name, @q) > 0${hasIdNumber ? " OR (length(@tail) >= 4 AND id_number LIKE '%' || @tail)" : ''}
-     ORDER BY CASE WHEN lower(elder_id) = lower(@q) THEN 0 WHEN lower(elder_id) LIKE @prefix OR name LIKE @prefix THEN 1 ELSE 2 END, name, elder_id
-     LIMIT @limit`,
+  const version = db.prepare<[], { n: number; maxId: number; revisions: number; active: number }>(
+    `SELECT count(*) AS n, coalesce(max(id), 0) AS maxId,
+       (SELECT coalesce(sum(revision), 0) FROM elder_revisions) AS revisions,
+       (SELECT count(*) FROM elders WHERE status = 'active') AS active
+     FROM templates`,
   );
+  /** Turns a UNIQUE failure on the id or the ID number into ElderExistsError. */
+  const unique = (elderId: string, idNumber: string | undefined, write: () => void): void => {
+    if (idNumber !== undefined) {
+      const other = byIdNumber.get(idNumber);
+      if (other && other.elder_id !== elderId) throw new ElderExistsError('idNumber', other.elder_id);
+    }
+    try {
+      write();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ElderExistsError('elderId', elderId);
+      throw err;
+    }
+  };
+  const fieldsOf = (elderId: string, f: ElderFields, at: string) => ({ elderId, name: f.name, idNumber: f.idNumber ?? null, phone: f.phone ?? null, category: f.category ?? null, at });
   const removeTx = db.transaction((elderId: string): { name: string; templates: number } | undefined => {
     const elder = get.get(elderId);
     if (!elder) return undefined;
@@ -164,30 +318,68 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
         m[r.model] = r.n;
         models.set(r.elder_id, m);
       }
-      return list.all().map((r) => ({ elderId: r.elder_id, name: r.name, createdAt: r.created_at, templateCount: r.template_count, templateModels: models.get(r.elder_id) ?? {} }));
+      return list.all().map((r) => ({ elderId: r.elder_id, name: r.name, createdAt: r.created_at, status: r.status, templateCount: r.template_count, templateModels: models.get(r.elder_id) ?? {} }));
     },
     searchElders(query, limit = ELDER_SEARCH_LIMIT) {
       const q = query.trim();
       if (q === '') return [];
-      // LIKE wildcards in what staff typed are literal text here, never patterns.
-      const literal = q.replace(/[%_\\]/g, '');
-      const rows = search.all({ q, prefix: `${literal}%`, tail: /^[0-9Xx]+$/.test(q) ? q.toUpperCase() : '', limit: Math.max(1, Math.min(limit, 100)) });
+      // The registry's one search (name, start of the id, end of the ID number), trimmed to
+      // what picking an elder needs: no ID number, only its last 4 characters.
+      // Best match first: the id itself, then ids and names starting with it, then the rest (by
+      // name, id); ranked over a wide page so the best is not cut off by the registry's id order.
+      const lower = q.toLowerCase();
+      const rank = (r: DetailsRow) => (r.elder_id.toLowerCase() === lower ? 0 : r.elder_id.toLowerCase().startsWith(lower) || r.name.startsWith(q) ? 1 : 2);
+      const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+      const rows = search
+        .all({ status: null, q: likeEscape(q), limit: 500, offset: 0 })
+        // An ID-card tail narrows only from 4 characters on (fewer would list half the centre).
+        .filter((r) => q.length >= 4 || r.elder_id.toLowerCase().startsWith(lower) || r.name.includes(q))
+        .sort((a, b) => rank(a) - rank(b) || cmp(a.name, b.name) || cmp(a.elder_id, b.elder_id))
+        .slice(0, Math.max(1, Math.min(limit, 100)));
       return rows.map((r) => {
-        const m: ElderMatch = { elderId: r.elder_id, name: r.name };
-        if (r.id_tail) m.idTail = r.id_tail;
-        if (r.status) m.status = r.status;
+        const m: ElderMatch = { elderId: r.elder_id, name: r.name, status: r.status };
+        if (r.id_number) m.idTail = r.id_number.slice(-4);
         return m;
       });
     },
     getElder(elderId) {
       const r = get.get(elderId);
-      if (!r) return undefined;
-      const e: Elder = { elderId: r.elder_id, name: r.name, createdAt: r.created_at };
-      if (r.status !== undefined) e.status = r.status;
-      return e;
+      return r && { elderId: r.elder_id, name: r.name, createdAt: r.created_at, status: r.status };
     },
-    loadTemplates(modelId) {
-      const rows = byModel.all(modelId);
+    insertElder(elderId, fields, at) {
+      unique(elderId, fields.idNumber, () => insertElder.run(fieldsOf(elderId, fields, at)));
+    },
+    updateElder(elderId, fields, at) {
+      let changed = false;
+      unique(elderId, fields.idNumber, () => (changed = updateElder.run(fieldsOf(elderId, fields, at)).changes === 1));
+      return changed;
+    },
+    setStatus(elderId, status, at) {
+      return setStatus.run(status, at, elderId).changes === 1;
+    },
+    details(elderId) {
+      const r = details.get(elderId);
+      return r && toDetails(r);
+    },
+    search(q) {
+      const query = q.query?.trim() ? likeEscape(q.query.trim()) : null;
+      const args = { status: q.status ?? null, q: query };
+      return { elders: search.all({ ...args, limit: q.limit, offset: q.offset }).map(toDetails), total: searchCount.get(args) ?? 0 };
+    },
+    nextRevision(elderId) {
+      return bumpRevision.get(elderId)!;
+    },
+    addConsent(elderId, c) {
+      insertConsent.run({ elderId, textVersion: c.textVersion, signedOn: c.signedOn, signedBy: c.signedBy, guardianName: c.guardianName ?? null, staffId: c.staffId, recordedAt: c.recordedAt });
+    },
+    withdrawConsents(elderId, at, staffId) {
+      return withdraw.run(at, staffId, elderId).changes;
+    },
+    deleteTemplates(elderId) {
+      return deleteTemplates.run(elderId).changes;
+    },
+    loadTemplates(modelId, opts) {
+      const rows = (opts?.activeOnly ? byModelActive : byModel).all(modelId);
       if (rows.length === 0) return { elderIds: [], descriptors: new Float32Array(0), model: modelId };
       const dim = rows[0]!.dim;
       const other = rows.find((r) => r.dim !== dim);
@@ -217,7 +409,7 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
     },
     templatesVersion() {
       const v = version.get();
-      return `${v?.n ?? 0}:${v?.maxId ?? 0}`;
+      return `${v?.n ?? 0}:${v?.maxId ?? 0}:${v?.revisions ?? 0}:${v?.active ?? 0}`;
     },
   };
 }

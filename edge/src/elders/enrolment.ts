@@ -4,19 +4,27 @@
  *
  * Every photo is checked before anything is stored, and every problem is reported together
  * (staff fix them all in one go); nothing is stored unless every photo is good.
+ *
+ * No face without consent (China's 2025 rules): the elder must be registered (registry-service.ts),
+ * active, and have a valid consent on record, whoever asks (the staff pages' wizard, the
+ * `mealcheck enrol` CLI, the demo). This is the one place that checks it, so no path skips it.
  */
 import { readFile } from 'node:fs/promises';
+import type { ElderStatus } from '../../../common/records.ts';
+import type { AuditAppender } from './registry-service.ts';
 import { basename } from 'node:path';
 import { isValidId } from '../../../common/contract.ts';
 import { ImageError, toSourceCoordinates, type DetectedFace, type EngineImage, type FaceEngine } from '../vision/face-engine.ts';
 import { costlyToDecode, decodeImage } from '../vision/image.ts';
-import { checkQuality } from '../recognition/quality.ts';
+import { checkQuality, type QualityOptions } from '../recognition/quality.ts';
 import { DESCRIPTOR_LENGTH, euclideanDistance, type TemplateModel, type TemplateSet } from '../recognition/matcher.ts';
 
-/** The part of the elder repository enrolment writes to. */
+/** The part of the elder registry enrolment reads and writes. */
 export interface EnrolmentStore {
-  /** Inserts the elder, or renames an existing one. */
-  upsertElder(elderId: string, name: string): unknown;
+  /** The registered elder; enrolment never creates one (the registry does, with its record). */
+  getElder(elderId: string): { name: string; status: ElderStatus } | undefined;
+  /** The consent in force on a text this box has, or undefined (ElderRegistry.validConsent). */
+  validConsent(elderId: string): { textVersion: string } | undefined;
   /**
    * Adds one template; `source` names where it came from (the photo file name), `model` the
    * recognizer that made the descriptor (the engine's `info().model`).
@@ -32,23 +40,34 @@ export interface EnrolmentStore {
    * cannot list them): another model's descriptors are not comparable.
    */
   loadTemplates?(modelId: string): TemplateSet;
-  /** An enrolled elder's name, for the look-alike message. */
-  getElder?(elderId: string): { name: string } | undefined;
 }
+
+/**
+ * A photo in memory (a live frame from the door camera, an uploaded ID-card photo): never
+ * written to disk. `bytes` is an encoded JPEG/PNG; `image` a frame as the camera gave it.
+ */
+export type PhotoBytes = {
+  /** What staff call it in messages and what the template's `source` says, e.g. `live-2`, `idcard`. */
+  name: string;
+} & ({ bytes: Uint8Array } | { image: EngineImage });
 
 export interface EnrolmentRequest {
   engine: FaceEngine;
   elders: EnrolmentStore;
   elderId: string;
-  name: string;
-  /** Paths of the photos (ID-card photo, live captures). */
-  photos: readonly string[];
+  /** Paths of photo files, or photos in memory (ID-card photo, live captures). */
+  photos: readonly (string | PhotoBytes)[];
   /** Faces smaller than this (px, shorter box side) make poor templates and are refused. Default 40. */
   minFaceSize?: number;
+  /** The door's pose, light and blur limits (recognition settings), so enrolment refuses what the door would. */
+  quality?: Partial<Omit<QualityOptions, 'minFaceSize'>>;
   /** A face this close (Euclidean) to another elder's template is a look-alike. Default DEFAULT_LOOKALIKE_DISTANCE. */
   lookalikeDistance?: number;
   /** Staff checked: a different person who looks alike (a twin, a sibling). Default false. */
   allowLookalike?: boolean;
+  /** Who enrols, for the audit row appended with the templates (same transaction). */
+  staffId?: string;
+  audit?: AuditAppender;
 }
 
 /**
@@ -60,7 +79,7 @@ export interface EnrolmentRequest {
  */
 export const DEFAULT_LOOKALIKE_DISTANCE = 0.4;
 
-export type EnrolmentProblemCode = 'invalid-elder-id' | 'invalid-name' | 'no-photos' | 'unreadable' | 'bad-image' | 'no-face' | 'several-faces' | 'face-too-small' | 'low-quality' | 'looks-like-enrolled';
+export type EnrolmentProblemCode = 'invalid-elder-id' | 'unknown-elder' | 'not-active' | 'no-consent' | 'no-photos' | 'unreadable' | 'bad-image' | 'no-face' | 'several-faces' | 'face-too-small' | 'low-quality' | 'looks-like-enrolled';
 
 export interface EnrolmentProblem {
   code: EnrolmentProblemCode;
@@ -68,6 +87,8 @@ export interface EnrolmentProblem {
   photo?: string;
   /** Says what is wrong in words staff can act on, naming the photo. */
   message: string;
+  /** For `looks-like-enrolled`: the elder the face is closest to ("looks like 王秀英, E003"). */
+  lookalike?: { elderId: string; name?: string; distance: number };
 }
 
 /** The enrolment was refused; `problems` lists every reason, each naming its photo. */
@@ -99,19 +120,24 @@ export interface EnrolmentResult {
  * propagate unchanged.
  */
 export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult> {
-  const { engine, elders, elderId, photos } = req;
-  const name = req.name.trim();
+  const { engine, elders, elderId } = req;
   const minFaceSize = req.minFaceSize ?? 40;
 
   const problems: EnrolmentProblem[] = [];
+  const elder = isValidId(elderId) ? elders.getElder(elderId) : undefined;
   if (!isValidId(elderId)) problems.push({ code: 'invalid-elder-id', message: `elder id "${elderId}" is not valid: use 1-64 letters, digits, "_", "." or "-", starting with a letter or digit` });
-  if (name === '') problems.push({ code: 'invalid-name', message: 'the elder needs a name' });
-  if (photos.length === 0) problems.push({ code: 'no-photos', message: 'enrolment needs at least one photo of the elder' });
-  if (problems.length) throw new EnrolmentError(problems);
+  else if (!elder) problems.push({ code: 'unknown-elder', message: `no elder ${elderId} is registered: register the elder (with consent) first` });
+  else {
+    if (elder.status !== 'active') problems.push({ code: 'not-active', message: `elder ${elderId} (${elder.name}) is ${elder.status}: only active elders are enrolled; reactivate first if that is wrong` });
+    if (!elders.validConsent(elderId)) problems.push({ code: 'no-consent', message: `elder ${elderId} (${elder.name}) has no valid consent to face recognition on record: record the signed consent first (no face is enrolled without it)` });
+  }
+  if (req.photos.length === 0) problems.push({ code: 'no-photos', message: 'enrolment needs at least one photo of the elder' });
+  if (problems.length || !elder) throw new EnrolmentError(problems);
+  const name = elder.name;
 
   // The photos first, then the engine: see readPhotos. start() is idempotent (a caller that
   // started the engine already only loses that order).
-  const inputs = await readPhotos(photos);
+  const inputs = await readPhotos(req.photos);
   await engine.start();
   const good: { photo: string; face: DetectedFace }[] = [];
   for (const input of inputs) {
@@ -139,7 +165,7 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
       const face = faces[0]!;
       const size = Math.round(Math.min(face.box.width, face.box.height));
       // The door's quality gate, so no template is made from a face the door would not match.
-      const quality = checkQuality(face, { minFaceSize });
+      const quality = checkQuality(face, { ...req.quality, minFaceSize });
       if (quality.ok) good.push({ photo, face });
       else if (quality.reason === 'too-small') problems.push({ code: 'face-too-small', photo, message: `photo ${photo}: the face is too small (${size} px, at least ${minFaceSize} px); take the photo closer` });
       else problems.push({ code: 'low-quality', photo, message: `photo ${photo}: ${quality.detail}; take the photo facing the camera, in good light, holding still` });
@@ -148,12 +174,16 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
   if (problems.length) throw new EnrolmentError(problems);
   const { id, dimension } = engine.info().model;
   const model = { id, dimension };
-  if (!req.allowLookalike) problems.push(...lookalikes(req, good, model));
+  const similar = lookalikes(req, good, model);
+  const overridden = req.allowLookalike ? similar : [];
+  if (!req.allowLookalike) problems.push(...similar);
   if (problems.length) throw new EnrolmentError(problems);
 
   const store = (): void => {
-    elders.upsertElder(elderId, name);
     for (const g of good) elders.addTemplate(elderId, g.face.descriptor, basename(g.photo), model);
+    req.audit?.append({ staffId: req.staffId ?? null, action: 'enrolment', subject: elderId, details: { templates: good.length, model: model.id, lookalikeOverride: req.allowLookalike === true } });
+    // A manager let a face through that looks like another elder's: on record as an override.
+    if (overridden.length) req.audit?.append({ staffId: req.staffId ?? null, action: 'override', subject: elderId, details: { of: 'looks-like-enrolled', elders: [...new Set(overridden.map((p) => p.lookalike?.elderId))].join(',') } });
   };
   if (elders.transaction) elders.transaction(store);
   else store();
@@ -180,13 +210,21 @@ function badImage(photo: string, err: ImageError): EnrolmentProblem {
  * decoder's peak (up to ~140 MB at 40 MP) comes before the models are resident instead of on
  * top of them (README, "Memory on large photos"). The rest stay encoded for the engine.
  */
-async function readPhotos(photos: readonly string[]): Promise<(PhotoInput | EnrolmentProblem)[]> {
+async function readPhotos(photos: readonly (string | PhotoBytes)[]): Promise<(PhotoInput | EnrolmentProblem)[]> {
   const inputs: (PhotoInput | EnrolmentProblem)[] = [];
-  for (const photo of photos) {
+  for (const given of photos) {
+    const photo = typeof given === 'string' ? given : given.name;
+    if (typeof given !== 'string' && 'image' in given) {
+      // Already decoded (a live frame of the door camera): nothing to read or shrink.
+      inputs.push({ photo, image: given.image });
+      continue;
+    }
     let bytes: Uint8Array;
     try {
-      const file = await readFile(photo);
-      bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+      if (typeof given === 'string') {
+        const file = await readFile(given);
+        bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+      } else bytes = given.bytes;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a photo' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (err as Error).message})`;
@@ -232,10 +270,11 @@ function lookalikes(req: EnrolmentRequest, good: readonly { photo: string; face:
       if (d <= limit && (!nearest || d < nearest.distance)) nearest = { elderId: other, distance: d };
     }
     if (!nearest) continue;
-    const name = elders.getElder?.(nearest.elderId)?.name;
+    const name = elders.getElder(nearest.elderId)?.name;
     problems.push({
       code: 'looks-like-enrolled',
       photo: g.photo,
+      lookalike: { elderId: nearest.elderId, ...(name ? { name } : {}), distance: nearest.distance },
       message: `photo ${g.photo}: the face looks like elder ${nearest.elderId}${name ? ` (${name})` : ''}, already enrolled (distance ${nearest.distance.toFixed(2)}; photos of one person often sit this close, different people rarely); if this is the same person, add the photo to ${nearest.elderId} instead; if it is really someone else (a twin, a sibling), enrol again allowing look-alikes`,
     });
   }

@@ -64,6 +64,14 @@ ul.plain li{padding:10px 0;border-bottom:1px solid #ccc}
 ul.plain .button{margin-left:12px}
 .warn{color:#6a0f0f;font-weight:600}
 .methods button{flex:1 1 14em}
+[hidden]{display:none!important}
+fieldset{border:2px solid #555;border-radius:8px;margin:14px 0;padding:8px 16px}
+legend{font-weight:600;padding:0 6px}
+fieldset label{display:flex;align-items:center;gap:12px;font-weight:400;min-height:56px;margin:4px 0}
+input[type=radio]{width:32px;min-height:32px;height:32px;margin:0;flex:none}
+.consent-text{font-size:1.1rem;line-height:1.7}
+.consent-text h2{margin-top:0}
+h1 small{font-size:1rem;color:#444;font-weight:400}
 `;
 
 /** `data-confirm` on a form asks before it is sent (remove a staff member). Nothing else needs JS. */

@@ -29,7 +29,7 @@ import { csrfField, pageContext, renderPage, sendPage, type PageContext } from '
  * of items 2-5 set their page's path here when they land.
  */
 export const HOME_LINKS: Array<{ key: MessageKey; about: MessageKey; href?: string; role: StaffRole; id: string }> = [
-  { id: 'elders', key: 'home.elders', about: 'home.elders.about', role: 'staff' },
+  { id: 'elders', key: 'home.elders', about: 'home.elders.about', href: '/staff/elders', role: 'staff' },
   { id: 'today', key: 'home.today', about: 'home.today.about', href: '/staff/today', role: 'staff' },
   { id: 'manual', key: 'home.manual', about: 'home.manual.about', href: '/staff/meals', role: 'staff' },
   { id: 'accounts', key: 'home.staff', about: 'home.staff.about', href: '/staff/accounts', role: 'manager' },
