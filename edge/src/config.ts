@@ -11,6 +11,7 @@ import { CameraSpecError, parseCameraList, parseFrameSize } from './capture/came
 import type { DetectorName } from './vision/worker-protocol.ts';
 import { recognitionOptions, recognitionSettings } from './recognition/settings.ts';
 import { decisionDefaults, DEFAULT_RECOGNIZER, recognizerIds } from './vision/models.ts';
+import { KIOSK_NAME_MODES, type KioskNameMode } from './kiosk/name-mask.ts';
 import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE, isValidTimeZone, MealWindowError, parseMealWindows, type MealWindow } from '../../common/meal-windows.ts';
 
 /**
@@ -103,6 +104,25 @@ export const edgeSettings = {
     default: true,
     doc: 'skip face detection on frames where nothing moved and no face is being tracked (a static scene then costs ~3% of a core instead of ~37%: npm run bench, idle)',
   },
+  kioskName: {
+    flag: 'kiosk-name',
+    env: 'MEALCHECK_KIOSK_NAME',
+    type: 'string',
+    default: 'masked',
+    choices: KIOSK_NAME_MODES,
+    doc: "the elder's name on the kiosk screen: masked (王*英, not spoken: the screen faces the queue), full (shown and spoken) or none",
+  },
+  kioskVoice: {
+    flag: 'kiosk-voice',
+    env: 'MEALCHECK_KIOSK_VOICE',
+    type: 'string',
+    default: 'cmn',
+    check: (v: string) => (/^[A-Za-z0-9][A-Za-z0-9_+-]{0,39}$/.test(v) ? undefined : `expected an espeak-ng voice name (espeak-ng --voices), e.g. cmn, or off, got "${v}"`),
+    doc: 'espeak-ng voice the kiosk speaks with (cmn: Mandarin; espeak-ng --voices lists them), or off for no voice',
+  },
+  kioskSpeechRate: { flag: 'kiosk-speech-rate', env: 'MEALCHECK_KIOSK_SPEECH_RATE', type: 'int', default: 140, min: 80, max: 450, doc: "the kiosk voice's speed in words per minute (espeak-ng's own default is 175; slower suits elders)" },
+  kioskVolume: { flag: 'kiosk-volume', env: 'MEALCHECK_KIOSK_VOLUME', type: 'int', default: 100, min: 0, max: 200, doc: "the kiosk voice's loudness, 0-200 (espeak-ng amplitude; 100 is normal); the screen's own volume adds to it" },
+  kioskShowSeconds: { flag: 'kiosk-show-seconds', env: 'MEALCHECK_KIOSK_SHOW_SECONDS', type: 'number', default: 5, min: 1, max: 60, doc: 'seconds the kiosk shows a name and message before it returns to the idle screen' },
   ...recognitionSettings,
 } as const satisfies SettingsSpec;
 
@@ -143,6 +163,8 @@ export interface EdgeConfig {
   vision: { detector: DetectorName; inputSize: number };
   /** Skip detection on unchanged frames while no face is tracked. */
   motionGate: boolean;
+  /** The kiosk page: name on screen, voice (null: none; WAVs cached in `audioDir`), seconds a message stays. */
+  kiosk: { name: KioskNameMode; voice: string | null; speechRate: number; volume: number; showSeconds: number; audioDir: string };
 }
 
 /** Reads argv and env, checks everything, and throws one ConfigError listing every problem. */
@@ -228,6 +250,7 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     vision: { detector: s.detector as DetectorName, inputSize: s.detectorInputSize },
     motionGate: s.motionGate,
     recognition: recognitionOptions(s, decision),
+    kiosk: { name: s.kioskName, voice: s.kioskVoice === 'off' ? null : s.kioskVoice, speechRate: s.kioskSpeechRate, volume: s.kioskVolume, showSeconds: s.kioskShowSeconds, audioDir: join(s.dataDir, 'kiosk-audio') },
   };
   if (s.mqttUsername !== undefined) cfg.mqtt.username = s.mqttUsername;
   if (s.mqttPassword !== undefined) cfg.mqtt.password = s.mqttPassword;

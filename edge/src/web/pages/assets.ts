@@ -46,12 +46,22 @@ td form{display:inline-block;margin:4px 6px 4px 0}
 .grid2{display:grid;grid-template-columns:1fr;gap:0 20px}
 @media (min-width:800px){.grid2{grid-template-columns:1fr 1fr}}
 @media (max-width:640px){th.opt,td.opt{display:none}}
+table.facts th{width:45%;font-weight:600}
+tr.bad td{background:#f4cccc;color:#6a0f0f}
 `;
 
-/** `data-confirm` on a form asks before it is sent (remove a staff member). Nothing else needs JS. */
+/**
+ * `data-confirm` on a form asks before it is sent (remove a staff member); `data-refresh="N"` on
+ * an element reloads the page every N seconds (the health page). Nothing else needs JS.
+ */
 export const STAFF_JS = `
 document.addEventListener('submit', function (e) {
   var f = e.target;
   if (f && f.dataset && f.dataset.confirm && !window.confirm(f.dataset.confirm)) e.preventDefault();
 });
+(function () {
+  var r = document.querySelector('[data-refresh]');
+  var s = r && Number(r.getAttribute('data-refresh'));
+  if (s > 0) setTimeout(function () { location.reload(); }, s * 1000);
+})();
 `;
