@@ -194,6 +194,7 @@ export const KIOSK_JS = `
   });
 
   function showDecision(d) {
+    clearTimeout(holdTimer);
     $('name').textContent = d.name || '';
     $('message').textContent = d.message;
     state('decision', d.tone);
@@ -207,10 +208,18 @@ export const KIOSK_JS = `
     clearTimeout(idleTimer);
     idleTimer = setTimeout(toIdle, showMs);
   }
+  var deciding = false;
+  var holdTimer = 0;
   function showDeciding(m) {
-    // A decision on screen stays for a moment even if the next elder is already being decided.
-    if (m.deciding) {
-      if (body.dataset.state === 'decision' && Date.now() - shownAt < Math.min(2000, showMs)) return;
+    deciding = m.deciding;
+    clearTimeout(holdTimer);
+    if (deciding) {
+      // A decision on screen stays for a moment even if the next elder is already being decided.
+      var hold = Math.min(2000, showMs) - (Date.now() - shownAt);
+      if (body.dataset.state === 'decision' && hold > 0) {
+        holdTimer = setTimeout(function () { if (deciding) showDeciding({ deciding: true }); }, hold);
+        return;
+      }
       clearTimeout(idleTimer);
       state('wait');
       // A face that walks off undecided: never leave 请稍候 up for ever.
