@@ -12,12 +12,13 @@ import { createLogger } from '../../common/logger.ts';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
 import { enrolElder } from '../../edge/src/elders/enrolment.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
-import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
+import { createFrameSources, Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import { kioskMessage } from '../../edge/src/meals/kiosk-message.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { startServer } from '../../server/src/server.ts';
 import { pickDemoPeople, renderScene } from './demo-scene.ts';
+import { kioskDecisions, kioskGate, PacedFrameSource } from './demo-kiosk.ts';
 
 const CENTRE = 'centre-001';
 const DEVICE = 'door-1';
@@ -125,7 +126,12 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out(`camera: ${scene.frames} frames, ${scene.visits.length} visits (each moved, scaled, re-lit, re-compressed)\n`);
 
     // The demo analyses every frame (no real-time dropping) so its outcome does not depend on machine speed.
-    const e = new Edge({ ...edgeConfig, realtime: false }, { engine, logger: logger.child({ program: 'edge' }) });
+    // The camera waits for the kiosk stream's client (and, without --once, for a person to open
+    // the kiosk page, then plays at the camera's rate): every decision reaches the kiosk.
+    const gate = kioskGate();
+    const demoConfig = { ...edgeConfig, realtime: false };
+    const sources = createFrameSources(demoConfig).map((s) => new PacedFrameSource(s, gate.ready, once ? 0 : 1000 / demoConfig.fps));
+    const e = new Edge(demoConfig, { engine, sources, logger: logger.child({ program: 'edge' }) });
     edge = e;
     const ended = new Promise<void>((r) => e.once('camera-end', () => r()));
     const timeOf = (at: number) => new Date(at).toLocaleTimeString('en-GB', { timeZone: edgeConfig.meals.timeZone, hour12: false });
@@ -136,8 +142,16 @@ export async function demoCommand(argv: string[]): Promise<number> {
     e.on('unknown', (ev) => {
       out(`  ${timeOf(ev.frame.at)}  ?     请联系工作人员        not recognised (${ev.reason}${ev.distance !== undefined ? `, nearest ${ev.distance.toFixed(3)}` : ''})`);
     });
+    let alreadyCheckedIn = 0;
+    e.on('check-in', (ev) => {
+      if (ev.result.status === 'already-checked-in') alreadyCheckedIn++;
+    });
     await e.start();
+    out(`kiosk page:  ${e.kioskUrl}${once ? '' : '  (open it now: the camera starts in 8 s)'}\n`);
+    const kiosk = await gate.connect(e.statusUrl, once ? 0 : 8000);
     await ended;
+    // Every decision the hub sent, as the stream delivered it to a real client.
+    await waitFor(() => kioskDecisions(kiosk) >= e.kiosk.published, 5000);
     const delivered = await waitFor(() => e.forwarder.stats().pending === 0, 30_000);
     if (!delivered) out(`warning: ${e.forwarder.stats().pending} check-ins still waiting for the server's receipt`);
 
@@ -155,6 +169,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
       checkIns: e.checkIns.countAll(),
       meals: stats.total,
       unknown: counters?.unknown ?? 0,
+      alreadyCheckedIn,
+      /** Messages the kiosk stream delivered to a client: check-ins + already checked in + not recognised. */
+      kioskMessages: kioskDecisions(kiosk),
       enrolled: ELDERS,
       strangers: STRANGERS,
       visits: scene.visits.length,
@@ -167,8 +184,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
     if (!once) {
       out(`\nstill serving: GET ${server.httpUrl}/api/v1/stats/meals (Authorization: Bearer ${server.token})`);
       out(`edge status:   GET ${e.statusUrl}/api/v1/status`);
+      out(`kiosk page:    ${e.kioskUrl}`);
       out('Ctrl-C to stop.');
     }
+    kiosk.close();
     if (json) out(JSON.stringify(summary));
     if (!once) {
       await new Promise<void>((r) => {

@@ -15,6 +15,10 @@ describe('mealcheck demo', () => {
     // Every stranger is seen, counted as unknown, and given no meal.
     expect(summary.unknown).toBe(summary.strangers);
     expect(summary.outboxPending).toBe(0);
+    // The kiosk stream delivered one message per decision at the door to a real client.
+    expect(summary.alreadyCheckedIn).toBeGreaterThan(0);
+    expect(summary.kioskMessages).toBe((summary.checkIns as number) + (summary.alreadyCheckedIn as number) + (summary.unknown as number));
+    expect(stdout).toMatch(/kiosk page: {2}http:\/\/127\.0\.0\.1:\d+\/kiosk/);
     expect(stdout).toContain('签到成功');
     expect(stdout).toContain('本餐已签到');
     expect(stdout).toMatch(/total\s+\d+/);
