@@ -10,6 +10,7 @@ import { createElderRepository, FACE_API_MODEL } from '../../edge/src/elders/eld
 import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import type { KioskDecision } from '../../edge/src/kiosk/kiosk-hub.ts';
 import type { EdgeStatus } from '../../edge/src/web/status-server.ts';
+import { MAX_KIOSK_STREAMS } from '../../edge/src/web/kiosk-routes.ts';
 import { connectKioskStream } from '../../scripts/demo/kiosk-client.ts';
 import { ALL_DAY_WINDOWS } from '../helpers/all-day.ts';
 import { captureLogger, edgeTempDir } from '../helpers/edge-fixtures.ts';
@@ -51,7 +52,7 @@ afterEach(async () => {
 const decisionOf = (data: string) => JSON.parse(data) as KioskDecision;
 
 describe('the kiosk stream of a running edge', () => {
-  it('sends hello, 请稍候, then the check-in with the masked name and playable audio; already checked in; unknown', async () => {
+  it('sends hello, then the check-in with the masked name and playable audio; already checked in; 请稍候 and unknown for a stranger', async () => {
     await startEdge();
     const page = await fetch(`${base}/`, { redirect: 'manual' });
     expect(page.status).toBe(303);
@@ -117,6 +118,23 @@ describe('the kiosk stream of a running edge', () => {
     expect(side.events.filter((e) => e.event === 'decision' || e.event === 'deciding')).toEqual([]);
     side.close();
     door.close();
+  });
+
+  it(`refuses a kiosk stream beyond ${MAX_KIOSK_STREAMS} at once, and takes one again when a screen goes`, async () => {
+    await startEdge();
+    const open = await Promise.all(Array.from({ length: MAX_KIOSK_STREAMS }, () => connectKioskStream(`${base}/kiosk/events`)));
+    const refused = await fetch(`${base}/kiosk/events`);
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/kiosk screens are connected already/);
+    open[0]!.close();
+    await open[0]!.ended;
+    let again: Response;
+    // The server sees the socket close a moment after the client does.
+    do again = await fetch(`${base}/kiosk/events`);
+    while (again.status === 503);
+    expect(again.status).toBe(200);
+    await again.body?.cancel();
+    for (const c of open) c.close();
   });
 
   it('serves no audio for an id it never issued', async () => {

@@ -30,6 +30,11 @@ export interface KioskRoutesOptions {
 
 /** How long a page waits before reconnecting after the stream broke (SSE `retry`). */
 const RETRY_MS = 2000;
+/**
+ * Open streams at most: a door or two has a screen each; the stream is public on the LAN, and
+ * an endless number of them would cost the box memory and a write per decision each.
+ */
+export const MAX_KIOSK_STREAMS = 16;
 const CAMERA_RE = new RegExp(ID_PATTERN);
 
 export function kioskWebPlugin(opts: KioskRoutesOptions): EdgeWebPlugin {
@@ -66,6 +71,7 @@ export function kioskRoutes(app: FastifyInstance, opts: KioskRoutesOptions): voi
   app.get('/kiosk/events', async (request, reply) => {
     const camera = cameraOf(request.query);
     if (camera === null) return reply.code(400).send({ error: 'camera: expected a camera id (letters, digits, _ . -)' });
+    if (streams.size >= MAX_KIOSK_STREAMS) return reply.code(503).header('retry-after', '30').send({ error: `${MAX_KIOSK_STREAMS} kiosk screens are connected already; close one (see the box health page)` });
     const lastId = request.headers['last-event-id'];
     reply.hijack();
     const res = reply.raw;
