@@ -78,6 +78,7 @@ async function edgeCommand(argv: string[]): Promise<number> {
   const edge = await startEdge(config);
   console.log(`mealcheck edge ${config.centreId}/${config.deviceId}: status ${edge.statusUrl}/api/v1/status`);
   console.log(`staff pages ${edge.staffUrl}`);
+  console.log(`kiosk page  ${edge.kioskUrl}`);
   if (edge.staff.countManagers() === 0) console.log(`no staff accounts yet: mealcheck staff add --data ${config.dataDir} --role manager --name NAME`);
   await untilSignal();
   await edge.stop();

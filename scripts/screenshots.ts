@@ -17,6 +17,12 @@ import { mealTestApp, type MealTestApp } from '../test/helpers/meal-app.ts';
 
 /** The screenshots' time: 12:05 in Shanghai, lunch, so today's page has an open window. */
 const SHOT_TIME = '2025-03-10T04:05:00.000Z';
+import type { Clock } from '../common/clock.ts';
+import { DEFAULT_MEAL_WINDOWS, parseMealWindows } from '../common/meal-windows.ts';
+import { KioskHub } from '../edge/src/kiosk/kiosk-hub.ts';
+import { kioskWebPlugin } from '../edge/src/web/kiosk-routes.ts';
+import { healthWebPlugin } from '../edge/src/web/pages/health-page.ts';
+import { problemsOf, type EdgeStatus } from '../edge/src/web/status-server.ts';
 
 interface Screen {
   file: string;
@@ -27,6 +33,49 @@ interface Screen {
 }
 
 const MANAGER = { id: 'M001', pin: '135790' };
+
+/** The kiosk's hub, at 11:42 on a Monday (lunch open), fed by hand below. */
+const KIOSK_CLOCK: Clock = { now: () => new Date('2025-03-10T03:42:00.000Z') };
+const kioskHub = new KioskHub({ clock: KIOSK_CLOCK, windows: parseMealWindows(DEFAULT_MEAL_WINDOWS), timeZone: 'Asia/Shanghai', nameMode: 'masked' });
+const frame = { seq: 0, at: 0 };
+const wangXiuying = { eventId: 'e1', elderId: 'E001', elderName: '王秀英', serviceDate: '2025-03-10', meal: 'lunch', at: '2025-03-10T03:42:00.000Z', method: 'face' } as const;
+
+async function kiosk(p: Page, base: string, then: () => void, state: string): Promise<void> {
+  await p.goto(`${base}/kiosk`);
+  await p.waitForFunction(() => (globalThis as unknown as { __kiosk: { connected: boolean } }).__kiosk.connected);
+  then();
+  await p.waitForSelector(`body[data-state=${state}]`);
+}
+
+/** A box with a camera down and no voice, as the health page shows it. */
+function sampleStatus(): EdgeStatus {
+  const s: Omit<EdgeStatus, 'state' | 'problems'> = {
+    centreId: 'centre-001',
+    deviceId: 'door-1',
+    checkIns: { serviceDate: '2025-03-10', today: 37, total: 5120 },
+    outboxPending: 2,
+    outboxOldestAt: new Date(Date.now() - 40_000).toISOString(),
+    outboxAlarm: false,
+    conflicts: 0,
+    mqtt: { connected: true, lastReceiptAt: new Date(Date.now() - 30_000).toISOString() },
+    engine: { backend: 'wasm', detector: 'tinyFaceDetector' },
+    model: { id: 'fr-feature', dimension: 512 },
+    unknown: 4,
+    cameras: [
+      { id: 'door', state: 'running', kind: 'v4l2', source: '/dev/video0', frames: 48211, fps: 5, lastFrameAt: new Date().toISOString(), lastFrameAgeMs: 180 },
+      { id: 'side', state: 'down', kind: 'stream', source: 'rtsp://192.168.1.31/stream1', frames: 0, lastFrameAt: null, lastFrameAgeMs: null, restarts: 3, error: 'connection refused (retrying)' },
+    ],
+    clock: { state: 'server', offsetMs: 38, syncedAt: new Date(Date.now() - 600_000).toISOString(), floor: '2025-03-10T00:00:00.000Z', heldCheckIns: 0 },
+    kiosk: { clients: 1, voice: { engine: 'espeak-ng', voice: 'cmn', state: 'ready', cached: 9 } },
+    disk: { path: '/var/lib/mealcheck', freeBytes: 21.4e9, totalBytes: 31.1e9 },
+    cpuTemperatureC: 52.6,
+    version: 'mealcheck 0.1.0',
+    rssMb: 231,
+    startedAt: new Date(Date.now() - 3 * 3600_000).toISOString(),
+  };
+  const problems = problemsOf(s);
+  return { ...s, state: problems.length ? 'degraded' : 'ok', problems };
+}
 
 export const SCREENS: Screen[] = [
   { file: 'staff-login.png', go: async (p, base) => void (await p.goto(`${base}/staff/login`)) },
@@ -62,6 +111,18 @@ export const SCREENS: Screen[] = [
       await p.fill('#proxyName', '杨明（儿子）');
     },
   },
+  { file: 'staff-health.png', as: MANAGER, go: async (p, base) => void (await p.goto(`${base}/staff/health`)) },
+  { file: 'kiosk-idle.png', go: (p, base) => kiosk(p, base, () => {}, 'idle') },
+  { file: 'kiosk-wait.png', go: (p, base) => kiosk(p, base, () => kioskHub.deciding({ cameraId: 'door', deciding: true, frame }), 'wait') },
+  {
+    file: 'kiosk-check-in.png',
+    go: (p, base) => kiosk(p, base, () => kioskHub.checkIn({ cameraId: 'door', trackId: 1, elderId: 'E001', distance: 0.2, agreeing: 1, votes: 1, result: { status: 'recorded', checkIn: wangXiuying }, frame }), 'decision'),
+  },
+  {
+    file: 'kiosk-already.png',
+    go: (p, base) => kiosk(p, base, () => kioskHub.checkIn({ cameraId: 'door', trackId: 2, elderId: 'E001', distance: 0.2, agreeing: 1, votes: 1, result: { status: 'already-checked-in', checkIn: wangXiuying }, frame }), 'decision'),
+  },
+  { file: 'kiosk-unknown.png', go: (p, base) => kiosk(p, base, () => kioskHub.unknown({ cameraId: 'door', trackId: 3, reason: 'above-threshold', votes: 5, frame }), 'decision') },
 ];
 
 /** Today's meals for the meal pages' screenshots: faces, meals by hand, a void, regulars of lunch. */
@@ -104,7 +165,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mealcheck-shots-'));
   const db = openEdgeDatabase(join(dir, 'edge.db'));
   const clock = new TestClock(SHOT_TIME);
-  const edge = mealTestApp(db, clock);
+  const edge = mealTestApp(db, clock, [kioskWebPlugin({ hub: kioskHub, timeZone: 'Asia/Shanghai', showSeconds: 60 }), healthWebPlugin({ status: sampleStatus })]);
   const { server, staff } = edge;
   await seed(staff);
   seedMeals(edge, clock);

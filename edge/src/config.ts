@@ -13,6 +13,7 @@ import { recognitionOptions, recognitionSettings } from './recognition/settings.
 import { DEFAULT_ELDER_CATEGORIES } from './elders/registry-service.ts';
 import { loadConsentTexts } from './elders/consent-texts.ts';
 import { decisionDefaults, DEFAULT_RECOGNIZER, recognizerIds } from './vision/models.ts';
+import { KIOSK_NAME_MODES, type KioskNameMode } from './kiosk/name-mask.ts';
 import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE, isValidTimeZone, MealWindowError, parseMealWindows, type MealWindow } from '../../common/meal-windows.ts';
 
 /**
@@ -118,6 +119,25 @@ export const edgeSettings = {
     type: 'string',
     doc: 'folder of the consent texts an elder signs before a face is enrolled, <version>.zh-CN.md each; the newest version is the one new consents are taken on (default: the shipped edge/consent/)',
   },
+  kioskName: {
+    flag: 'kiosk-name',
+    env: 'MEALCHECK_KIOSK_NAME',
+    type: 'string',
+    default: 'masked',
+    choices: KIOSK_NAME_MODES,
+    doc: "the elder's name on the kiosk screen: masked (王*英, not spoken: the screen faces the queue), full (shown and spoken) or none",
+  },
+  kioskVoice: {
+    flag: 'kiosk-voice',
+    env: 'MEALCHECK_KIOSK_VOICE',
+    type: 'string',
+    default: 'cmn',
+    check: (v: string) => (/^[A-Za-z0-9][A-Za-z0-9_+-]{0,39}$/.test(v) ? undefined : `expected an espeak-ng voice name (espeak-ng --voices), e.g. cmn, or off, got "${v}"`),
+    doc: 'espeak-ng voice the kiosk speaks with (cmn: Mandarin; espeak-ng --voices lists them), or off for no voice',
+  },
+  kioskSpeechRate: { flag: 'kiosk-speech-rate', env: 'MEALCHECK_KIOSK_SPEECH_RATE', type: 'int', default: 140, min: 80, max: 450, doc: "the kiosk voice's speed in words per minute (espeak-ng's own default is 175; slower suits elders)" },
+  kioskVolume: { flag: 'kiosk-volume', env: 'MEALCHECK_KIOSK_VOLUME', type: 'int', default: 100, min: 0, max: 200, doc: "the kiosk voice's loudness, 0-200 (espeak-ng amplitude; 100 is normal); the screen's own volume adds to it" },
+  kioskShowSeconds: { flag: 'kiosk-show-seconds', env: 'MEALCHECK_KIOSK_SHOW_SECONDS', type: 'number', default: 5, min: 1, max: 60, doc: 'seconds the kiosk shows a name and message before it returns to the idle screen' },
   ...recognitionSettings,
 } as const satisfies SettingsSpec;
 
@@ -160,6 +180,8 @@ export interface EdgeConfig {
   motionGate: boolean;
   /** The elder registry: the bureau's categories, and the consent texts' folder (default: the shipped one). */
   elders: { categories: string[]; consentDir?: string };
+  /** The kiosk page: name on screen, voice (null: none; WAVs cached in `audioDir`), seconds a message stays. */
+  kiosk: { name: KioskNameMode; voice: string | null; speechRate: number; volume: number; showSeconds: number; audioDir: string };
 }
 
 /** Reads argv and env, checks everything, and throws one ConfigError listing every problem. */
@@ -257,6 +279,7 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     motionGate: s.motionGate,
     recognition: recognitionOptions(s, decision),
     elders: { categories: [...new Set(categories)] },
+    kiosk: { name: s.kioskName, voice: s.kioskVoice === 'off' ? null : s.kioskVoice, speechRate: s.kioskSpeechRate, volume: s.kioskVolume, showSeconds: s.kioskShowSeconds, audioDir: join(s.dataDir, 'kiosk-audio') },
   };
   if (s.consentDir !== undefined) cfg.elders.consentDir = s.consentDir;
   if (s.mqttUsername !== undefined) cfg.mqtt.username = s.mqttUsername;

@@ -49,6 +49,11 @@ import { createStaffMealService, type StaffMealService } from './meals/staff-mea
 import { createTodayService, type TodayService } from './meals/today-service.ts';
 import { mealWebPlugin } from './web/meal-routes.ts';
 import { elderWebPlugins } from './web/elder-routes.ts';
+import { KIOSK_PHRASES, KioskHub } from './kiosk/kiosk-hub.ts';
+import { KioskSpeech } from './kiosk/kiosk-speech.ts';
+import { kioskWebPlugin } from './web/kiosk-routes.ts';
+import { healthWebPlugin } from './web/pages/health-page.ts';
+import { cpuTemperature, diskSpace, edgeVersion } from './web/box-probe.ts';
 
 export { EDGE_MIGRATIONS_DIR, openEdgeDatabase } from './edge-database.ts';
 
@@ -64,6 +69,8 @@ export interface EdgeDeps {
   monotonic?: Monotonic;
   ids?: Ids;
   logger?: Logger;
+  /** The kiosk's speech program (default `espeak-ng`); tests pass one that does not exist. */
+  speechCommand?: string;
 }
 
 export interface EdgeEvents {
@@ -148,6 +155,10 @@ export class Edge extends EventEmitter<EdgeEvents> {
   pipelines: RecognitionPipeline[] = [];
   sources: FrameSource[] = [];
   statusUrl = '';
+  /** The kiosk page's address (on the LAN address when `--staff-host` is set). */
+  kioskUrl = '';
+  /** What the kiosk pages are told (decisions, 请稍候); web/kiosk-routes.ts streams it. */
+  kiosk!: KioskHub;
   /** The gallery every pipeline matches against (one for all cameras). */
   private matcher!: Matcher;
   private readonly logger: Logger;
@@ -339,8 +350,37 @@ export class Edge extends EventEmitter<EdgeEvents> {
       audit,
     });
     this.wizard = wizard;
+    // The kiosk: the box's voice (espeak-ng, rendered here, cached on disk) and the event hub
+    // the pipelines feed. A missing espeak-ng is a status problem, never a failed start.
+    const speech = new KioskSpeech({ voice: config.kiosk.voice, rate: config.kiosk.speechRate, volume: config.kiosk.volume, cacheDir: config.kiosk.audioDir, logger: logger.child({ component: 'kiosk' }), ...(deps.speechCommand ? { command: deps.speechCommand } : {}) });
+    speech.start();
+    void speech.warm(KIOSK_PHRASES);
+    const kiosk = new KioskHub({ clock, windows: config.meals.windows, timeZone: config.meals.timeZone, nameMode: config.kiosk.name, speech, runId: bootId.slice(0, 8) });
+    this.kiosk = kiosk;
 
     const startedAt = clock.now();
+    const statusOf = statusSource({
+      centreId: config.centreId,
+      deviceId: config.deviceId,
+      startedAt,
+      checkIns,
+      forwarder,
+      pipeline: () => ({
+        engine: { backend: engine.info().backend, detector: engine.info().detector },
+        model: { id: model.id, dimension: model.dimension },
+        reenrolment: reenrolmentOf(elders.eldersWithoutModel(model.id)),
+        unknown: this.pipelines.reduce((n, p) => n + p.counters().unknown, 0),
+        cameras: this.cameraStatus(),
+      }),
+      clock: () => ({ ...clock.status(), heldCheckIns: outbox.heldCount() }),
+      box: () => ({
+        outboxOldestAt: outbox.oldestCreatedAt?.() ?? null,
+        kiosk: { clients: kiosk.clients, voice: speech.status() },
+        ...optional('disk', diskSpace(config.dataDir)),
+        cpuTemperatureC: cpuTemperature(),
+        version: edgeVersion(),
+      }),
+    });
     const status = new StatusServer({
       port: config.http.port,
       host: config.http.host,
@@ -348,28 +388,21 @@ export class Edge extends EventEmitter<EdgeEvents> {
       logger,
       confirmations: checkIns,
       // The staff feature first: its session hook sets request.staff for every later feature.
-      plugins: [...staffWebPlugins({ staff, timeZone: config.meals.timeZone }), ...elderWebPlugins(this.registry, wizard), mealWebPlugin({ meals: staffMeals, today, elders, timeZone: config.meals.timeZone })],
-      status: statusSource({
-        centreId: config.centreId,
-        deviceId: config.deviceId,
-        startedAt,
-        checkIns,
-        forwarder,
-        pipeline: () => ({
-          engine: { backend: engine.info().backend, detector: engine.info().detector },
-          model: { id: model.id, dimension: model.dimension },
-          reenrolment: reenrolmentOf(elders.eldersWithoutModel(model.id)),
-          unknown: this.pipelines.reduce((n, p) => n + p.counters().unknown, 0),
-          cameras: this.cameraStatus(),
-        }),
-        clock: () => ({ ...clock.status(), heldCheckIns: outbox.heldCount() }),
-      }),
+      plugins: [
+        ...staffWebPlugins({ staff, timeZone: config.meals.timeZone }),
+        ...elderWebPlugins(this.registry, wizard),
+        mealWebPlugin({ meals: staffMeals, today, elders, timeZone: config.meals.timeZone }),
+        kioskWebPlugin({ hub: kiosk, speech, timeZone: config.meals.timeZone, showSeconds: config.kiosk.showSeconds }),
+        healthWebPlugin({ status: statusOf, timeZone: config.meals.timeZone }),
+      ],
+      status: statusOf,
     });
     await status.start();
     stack.push(() => status.stop());
     this.statusUrl = `http://${config.http.host}:${status.port()}`;
     const lan = config.http.lanHost;
     this.staffUrl = `http://${lan && lan !== '0.0.0.0' && lan !== '::' ? (lan.includes(':') ? `[${lan}]` : lan) : config.http.host}:${status.port()}/staff/`;
+    this.kioskUrl = this.staffUrl.replace(/\/staff\/$/, '/kiosk');
 
     // Recognition last: everything it feeds is up before the first frame.
     // Several cameras (e.g. two doors) share the engine and the matcher, one pipeline each;
@@ -384,12 +417,16 @@ export class Edge extends EventEmitter<EdgeEvents> {
       const pipeline = createRecognitionPipeline(config, { source: tap, engine, matcher, recorder: checkIns, logger: logger.child({ component: 'recognition' }) });
       this.pipeline ??= pipeline;
       this.pipelines.push(pipeline);
+      // The kiosk first: the elder at the door waits for it, the log does not.
+      pipeline.on('deciding', (e) => kiosk.deciding(e));
       pipeline.on('check-in', (e) => {
+        kiosk.checkIn(e);
         const msg = kioskMessage(e.result);
         logger.info({ elderId: e.elderId, status: e.result.status, distance: Number(e.distance.toFixed(3)), antispoof: e.antispoof === undefined ? undefined : Number(e.antispoof.toFixed(3)), camera: e.cameraId }, msg.text);
         this.emit('check-in', e);
       });
       pipeline.on('unknown', (e) => {
+        kiosk.unknown(e);
         logger.info({ reason: e.reason, camera: e.cameraId }, '请联系工作人员 (face not recognised)');
         this.emit('unknown', e);
       });
@@ -402,6 +439,11 @@ export class Edge extends EventEmitter<EdgeEvents> {
     }
     logger.info({ statusUrl: this.statusUrl, centre: config.centreId, device: config.deviceId }, 'edge running');
   }
+}
+
+/** `{ [key]: value }`, or nothing when the value is null (an optional status field left out). */
+function optional<K extends string, V>(key: K, value: V | null): Partial<Record<K, V>> {
+  return value === null ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 /** Elders listed by id in the status's and the start log's re-enrolment field; the count is whole. */

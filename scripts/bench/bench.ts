@@ -14,6 +14,8 @@
  * - reload: what a running edge does after an enrolment or removal, at 3,000 templates: the
  *   templates-version poll (every second) and the reload (read from SQLite + rebuild the matcher),
  *   which holds the event loop;
+ * - kiosk: decision → text on the kiosk page, measured in Chromium during the check-in run
+ *   (kiosk-screen.ts; null with a reason where Chromium or playwright-core is missing);
  * - eventLoopDelayP99Ms during recognition, rssMb (peak, before the baseline is loaded).
  *
  * Edge settings (e.g. --detector) are read like the edge reads them, so the figures are for
@@ -39,6 +41,7 @@ import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import { DEFAULT_MODELS_DIR } from '../../edge/src/vision/models.ts';
 import { loadNaiveFaceApi } from '../../edge/src/vision/naive-face-api.ts';
 import { pairFaces, percentile } from './bench-stats.ts';
+import { openKioskScreen, type KioskScreenFigures } from './kiosk-screen.ts';
 import { FRAME_HEIGHT, FRAME_WIDTH, pickDemoPeople, renderScene, seededRandom, type Visit } from '../demo/demo-scene.ts';
 
 const FPS = 5;
@@ -215,6 +218,9 @@ async function main(): Promise<number> {
     let recognisedVisits = 0;
     let wrong = 0;
     let unknownEnrolled = 0;
+    // The kiosk page is open in Chromium during the check-in run, as at a door.
+    const screen = await openKioskScreen(dir, logger);
+    let kiosk: KioskScreenFigures;
     {
       const source = new FolderFrameSource({ dir: join(dir, 'frames'), id: 'bench', fps: FPS, realtime: true });
       const pipeline = createRecognitionPipeline({ ...config, fps: FPS }, { source, engine, matcher, recorder: benchRecorder(), logger });
@@ -237,13 +243,16 @@ async function main(): Promise<number> {
       };
       pipeline.on('check-in', (e) => onDecision(e.frame.seq, e.elderId));
       pipeline.on('unknown', (e) => onDecision(e.frame.seq, undefined));
+      if ('attach' in screen) screen.attach(pipeline);
       loopDelay.enable();
       await pipeline.start();
       await pipeline.done();
       loopDelay.disable();
+      kiosk = 'attach' in screen ? await screen.finish() : { decisionToScreenP95Ms: null, reason: screen.reason };
       const c = pipeline.counters();
       say(`check-in: ${recognisedVisits}/${scene.visits.filter((v) => people.find((p) => p.id === v.personId)!.enrolled).length} elder visits recognised, ${wrong} wrong, ${unknownEnrolled} unknown; frames analysed ${c.frames}/${scene.frames}`);
     }
+    say(kiosk.decisionToScreenP95Ms === null ? `kiosk: not measured (${kiosk.reason})` : `kiosk: decision → text on screen p50 ${kiosk.decisionToScreenP50Ms} ms, p95 ${kiosk.decisionToScreenP95Ms} ms (DOM p95 ${kiosk.decisionToDomP95Ms} ms) over ${kiosk.shown}/${kiosk.sent} decisions, ${kiosk.browser}`);
     say(`check-in latency: p50 ${Math.round(percentile(latencies, 50))} ms, p95 ${Math.round(percentile(latencies, 95))} ms (${latencies.map(Math.round).join(", ")})`);
 
     // --- Idle CPU on a static scene ---
@@ -422,6 +431,7 @@ async function main(): Promise<number> {
         wrong,
         unknownEnrolled,
       },
+      kiosk,
       idle: { cpuPercent: r1(idleCpu), seconds: idleSeconds, fps: FPS, frames: idleFrames, analysed: idleAnalysed, camera: cameraIdle },
       matcher: { templates: MATCHER_TEMPLATES, msP50: r2(matcherP50), faceMatcherMsP50: r1(fmP50), speedup: r1(fmP50 / matcherP50) },
       reload: { templates: RELOAD_TEMPLATES, msP50: r1(percentile(reloadMs, 50)), msP95: r1(percentile(reloadMs, 95)), pollUsP50: Math.round(percentile(pollUs, 50)) },

@@ -18,12 +18,13 @@ import { enrolElder } from '../../edge/src/elders/enrolment.ts';
 import { createElderRegistry } from '../../edge/src/elders/registry-service.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import { createElderRepository } from '../../edge/src/elders/elder-repository.ts';
-import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
+import { createFrameSources, Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import { kioskMessage } from '../../edge/src/meals/kiosk-message.ts';
 import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { startServer } from '../../server/src/server.ts';
 import { pickDemoPeople, renderScene } from './demo-scene.ts';
+import { kioskDecisions, kioskGate, PacedFrameSource } from './demo-kiosk.ts';
 
 const CENTRE = 'centre-001';
 const DEVICE = 'door-1';
@@ -176,7 +177,12 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out(`camera: ${scene.frames} frames, ${scene.visits.length} visits (each moved, scaled, re-lit, re-compressed)\n`);
 
     // The demo analyses every frame (no real-time dropping) so its outcome does not depend on machine speed.
-    const e = new Edge({ ...edgeConfig, realtime: false }, { engine, logger: logger.child({ program: 'edge' }) });
+    // The camera waits for the kiosk stream's client (and, without --once, for a person to open
+    // the kiosk page, then plays at the camera's rate): every decision reaches the kiosk.
+    const gate = kioskGate();
+    const demoConfig = { ...edgeConfig, realtime: false };
+    const sources = createFrameSources(demoConfig).map((s) => new PacedFrameSource(s, gate.ready, once ? 0 : 1000 / demoConfig.fps));
+    const e = new Edge(demoConfig, { engine, sources, logger: logger.child({ program: 'edge' }) });
     edge = e;
     const ended = new Promise<void>((r) => e.once('camera-end', () => r()));
     const timeOf = (at: number) => new Date(at).toLocaleTimeString('en-GB', { timeZone: edgeConfig.meals.timeZone, hour12: false });
@@ -187,8 +193,16 @@ export async function demoCommand(argv: string[]): Promise<number> {
     e.on('unknown', (ev) => {
       out(`  ${timeOf(ev.frame.at)}  ?     请联系工作人员        not recognised (${ev.reason}${ev.distance !== undefined ? `, nearest ${ev.distance.toFixed(3)}` : ''})`);
     });
+    let alreadyCheckedIn = 0;
+    e.on('check-in', (ev) => {
+      if (ev.result.status === 'already-checked-in') alreadyCheckedIn++;
+    });
     await e.start();
+    out(`kiosk page:  ${e.kioskUrl}${once ? '' : '  (open it now: the camera starts in 8 s)'}\n`);
+    const kiosk = await gate.connect(e.statusUrl, once ? 0 : 8000);
     await ended;
+    // Every decision the hub sent, as the stream delivered it to a real client.
+    await waitFor(() => kioskDecisions(kiosk) >= e.kiosk.published, 5000);
     // Staff at work, through the staff API as the pages use it: a real login, then a meal by hand
     // (the face was not recognised), a delivered meal, and a void of one wrong face check-in.
     const staffActions = await demoStaffActions(e, out);
@@ -219,6 +233,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
       voided: recorded.filter((c) => c.voided).length,
       meals: stats.total,
       unknown: counters?.unknown ?? 0,
+      alreadyCheckedIn,
+      /** Messages the kiosk stream delivered to a client: check-ins + already checked in + not recognised. */
+      kioskMessages: kioskDecisions(kiosk),
       enrolled: ELDERS,
       /** Elders the server's registry holds for the demo centre (GET /api/v1/elders). */
       registered,
@@ -237,8 +254,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
       out(`\nstill serving: GET ${server.httpUrl}/api/v1/stats/meals (Authorization: Bearer ${server.token})`);
       out(`edge status:   GET ${e.statusUrl}/api/v1/status`);
       out(`staff pages:   ${e.staffUrl}  (log in as ${DEMO_STAFF.staffId}, PIN ${DEMO_STAFF.pin}; today's list: ${e.staffUrl}today, a meal by hand: ${e.staffUrl}meals)`);
+      out(`kiosk page:    ${e.kioskUrl}`);
       out('Ctrl-C to stop.');
     }
+    kiosk.close();
     if (json) out(JSON.stringify(summary));
     if (!once) {
       await new Promise<void>((r) => {

@@ -133,3 +133,43 @@ export class MemoryFrameSource implements FrameSource {
     return { seq, at: 1_700_000_000_000 + seq * this.frameMs, image, label: typeof f === 'string' ? f : `frame-${seq}` };
   }
 }
+
+/**
+ * A FrameSource the test feeds by hand (`push('wang')`, then `end()`): next() waits for the next
+ * pushed frame, so a test can connect a page before the first face appears.
+ */
+export class PushFrameSource implements FrameSource {
+  private readonly queue: Array<EngineImage | string | null> = [];
+  private waiting: ((f: EngineImage | string | null) => void) | undefined;
+  private seq = 0;
+
+  constructor(readonly id = 'door') {}
+
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.end();
+  }
+  /** Frames to hand out next, in order. */
+  push(...frames: Array<EngineImage | string>): void {
+    for (const f of frames) this.deliver(f);
+  }
+  /** No more frames: next() answers null (the camera ended). */
+  end(): void {
+    this.deliver(null);
+  }
+  async next(): Promise<Frame | null> {
+    const f = this.queue.length ? this.queue.shift()! : await new Promise<EngineImage | string | null>((r) => (this.waiting = r));
+    if (f === null) {
+      this.queue.unshift(null);
+      return null;
+    }
+    const seq = this.seq++;
+    return { seq, at: Date.now(), image: typeof f === 'string' ? fakeImage(f) : f, label: typeof f === 'string' ? f : `frame-${seq}` };
+  }
+  private deliver(f: EngineImage | string | null): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    if (w) w(f);
+    else this.queue.push(f);
+  }
+}

@@ -3,6 +3,7 @@
  * a migrated edge database, wired as edge/src/main.ts wires them, for route, browser and
  * screenshot runs: default meal windows, Asia/Shanghai.
  */
+import type { EdgeWebPlugin } from '../../edge/src/web/status-server.ts';
 import type { Clock } from '../../common/clock.ts';
 import { uuidV7Ids } from '../../common/clock.ts';
 import { DEFAULT_MEAL_WINDOWS, parseMealWindows } from '../../common/meal-windows.ts';
@@ -28,14 +29,15 @@ export interface MealTestApp {
   outbox: OutboxRepository;
 }
 
-export function mealTestApp(db: Db, clock: Clock): MealTestApp {
+/** `plugins`: other features' routes, registered after the meals'. */
+export function mealTestApp(db: Db, clock: Clock, plugins: EdgeWebPlugin[] = []): MealTestApp {
   const { service, elders, outbox } = testCheckInService(db, clock);
   const audit = createAuditLog({ db, clock, ids: uuidV7Ids });
   const meals = createStaffMealService({ db, checkIns: service, audit });
   // The staff service is made by staffTestApp, after the today service that names staff by it.
   const accounts: { staff?: StaffService } = {};
   const today = createTodayService({ checkIns: createCheckInRepository(db), elders, windows: parseMealWindows(DEFAULT_MEAL_WINDOWS), timeZone: 'Asia/Shanghai', clock, staffName: (id) => accounts.staff?.get(id)?.name });
-  const { server, staff } = staffTestApp(db, clock, { plugins: [mealWebPlugin({ meals, today, elders, timeZone: 'Asia/Shanghai' })] });
+  const { server, staff } = staffTestApp(db, clock, { plugins: [mealWebPlugin({ meals, today, elders, timeZone: 'Asia/Shanghai' }), ...plugins] });
   accounts.staff = staff;
   return { server, staff, checkIns: service, elders, outbox };
 }

@@ -87,6 +87,19 @@ describe('loadEdgeConfig', () => {
     expect(problemsOf(['--antispoof-threshold', 'high'], env)).toEqual([expect.stringMatching(/--antispoof-threshold: expected a number/)]);
   });
 
+  it('reads the kiosk settings: masked names and the Mandarin voice by default, off turns the voice off', () => {
+    const d = loadEdgeConfig(['--data', '/var/lib/mealcheck'], env).kiosk;
+    expect(d).toEqual({ name: 'masked', voice: 'cmn', speechRate: 140, volume: 100, showSeconds: 5, audioDir: join('/var/lib/mealcheck', 'kiosk-audio') });
+    const c = loadEdgeConfig(['--kiosk-name', 'full', '--kiosk-voice', 'off', '--kiosk-volume', '150', '--kiosk-show-seconds', '8'], env).kiosk;
+    expect(c).toMatchObject({ name: 'full', voice: null, volume: 150, showSeconds: 8 });
+    expect(problemsOf(['--kiosk-name', 'initials', '--kiosk-voice', '-w /tmp/x', '--kiosk-volume', '300', '--kiosk-speech-rate', '10'], env)).toEqual([
+      expect.stringMatching(/^--kiosk-name: must be one of masked, full, none/),
+      expect.stringMatching(/^--kiosk-voice: expected an espeak-ng voice name/),
+      expect.stringMatching(/^--kiosk-speech-rate: must be at least 80/),
+      expect.stringMatching(/^--kiosk-volume: must be at most 200/),
+    ]);
+  });
+
   it('rejects an invalid centre id from the environment', () => {
     expect(problemsOf([], { ...env, MEALCHECK_CENTRE: '-c' })).toEqual([expect.stringMatching(/--centre: "-c" is not a valid id/)]);
   });

@@ -100,6 +100,20 @@ describe('RecognitionPipeline', () => {
     expect(t.ended()).toBe(1);
   });
 
+  it('tells when the door is deciding (请稍候): from the first undecided vote to the decision, and for a stranger until the door gives up', async () => {
+    const w = walk('a', 4, (i) => [face(A, 100 + i, 100 + 3 * i)]);
+    const s = walk('s', 7, (i) => [face(STRANGER, 200 + i, 300 + 3 * i)]);
+    const t = setup({ ...w.scenes, ...s.scenes, empty: [] }, [...w.frames, 'empty', 'empty', 'empty', 'empty', 'empty', 'empty', ...s.frames]);
+    const seen: string[] = [];
+    t.pipeline.on('deciding', (e) => seen.push(`${e.deciding ? 'deciding' : 'done'}@${e.frame.label}`));
+    t.pipeline.on('check-in', (e) => seen.push(`check-in@${e.frame.label}`));
+    t.pipeline.on('unknown', (e) => seen.push(`unknown@${e.frame.label}`));
+    await t.run();
+    // Two agreeing frames: deciding after the first, decided on the second; the stranger is
+    // matched five times (maxAttempts) before being called unknown.
+    expect(seen).toEqual(['deciding@a-0', 'check-in@a-1', 'done@a-1', 'deciding@s-0', 'unknown@s-4', 'done@s-4']);
+  });
+
   it('checks an elder in on the first frame when the match is strong (the default path)', async () => {
     const w = walk('a', 4, (i) => [face(A, 100 + i, 100 + 3 * i)]);
     const t = setup(w.scenes, w.frames, { options: { voter: { strongDistance: 0.34 } } });

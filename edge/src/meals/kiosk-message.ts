@@ -4,29 +4,54 @@ import type { CheckInResult } from './check-in.ts';
 
 export const MEAL_NAMES_ZH: Record<Meal, string> = { breakfast: '早餐', lunch: '午餐', dinner: '晚餐' };
 
+export type KioskTone = 'ok' | 'info' | 'error';
+
 export interface KioskMessage {
   /** `ok` green, `info` neutral, `error` red: the elder must not think a failure succeeded. */
-  tone: 'ok' | 'info' | 'error';
+  tone: KioskTone;
   text: string;
 }
 
-export function kioskMessage(result: CheckInResult): KioskMessage {
+/**
+ * The same message in its parts: the elder's name (when the message names one) and the rest.
+ * The kiosk masks or leaves out the name (kiosk/name-mask.ts) and keeps the message as is.
+ */
+export interface KioskMessageParts {
+  tone: KioskTone;
+  name?: string;
+  message: string;
+}
+
+/** A face the door did not recognise (the pipeline's `unknown` decision). */
+export const UNKNOWN_FACE_MESSAGE: Readonly<KioskMessageParts> = { tone: 'error', message: '请联系工作人员' };
+
+export function kioskMessageParts(result: CheckInResult): KioskMessageParts {
   switch (result.status) {
     case 'recorded':
       // A provisional check-in's meal is the box's guess (clock not set yet): not shown.
-      return { tone: 'ok', text: result.checkIn.provisional ? `${result.checkIn.elderName} 签到成功` : `${result.checkIn.elderName} ${MEAL_NAMES_ZH[result.checkIn.meal]}签到成功` };
+      return { tone: 'ok', name: result.checkIn.elderName, message: result.checkIn.provisional ? '签到成功' : `${MEAL_NAMES_ZH[result.checkIn.meal]}签到成功` };
     case 'already-checked-in':
-      return { tone: 'info', text: `${result.checkIn.elderName} 本餐已签到` };
+      return { tone: 'info', name: result.checkIn.elderName, message: '本餐已签到' };
     case 'outside-meal-window':
-      return { tone: 'info', text: '现在不是就餐时间' };
+      return { tone: 'info', message: '现在不是就餐时间' };
     case 'unknown-elder':
     case 'elder-inactive':
-      return { tone: 'error', text: '请联系工作人员' };
+      return { ...UNKNOWN_FACE_MESSAGE };
     case 'not-recorded':
-      return { tone: 'error', text: '签到未成功，请联系工作人员' };
+      return { tone: 'error', message: '签到未成功，请联系工作人员' };
     case 'pending-confirmation':
       // No name: whoever holds a photo up to the camera should not learn whose face it matched.
       // `info`, not `error`: a real elder is not refused, only asked to wait for a moment.
-      return { tone: 'info', text: '请稍候，工作人员确认' };
+      return { tone: 'info', message: '请稍候，工作人员确认' };
   }
+}
+
+/** `name message`, as the log and the demo print it. */
+export function joinKioskText(name: string | undefined, message: string): string {
+  return name ? `${name} ${message}` : message;
+}
+
+export function kioskMessage(result: CheckInResult): KioskMessage {
+  const p = kioskMessageParts(result);
+  return { tone: p.tone, text: joinKioskText(p.name, p.message) };
 }

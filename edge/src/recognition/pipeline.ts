@@ -105,6 +105,16 @@ export interface FrameEvent {
   detectMs: number;
 }
 
+/**
+ * The door started or stopped deciding: `deciding` is true while some face is being voted on
+ * (matched at least once, no decision yet), so the kiosk can say "请稍候". Emitted on change only.
+ */
+export interface DecidingEvent {
+  cameraId: string;
+  deciding: boolean;
+  frame: FrameRef;
+}
+
 export type PipelineErrorKind = 'image' | 'engine' | 'source' | 'recorder' | 'listener';
 
 export interface PipelineErrorEvent {
@@ -145,6 +155,7 @@ export interface PipelineEvents {
   'check-in': [CheckInEvent];
   unknown: [UnknownEvent];
   frame: [FrameEvent];
+  deciding: [DecidingEvent];
   /** Emitted only when someone listens (an unheard 'error' must not throw inside the loop). */
   error: [PipelineErrorEvent];
   /** The source has ended and every open track has been finished. */
@@ -171,6 +182,8 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
   private lastFrame: FrameRef | undefined;
   /** Per open track, frames in a row it came back without a descriptor. */
   private readonly undescribed = new Map<number, number>();
+  /** Last `deciding` state told to listeners. */
+  private deciding = false;
 
   constructor(deps: RecognitionPipelineDeps) {
     super();
@@ -322,6 +335,7 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
       const decision = this.voter.end(t.id);
       if (decision) this.onDecision(t.id, decision, ref);
     }
+    this.updateDeciding(ref);
     this.safeEmit('frame', { cameraId: this.options.cameraId, frame: ref, faces: faces.length, matched, detectMs });
   }
 
@@ -332,6 +346,14 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
       const decision = this.voter.end(t.id);
       if (decision) this.onDecision(t.id, decision, last);
     }
+    this.updateDeciding(last);
+  }
+
+  private updateDeciding(frame: FrameRef): void {
+    const deciding = this.tracker.open.some((t) => this.voter.isVoting(t.id));
+    if (deciding === this.deciding) return;
+    this.deciding = deciding;
+    this.safeEmit('deciding', { cameraId: this.options.cameraId, deciding, frame });
   }
 
   private onDecision(trackId: number, d: VoteDecision, frame: FrameRef): void {

@@ -162,6 +162,11 @@ export class Voter {
     return this.decided.get(trackId);
   }
 
+  /** The track has votes but no decision yet: the door is still making up its mind about it. */
+  isVoting(trackId: number): boolean {
+    return !this.decided.has(trackId) && (this.votes.get(trackId)?.length ?? 0) > 0;
+  }
+
   /** Adds one frame's vote; returns the decision when this vote decides the track, else null. */
   add(trackId: number, vote: Vote): VoteDecision | null {
     if (this.decided.has(trackId)) return null;

@@ -26,6 +26,8 @@ export interface OutboxRepository {
   enqueue(event: BatchEvent, createdAt: string, opts?: { held?: boolean }): void;
   /** Rows waiting for a receipt, held ones included. */
   pendingCount(): number;
+  /** `createdAt` of the oldest row (held ones included), null when the outbox is empty. */
+  oldestCreatedAt?(): string | null;
   /** Oldest rows first, at most `limit`, only those with `seq > afterSeq`, never held ones. */
   takeOldest(limit: number, afterSeq?: number): OutboxRow[];
   /** Deletes the named rows (unknown ids are ignored); returns how many went. */
@@ -67,6 +69,7 @@ interface Row {
 export function createOutboxRepository(db: Db): OutboxRepository & HeldOutbox & ReceiptConflictLog {
   const insert = db.prepare<[string, string, string, number]>('INSERT INTO outbox (event_id, payload, created_at, held) VALUES (?, ?, ?, ?)');
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox');
+  const oldest = db.prepare<[], string>('SELECT created_at FROM outbox ORDER BY seq LIMIT 1').pluck();
   const countHeld = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE held = 1');
   const take = db.prepare<[number, number], Row>(
     'SELECT seq, event_id, payload, created_at, attempts, last_attempt_at FROM outbox WHERE seq > ? AND held = 0 ORDER BY seq LIMIT ?',
@@ -91,6 +94,9 @@ export function createOutboxRepository(db: Db): OutboxRepository & HeldOutbox & 
     },
     pendingCount() {
       return count.get()?.n ?? 0;
+    },
+    oldestCreatedAt() {
+      return oldest.get() ?? null;
     },
     heldCount() {
       return countHeld.get()?.n ?? 0;

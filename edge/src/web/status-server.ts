@@ -109,6 +109,29 @@ export const EdgeStatusSchema = Type.Object({
       heldCheckIns: Type.Integer(),
     }),
   ),
+  /** Oldest event in the outbox (its recording time), null when it is empty. */
+  outboxOldestAt: Type.Optional(Type.Union([Iso, Type.Null()])),
+  /** The kiosk pages (web/kiosk-routes.ts): screens connected to the stream, and the box's voice. */
+  kiosk: Type.Optional(
+    Type.Object({
+      clients: Type.Integer(),
+      voice: Type.Object({
+        engine: Type.String(),
+        voice: Type.Union([Type.String(), Type.Null()]),
+        /** `ready`, `starting`, `off` (--kiosk-voice off), `missing` (espeak-ng not installed) or `failed`. */
+        state: Type.String(),
+        error: Type.Optional(Type.String()),
+        /** Phrases in the audio cache. */
+        cached: Type.Integer(),
+      }),
+    }),
+  ),
+  /** Free space where the edge keeps its database (`--data`). */
+  disk: Type.Optional(Type.Object({ path: Type.String(), freeBytes: Type.Integer(), totalBytes: Type.Integer() })),
+  /** The CPU's temperature, °C, where the board exposes it (/sys/class/thermal); null where not. */
+  cpuTemperatureC: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  /** The program and its version (package.json). */
+  version: Type.Optional(Type.String()),
   /** Resident memory of the edge process (main thread, model worker and native memory), MB. */
   rssMb: Type.Optional(Type.Integer()),
   startedAt: Iso,
@@ -129,6 +152,10 @@ export type EdgeHealth = Static<typeof EdgeHealthSchema>;
  * unreachable is not one: the edge is built to work offline, and the outbox alarm says when it
  * has been offline too long.
  */
+/** Below this free space the status says so: a day of meals is a few MB, but logs and updates need room. */
+export const LOW_DISK_BYTES = 512e6;
+export const HOT_CPU_C = 80;
+
 export function problemsOf(s: Omit<EdgeStatus, 'state' | 'problems'>): string[] {
   const problems: string[] = [];
   if (s.cameras) {
@@ -140,6 +167,9 @@ export function problemsOf(s: Omit<EdgeStatus, 'state' | 'problems'>): string[] 
     problems.push(`re-enrolment: ${s.reenrolment.elders} elder(s) have no face template of model ${s.model?.id ?? 'in use'} and are not recognised at the door until enrolled again (${s.reenrolment.ids.join(', ')}${more})`);
   }
   if (s.outboxAlarm) problems.push(`outbox: ${s.outboxPending} meals waiting for the server; check the box's network and the server`);
+  if (s.kiosk?.voice.error) problems.push(s.kiosk.voice.error);
+  if (s.disk && s.disk.freeBytes < LOW_DISK_BYTES) problems.push(`disk: only ${Math.round(s.disk.freeBytes / 1e6)} MB free under ${s.disk.path}; meals are still recorded, but free space before SQLite runs out`);
+  if (s.cpuTemperatureC != null && s.cpuTemperatureC >= HOT_CPU_C) problems.push(`temperature: the CPU is at ${s.cpuTemperatureC} °C (a Pi slows down from 80 °C): give the box air or a heat sink`);
   if (s.clock?.state === 'untrusted') problems.push(`clock: the box's time cannot be trusted and the server has not told it yet; ${s.clock.heldCheckIns} check-in(s) held until it does (check the network to the server)`);
   return problems;
 }
@@ -313,8 +343,14 @@ export class StatusServer {
     this.app = null;
     const loopback = this.loopback;
     this.loopback = null;
-    if (loopback) await new Promise<void>((resolve) => loopback.close(() => resolve()));
+    // The app first: its preClose hooks end the long-lived streams (the kiosk's events), which
+    // would otherwise hold the loopback listener's close() open for ever.
     if (app) await app.close();
+    if (loopback)
+      await new Promise<void>((resolve) => {
+        loopback.close(() => resolve());
+        loopback.closeIdleConnections();
+      });
   }
 }
 
@@ -386,6 +422,8 @@ export interface StatusSourceDeps {
   forwarder: { stats(): { connected: boolean; pending: number; lastReceiptAt: string | null; outboxAlarm?: boolean; conflicts?: number } };
   pipeline?: () => PipelineStatus;
   clock?: () => NonNullable<EdgeStatus['clock']>;
+  /** The box itself and the kiosk (disk, temperature, version, outbox age, kiosk screens and voice). */
+  box?: () => BoxStatus;
 }
 
 /** Today's meals by hand and voids, summed over the day's meals. */
@@ -395,6 +433,7 @@ function staffCounts(tally: Record<Meal, MealTally> | undefined): Pick<EdgeStatu
   const sum = (f: (t: MealTally) => number) => day.reduce((n, t) => n + f(t), 0);
   return { manual: sum((t) => t.byMethod.manual), delivery: sum((t) => t.byMethod.delivery), proxy: sum((t) => t.byMethod.proxy), voided: sum((t) => t.voided) };
 }
+export type BoxStatus = Partial<Pick<EdgeStatus, 'outboxOldestAt' | 'kiosk' | 'disk' | 'cpuTemperatureC' | 'version'>>;
 
 /** Builds the `status` function for StatusServer from the edge's components. */
 export function statusSource(deps: StatusSourceDeps): () => EdgeStatus {
@@ -412,6 +451,7 @@ export function statusSource(deps: StatusSourceDeps): () => EdgeStatus {
       ...deps.pipeline?.(),
       ...(deps.checkIns.countPendingConfirmations ? { pendingConfirmations: deps.checkIns.countPendingConfirmations() } : {}),
       ...(deps.clock ? { clock: deps.clock() } : {}),
+      ...deps.box?.(),
       rssMb: Math.round(process.memoryUsage.rss() / 1e6),
       startedAt: deps.startedAt.toISOString(),
     };

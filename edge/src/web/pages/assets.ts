@@ -72,12 +72,22 @@ input[type=radio]{width:32px;min-height:32px;height:32px;margin:0;flex:none}
 .consent-text{font-size:1.1rem;line-height:1.7}
 .consent-text h2{margin-top:0}
 h1 small{font-size:1rem;color:#444;font-weight:400}
+table.facts th{width:45%;font-weight:600}
+tr.bad td{background:#f4cccc;color:#6a0f0f}
 `;
 
-/** `data-confirm` on a form asks before it is sent (remove a staff member). Nothing else needs JS. */
+/**
+ * `data-confirm` on a form asks before it is sent (remove a staff member); `data-refresh="N"` on
+ * an element reloads the page every N seconds (the health page). Nothing else needs JS.
+ */
 export const STAFF_JS = `
 document.addEventListener('submit', function (e) {
   var f = e.target;
   if (f && f.dataset && f.dataset.confirm && !window.confirm(f.dataset.confirm)) e.preventDefault();
 });
+(function () {
+  var r = document.querySelector('[data-refresh]');
+  var s = r && Number(r.getAttribute('data-refresh'));
+  if (s > 0) setTimeout(function () { location.reload(); }, s * 1000);
+})();
 `;

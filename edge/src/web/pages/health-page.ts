@@ -1,0 +1,106 @@
+/**
+ * The box health page, /staff/health (staff login): the same data as GET /api/v1/status (which
+ * answers only on the box itself), in words staff can act on: cameras, face engine, outbox,
+ * MQTT link, clock, disk, CPU temperature, kiosk screens and voice, version. Refreshes itself
+ * every 10 s (staff.js, `data-refresh`).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Translate } from '../i18n/index.ts';
+import { requireRole } from '../staff-auth.ts';
+import type { EdgeStatus, EdgeWebPlugin } from '../status-server.ts';
+import { html, type Html } from './html.ts';
+import { pageContext, renderPage, sendPage } from './layout.ts';
+import { formatTime } from './staff-pages.ts';
+import type { MessageKey } from '../i18n/index.ts';
+
+export const HEALTH_PATH = '/staff/health';
+
+export interface HealthPageOptions {
+  status: () => EdgeStatus | Promise<EdgeStatus>;
+  timeZone?: string;
+}
+
+export function healthWebPlugin(opts: HealthPageOptions): EdgeWebPlugin {
+  return (app) => healthPage(app, opts);
+}
+
+const row = (label: string, value: Html | string | number, id?: string) => html`<tr${id ? html` id="${id}"` : ''}><th scope="row">${label}</th><td>${value}</td></tr>`;
+const gb = (b: number) => (Math.round(b / 1e8) / 10).toFixed(1);
+
+/** The catalogue's word for a state (`health.cameraState.down`), or the state itself when it has none. */
+function known(t: Translate, prefix: string, value: string): string {
+  try {
+    return t(`${prefix}.${value}` as MessageKey);
+  } catch {
+    return value; // not in the catalogue: t() found no message to fill
+  }
+}
+
+export function healthPage(app: FastifyInstance, opts: HealthPageOptions): void {
+  const tz = opts.timeZone ?? 'Asia/Shanghai';
+  app.get(HEALTH_PATH, { preValidation: requireRole('staff') }, async (request, reply) => {
+    const page = pageContext(request);
+    const { t, lang } = page;
+    const s = await opts.status();
+    const when = (iso: string | null | undefined) => (iso ? formatTime(iso, lang, tz) : t('health.never'));
+    const yes = (b: boolean | undefined) => (b ? t('health.yes') : t('health.no'));
+
+    const cameras = s.cameras ?? [];
+    const cameraTable =
+      cameras.length === 0
+        ? html`<p id="no-camera">${t('health.camera.none')}</p>`
+        : html`<table id="cameras"><thead><tr><th>${t('health.camera.id')}</th><th>${t('health.camera.state')}</th><th>${t('health.camera.fps')}</th><th>${t('health.camera.lastFrame')}</th><th class="opt">${t('health.camera.error')}</th></tr></thead><tbody>
+${cameras.map(
+  (c) => html`<tr data-camera="${c.id}" class="${c.state === 'down' ? 'bad' : ''}"><td>${c.id}${c.source ? html`<br><small>${c.source}</small>` : ''}</td><td>${known(t, 'health.cameraState', c.state)}</td><td>${c.fps === undefined ? '–' : c.fps.toFixed(1)}</td><td>${c.lastFrameAgeMs == null ? (c.lastFrameAt === undefined ? '–' : t('health.never')) : t('health.seconds.ago', { s: Math.round(c.lastFrameAgeMs / 1000) })}</td><td class="opt">${c.error ?? ''}</td></tr>`,
+)}
+</tbody></table>`;
+
+    const voice = s.kiosk?.voice;
+    const body = html`<h1>${t('health.title')}</h1>
+<section class="card" id="verdict" data-state="${s.state}">
+  <p class="notice ${s.state === 'ok' ? 'ok' : 'error'}" role="status"><strong>${s.state === 'ok' ? t('health.state.ok') : t('health.state.degraded')}</strong></p>
+  ${s.problems.length ? html`<ul id="problems">${s.problems.map((p) => html`<li>${p}</li>`)}</ul>` : ''}
+  <p><small>${t('health.refreshed', { time: formatTime(new Date().toISOString(), lang, tz) })}</small></p>
+</section>
+<div class="grid2">
+<section class="card"><h2>${t('health.box')}</h2><table class="facts">
+  ${row(t('health.device'), `${s.centreId} / ${s.deviceId}`)}
+  ${row(t('health.version'), s.version ?? '–', 'version')}
+  ${row(t('health.started'), when(s.startedAt))}
+  ${row(t('health.checkIns'), t('health.checkIns.value', { today: s.checkIns.today, total: s.checkIns.total }))}
+  ${row(t('health.disk'), s.disk ? t('health.disk.value', { free: gb(s.disk.freeBytes), total: gb(s.disk.totalBytes), percent: s.disk.totalBytes ? Math.round((100 * s.disk.freeBytes) / s.disk.totalBytes) : 0 }) : t('health.unavailable'), 'disk')}
+  ${row(t('health.temperature'), s.cpuTemperatureC == null ? t('health.unavailable') : t('health.celsius', { c: s.cpuTemperatureC }), 'temperature')}
+  ${row(t('health.memory'), s.rssMb === undefined ? '–' : t('health.mb', { mb: s.rssMb }))}
+</table></section>
+<section class="card"><h2>${t('health.engine')}</h2><table class="facts">
+  ${row(t('health.engine.backend'), s.engine ? `${s.engine.backend}${s.engine.detector ? ` · ${s.engine.detector}` : ''}` : '–', 'engine')}
+  ${row(t('health.engine.model'), s.model ? `${s.model.id} (${s.model.dimension}-d)` : '–', 'model')}
+  ${row(t('health.engine.unknown'), s.unknown ?? 0)}
+  ${row(t('health.engine.reenrol'), s.reenrolment?.elders ?? 0)}
+</table></section>
+<section class="card"><h2>${t('health.outbox')}</h2><table class="facts">
+  ${row(t('health.outbox.pending'), s.outboxPending, 'outbox-pending')}
+  ${row(t('health.outbox.oldest'), s.outboxOldestAt ? when(s.outboxOldestAt) : t('health.none'), 'outbox-oldest')}
+  ${row(t('health.outbox.alarm'), yes(s.outboxAlarm), 'outbox-alarm')}
+  ${row(t('health.outbox.conflicts'), s.conflicts ?? 0)}
+</table></section>
+<section class="card"><h2>${t('health.mqtt')}</h2><table class="facts">
+  ${row(t('health.mqtt.state'), s.mqtt.connected ? t('health.mqtt.connected') : t('health.mqtt.disconnected'), 'mqtt')}
+  ${row(t('health.mqtt.lastReceipt'), when(s.mqtt.lastReceiptAt))}
+</table></section>
+<section class="card"><h2>${t('health.clock')}</h2><table class="facts">
+  ${row(t('health.clock.state'), s.clock ? known(t, 'health.clock', s.clock.state) : '–', 'clock')}
+  ${s.clock?.offsetMs !== undefined ? row(t('health.clock.offset'), t('health.clock.ms', { ms: Math.round(s.clock.offsetMs) })) : ''}
+  ${s.clock?.syncedAt ? row(t('health.clock.synced'), when(s.clock.syncedAt)) : ''}
+  ${row(t('health.clock.held'), s.clock?.heldCheckIns ?? 0)}
+</table></section>
+<section class="card"><h2>${t('health.kiosk')}</h2><table class="facts">
+  ${row(t('health.kiosk.clients'), s.kiosk?.clients ?? 0, 'kiosk-clients')}
+  ${row(t('health.kiosk.voice'), voice ? known(t, 'health.voice', voice.state).replace('{voice}', voice.voice ?? '') : '–', 'kiosk-voice')}
+</table></section>
+</div>
+<section class="card"><h2>${t('health.cameras')}</h2>${cameraTable}</section>
+<div data-refresh="10"></div>`;
+    return sendPage(reply, renderPage({ ...page, title: t('health.title'), body }));
+  });
+}
