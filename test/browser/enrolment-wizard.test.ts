@@ -95,4 +95,44 @@ describe('enrolment wizard in Chromium', () => {
       tmp.cleanup();
     }
   }, 60_000);
+
+  it('refuses to enrol an elder without a signed consent, or a suspended one, and says why', async () => {
+    const tmp = edgeTempDir();
+    const config = loadEdgeConfig(['--centre', 'c1', '--device', 'd1', '--data', `${tmp.dir}/edge`, '--server', 'mqtt://127.0.0.1:1', '--http-port', '0'], {});
+    const camera = new LiveFakeCamera('door', 'twin', 50);
+    const engine = new FakeEngine({ twin: [fakeFace({ descriptor: wang })] });
+    const edge = new Edge(config, { engine, source: camera, clock: new TestClock('2026-11-28T04:00:00Z'), logger: quietEdgeLogger });
+    let page: Page | undefined;
+    try {
+      await edge.start();
+      await edge.staff.add({ staffId: 'M001', name: '张丽', role: 'manager', pin: '135790' }, null);
+      edge.registry.create({ elderId: 'E3', name: '李桂兰' }, 'M001');
+      edge.registry.create({ elderId: 'E4', name: '张建国' }, 'M001', { signedBy: 'elder' });
+      edge.registry.setStatus('E4', 'suspended', 'M001');
+
+      page = await (await browser.newContext({ viewport: TABLET })).newPage();
+      await page.goto(`${edge.statusUrl}/staff/login`);
+      await page.fill('#staffId', 'M001');
+      await page.fill('#pin', '135790');
+      await page.click('#login-form button[type=submit]');
+
+      const noConsent = await page.goto(`${edge.statusUrl}/staff/elders/E3/enrol`);
+      expect(noConsent?.status()).toBe(409);
+      expect(await page.textContent('.notice.error')).toBe('还没有签署知情同意，不能录入人脸。请先签署。');
+      expect(await page.isVisible('#enrol-start')).toBe(false);
+      // The way forward: the consent form.
+      await page.click('#enrol-consent-first');
+      expect(new URL(page.url()).pathname).toBe('/staff/elders/E3/consent');
+
+      const suspended = await page.goto(`${edge.statusUrl}/staff/elders/E4/enrol`);
+      expect(suspended?.status()).toBe(409);
+      expect(await page.textContent('.notice.error')).toBe('该老人状态为“暂停”，只有在册老人才能录入人脸。');
+      expect(await page.isVisible('#enrol-start')).toBe(false);
+      expect(edge.elders.countTemplates()).toBe(0);
+    } finally {
+      await page?.context().close();
+      await edge.stop();
+      tmp.cleanup();
+    }
+  }, 60_000);
 });

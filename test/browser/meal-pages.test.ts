@@ -111,4 +111,17 @@ describe('meals by hand in Chromium', () => {
     expect(await page.textContent('.notice.error')).toBe('代领时请填写代领人姓名。');
     expect(edge.checkIns.countAll()).toBe(1);
   });
+
+  it('refuses a meal by hand for a suspended elder, saying so', async () => {
+    db.prepare("UPDATE elders SET status = 'suspended' WHERE elder_id = 'E002'").run();
+    await page.goto(`${base}/staff/meals?q=${encodeURIComponent('李建国')}`);
+    expect(await page.textContent('li[data-elder-id="E002"], body')).toContain('状态：暂停，不能登记用餐');
+    expect(await page.locator('a[href="/staff/meals?elder=E002"]').count()).toBe(0);
+    // Nor by posting the form anyway: the API refuses too.
+    const csrf = await page.getAttribute('meta[name="csrf-token"]', 'content');
+    const res = await page.request.post(`${base}/api/v1/meals`, { headers: { 'x-csrf-token': csrf ?? '', origin: base }, data: { elderId: 'E002', method: 'manual' } });
+    expect(res.status()).toBe(409);
+    expect(((await res.json()) as { error: string }).error).toMatch(/suspended/);
+    expect(edge.checkIns.countAll()).toBe(0);
+  });
 });
