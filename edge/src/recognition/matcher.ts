@@ -112,7 +112,8 @@ export type UnknownReason = 'no-templates' | 'above-threshold' | 'ambiguous' | '
 
 export type MatchResult =
   | { kind: 'recognised'; elderId: string; distance: number; secondElderId?: string; secondDistance?: number }
-  | { kind: 'unknown'; reason: UnknownReason; bestElderId?: string; distance?: number };
+  /** `secondElderId`/`secondDistance`: the runner-up when the margin or the cohort test refused (for staff review). */
+  | { kind: 'unknown'; reason: UnknownReason; bestElderId?: string; distance?: number; secondElderId?: string; secondDistance?: number };
 
 export class Matcher {
   private readonly options: MatcherOptions;
@@ -284,8 +285,8 @@ export class Matcher {
     if (second < 0) return { kind: 'recognised', elderId, distance };
     const secondElderId = this.elders[second]!;
     const secondDistance = Math.sqrt(best[second]!);
-    if (secondDistance - distance < this.options.margin) return { kind: 'unknown', reason: 'ambiguous', bestElderId: elderId, distance };
-    if (this.options.cohortRatio < 1 && distance > this.options.cohortRatio * this.cohortMean(first)) return { kind: 'unknown', reason: 'cohort', bestElderId: elderId, distance };
+    if (secondDistance - distance < this.options.margin) return { kind: 'unknown', reason: 'ambiguous', bestElderId: elderId, distance, secondElderId, secondDistance };
+    if (this.options.cohortRatio < 1 && distance > this.options.cohortRatio * this.cohortMean(first)) return { kind: 'unknown', reason: 'cohort', bestElderId: elderId, distance, secondElderId, secondDistance };
     return { kind: 'recognised', elderId, distance, secondElderId, secondDistance };
   }
 
