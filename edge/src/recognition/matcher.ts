@@ -281,7 +281,11 @@ export class Matcher {
     const elderId = this.elders[first]!;
     const distance = Math.sqrt(best[first]!);
     if (!Number.isFinite(distance)) return { kind: 'unknown', reason: 'above-threshold', bestElderId: elderId };
-    if (distance > this.options.threshold) return { kind: 'unknown', reason: 'above-threshold', bestElderId: elderId, distance };
+    if (distance > this.options.threshold) {
+      // The runner-up too, for staff reviewing the face (review/review-service.ts nearest elders).
+      const runnerUp = second >= 0 && Number.isFinite(best[second]!) ? { secondElderId: this.elders[second]!, secondDistance: Math.sqrt(best[second]!) } : {};
+      return { kind: 'unknown', reason: 'above-threshold', bestElderId: elderId, distance, ...runnerUp };
+    }
     if (second < 0) return { kind: 'recognised', elderId, distance };
     const secondElderId = this.elders[second]!;
     const secondDistance = Math.sqrt(best[second]!);

@@ -141,7 +141,7 @@ export function reviewPages(app: FastifyInstance, opts: ReviewRoutesOptions): vo
 
   const itemCard = (page: PageContext, item: ReviewItem) => {
     const t = page.t;
-    const img = item.hasCrop ? html`<img class="crop" src="/staff/review/${item.id}/crop" alt="${t(`review.kind.${item.kind}` as MessageKey)}" width="160">` : html`<p>${t('review.noCrop')}</p>`;
+    const img = item.hasCrop ? html`<img class="crop" src="/staff/review/${item.id}/crop" alt="${t(`review.kind.${item.kind}` as MessageKey)}" width="160">` : html`<p class="crop">${t('review.noCrop')}</p>`;
     return html`<section class="card review-item" data-review-id="${item.id}" data-kind="${item.kind}">
 <h2>${t(`review.kind.${item.kind}` as MessageKey)}</h2>
 ${img}
