@@ -152,6 +152,21 @@ describe('staff decide', () => {
     expect(service.getConfirmation(second!.confirmationId!)).toMatchObject({ status: 'rejected' });
     expect(service.listForDay('2025-03-10').map((c) => c.elderId)).toEqual(['E1']);
   });
+
+  it('closes an anti-spoof item whose hold was decided elsewhere (the confirmations API, a later check-in), dropping its crop', async () => {
+    await door({ p: [at(A, 4, { antispoof: 0.1 })], q: [at(B, 6, { antispoof: 0.1 })] }, ['p', 'p', 'p', 'none']);
+    await door({ q: [at(B, 6, { antispoof: 0.1 })] }, ['q', 'q', 'q']);
+    const items = reviews.list();
+    expect(items.map((i) => i.kind)).toEqual(['antispoof', 'antispoof']);
+    const wang = items.find((i) => service.getConfirmation(i.confirmationId!)?.elderId === 'E1')!;
+    const li = items.find((i) => i !== wang)!;
+    expect(service.confirm(wang.confirmationId!, 'S09').status).toBe('recorded');
+    expect(service.record({ elderId: 'E2', method: 'manual', staffId: 'S01' }).status).toBe('recorded');
+    expect(reviews.list()).toEqual([]);
+    expect(reviews.get(wang.id)).toMatchObject({ status: 'assigned', decidedBy: 'S09', elderId: 'E1', hasCrop: false });
+    expect(reviews.get(li.id)).toMatchObject({ status: 'assigned', elderId: 'E2', hasCrop: false });
+    expect(crops()).toBe(0);
+  });
 });
 
 describe('crops stay on the box, for a while', () => {

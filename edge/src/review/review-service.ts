@@ -204,7 +204,20 @@ export function createReviewService(deps: ReviewServiceDeps): ReviewService {
       await Promise.all(inFlight);
     },
     idle: async () => void (await Promise.all(inFlight)),
-    list: (limit = 100) => reviews.listPending(limit).map(named),
+    list(limit = 100) {
+      // An anti-spoof hold decided elsewhere (/api/v1/confirmations, or superseded by a check-in
+      // of the elder) leaves nothing to review: its item closes, and its crop goes.
+      const items = reviews.listPending(limit);
+      const open = items.filter((r) => {
+        if (r.confirmationId === undefined) return true;
+        const hold = checkIns.getConfirmation(r.confirmationId);
+        if (hold?.status === 'pending') return true;
+        const status = hold?.status === 'confirmed' || hold?.status === 'superseded' ? 'assigned' : 'dismissed';
+        reviews.decide(r.id, { status, at: hold?.decidedAt ?? clock.now().toISOString(), by: hold?.decidedBy ?? 'box', ...(hold ? { elderId: hold.elderId } : {}), ...(hold?.eventId !== undefined ? { eventId: hold.eventId } : {}) });
+        return false;
+      });
+      return open.map(named);
+    },
     get(id) {
       const r = reviews.get(id);
       return r && named(r);
