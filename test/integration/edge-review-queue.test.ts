@@ -10,7 +10,7 @@ import type { MealEvent } from '../../common/contract.ts';
 import type { Db } from '../../common/sqlite.ts';
 import type { ElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import type { CheckInService } from '../../edge/src/meals/check-in-service.ts';
-import type { ReviewService } from '../../edge/src/review/review-service.ts';
+import { cropFace, type ReviewService } from '../../edge/src/review/review-service.ts';
 import type { OutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import type { AuditLog } from '../../edge/src/audit/audit-log.ts';
 import type { DetectedFace } from '../../edge/src/vision/face-engine.ts';
@@ -195,5 +195,28 @@ describe('crops stay on the box, for a while', () => {
     expect(everything).not.toContain(b64);
     expect(everything).not.toContain(hex);
     expect(everything).not.toMatch(/"crop"/);
+  });
+});
+
+describe('cropFace', () => {
+  it('crops raw RGB frames and faces at the edge of the frame, never larger than 160 px', async () => {
+    const width = 640;
+    const height = 480;
+    const rgb = { kind: 'rgb' as const, data: new Uint8Array(width * height * 3).fill(90), width, height };
+    for (const box of [{ x: 200, y: 100, width: 300, height: 300 }, { x: 600, y: 450, width: 80, height: 80 }, { x: -20, y: -10, width: 60, height: 60 }]) {
+      const meta = await sharp(await cropFace(rgb, box)).metadata();
+      expect(meta.format).toBe('jpeg');
+      expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(160);
+      expect(Math.min(meta.width!, meta.height!)).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses what is not an image; the item is then kept without a picture, and the page says so', async () => {
+    const junk = { kind: 'encoded' as const, bytes: new TextEncoder().encode('not a jpeg') };
+    await expect(cropFace(junk, { x: 0, y: 0, width: 10, height: 10 })).rejects.toThrow();
+    reviews.keep({ kind: 'unknown', cameraId: 'door', at: Date.parse(LUNCH), image: junk, box: { x: 0, y: 0, width: 10, height: 10 }, nearest: [] });
+    await reviews.idle();
+    expect(reviews.list()).toMatchObject([{ kind: 'unknown', hasCrop: false, nearest: [] }]);
+    expect(lines.some((l) => l.msg === 'review crop failed')).toBe(true);
   });
 });
