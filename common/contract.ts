@@ -77,6 +77,8 @@ export const MealEventSchema = Type.Object(
     staffId: Type.Optional(Id),
     /** Who collected a `proxy` meal (a family member, a neighbour), as staff wrote it down. */
     proxyName: Type.Optional(Type.String({ minLength: 1, maxLength: PROXY_NAME_MAX })),
+    /** A `face` meal a staff member assigned from the box's review queue (the face was not sure): their staff id. */
+    reviewedBy: Type.Optional(Id),
   },
   { additionalProperties: false },
 );

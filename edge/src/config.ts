@@ -137,6 +137,15 @@ export const edgeSettings = {
   },
   kioskSpeechRate: { flag: 'kiosk-speech-rate', env: 'MEALCHECK_KIOSK_SPEECH_RATE', type: 'int', default: 140, min: 80, max: 450, doc: "the kiosk voice's speed in words per minute (espeak-ng's own default is 175; slower suits elders)" },
   kioskVolume: { flag: 'kiosk-volume', env: 'MEALCHECK_KIOSK_VOLUME', type: 'int', default: 100, min: 0, max: 200, doc: "the kiosk voice's loudness, 0-200 (espeak-ng amplitude; 100 is normal); the screen's own volume adds to it" },
+  reviewRetentionHours: {
+    flag: 'review-retention-hours',
+    env: 'MEALCHECK_REVIEW_RETENTION_HOURS',
+    type: 'number',
+    default: 24,
+    min: 0.01,
+    max: 720,
+    doc: 'hours the face crop of an undecided review item (unknown face, doubtful match, anti-spoof hold) is kept on the box; crops are also dropped when staff decide',
+  },
   kioskShowSeconds: { flag: 'kiosk-show-seconds', env: 'MEALCHECK_KIOSK_SHOW_SECONDS', type: 'number', default: 5, min: 1, max: 60, doc: 'seconds the kiosk shows a name and message before it returns to the idle screen' },
   ...recognitionSettings,
 } as const satisfies SettingsSpec;
@@ -182,6 +191,8 @@ export interface EdgeConfig {
   elders: { categories: string[]; consentDir?: string };
   /** The kiosk page: name on screen, voice (null: none; WAVs cached in `audioDir`), seconds a message stays. */
   kiosk: { name: KioskNameMode; voice: string | null; speechRate: number; volume: number; showSeconds: number; audioDir: string };
+  /** The review queue: crops of undecided items are dropped after this many ms. */
+  review: { retentionMs: number };
 }
 
 /** Reads argv and env, checks everything, and throws one ConfigError listing every problem. */
@@ -280,6 +291,7 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     recognition: recognitionOptions(s, decision),
     elders: { categories: [...new Set(categories)] },
     kiosk: { name: s.kioskName, voice: s.kioskVoice === 'off' ? null : s.kioskVoice, speechRate: s.kioskSpeechRate, volume: s.kioskVolume, showSeconds: s.kioskShowSeconds, audioDir: join(s.dataDir, 'kiosk-audio') },
+    review: { retentionMs: Math.round(s.reviewRetentionHours * 3600_000) },
   };
   if (s.consentDir !== undefined) cfg.elders.consentDir = s.consentDir;
   if (s.mqttUsername !== undefined) cfg.mqtt.username = s.mqttUsername;

@@ -32,7 +32,7 @@ import { createCheckInService, type CheckInService } from './meals/check-in-serv
 import type { CheckInRecorder } from './meals/check-in.ts';
 import { kioskMessage } from './meals/kiosk-message.ts';
 import { Matcher, type TemplateSet } from './recognition/matcher.ts';
-import { RecognitionPipeline, type CheckInEvent, type UnknownEvent } from './recognition/pipeline.ts';
+import { RecognitionPipeline, type CheckInEvent, type ReviewSink, type UnknownEvent } from './recognition/pipeline.ts';
 import { createClockCorrector } from './meals/clock-correction.ts';
 import { createClockRepository } from './clock/clock-repository.ts';
 import { createOutboxRepository } from './sync/outbox-repository.ts';
@@ -48,6 +48,9 @@ import { staffWebPlugins } from './web/staff-routes.ts';
 import { createStaffMealService, type StaffMealService } from './meals/staff-meal-service.ts';
 import { createTodayService, type TodayService } from './meals/today-service.ts';
 import { mealWebPlugin } from './web/meal-routes.ts';
+import { reviewWebPlugin } from './web/review-routes.ts';
+import { createReviewRepository } from './review/review-repository.ts';
+import { createReviewService, type ReviewService } from './review/review-service.ts';
 import { elderWebPlugins } from './web/elder-routes.ts';
 import { KIOSK_PHRASES, KioskHub } from './kiosk/kiosk-hub.ts';
 import { KioskSpeech } from './kiosk/kiosk-speech.ts';
@@ -118,7 +121,7 @@ export function createFrameEngine(config: EdgeConfig, logger: Logger): FaceApiEn
 /** One camera's pipeline as the edge runs it (the benchmark builds it here too). */
 export function createRecognitionPipeline(
   config: EdgeConfig,
-  deps: { source: FrameSource; engine: FaceEngine; matcher: Matcher; recorder: CheckInRecorder; logger: Logger },
+  deps: { source: FrameSource; engine: FaceEngine; matcher: Matcher; recorder: CheckInRecorder; logger: Logger; review?: ReviewSink },
 ): RecognitionPipeline {
   return new RecognitionPipeline({ ...deps, ...(config.motionGate ? { gate: new MotionGate() } : {}), options: { cameraId: deps.source.id, ...config.recognition } });
 }
@@ -143,6 +146,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
   staff!: StaffService;
   /** Meals by hand and voids as the staff pages make them (audited). */
   staffMeals!: StaffMealService;
+  /** What the door was unsure of, with face crops kept on this box, for staff (review/review-service.ts). */
+  reviews!: ReviewService;
   /** Today's view: windows, meals by method, check-ins, expected regulars. */
   today!: TodayService;
   /** The staff pages' address: on the LAN address when `--staff-host` is set, else this box's. */
@@ -287,6 +292,11 @@ export class Edge extends EventEmitter<EdgeEvents> {
     this.staffMeals = staffMeals;
     const today = createTodayService({ checkIns: checkInRepo, elders, windows: config.meals.windows, timeZone: config.meals.timeZone, clock, staffName: (id) => staff.get(id)?.name });
     this.today = today;
+    // The review queue: crops stay in this box's SQLite; expired ones go at start and on a timer.
+    const reviews = createReviewService({ db, reviews: createReviewRepository(db), elders, checkIns, audit, clock, ids, retentionMs: config.review.retentionMs, logger: logger.child({ component: 'review' }) });
+    this.reviews = reviews;
+    reviews.start();
+    stack.push(() => reviews.stop());
 
     // Forwarding first: meals already in the outbox go out even if the camera or models fail.
     const forwarder = new Forwarder(
@@ -392,6 +402,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
         ...staffWebPlugins({ staff, timeZone: config.meals.timeZone }),
         ...elderWebPlugins(this.registry, wizard),
         mealWebPlugin({ meals: staffMeals, today, elders, timeZone: config.meals.timeZone }),
+        reviewWebPlugin({ reviews, elders, timeZone: config.meals.timeZone, retentionHours: config.review.retentionMs / 3600_000 }),
         kioskWebPlugin({ hub: kiosk, speech, timeZone: config.meals.timeZone, showSeconds: config.kiosk.showSeconds }),
         healthWebPlugin({ status: statusOf, timeZone: config.meals.timeZone }),
       ],
@@ -414,7 +425,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     for (const source of sources) {
       const tap = new FrameTap(source);
       taps.set(source.id, tap);
-      const pipeline = createRecognitionPipeline(config, { source: tap, engine, matcher, recorder: checkIns, logger: logger.child({ component: 'recognition' }) });
+      const pipeline = createRecognitionPipeline(config, { source: tap, engine, matcher, recorder: checkIns, review: reviews, logger: logger.child({ component: 'recognition' }) });
       this.pipeline ??= pipeline;
       this.pipelines.push(pipeline);
       // The kiosk first: the elder at the door waits for it, the log does not.

@@ -64,6 +64,31 @@ export function fakeImage(label: string): EngineImage {
   return { kind: 'encoded', bytes: encoder.encode(label) };
 }
 
+/**
+ * A real JPEG (grey, 320x240) carrying a scene label in a comment segment: the FakeEngine reads
+ * the label, sharp decodes the picture (for the review queue's crops).
+ */
+export async function labelledJpeg(label: string, width = 320, height = 240): Promise<EngineImage> {
+  const { default: sharp } = await import('sharp');
+  const jpeg = await sharp({ create: { width, height, channels: 3, background: { r: 120, g: 110, b: 100 } } }).jpeg().toBuffer();
+  const text = encoder.encode(label);
+  const com = new Uint8Array(4 + text.length);
+  com.set([0xff, 0xfe, (text.length + 2) >> 8, (text.length + 2) & 0xff]);
+  com.set(text, 4);
+  const bytes = new Uint8Array(jpeg.length + com.length);
+  bytes.set(jpeg.subarray(0, 2));
+  bytes.set(com, 2);
+  bytes.set(jpeg.subarray(2), 2 + com.length);
+  return { kind: 'encoded', bytes };
+}
+
+/** The label of a labelledJpeg (its comment segment right after SOI), else undefined. */
+function jpegLabel(b: Uint8Array): string | undefined {
+  if (b.length < 6 || b[0] !== 0xff || b[1] !== 0xd8 || b[2] !== 0xff || b[3] !== 0xfe) return undefined;
+  const len = (b[4]! << 8) | b[5]!;
+  return decoder.decode(b.subarray(6, 4 + len));
+}
+
 /** The recognizer a FakeEngine says it runs unless told another: face-api's 128-d net. */
 export const FAKE_MODEL: Readonly<RecognizerModel> = { id: 'face-api', dimension: DIM, alignment: 'dlib-150' };
 
@@ -94,7 +119,7 @@ export class FakeEngine implements FaceEngine {
   async detect(image: EngineImage): Promise<DetectedFace[]> {
     if (image.kind !== 'encoded') throw new ImageError('unsupported-format', 'the fake engine takes encoded images only');
     if (image.bytes.length === 0) throw new ImageError('empty', 'the image is empty');
-    const label = decoder.decode(image.bytes).trim();
+    const label = (jpegLabel(image.bytes) ?? decoder.decode(image.bytes)).trim();
     this.calls.push(label);
     const scene = this.scenes.get(label);
     if (scene === undefined) throw new ImageError('corrupt', `not an image the fake engine knows ("${label.slice(0, 40)}")`);

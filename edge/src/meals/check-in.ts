@@ -24,6 +24,8 @@ export interface CheckInRequest {
   staffId?: string;
   /** Who collected a `proxy` meal (a family member, a neighbour): required for `proxy`, absent otherwise. */
   proxyName?: string;
+  /** A face check-in a staff member assigned from the review queue (review/review-service.ts): their id. */
+  reviewedBy?: string;
 }
 
 /**
@@ -41,6 +43,10 @@ export function requestProblem(req: CheckInRequest): string | undefined {
     return 'a face check-in carries no staff id (staff record meals by hand as manual, delivery or proxy)';
   }
   if (req.staffId !== undefined && !isValidId(req.staffId)) return `invalid staff id "${req.staffId}"`;
+  if (req.reviewedBy !== undefined) {
+    if (req.method !== 'face') return 'only a face check-in is assigned from the review queue (reviewedBy)';
+    if (!isValidId(req.reviewedBy)) return `invalid staff id "${req.reviewedBy}"`;
+  }
   if (req.method === 'proxy') {
     if (req.proxyName === undefined || req.proxyName.trim() === '') return 'a proxy meal needs the name of the person who collects it';
     if (req.proxyName !== req.proxyName.trim() || req.proxyName.length > PROXY_NAME_MAX) return `the collector's name must be 1-${PROXY_NAME_MAX} characters without leading or trailing spaces`;
@@ -77,10 +83,12 @@ export interface DoorVisit {
   staffId?: string;
   /** Who collected a `proxy` meal. */
   proxyName?: string;
+  /** The staff member who assigned a face from the review queue (in the event; not a column of check_ins). */
+  reviewedBy?: string;
 }
 
 /** A door visit's optional details: score, camera, anti-spoof hint, and for meals by hand the staff member and the collector. */
-export type DoorDetails = Pick<DoorVisit, 'score' | 'cameraId' | 'antispoof' | 'staffId' | 'proxyName'>;
+export type DoorDetails = Pick<DoorVisit, 'score' | 'cameraId' | 'antispoof' | 'staffId' | 'proxyName' | 'reviewedBy'>;
 
 /** The details of `from` that are set, to copy onto a record (absent ones stay absent). */
 export function doorDetails(from: DoorDetails): DoorDetails {
@@ -90,6 +98,7 @@ export function doorDetails(from: DoorDetails): DoorDetails {
   if (from.antispoof !== undefined) d.antispoof = from.antispoof;
   if (from.staffId !== undefined) d.staffId = from.staffId;
   if (from.proxyName !== undefined) d.proxyName = from.proxyName;
+  if (from.reviewedBy !== undefined) d.reviewedBy = from.reviewedBy;
   return d;
 }
 

@@ -112,7 +112,8 @@ export type UnknownReason = 'no-templates' | 'above-threshold' | 'ambiguous' | '
 
 export type MatchResult =
   | { kind: 'recognised'; elderId: string; distance: number; secondElderId?: string; secondDistance?: number }
-  | { kind: 'unknown'; reason: UnknownReason; bestElderId?: string; distance?: number };
+  /** `secondElderId`/`secondDistance`: the runner-up when the margin or the cohort test refused (for staff review). */
+  | { kind: 'unknown'; reason: UnknownReason; bestElderId?: string; distance?: number; secondElderId?: string; secondDistance?: number };
 
 export class Matcher {
   private readonly options: MatcherOptions;
@@ -280,12 +281,16 @@ export class Matcher {
     const elderId = this.elders[first]!;
     const distance = Math.sqrt(best[first]!);
     if (!Number.isFinite(distance)) return { kind: 'unknown', reason: 'above-threshold', bestElderId: elderId };
-    if (distance > this.options.threshold) return { kind: 'unknown', reason: 'above-threshold', bestElderId: elderId, distance };
+    if (distance > this.options.threshold) {
+      // The runner-up too, for staff reviewing the face (review/review-service.ts nearest elders).
+      const runnerUp = second >= 0 && Number.isFinite(best[second]!) ? { secondElderId: this.elders[second]!, secondDistance: Math.sqrt(best[second]!) } : {};
+      return { kind: 'unknown', reason: 'above-threshold', bestElderId: elderId, distance, ...runnerUp };
+    }
     if (second < 0) return { kind: 'recognised', elderId, distance };
     const secondElderId = this.elders[second]!;
     const secondDistance = Math.sqrt(best[second]!);
-    if (secondDistance - distance < this.options.margin) return { kind: 'unknown', reason: 'ambiguous', bestElderId: elderId, distance };
-    if (this.options.cohortRatio < 1 && distance > this.options.cohortRatio * this.cohortMean(first)) return { kind: 'unknown', reason: 'cohort', bestElderId: elderId, distance };
+    if (secondDistance - distance < this.options.margin) return { kind: 'unknown', reason: 'ambiguous', bestElderId: elderId, distance, secondElderId, secondDistance };
+    if (this.options.cohortRatio < 1 && distance > this.options.cohortRatio * this.cohortMean(first)) return { kind: 'unknown', reason: 'cohort', bestElderId: elderId, distance, secondElderId, secondDistance };
     return { kind: 'recognised', elderId, distance, secondElderId, secondDistance };
   }
 

@@ -12,7 +12,7 @@ import type { Logger } from '../../../common/logger.ts';
 import type { FrameSource, Frame } from '../capture/frame-source.ts';
 import type { FrameGate } from '../capture/motion-gate.ts';
 import type { CheckInRecorder, CheckInResult } from '../meals/check-in.ts';
-import { ImageError, type DetectedFace, type DetectOptions, type FaceBox, type FaceEngine } from '../vision/face-engine.ts';
+import { ImageError, type DetectedFace, type DetectOptions, type EngineImage, type FaceBox, type FaceEngine } from '../vision/face-engine.ts';
 import { withDefaults } from './defaults.ts';
 import { checkQuality, type QualityOptions } from './quality.ts';
 import type { Matcher, MatchResult } from './matcher.ts';
@@ -59,6 +59,44 @@ export interface RecognitionPipelineDeps {
    * static scene then costs a thumbnail per frame, not a detection). None: every frame is.
    */
   gate?: FrameGate;
+  /**
+   * Where faces that need a person go (review/review-service.ts): a stranger who stayed, a
+   * match inside the margin, a held anti-spoof suspect. None: nothing is kept.
+   */
+  review?: ReviewSink;
+}
+
+/** Unknown tracks with at least this many votes "stayed at the door" and are kept for review. */
+export const REVIEW_MIN_VOTES = 2;
+
+/**
+ * A face the door could not settle, for staff: the frame it was largest in and its box, the
+ * elders it came closest to. The image stays on the box (the sink crops and stores it there).
+ */
+export interface ReviewFace {
+  kind: 'unknown' | 'margin' | 'antispoof';
+  cameraId: string;
+  /** When it was at the door, ms since epoch (the frame's capture time). */
+  at: number;
+  image: EngineImage;
+  box: FaceBox;
+  nearest: Array<{ elderId: string; distance: number }>;
+  /** The anti-spoof hold it is (`antispoof`). */
+  confirmationId?: string;
+}
+
+/** The review queue's port: keeps a face for staff; never throws, never blocks the loop. */
+export interface ReviewSink {
+  keep(face: ReviewFace): void;
+}
+
+/** Per open track: its best look so far (largest matched face) and the elders it came close to. */
+interface TrackLook {
+  image: EngineImage;
+  box: FaceBox;
+  size: number;
+  at: number;
+  nearest: Map<string, number>;
 }
 
 /** Where and when a decision was made (never the image or descriptor: they stay in memory). */
@@ -165,6 +203,9 @@ export interface PipelineEvents {
 export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
   private readonly source: FrameSource;
   private readonly gate: FrameGate | undefined;
+  private readonly review: ReviewSink | undefined;
+  /** Only with a review sink. */
+  private readonly looks = new Map<number, TrackLook>();
   private readonly engine: FaceEngine;
   private readonly matcher: Matcher;
   private readonly recorder: CheckInRecorder;
@@ -189,6 +230,7 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
     super();
     this.source = deps.source;
     this.gate = deps.gate;
+    this.review = deps.review;
     this.engine = deps.engine;
     this.matcher = deps.matcher;
     this.recorder = deps.recorder;
@@ -326,6 +368,7 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
       }
       matched++;
       this.counts.matched++;
+      if (this.review) this.look(a.trackId, frame, face.box, size, match);
       // The anti-spoof score travels with the vote, so only frames that agreed on the elder count.
       const decision = this.voter.add(a.trackId, face.antispoof === undefined ? { match, faceSize: size } : { match, faceSize: size, antispoof: face.antispoof });
       if (decision) this.onDecision(a.trackId, decision, ref);
@@ -334,6 +377,7 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
       this.undescribed.delete(t.id);
       const decision = this.voter.end(t.id);
       if (decision) this.onDecision(t.id, decision, ref);
+      this.looks.delete(t.id);
     }
     this.updateDeciding(ref);
     this.safeEmit('frame', { cameraId: this.options.cameraId, frame: ref, faces: faces.length, matched, detectMs });
@@ -346,6 +390,7 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
       const decision = this.voter.end(t.id);
       if (decision) this.onDecision(t.id, decision, last);
     }
+    this.looks.clear();
     this.updateDeciding(last);
   }
 
@@ -377,6 +422,8 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
         this.log.info({ camera: cameraId, trackId, elderId: d.elderId, distance: round(d.distance), votes: d.votes, antispoof, status: result.status }, 'face check-in');
         const ev: CheckInEvent = { cameraId, trackId, elderId: d.elderId, distance: d.distance, agreeing: d.agreeing, votes: d.votes, result, frame };
         if (d.antispoof !== undefined) ev.antispoof = d.antispoof;
+        if (result.status === 'pending-confirmation') this.keepForReview(trackId, 'antispoof', result.confirmation.id);
+        else this.looks.delete(trackId);
         this.safeEmit('check-in', ev);
         break;
       }
@@ -386,9 +433,49 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
         const ev: UnknownEvent = { cameraId, trackId, reason: d.reason, votes: d.votes, frame };
         if (d.bestElderId !== undefined) ev.bestElderId = d.bestElderId;
         if (d.distance !== undefined) ev.distance = d.distance;
+        if (d.reason === 'above-threshold') {
+          if (d.votes >= REVIEW_MIN_VOTES) this.keepForReview(trackId, 'unknown');
+        } else if (d.reason !== 'no-templates') {
+          this.keepForReview(trackId, 'margin');
+        }
+        this.looks.delete(trackId);
         this.safeEmit('unknown', ev);
         break;
       }
+    }
+  }
+
+  /** Remembers the track's largest face (its frame is only referenced) and the elders near it. */
+  private look(trackId: number, frame: Frame, box: FaceBox, size: number, match: MatchResult): void {
+    let l = this.looks.get(trackId);
+    if (!l || size > l.size) {
+      l = { image: frame.image, box: { ...box }, size, at: frame.at, nearest: l?.nearest ?? new Map() };
+      this.looks.set(trackId, l);
+    }
+    const near = (elderId: string | undefined, distance: number | undefined) => {
+      if (elderId === undefined || distance === undefined) return;
+      const d = l.nearest.get(elderId);
+      if (d === undefined || distance < d) l.nearest.set(elderId, distance);
+    };
+    if (match.kind === 'recognised') {
+      near(match.elderId, match.distance);
+      near(match.secondElderId, match.secondDistance);
+    } else {
+      near(match.bestElderId, match.distance);
+      near(match.secondElderId, match.secondDistance);
+    }
+  }
+
+  private keepForReview(trackId: number, kind: ReviewFace['kind'], confirmationId?: string): void {
+    const l = this.looks.get(trackId);
+    this.looks.delete(trackId);
+    if (!this.review || !l) return;
+    const face: ReviewFace = { kind, cameraId: this.options.cameraId, at: l.at, image: l.image, box: l.box, nearest: [...l.nearest].map(([elderId, distance]) => ({ elderId, distance })) };
+    if (confirmationId !== undefined) face.confirmationId = confirmationId;
+    try {
+      this.review.keep(face);
+    } catch (err) {
+      this.fail('listener', err);
     }
   }
 

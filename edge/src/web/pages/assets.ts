@@ -54,6 +54,7 @@ tr.open{background:#fff2cc}
 tr.voided td{color:#555;text-decoration:line-through}
 tr.voided td:last-child{text-decoration:none}
 .voided-note{color:#6a0f0f;font-weight:600}
+.review-item{display:grid;grid-template-columns:160px 1fr;gap:.25rem 1.5rem;align-items:start}.review-item>h2,.review-item>form.dismiss,.review-item>form.assign-other{grid-column:2}.review-item>.crop{grid-row:1 / span 6;grid-column:1;border-radius:6px}.review-item>*:not(.crop){grid-column:2}.review-item form{margin:.25rem 0}
 .void-form{display:flex;flex-wrap:wrap;gap:6px}
 .void-form input{width:9em;min-height:48px}
 #check-ins td:nth-child(-n+3){white-space:nowrap}

@@ -32,6 +32,7 @@ export const HOME_LINKS: Array<{ key: MessageKey; about: MessageKey; href?: stri
   { id: 'elders', key: 'home.elders', about: 'home.elders.about', href: '/staff/elders', role: 'staff' },
   { id: 'today', key: 'home.today', about: 'home.today.about', href: '/staff/today', role: 'staff' },
   { id: 'manual', key: 'home.manual', about: 'home.manual.about', href: '/staff/meals', role: 'staff' },
+  { id: 'review', key: 'home.review', about: 'home.review.about', href: '/staff/review', role: 'staff' },
   { id: 'health', key: 'home.health', about: 'home.health.about', href: '/staff/health', role: 'staff' },
   { id: 'accounts', key: 'home.staff', about: 'home.staff.about', href: '/staff/accounts', role: 'manager' },
 ];

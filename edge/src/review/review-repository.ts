@@ -1,0 +1,116 @@
+/**
+ * SQL for `review_items` (edge migration 009): decisions at the door that need a person, each
+ * with a small face crop kept on this box until it is decided or expires.
+ */
+import type { Db } from '../../../common/sqlite.ts';
+
+export const REVIEW_KINDS = ['unknown', 'margin', 'antispoof'] as const;
+/**
+ * `unknown`: a face that stayed at the door and matched no elder. `margin`: close to an elder
+ * but not surely them (inside the margin, the cohort test, the frames disagreed). `antispoof`: a
+ * check-in held as a possible photo or screen (its hold is `confirmationId`).
+ */
+export type ReviewKind = (typeof REVIEW_KINDS)[number];
+export const REVIEW_STATUSES = ['pending', 'assigned', 'dismissed', 'expired'] as const;
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
+
+/** An elder the face was close to, and how close (descriptor distance, lower is closer). */
+export interface NearElder {
+  elderId: string;
+  distance: number;
+}
+
+export interface ReviewRecord {
+  id: string;
+  kind: ReviewKind;
+  /** When the face was at the door, ISO 8601. */
+  at: string;
+  cameraId: string;
+  /** Closest first. */
+  nearest: NearElder[];
+  status: ReviewStatus;
+  /** False once decided or expired: the crop is gone. */
+  hasCrop: boolean;
+  confirmationId?: string;
+  decidedAt?: string;
+  decidedBy?: string;
+  elderId?: string;
+  eventId?: string;
+}
+
+export interface ReviewRepository {
+  insert(r: Omit<ReviewRecord, 'status' | 'hasCrop'>, crop: Buffer | null): void;
+  get(id: string): ReviewRecord | undefined;
+  /** The crop of a pending item (JPEG), if it still has one. */
+  crop(id: string): Buffer | undefined;
+  /** Pending items, newest first. */
+  listPending(limit: number): ReviewRecord[];
+  countPending(): number;
+  /** Decides a pending item and drops its crop; false when it was not pending. */
+  decide(id: string, d: { status: 'assigned' | 'dismissed'; at: string; by: string; elderId?: string; eventId?: string }): boolean;
+  /** Pending items from before `before` expire: their crops are dropped. Returns how many. */
+  expire(before: string, at: string): number;
+  /** Crops still stored (pending items with a crop), for tests and the status page. */
+  countCrops(): number;
+}
+
+interface Row {
+  id: string;
+  kind: string;
+  at: string;
+  camera_id: string;
+  nearest: string;
+  has_crop: number;
+  confirmation_id: string | null;
+  status: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  elder_id: string | null;
+  event_id: string | null;
+}
+
+function toRecord(r: Row): ReviewRecord {
+  // The table's CHECK constraints keep kind and status within their unions.
+  const rec: ReviewRecord = { id: r.id, kind: r.kind as ReviewKind, at: r.at, cameraId: r.camera_id, nearest: JSON.parse(r.nearest) as NearElder[], status: r.status as ReviewStatus, hasCrop: r.has_crop === 1 };
+  if (r.confirmation_id !== null) rec.confirmationId = r.confirmation_id;
+  if (r.decided_at !== null) rec.decidedAt = r.decided_at;
+  if (r.decided_by !== null) rec.decidedBy = r.decided_by;
+  if (r.elder_id !== null) rec.elderId = r.elder_id;
+  if (r.event_id !== null) rec.eventId = r.event_id;
+  return rec;
+}
+
+export function createReviewRepository(db: Db): ReviewRepository {
+  const cols = 'id, kind, at, camera_id, nearest, crop IS NOT NULL AS has_crop, confirmation_id, status, decided_at, decided_by, elder_id, event_id';
+  const insert = db.prepare<[string, string, string, string, string, Buffer | null, string | null]>(
+    'INSERT INTO review_items (id, kind, at, camera_id, nearest, crop, confirmation_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const get = db.prepare<[string], Row>(`SELECT ${cols} FROM review_items WHERE id = ?`);
+  const crop = db.prepare<[string], { crop: Buffer }>("SELECT crop FROM review_items WHERE id = ? AND status = 'pending' AND crop IS NOT NULL");
+  const listPending = db.prepare<[number], Row>(`SELECT ${cols} FROM review_items WHERE status = 'pending' ORDER BY at DESC, id DESC LIMIT ?`);
+  const countPending = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM review_items WHERE status = 'pending'");
+  const countCrops = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM review_items WHERE crop IS NOT NULL');
+  // `status = 'pending'` in the WHERE: an item is decided once, whoever asks twice.
+  const decide = db.prepare<[string, string, string, string | null, string | null, string]>(
+    "UPDATE review_items SET status = ?, decided_at = ?, decided_by = ?, elder_id = ?, event_id = ?, crop = NULL WHERE id = ? AND status = 'pending'",
+  );
+  const expire = db.prepare<[string, string]>("UPDATE review_items SET status = 'expired', decided_at = ?, crop = NULL WHERE status = 'pending' AND at < ?");
+
+  return {
+    insert(r, c) {
+      insert.run(r.id, r.kind, r.at, r.cameraId, JSON.stringify(r.nearest), c, r.confirmationId ?? null);
+    },
+    get(id) {
+      const r = get.get(id);
+      return r && toRecord(r);
+    },
+    crop: (id) => crop.get(id)?.crop,
+    listPending: (limit) => listPending.all(limit).map(toRecord),
+    countPending: () => countPending.get()?.n ?? 0,
+    countCrops: () => countCrops.get()?.n ?? 0,
+    decide(id, d) {
+      return decide.run(d.status, d.at, d.by, d.elderId ?? null, d.eventId ?? null, id).changes === 1;
+    },
+    expire: (before, at) => expire.run(at, before).changes,
+  };
+}
