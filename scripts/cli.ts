@@ -13,7 +13,7 @@ import { loadConsentTexts } from '../edge/src/elders/consent-texts.ts';
 import { commandRegistry, REGISTRY_OPTIONS } from '../edge/src/elders/elder-command.ts';
 import { ElderInputError, validConsent } from '../edge/src/elders/registry-service.ts';
 import { decisionDefaults, DEFAULT_RECOGNIZER } from '../edge/src/vision/models.ts';
-import { FaceApiEngine } from '../edge/src/vision/face-api-engine.ts';
+import { ENROLMENT_TINY_FIRST, FaceApiEngine } from '../edge/src/vision/face-api-engine.ts';
 import { ModelError } from '../edge/src/vision/face-engine.ts';
 import { readServerSettings, serverSettingsSpec } from '../server/src/config.ts';
 import { join } from 'node:path';
@@ -155,7 +155,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
       throw new ConfigError([`elder ${elderId} has no signed consent to face recognition on record, so no face is enrolled: record it with --signed-by elder (or --signed-by guardian --guardian NAME) [--consent-version V] --centre ID --device ID --staff ID`]);
     }
     const logger = createLogger('enrol');
-    engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false, recognizer: model });
+    engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false, recognizer: model, tinyFirst: ENROLMENT_TINY_FIRST });
     // enrolElder starts the engine once it has read the photos (and decoded the costly ones).
     const result = await enrolElder({
       engine,

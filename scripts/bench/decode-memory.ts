@@ -6,7 +6,7 @@
  * Makes the photos in a temp folder from a face in @vladmandic/face-api's demo photos (so it
  * runs on any machine after `npm install`), then for each one runs, as its own process under
  * `/usr/bin/time -v`:
- * - `mealcheck enrol --data TMP --elder E1 --name 测试 PHOTO` (the enrolment engine, padded retry);
+ * - `mealcheck enrol --data TMP --elder E1 --name 测试 --signed-by elder ... PHOTO` (the enrolment engine, padded retry);
  * - a camera frame: the edge's frame engine (createFrameEngine) and motion gate on the photo as
  *   a folder or snapshot camera hands it over (encoded bytes).
  * Reports "Maximum resident set size" per photo and path; a small portrait is the baseline
@@ -182,7 +182,7 @@ async function main(): Promise<number> {
       const meta = await sharp(p.file).metadata();
       const base = { photo: p.name, what: p.what, bytes: statSync(p.file).size, width: meta.width!, height: meta.height! };
       const data = mkdtempSync(join(dir, 'data-'));
-      const enrol = timeV(['scripts/mealcheck.js', 'enrol', '--data', data, '--elder', 'E1', '--name', '测试', p.file]);
+      const enrol = timeV(['scripts/mealcheck.js', 'enrol', '--data', data, '--elder', 'E1', '--name', '测试', '--signed-by', 'elder', '--centre', 'c1', '--device', 'd1', '--staff', 'S1', p.file]);
       rows.push({ ...base, path: 'enrol', ...enrol });
       const frame = timeV(['scripts/run.js', 'scripts/bench/decode-memory.ts', '--frame-child', p.file]);
       rows.push({ ...base, path: 'frame', ...frame });

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { commandHelp, ConfigError, parseOptions, type CommandSpec } from '../../common/config.ts';
 import { edgeSettings } from '../../edge/src/config.ts';
-import { FaceApiEngine, type RecognizerName } from '../../edge/src/vision/face-api-engine.ts';
+import { ENROLMENT_TINY_FIRST, FaceApiEngine, type RecognizerName } from '../../edge/src/vision/face-api-engine.ts';
 import type { BackendChoice, DetectedFace } from '../../edge/src/vision/face-engine.ts';
 import { DEFAULT_MATCHER_OPTIONS, DESCRIPTOR_LENGTH, Matcher, packTemplates, type MatcherOptions } from '../../edge/src/recognition/matcher.ts';
 import { decisionDefaults, DEFAULT_RECOGNIZER } from '../../edge/src/vision/models.ts';
@@ -170,7 +170,7 @@ interface CacheFile {
 }
 
 function cacheKey(opts: EvalOptions, photos: readonly string[]): string {
-  return JSON.stringify({ model: opts.model, backend: opts.backend, flip: opts.flip, faces: resolve(opts.faces), photos: photos.length, v: 5 });
+  return JSON.stringify({ model: opts.model, backend: opts.backend, flip: opts.flip, faces: resolve(opts.faces), photos: photos.length, tinyFirst: ENROLMENT_TINY_FIRST, v: 6 });
 }
 
 /** Runs the engine once over every photo (largest face kept), or reads the cache. */
@@ -192,8 +192,9 @@ async function extract(opts: EvalOptions, photos: readonly string[], noFacePhoto
       };
     }
   }
-  // The enrolment engine's settings (padRetry on, for ID-card style crops among the probes too).
-  const engine = new FaceApiEngine({ backend: opts.backend, padRetry: true, flip: opts.flip, recognizer: opts.model, antispoof: true, logger: pino({ level: 'warn' }) });
+  // The enrolment engine's settings (padRetry on, for ID-card style crops among the probes too;
+  // the tiny detector first, as `mealcheck enrol` runs it).
+  const engine = new FaceApiEngine({ backend: opts.backend, padRetry: true, flip: opts.flip, recognizer: opts.model, antispoof: true, logger: pino({ level: 'warn' }), tinyFirst: ENROLMENT_TINY_FIRST });
   await engine.start();
   const raw = new Map<string, DetectedFace | null>();
   let msTotal = 0;

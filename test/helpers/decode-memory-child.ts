@@ -7,9 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
+import { ENROLMENT_TINY_FIRST, FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 
-const engine = new FaceApiEngine({ logger: pino({ level: 'silent' }), antispoof: false });
+const engine = new FaceApiEngine({ logger: pino({ level: 'silent' }), antispoof: false, tinyFirst: ENROLMENT_TINY_FIRST });
 await engine.start();
 const model = engine.info().model.id;
 const photos: { photo: string; faces: { box: { x: number; y: number; width: number; height: number }; descriptor: number[] }[] }[] = [];

@@ -315,6 +315,32 @@ describe('face engine model checks', () => {
     copyFileSync(join(DEFAULT_MODELS_DIR, 'tiny_face_detector_model.bin'), join(dir, 'tiny_face_detector_model.bin'));
   });
 
+  it('with tinyFirst keeps the tiny detector\'s face and loads SSD only for a photo tiny finds none in', async () => {
+    const b = group.get(3)![0]!.box;
+    const portrait = await cropAround(sampleBytes(3), b, { margin: 1 });
+    const wall = await sharp({ create: { width: 800, height: 600, channels: 3, background: { r: 200, g: 190, b: 170 } } }).jpeg().toBuffer();
+    const ssd = join(dir, 'ssd_mobilenetv1_model.bin');
+    const e = new FaceApiEngine({ modelsDir: dir, logger: quiet, antispoof: false, tinyFirst: { inputSize: 416, minConfidence: 0.4, exactlyOne: false, minScore: 0 } });
+    await e.start();
+    try {
+      // Gone after the start-up check: only the tiny detector's weights may be read from here on.
+      rmSync(ssd);
+      const found = await e.detectWithStats({ kind: 'encoded', bytes: portrait });
+      expect(found.detector).toBe('tinyFaceDetector');
+      expect(found.faces).toHaveLength(1);
+      const missing: unknown = await e.detect({ kind: 'encoded', bytes: wall }).catch((x: unknown) => x);
+      expect(missing).toBeInstanceOf(ModelError);
+      expect((missing as Error).message).toMatch(/SsdMobilenetv1/);
+      copyFileSync(join(DEFAULT_MODELS_DIR, 'ssd_mobilenetv1_model.bin'), ssd);
+      const none = await e.detectWithStats({ kind: 'encoded', bytes: wall });
+      expect(none.detector).toBe('ssdMobilenetv1');
+      expect(none.faces).toHaveLength(0);
+    } finally {
+      await e.stop();
+      copyFileSync(join(DEFAULT_MODELS_DIR, 'ssd_mobilenetv1_model.bin'), ssd);
+    }
+  });
+
   it('refuses to start on a missing model file, naming it', async () => {
     rmSync(join(dir, 'ssd_mobilenetv1_model.bin'));
     const err: unknown = await new FaceApiEngine({ modelsDir: dir, logger: quiet }).start().catch((x: unknown) => x);

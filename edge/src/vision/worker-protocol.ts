@@ -41,6 +41,18 @@ export interface WorkerSettings {
   onnx?: RecognizerEntry;
   /** ONNX runtime: `auto` (native binding, else wasm), `node` or `wasm`. */
   onnxRuntime: 'auto' | 'node' | 'wasm';
+  /** Try the tiny detector first, SSD (loaded on first need) only when its faces are not accepted (see FaceApiEngineOptions.tinyFirst). */
+  tinyFirst?: TinyFirst;
+}
+
+/** The tiny detector's first pass of an SSD engine (FaceApiEngineOptions.tinyFirst). */
+export interface TinyFirst {
+  inputSize: number;
+  minConfidence: number;
+  /** Its faces are kept only when there is exactly one (true) or at least one (false)... */
+  exactlyOne: boolean;
+  /** ...each scoring at least this. */
+  minScore: number;
 }
 
 export type WorkerCall = { type: 'init'; settings: WorkerSettings } | { type: 'detect'; image: EngineImage; skipDescribe?: FaceBox[]; keepAligned?: boolean }
@@ -81,6 +93,8 @@ export interface DetectResult {
   ms: number;
   /** True when the faces were found only after padding the image (tight crop). */
   padded: boolean;
+  /** The detector whose faces these are (with tinyFirst: the tiny one, or SSD when it ran after it). */
+  detector: DetectorName;
   /** Time spent in the antispoof model, and the faces it ran on (0 when off). */
   antispoofMs: number;
   antispoofFaces: number;

@@ -20,10 +20,21 @@ import type { DetectResult, InitResult, WireError, WireFace, WorkerRequest, Work
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');
 const port = parentPort;
 
+/** A detector as a pass runs it: its options and the side its input is shrunk to. */
+interface Detector {
+  options: InstanceType<FaceApi['SsdMobilenetv1Options']> | InstanceType<FaceApi['TinyFaceDetectorOptions']>;
+  maxInputSide: number;
+}
+
 interface State {
   loaded: LoadedBackend;
   settings: WorkerSettings;
-  detectorOptions: InstanceType<FaceApi['SsdMobilenetv1Options']> | InstanceType<FaceApi['TinyFaceDetectorOptions']>;
+  /** The settings' detector; with tinyFirst, SSD, whose weights load on its first pass. */
+  detector: Detector;
+  /** tinyFirst's tiny detector, run before `detector`. */
+  tiny?: Detector;
+  /** False until the SSD weights of a tinyFirst engine are loaded. */
+  detectorLoaded: boolean;
   /** Human's graph models, when in use. */
   antispoof?: GraphModel;
   faceres?: GraphModel;
@@ -48,8 +59,10 @@ async function init(settings: WorkerSettings): Promise<InitResult> {
   const t0 = performance.now();
   const loaded = await loadBackend(settings.backend, log);
   const { faceapi } = loaded;
+  // tinyFirst: SSD's weights (~5.6 MB, ~95-130 MB of wasm heap once run) stay out until a photo needs them.
+  const tinyFirst = settings.detector === 'ssdMobilenetv1' ? settings.tinyFirst : undefined;
   const nets = [
-    settings.detector === 'ssdMobilenetv1' ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector,
+    settings.detector === 'ssdMobilenetv1' && !tinyFirst ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector,
     faceapi.nets.faceLandmark68Net,
     ...(settings.recognizer === 'face-api' && !settings.onnx ? [faceapi.nets.faceRecognitionNet] : []),
   ];
@@ -61,16 +74,22 @@ async function init(settings: WorkerSettings): Promise<InitResult> {
     }
   }
   // The same boxes and scores as face-api's own passes, at a third (SSD) or half (tiny) of their peak memory.
-  if (settings.detector === 'ssdMobilenetv1') useLeanSsdForward(loaded.tf, faceapi.nets.ssdMobilenetv1);
+  if (settings.detector === 'ssdMobilenetv1' && !tinyFirst) useLeanSsdForward(loaded.tf, faceapi.nets.ssdMobilenetv1);
   else useLeanTinyForward(loaded.tf, faceapi.nets.tinyFaceDetector);
-  const detectorOptions =
-    settings.detector === 'ssdMobilenetv1'
-      ? new faceapi.SsdMobilenetv1Options({ minConfidence: settings.minConfidence })
-      : new faceapi.TinyFaceDetectorOptions({ inputSize: settings.tinyInputSize, scoreThreshold: settings.minConfidence });
+  const detector: Detector = {
+    options:
+      settings.detector === 'ssdMobilenetv1'
+        ? new faceapi.SsdMobilenetv1Options({ minConfidence: settings.minConfidence })
+        : new faceapi.TinyFaceDetectorOptions({ inputSize: settings.tinyInputSize, scoreThreshold: settings.minConfidence }),
+    maxInputSide: settings.maxInputSide,
+  };
+  const tiny: Detector | undefined = tinyFirst
+    ? { options: new faceapi.TinyFaceDetectorOptions({ inputSize: tinyFirst.inputSize, scoreThreshold: tinyFirst.minConfidence }), maxInputSide: tinyFirst.inputSize }
+    : undefined;
   const antispoof = settings.antispoof ? await loadGraphModel(loaded.tf, settings.modelsDir, 'antispoof') : undefined;
   const faceres = settings.recognizer === 'faceres' ? await loadGraphModel(loaded.tf, settings.modelsDir, 'faceres') : undefined;
   const onnx = settings.onnx ? await loadOnnxRecognizer(settings.onnx, settings.modelsDir, log, settings.onnxRuntime) : undefined;
-  state = { loaded, settings, detectorOptions, ...(antispoof ? { antispoof } : {}), ...(faceres ? { faceres } : {}), ...(onnx ? { onnx } : {}), antispoofMs: 0, antispoofFaces: 0 };
+  state = { loaded, settings, detector, ...(tiny ? { tiny } : {}), detectorLoaded: !tiny, ...(antispoof ? { antispoof } : {}), ...(faceres ? { faceres } : {}), ...(onnx ? { onnx } : {}), antispoofMs: 0, antispoofFaces: 0 };
   await warmUp(state);
   return {
     backend: loaded.backend,
@@ -99,7 +118,7 @@ async function warmUp(s: State): Promise<void> {
   const frame = tf.zeros([Math.round(side * 0.75), side, 3], 'int32') as Tensor3D;
   const face = tf.zeros([150, 150, 3], 'int32') as Tensor3D;
   try {
-    await faceapi.detectAllFaces(frame, s.detectorOptions);
+    await faceapi.detectAllFaces(frame, (s.tiny ?? s.detector).options);
     await faceapi.nets.faceLandmark68Net.detectLandmarks(face);
     if (s.onnx) await s.onnx.embed([{ alignment: 'arcface-112', width: 112, height: 112, data: new Uint8Array(112 * 112 * 3) }]);
     else await describe(s, face);
@@ -167,13 +186,13 @@ function inside(box: { x: number; y: number; width: number; height: number }, im
  * boxes are mapped back to `img`, and landmarks and descriptors are computed on `img` at full
  * size, the same steps as face-api's withFaceLandmarks().withFaceDescriptors().
  */
-async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: readonly FaceBox[] = [], padRatio = s.settings.padRatio, keepAligned = false): Promise<WireFace[]> {
+async function pass(s: State, det: Detector, img: RgbImage, padded: boolean, skipDescribe: readonly FaceBox[] = [], padRatio = s.settings.padRatio, keepAligned = false): Promise<WireFace[]> {
   const { tf, faceapi } = s.loaded;
   // The border goes on the detector's small copy, shrunk so that with it the longer side is at
   // most maxInputSide: padding the full image first made it 4x (9x for the double border) its
   // pixels only to shrink it again.
   const grow = padded ? 1 + 2 * padRatio : 1;
-  const { image: shrunk } = await downscale(img, Math.floor(s.settings.maxInputSide / grow));
+  const { image: shrunk } = await downscale(img, Math.floor(det.maxInputSide / grow));
   let small = shrunk;
   let dx = 0;
   let dy = 0;
@@ -183,7 +202,7 @@ async function pass(s: State, img: RgbImage, padded: boolean, skipDescribe: read
   const smallT = tf.tensor3d(small.data, [small.height, small.width, 3], 'int32');
   let found: Awaited<ReturnType<FaceApi['detectAllFaces']>>;
   try {
-    found = await faceapi.detectAllFaces(smallT, s.detectorOptions);
+    found = await faceapi.detectAllFaces(smallT, det.options);
   } finally {
     smallT.dispose();
   }
@@ -333,23 +352,57 @@ async function detect(image: EngineImage, skipDescribe?: readonly FaceBox[], kee
   const { img, sx, sy } = await toRgb(image, s.settings);
   // The caller's boxes are in its image's coordinates; the passes work in the decoded image's.
   const skip = sx === 1 && sy === 1 ? skipDescribe : skipDescribe?.map((b) => ({ x: b.x * sx, y: b.y * sy, width: b.width * sx, height: b.height * sy }));
-  let faces = await pass(s, img, false, skip, s.settings.padRatio, keepAligned);
+  let found: { faces: WireFace[]; padded: boolean } | undefined;
+  let detector = s.settings.detector;
+  const first = s.settings.tinyFirst;
+  if (s.tiny && first) {
+    const t = await find(s, s.tiny, img, skip, keepAligned);
+    if (t.faces.length > 0 && (!first.exactlyOne || t.faces.length === 1) && t.faces.every((f) => f.score >= first.minScore)) {
+      found = t;
+      detector = 'tinyFaceDetector';
+    }
+  }
+  if (!found) {
+    if (!s.detectorLoaded) await loadSsd(s);
+    found = await find(s, s.detector, img, skip, keepAligned);
+  }
+  let { faces } = found;
+  const { padded } = found;
+  faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+  if (sx !== 1 || sy !== 1) faces = faces.map((f) => toSourceCoordinates(f, sx, sy));
+  return { faces, ms: Math.round(performance.now() - t0), padded, detector, antispoofMs: Math.round(s.antispoofMs * 10) / 10, antispoofFaces: s.antispoofFaces };
+}
+
+/** One detector's passes over the image: plain, then with a border when the settings retry. */
+async function find(s: State, det: Detector, img: RgbImage, skip: readonly FaceBox[] | undefined, keepAligned: boolean): Promise<{ faces: WireFace[]; padded: boolean }> {
+  let faces = await pass(s, det, img, false, skip, s.settings.padRatio, keepAligned);
   let padded = false;
   // Retry with a border when nothing was found, or when a face touches the edge (its box is
   // cut by the frame, so landmarks and descriptor come out worse): both mark tight crops.
   if (s.settings.padRetry && s.settings.padRatio > 0 && (faces.length === 0 || faces.some((f) => touchesEdge(f.box, img)))) {
-    let again = await pass(s, img, true, skip, s.settings.padRatio, keepAligned);
+    let again = await pass(s, det, img, true, skip, s.settings.padRatio, keepAligned);
     // A crop cut at the hairline and chin can fill even the padded image too much for SSD;
     // twice the border found every such faces-dev photo (scripts/eval/CALIBRATION.md).
-    if (again.length === 0 && faces.length === 0) again = await pass(s, img, true, skip, s.settings.padRatio * 2, keepAligned);
+    if (again.length === 0 && faces.length === 0) again = await pass(s, det, img, true, skip, s.settings.padRatio * 2, keepAligned);
     if (again.length >= faces.length && again.length > 0) {
       faces = again;
       padded = true;
     }
   }
-  faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
-  if (sx !== 1 || sy !== 1) faces = faces.map((f) => toSourceCoordinates(f, sx, sy));
-  return { faces, ms: Math.round(performance.now() - t0), padded, antispoofMs: Math.round(s.antispoofMs * 10) / 10, antispoofFaces: s.antispoofFaces };
+  return { faces, padded };
+}
+
+/** Loads a tinyFirst engine's SSD weights, the first time a photo needs them. */
+async function loadSsd(s: State): Promise<void> {
+  const { tf, faceapi } = s.loaded;
+  try {
+    await faceapi.nets.ssdMobilenetv1.loadFromDisk(s.settings.modelsDir);
+  } catch (err) {
+    throw new ModelError(`cannot load the SsdMobilenetv1 model from ${s.settings.modelsDir}: ${(err as Error).message}`);
+  }
+  useLeanSsdForward(tf, faceapi.nets.ssdMobilenetv1);
+  s.detectorLoaded = true;
+  log('ssd detector loaded (the tiny detector found no face it accepts)');
 }
 
 function toWireError(err: unknown): WireError {
