@@ -21,32 +21,13 @@ import type { VoidRecord } from '../../../../common/contract.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 import { createClosedMonthRepository, type ClosedMonthRepository } from '../months/closed-month-repository.ts';
 import type { RecordHandler } from '../records/record-ingest.ts';
+import type { MealRow } from './meal-repository.ts';
 
 export const VOID_STATES = ['applied', 'waiting', 'other-centre', 'month-closed', 'already-voided', 'not-counted'] as const;
 export type VoidState = (typeof VOID_STATES)[number];
 
-/** A meal as meal ingest is about to store it (the columns of `meals`, by their camelCase names). */
-export interface ArrivingMeal {
-  eventId: string;
-  centreId: string;
-  deviceId: string;
-  elderId: string;
-  serviceDate: string;
-  meal: string;
-  at: string;
-  method: string;
-  score: number | null;
-  cameraId: string | null;
-  receivedAt: string;
-  bootId: string | null;
-  seq: number | null;
-  clockFlag: string | null;
-  clockState: string | null;
-  edgeAt: string | null;
-  monoMs: number | null;
-  staffId: string | null;
-  proxyName: string | null;
-}
+/** A meal as meal ingest is about to store it: a row of `meals`. */
+export type ArrivingMeal = MealRow;
 
 export interface VoidRepository extends RecordHandler<'void'> {
   /**
