@@ -3,7 +3,7 @@
  * Every change and every login attempt is audited in the same transaction as the change.
  *
  * Stated parameters (README "Staff pages"):
- * - PIN or password: 6 to 128 characters (a 6-digit PIN is fine), scrypt-hashed (pin-hash.ts).
+ * - PIN or password: 6 to 128 characters (a 6-digit PIN is fine), scrypt-hashed (common/secret-hash.ts).
  * - Lock-out: LOCKOUT.attempts wrong PINs in a row lock the account for LOCKOUT.minutes; a good
  *   login resets the count; a manager's PIN reset unlocks. The lock-out is audited (`lockout`).
  * - Sessions: a random 256-bit token in the cookie, only its sha256 stored; it ends after
@@ -16,7 +16,7 @@ import { isValidId } from '../../../common/contract.ts';
 import type { Db } from '../../../common/sqlite.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ResolvedSession, SessionResolver, StaffIdentity, StaffRole } from '../web/staff-auth.ts';
-import { dummyHash, generatePin, hashPin, verifyPin } from './pin-hash.ts';
+import { dummyHash, generatePin, hashPin, verifyPin } from '../../../common/secret-hash.ts';
 import { createStaffRepository, type StaffAccount } from './staff-repository.ts';
 
 export const LOCKOUT = { attempts: 5, minutes: 15 } as const;

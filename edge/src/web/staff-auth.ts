@@ -26,6 +26,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler, preValidationAsyncHookHandler } from 'fastify';
+import { parseCookies } from '../../../common/web/cookies.ts';
 
 export type StaffRole = 'staff' | 'manager';
 export const STAFF_ROLES: readonly StaffRole[] = ['staff', 'manager'];
@@ -73,25 +74,6 @@ export function sessionOf(request: FastifyRequest): ResolvedSession | undefined 
 
 const RANK: Record<StaffRole, number> = { staff: 1, manager: 2 };
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-/** Cookies of a request, parsed by hand (one cookie read: no dependency for it). */
-export function parseCookies(header: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!header) return out;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const k = part.slice(0, eq).trim();
-    let v = part.slice(eq + 1).trim();
-    if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-    try {
-      if (!out.has(k)) out.set(k, decodeURIComponent(v));
-    } catch {
-      // A malformed cookie is ignored, not a 500.
-    }
-  }
-  return out;
-}
 
 /** True when the browser says another site sent this request (Origin host differs from Host). */
 function crossSite(request: FastifyRequest): boolean {

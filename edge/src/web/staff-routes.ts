@@ -16,7 +16,8 @@ import { ID_PATTERN } from '../../../common/contract.ts';
 import { clearedSessionCookie, sessionCookie } from './session-cookie.ts';
 import { PIN_RULE, StaffError, type StaffService } from '../staff/staff-service.ts';
 import { staffPages } from './pages/staff-pages.ts';
-import { requireRole, SESSION_COOKIE, sessionOf, parseCookies, staffAuth } from './staff-auth.ts';
+import { parseCookies } from '../../../common/web/cookies.ts';
+import { requireRole, SESSION_COOKIE, sessionOf, staffAuth } from './staff-auth.ts';
 import type { EdgeWebPlugin } from './status-server.ts';
 
 const ErrorSchema = Type.Object({ error: Type.String() });

@@ -4,7 +4,7 @@
  * its strings from `translator(lang)`; nothing visible is written inside a page.
  */
 import type { FastifyRequest } from 'fastify';
-import { parseCookies } from '../staff-auth.ts';
+import { parseCookies } from '../../../../common/web/cookies.ts';
 import { en } from './en.ts';
 import { zhCN, type MessageKey } from './zh-CN.ts';
 

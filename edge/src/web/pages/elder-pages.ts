@@ -21,10 +21,10 @@ import { maskIdNumber } from '../../../../common/id-card.ts';
 import { ELDER_STATUSES, type ConsentSigner, type ElderStatus } from '../../../../common/records.ts';
 import { ElderExistsError, type ElderDetails } from '../../elders/elder-repository.ts';
 import { ElderInputError, ElderNotFoundError, type ElderInput, type ElderRegistry } from '../../elders/registry-service.ts';
-import { registerFormBody } from '../form-body.ts';
+import { registerFormBody } from '../../../../common/web/form-body.ts';
 import type { MessageKey } from '../i18n/index.ts';
 import { requireRole } from '../staff-auth.ts';
-import { html, type Html } from './html.ts';
+import { html, type Html } from '../../../../common/web/html.ts';
 import { csrfField, pageContext, renderPage, sendPage, type PageContext } from './layout.ts';
 
 const Form = Type.Record(Type.String(), Type.String());

@@ -15,7 +15,7 @@ import { MAX_CAPTURES, MIN_CAPTURES, type FeedbackCode } from '../../elders/enro
 import type { ElderRegistry } from '../../elders/registry-service.ts';
 import type { MessageKey } from '../i18n/index.ts';
 import { requireRole } from '../staff-auth.ts';
-import { html, rawHtml } from './html.ts';
+import { html, rawHtml } from '../../../../common/web/html.ts';
 import { pageContext, renderPage, sendPage } from './layout.ts';
 
 const FEEDBACK: FeedbackCode[] = ['ok', 'no-frame', 'no-face', 'several-faces', 'bad-image', 'too-small', 'turned', 'tilted', 'too-dark', 'too-bright', 'blurred'];

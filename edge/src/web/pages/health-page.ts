@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Translate } from '../i18n/index.ts';
 import { requireRole } from '../staff-auth.ts';
 import type { EdgeStatus, EdgeWebPlugin } from '../status-server.ts';
-import { html, type Html } from './html.ts';
+import { html, type Html } from '../../../../common/web/html.ts';
 import { pageContext, renderPage, sendPage } from './layout.ts';
 import { formatTime } from './staff-pages.ts';
 import type { MessageKey } from '../i18n/index.ts';

@@ -18,7 +18,7 @@
  */
 import type { Translate } from '../i18n/index.ts';
 import type { KioskTick } from '../../kiosk/kiosk-hub.ts';
-import { html, type Html } from './html.ts';
+import { html, type Html } from '../../../../common/web/html.ts';
 
 export interface KioskPageOptions {
   t: Translate;

@@ -1,7 +1,7 @@
 /**
  * The staff pages' shell: every staff page is `renderPage(...)` around its own body.
  *
- *   import { html } from './html.ts';
+ *   import { html } from '../../../../common/web/html.ts';
  *   import { pageContext, renderPage, csrfField } from './layout.ts';
  *
  *   app.get('/staff/today', { preHandler: requireRole('staff') }, async (request, reply) => {
@@ -26,7 +26,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { langOf, translator, type Lang, type Translate } from '../i18n/index.ts';
 import { CSRF_FIELD, sessionOf, type StaffIdentity } from '../staff-auth.ts';
-import { html, type Html } from './html.ts';
+import { html, type Html } from '../../../../common/web/html.ts';
 
 export interface PageContext {
   lang: Lang;

@@ -16,11 +16,11 @@ import { ELDER_SEARCH_LIMIT, type ElderMatch } from '../../elders/elder-reposito
 import { isStaffMethod, requestProblem, STAFF_METHODS, type CheckInResult, type StaffMethod } from '../../meals/check-in.ts';
 import type { StaffMealRequest, StaffVoidResult } from '../../meals/staff-meal-service.ts';
 import type { TodayView, WindowTotals } from '../../meals/today-service.ts';
-import { registerFormBody } from '../form-body.ts';
+import { registerFormBody } from '../../../../common/web/form-body.ts';
 import type { MessageKey, Translate } from '../i18n/index.ts';
 import type { MealRoutesOptions } from '../meal-routes.ts';
 import { requireRole } from '../staff-auth.ts';
-import { html } from './html.ts';
+import { html } from '../../../../common/web/html.ts';
 import { csrfField, pageContext, renderPage, sendPage, type PageContext } from './layout.ts';
 
 type FormBody = Record<string, string>;

@@ -16,12 +16,13 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ID_PATTERN } from '../../../../common/contract.ts';
 import { PIN_RULE, StaffError, type StaffAccount, type StaffService } from '../../staff/staff-service.ts';
-import { registerFormBody } from '../form-body.ts';
+import { registerFormBody } from '../../../../common/web/form-body.ts';
 import { isLang, LANG_COOKIE, type MessageKey } from '../i18n/index.ts';
-import { LOGIN_PATH, parseCookies, requireRole, SESSION_COOKIE, type StaffRole } from '../staff-auth.ts';
+import { parseCookies } from '../../../../common/web/cookies.ts';
+import { LOGIN_PATH, requireRole, SESSION_COOKIE, type StaffRole } from '../staff-auth.ts';
 import { clearedSessionCookie, sessionCookie } from '../session-cookie.ts';
 import { STAFF_CSS, STAFF_JS } from './assets.ts';
-import { html } from './html.ts';
+import { html } from '../../../../common/web/html.ts';
 import { csrfField, pageContext, renderPage, sendPage, type PageContext } from './layout.ts';
 
 /**
