@@ -15,7 +15,7 @@ import { loadEdgeConfig } from '../../edge/src/config.ts';
 import { Edge } from '../../edge/src/main.ts';
 import { elderWebPlugins } from '../../edge/src/web/elder-routes.ts';
 import { testRegistry, type TestRegistry } from '../helpers/elder-registry.ts';
-import { edgeTempDir, openEdgeDb, quietEdgeLogger, TestClock, waitUntil } from '../helpers/edge-fixtures.ts';
+import { captureLogger, edgeTempDir, openEdgeDb, TestClock, waitUntil } from '../helpers/edge-fixtures.ts';
 import { descriptorAt, FakeEngine, fakeFace, fakeImage, syntheticDescriptor } from '../helpers/fake-engine.ts';
 import { LiveFakeCamera } from '../helpers/live-camera.ts';
 import { loginAs, staffTestApp, type StaffSession } from '../helpers/staff-session.ts';
@@ -244,7 +244,8 @@ describe('enrolment at the door camera of a running edge', () => {
     const dir = edgeTempDir();
     const config = loadEdgeConfig(['--centre', 'c1', '--device', 'd1', '--data', `${dir.dir}/edge`, '--server', 'mqtt://127.0.0.1:1', '--http-port', '0'], {});
     const camera = new LiveFakeCamera('door', 'empty');
-    const edge = new Edge(config, { engine: engine(), source: camera, clock: new TestClock('2026-11-28T04:00:00Z'), logger: quietEdgeLogger });
+    const log = captureLogger('info');
+    const edge = new Edge(config, { engine: engine(), source: camera, clock: new TestClock('2026-11-28T04:00:00Z'), logger: log.logger });
     const checkIns: string[] = [];
     edge.on('check-in', (e) => checkIns.push(`${e.elderId}:${e.result.status}`));
     try {
@@ -262,9 +263,12 @@ describe('enrolment at the door camera of a running edge', () => {
       for (let i = 0; i < 3; i++) expect((await edge.wizard.capture(s.id)).feedback.code).toBe('ok');
       await edge.wizard.finish(s.id, { allowLookalike: false });
       expect(edge.elders.countTemplates('E1')).toBe(3);
-      // She steps away and comes back: checked in, by the templates just made.
+      // She steps away and comes back: checked in, by the templates just made. Away until the
+      // running edge has picked them up (its template watcher polls every second), or the door
+      // would decide on her, still unknown, before the reload.
       camera.show('empty');
       await waitUntil(() => (camera.shown.get('empty') ?? 0) > 20, 'she stepped away', 10_000, 20);
+      await waitUntil(() => log.lines.some((l) => l.msg === 'templates reloaded' && l.templates === 3), 'the edge reloading her templates', 10_000, 20);
       camera.show('wang-2');
       await waitUntil(() => checkIns.length > 0, 'her check-in at the door', 15_000, 20);
       expect(checkIns).toEqual(['E1:recorded']);
