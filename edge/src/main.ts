@@ -42,6 +42,7 @@ import { TrustedClock } from './clock/trusted-clock.ts';
 import type { FaceEngine } from './vision/face-engine.ts';
 import { FaceApiEngine } from './vision/face-api-engine.ts';
 import { MAX_PROGRESSIVE_FRAME_PIXELS } from './vision/image.ts';
+import { createEdgeMetrics, metricsWebPlugin } from './web/edge-metrics.ts';
 import { StatusServer, statusSource, type CameraStatus, type EdgeStatus } from './web/status-server.ts';
 import { auditRecordOf, createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createStaffService, type StaffService } from './staff/staff-service.ts';
@@ -393,6 +394,13 @@ export class Edge extends EventEmitter<EdgeEvents> {
         templates: templatesStatus(templateVaultOf(db)),
       }),
     });
+    const metrics = createEdgeMetrics({
+      pipelines: () => this.pipelines.map((p, i) => ({ camera: this.sources[i]?.id ?? `cam${i + 1}`, counters: p.counters() })),
+      forwarder: () => forwarder.stats(),
+      checkInsTotal: () => checkIns.countAll(),
+      outboxOldestAt: () => outbox.oldestCreatedAt?.() ?? null,
+      now: () => clock.now(),
+    });
     const status = new StatusServer({
       port: config.http.port,
       host: config.http.host,
@@ -407,6 +415,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
         reviewWebPlugin({ reviews, elders, timeZone: config.meals.timeZone, retentionHours: config.review.retentionMs / 3600_000 }),
         kioskWebPlugin({ hub: kiosk, speech, timeZone: config.meals.timeZone, showSeconds: config.kiosk.showSeconds }),
         healthWebPlugin({ status: statusOf, timeZone: config.meals.timeZone }),
+        metricsWebPlugin(metrics),
       ],
       status: statusOf,
     });
@@ -432,6 +441,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       this.pipelines.push(pipeline);
       // The kiosk first: the elder at the door waits for it, the log does not.
       pipeline.on('deciding', (e) => kiosk.deciding(e));
+      pipeline.on('frame', (e) => metrics.engineTime(e.cameraId, e.detectMs));
       pipeline.on('check-in', (e) => {
         kiosk.checkIn(e);
         const msg = kioskMessage(e.result);
