@@ -58,7 +58,8 @@ describe('enrolment wizard in Chromium', () => {
       expect(new URL(page.url()).pathname).toBe('/staff/elders/E2/enrol');
 
       await page.click('#enrol-start');
-      expect(await page.isVisible('#enrol-start')).toBe(false);
+      // The button goes once the box has opened the session (a fetch): wait for it, don't race it.
+      await page.waitForSelector('#enrol-start', { state: 'hidden', timeout: 10_000 });
       // Nobody in front of the camera, then too far, then right: the feedback follows.
       await page.waitForSelector('#enrol-feedback[data-code="no-face"]');
       expect(await page.textContent('#enrol-feedback')).toBe('请看镜头');
