@@ -24,6 +24,9 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
   mealcheck edge   --centre ID --device ID [--data DIR] [--server URL] [--camera SOURCE] [--http-port N]
   mealcheck enrol  --data DIR --elder ID [--name NAME] [--consent-version V --signed-by elder|guardian [--guardian NAME]] --centre ID --device ID --staff ID [--allow-lookalike] PHOTO...
   mealcheck elder list --data DIR | elder remove|suspend|reactivate --data DIR --elder ID --centre ID --device ID --staff ID
+  mealcheck backup [--server] [--data DIR] --out FILE        online backup (edge: sealed templates, never the key)
+  mealcheck restore [--server] [--data DIR] --from FILE [--force]   put a backup back (program stopped)
+  mealcheck templates status|reset-key --data DIR [--template-key FILE]   the face templates' key (encrypted at rest)
   mealcheck staff add --role staff|manager --name NAME [--id ID] [--pin-stdin] [--data DIR]   (also: list, remove --id ID)
   mealcheck audit verify [--data DIR] | audit verify --server [--data DIR]   (also: audit list)
   mealcheck demo   [--once] [--json]
@@ -190,6 +193,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'elder': {
         const { elderCommand } = await import('../edge/src/elders/elder-command.ts');
         return await elderCommand(rest);
+      }
+      case 'backup': {
+        const { backupCommand } = await import('./backup-command.ts');
+        return await backupCommand(rest);
+      }
+      case 'restore': {
+        const { restoreCommand } = await import('./backup-command.ts');
+        return await restoreCommand(rest);
+      }
+      case 'templates': {
+        const { templateCommand } = await import('../edge/src/elders/template-command.ts');
+        return await templateCommand(rest);
       }
       case 'staff': {
         const { staffCommand } = await import('../edge/src/staff/staff-command.ts');

@@ -12,6 +12,7 @@ import type { DetectorName } from './vision/worker-protocol.ts';
 import { recognitionOptions, recognitionSettings } from './recognition/settings.ts';
 import { DEFAULT_ELDER_CATEGORIES } from './elders/registry-service.ts';
 import { loadConsentTexts } from './elders/consent-texts.ts';
+import { defaultTemplateKeyFile } from './elders/template-vault.ts';
 import { decisionDefaults, DEFAULT_RECOGNIZER, recognizerIds } from './vision/models.ts';
 import { KIOSK_NAME_MODES, type KioskNameMode } from './kiosk/name-mask.ts';
 import { DEFAULT_MEAL_WINDOWS, DEFAULT_TIME_ZONE, isValidTimeZone, MealWindowError, parseMealWindows, type MealWindow } from '../../common/meal-windows.ts';
@@ -27,6 +28,8 @@ export const edgeSettings = {
   centreId: { flag: 'centre', env: 'MEALCHECK_CENTRE', type: 'string', required: true, doc: 'id of this centre (letters, digits, _ . -)' },
   deviceId: { flag: 'device', env: 'MEALCHECK_DEVICE', type: 'string', required: true, doc: 'id of this edge box within the centre' },
   dataDir: { flag: 'data', env: 'MEALCHECK_DATA', type: 'string', default: './data/edge', doc: 'folder for the edge database (face templates and meals stay here)' },
+  /** The key that seals face templates at rest (edge/src/elders/template-vault.ts): outside the data folder. */
+  templateKey: { flag: 'template-key', env: 'MEALCHECK_TEMPLATE_KEY', type: 'string', default: undefined, doc: 'file of the key that encrypts the face templates (AES-256-GCM), created at first start, mode 0600; keep it outside the data folder and out of its backups (default: <data folder>.key, e.g. ./data/edge.key)' },
   serverMqttUrl: { flag: 'server', env: 'MEALCHECK_SERVER', type: 'string', default: 'mqtt://127.0.0.1:1883', doc: 'MQTT broker URL of the server (mqtt:// or mqtts://)' },
   mqttUsername: { flag: 'mqtt-username', env: 'MEALCHECK_MQTT_USERNAME', type: 'string', doc: 'MQTT user name' },
   outboxAlarm: {
@@ -156,6 +159,8 @@ export interface EdgeConfig {
   dataDir: string;
   /** `${dataDir}/edge.db`. */
   dbFile: string;
+  /** The template key file (`--template-key`, default `<dataDir>.key`). */
+  templateKeyFile: string;
   mqtt: { url: string; username?: string; password?: string; caFile?: string; protocolVersion: 4 | 5; outboxAlarmThreshold: number };
   /** The `--camera` setting (see `parseCameraList`). Unset: recognition is off. */
   camera?: string;
@@ -277,6 +282,7 @@ export function loadEdgeConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     deviceId: s.deviceId,
     dataDir: s.dataDir,
     dbFile: join(s.dataDir, 'edge.db'),
+    templateKeyFile: s.templateKey ?? defaultTemplateKeyFile(join(s.dataDir, 'edge.db'), {}),
     mqtt: { url: s.serverMqttUrl, protocolVersion: s.mqttProtocol === '4' ? 4 : 5, outboxAlarmThreshold: s.outboxAlarm },
     fps: s.fps,
     http: { host: '127.0.0.1', port: s.httpPort },

@@ -26,6 +26,7 @@ import { TemplateWatcher } from './elders/template-watcher.ts';
 import { loadConsentTexts } from './elders/consent-texts.ts';
 import { createElderRegistry, type ElderRegistry } from './elders/registry-service.ts';
 import { createEnrolmentWizard, type EnrolmentWizard } from './elders/enrolment-wizard.ts';
+import { templateVaultOf, type TemplateVault } from './elders/template-vault.ts';
 import { FrameTap } from './capture/frame-tap.ts';
 import { createCheckInRepository } from './meals/check-in-repository.ts';
 import { createCheckInService, type CheckInService } from './meals/check-in-service.ts';
@@ -41,7 +42,8 @@ import { TrustedClock } from './clock/trusted-clock.ts';
 import type { FaceEngine } from './vision/face-engine.ts';
 import { FaceApiEngine } from './vision/face-api-engine.ts';
 import { MAX_PROGRESSIVE_FRAME_PIXELS } from './vision/image.ts';
-import { StatusServer, statusSource, type CameraStatus } from './web/status-server.ts';
+import { createEdgeMetrics, metricsWebPlugin } from './web/edge-metrics.ts';
+import { StatusServer, statusSource, type CameraStatus, type EdgeStatus } from './web/status-server.ts';
 import { auditRecordOf, createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createStaffService, type StaffService } from './staff/staff-service.ts';
 import { staffWebPlugins } from './web/staff-routes.ts';
@@ -236,7 +238,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const systemTime = deps.clock ?? systemClock;
     const ids = deps.ids ?? uuidV7Ids;
 
-    const db = openEdgeDatabase(config.dbFile);
+    const db = openEdgeDatabase(config.dbFile, { templateKey: config.templateKeyFile });
     this.db = db;
     stack.push(() => {
       db.close();
@@ -389,7 +391,15 @@ export class Edge extends EventEmitter<EdgeEvents> {
         ...optional('disk', diskSpace(config.dataDir)),
         cpuTemperatureC: cpuTemperature(),
         version: edgeVersion(),
+        templates: templatesStatus(templateVaultOf(db)),
       }),
+    });
+    const metrics = createEdgeMetrics({
+      pipelines: () => this.pipelines.map((p, i) => ({ camera: this.sources[i]?.id ?? `cam${i + 1}`, counters: p.counters() })),
+      forwarder: () => forwarder.stats(),
+      checkInsTotal: () => checkIns.countAll(),
+      outboxOldestAt: () => outbox.oldestCreatedAt?.() ?? null,
+      now: () => clock.now(),
     });
     const status = new StatusServer({
       port: config.http.port,
@@ -405,6 +415,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
         reviewWebPlugin({ reviews, elders, timeZone: config.meals.timeZone, retentionHours: config.review.retentionMs / 3600_000 }),
         kioskWebPlugin({ hub: kiosk, speech, timeZone: config.meals.timeZone, showSeconds: config.kiosk.showSeconds }),
         healthWebPlugin({ status: statusOf, timeZone: config.meals.timeZone }),
+        metricsWebPlugin(metrics),
       ],
       status: statusOf,
     });
@@ -430,6 +441,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       this.pipelines.push(pipeline);
       // The kiosk first: the elder at the door waits for it, the log does not.
       pipeline.on('deciding', (e) => kiosk.deciding(e));
+      pipeline.on('frame', (e) => metrics.engineTime(e.cameraId, e.detectMs));
       pipeline.on('check-in', (e) => {
         kiosk.checkIn(e);
         const msg = kioskMessage(e.result);
@@ -459,6 +471,10 @@ function optional<K extends string, V>(key: K, value: V | null): Partial<Record<
 
 /** Elders listed by id in the status's and the start log's re-enrolment field; the count is whole. */
 const REENROLMENT_LISTED = 50;
+
+function templatesStatus(vault: TemplateVault): EdgeStatus['templates'] {
+  return vault.problem === undefined ? { sealed: true, keyFile: vault.keyFile } : { sealed: true, keyFile: vault.keyFile, problem: vault.problem };
+}
 
 function reenrolmentOf(ids: readonly string[]): { elders: number; ids: string[] } {
   return { elders: ids.length, ids: ids.slice(0, REENROLMENT_LISTED) };

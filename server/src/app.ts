@@ -20,6 +20,8 @@ import { createStatsRepository } from './modules/stats/stats-repository.ts';
 import { statsRoutes } from './modules/stats/stats-routes.ts';
 import { createStatusRepository } from './modules/status/status-repository.ts';
 import { statusRoutes } from './modules/status/status-routes.ts';
+import { metricsRoutes } from './modules/status/server-metrics.ts';
+import type { Registry } from '../../common/metrics.ts';
 import { requireBearerToken } from './plugins/auth.ts';
 import { ErrorSchema, type ErrorReply } from './schemas.ts';
 
@@ -32,6 +34,8 @@ export interface AppOptions {
   deadLetters?: DeadLetterRepository;
   /** Time stamps of admin changes (centres, closed months); default the system clock. */
   clock?: Clock;
+  /** The Prometheus registry `GET /metrics` answers (server-metrics.ts); none: no route. */
+  metrics?: Registry;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -83,6 +87,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     { prefix: API_PREFIX },
   );
+  const registry = opts.metrics;
+  if (registry) {
+    await app.register(async (scope) => {
+      requireBearerToken(scope, opts.adminToken);
+      await scope.register(metricsRoutes, { registry });
+    });
+  }
 
   return app;
 }

@@ -25,6 +25,8 @@ import { createVoidRepository } from './modules/meals/void-repository.ts';
 import { createRecordIngest, type RecordHandler } from './modules/records/record-ingest.ts';
 import { createElderRegistryRepository } from './modules/elders/elder-registry.ts';
 import { auditRecordHandler } from './modules/audit/audit-records.ts';
+import { createStatusRepository } from './modules/status/status-repository.ts';
+import { createServerMetrics } from './modules/status/server-metrics.ts';
 import { resolveAdminToken } from './plugins/auth.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
@@ -160,7 +162,8 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     stops.push(() => ingest.stop());
     await ingest.start();
 
-    const app = await buildApp({ db, logger, adminToken: admin.token, deadLetters, clock });
+    const metrics = createServerMetrics({ ingest: () => ingest.stats(), status: createStatusRepository(db), deadLetters });
+    const app = await buildApp({ db, logger, adminToken: admin.token, deadLetters, clock, metrics });
     stops.push(() => app.close());
     await app.listen({ host: settings.httpHost, port: settings.httpPort });
     const port = (app.server.address() as AddressInfo).port;

@@ -46,7 +46,14 @@ export function captureLogger(level = 'info'): { logger: Logger; lines: LogLine[
 
 export function edgeTempDir(prefix = 'mealcheck-edge-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  // The template key lives beside the data folder (template-vault.ts): it goes too.
+  return {
+    dir,
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(`${dir}.key`, { force: true });
+    },
+  };
 }
 
 export function openEdgeDb(dir: string, name = 'edge.db'): Db {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MealEvent } from '../../common/contract.ts';
 import { openDatabase, type Db } from '../../common/sqlite.ts';
+import { SEAL_OVERHEAD, templateVaultOf } from '../../edge/src/elders/template-vault.ts';
 import { createElderRepository, DESCRIPTOR_LENGTH, encodeDescriptor, FACE_API_MODEL, type TemplateModel } from '../../edge/src/elders/elder-repository.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import { counterIds, EDGE_MIGRATIONS, edgeTempDir, openEdgeDb } from '../helpers/edge-fixtures.ts';
@@ -46,7 +47,7 @@ describe('elder repository', () => {
     ]);
   });
 
-  it('stores descriptors as 128 little-endian float32 and loads them contiguously', () => {
+  it('stores descriptors sealed (128 little-endian float32 inside) and loads them contiguously', () => {
     const elders = createElderRepository(db);
     elders.upsertElder('e1', 'A');
     elders.upsertElder('e2', 'B');
@@ -58,8 +59,11 @@ describe('elder repository', () => {
     elders.addTemplate('e1', d3, 'live-1', FACE_API_MODEL);
 
     const blob = db.prepare<[], { descriptor: Buffer }>('SELECT descriptor FROM templates ORDER BY id LIMIT 1').get()!.descriptor;
-    expect(blob.length).toBe(512);
-    expect(blob.readFloatLE(4)).toBe(d1[1]);
+    // Sealed (template-vault.ts): version, iv, tag, then the 512 bytes encrypted.
+    expect(blob.length).toBe(512 + SEAL_OVERHEAD);
+    const plain = templateVaultOf(db).open('e1', 'face-api', blob);
+    expect(plain.readFloatLE(4)).toBe(d1[1]);
+    expect(blob.includes(plain.subarray(0, 16))).toBe(false);
 
     const set = elders.loadTemplates('face-api');
     expect(set.elderIds).toEqual(['e1', 'e2', 'e1']);
@@ -202,9 +206,9 @@ describe('templates know their model', () => {
     elders.addTemplate('e2', unit512(2), 'b.jpg', FR);
 
     expect(db.prepare('SELECT model, dim, length(descriptor) AS bytes FROM templates ORDER BY id').all()).toEqual([
-      { model: 'face-api', dim: 128, bytes: 512 },
-      { model: 'fr-feature', dim: 512, bytes: 2048 },
-      { model: 'fr-feature', dim: 512, bytes: 2048 },
+      { model: 'face-api', dim: 128, bytes: 512 + SEAL_OVERHEAD },
+      { model: 'fr-feature', dim: 512, bytes: 2048 + SEAL_OVERHEAD },
+      { model: 'fr-feature', dim: 512, bytes: 2048 + SEAL_OVERHEAD },
     ]);
     const fr = elders.loadTemplates('fr-feature');
     expect(fr).toMatchObject({ elderIds: ['e1', 'e2'], dim: 512, model: 'fr-feature' });

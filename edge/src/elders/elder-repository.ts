@@ -1,11 +1,13 @@
 /**
  * Elders enrolled at this centre and their face templates. Descriptors are stored here and
- * nowhere else: they never travel in MQTT payloads, server tables or logs.
+ * nowhere else: they never travel in MQTT payloads, server tables or logs, and on disk they are
+ * sealed (AES-256-GCM, template-vault.ts) under a key kept outside the data folder.
  */
 import { isValidId } from '../../../common/contract.ts';
 import type { ConsentSigner, ElderStatus } from '../../../common/records.ts';
 import type { Db } from '../../../common/sqlite.ts';
 import { DESCRIPTOR_LENGTH, FACE_API_MODEL, type TemplateModel, type TemplateSet } from '../recognition/matcher.ts';
+import { templateVaultOf } from './template-vault.ts';
 
 export { DESCRIPTOR_LENGTH, FACE_API_MODEL, type TemplateModel, type TemplateSet };
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -218,21 +220,23 @@ export function encodeDescriptor(descriptor: Float32Array, dimension: number = D
 }
 
 export function createElderRepository(db: Db, now: () => Date = () => new Date()): ElderRepository {
+  // Descriptors are sealed on the way in and opened on the way out (template-vault.ts).
+  const vault = templateVaultOf(db);
   const upsert = db.prepare<[string, string, string]>(
     `INSERT INTO elders (elder_id, name, created_at) VALUES (?, ?, ?)
      ON CONFLICT (elder_id) DO UPDATE SET name = excluded.name`,
   );
   const insertTemplate = db.prepare<[string, Buffer, string, string, string, number]>(
-    'INSERT INTO templates (elder_id, descriptor, source, created_at, model, dim) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT INTO templates (elder_id, descriptor, source, created_at, model, dim, sealed) VALUES (?, ?, ?, ?, ?, ?, 1)',
   );
   const list = db.prepare<[], ElderRow & { template_count: number }>(
     `SELECT e.elder_id, e.name, e.created_at, e.status, (SELECT count(*) FROM templates t WHERE t.elder_id = e.elder_id) AS template_count
      FROM elders e ORDER BY e.elder_id`,
   );
   const get = db.prepare<[string], ElderRow>('SELECT elder_id, name, created_at, status FROM elders WHERE elder_id = ?');
-  const byModel = db.prepare<[string], { elder_id: string; descriptor: Buffer; dim: number }>('SELECT elder_id, descriptor, dim FROM templates WHERE model = ? ORDER BY id');
-  const byModelActive = db.prepare<[string], { elder_id: string; descriptor: Buffer; dim: number }>(
-    "SELECT t.elder_id, t.descriptor, t.dim FROM templates t JOIN elders e ON e.elder_id = t.elder_id WHERE t.model = ? AND e.status = 'active' ORDER BY t.id",
+  const byModel = db.prepare<[string], { elder_id: string; descriptor: Buffer; dim: number; sealed: number }>('SELECT elder_id, descriptor, dim, sealed FROM templates WHERE model = ? ORDER BY id');
+  const byModelActive = db.prepare<[string], { elder_id: string; descriptor: Buffer; dim: number; sealed: number }>(
+    "SELECT t.elder_id, t.descriptor, t.dim, t.sealed FROM templates t JOIN elders e ON e.elder_id = t.elder_id WHERE t.model = ? AND e.status = 'active' ORDER BY t.id",
   );
   const insertElder = db.prepare<{ elderId: string; name: string; idNumber: string | null; phone: string | null; category: string | null; at: string }>(
     "INSERT INTO elders (elder_id, name, id_number, phone, category, status, created_at, updated_at) VALUES (@elderId, @name, @idNumber, @phone, @category, 'active', @at, @at)",
@@ -308,7 +312,7 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
     },
     addTemplate(elderId, descriptor, source, model) {
       if (!(model.id.length >= 1 && model.id.length <= 64)) throw new RangeError(`a template's model id must be 1-64 characters, got "${model.id}"`);
-      const r = insertTemplate.run(elderId, encodeDescriptor(descriptor, model.dimension), source, now().toISOString(), model.id, model.dimension);
+      const r = insertTemplate.run(elderId, vault.seal(elderId, model.id, encodeDescriptor(descriptor, model.dimension)), source, now().toISOString(), model.id, model.dimension);
       return Number(r.lastInsertRowid);
     },
     listElders() {
@@ -379,7 +383,8 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
       return deleteTemplates.run(elderId).changes;
     },
     loadTemplates(modelId, opts) {
-      const rows = (opts?.activeOnly ? byModelActive : byModel).all(modelId);
+      // Locked (key missing or wrong): the door knows nobody; the box's status says why.
+      const rows = vault.problem ? [] : (opts?.activeOnly ? byModelActive : byModel).all(modelId);
       if (rows.length === 0) return { elderIds: [], descriptors: new Float32Array(0), model: modelId };
       const dim = rows[0]!.dim;
       const other = rows.find((r) => r.dim !== dim);
@@ -390,11 +395,13 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
       const bytes = new Uint8Array(descriptors.buffer);
       rows.forEach((r, i) => {
         elderIds.push(r.elder_id);
+        // Opened once per load of the matcher (~1 µs a row), never per match.
+        const plain = r.sealed === 1 ? vault.open(r.elder_id, modelId, r.descriptor) : r.descriptor;
         // On a little-endian CPU (x86, ARM as run) the stored bytes are the floats: one copy,
         // which keeps a reload of thousands of templates to a few ms. Elsewhere, read each
         // value as little-endian (the BLOB's byte offset need not be float-aligned either way).
-        if (LITTLE_ENDIAN) bytes.set(r.descriptor, i * bytesPer);
-        else for (let j = 0; j < dim; j++) descriptors[i * dim + j] = r.descriptor.readFloatLE(j * 4);
+        if (LITTLE_ENDIAN) bytes.set(plain, i * bytesPer);
+        else for (let j = 0; j < dim; j++) descriptors[i * dim + j] = plain.readFloatLE(j * 4);
       });
       return { elderIds, descriptors, dim, model: modelId };
     },

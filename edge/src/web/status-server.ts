@@ -89,6 +89,8 @@ export const EdgeStatusSchema = Type.Object({
    * recognise them until they are enrolled again. `ids` holds the first 50, by id.
    */
   reenrolment: Type.Optional(Type.Object({ elders: Type.Integer(), ids: Type.Array(Type.String()) })),
+  /** Face templates at rest: sealed under the key file; `problem` when it is missing or wrong (nobody is recognised). */
+  templates: Type.Optional(Type.Object({ sealed: Type.Boolean(), keyFile: Type.String(), problem: Type.Optional(Type.String()) })),
   cameras: Type.Optional(Type.Array(CameraStatusSchema)),
   /** Faces seen but not recognised since start. */
   unknown: Type.Optional(Type.Integer()),
@@ -166,6 +168,7 @@ export function problemsOf(s: Omit<EdgeStatus, 'state' | 'problems'>): string[] 
     const more = s.reenrolment.elders > s.reenrolment.ids.length ? ', ...' : '';
     problems.push(`re-enrolment: ${s.reenrolment.elders} elder(s) have no face template of model ${s.model?.id ?? 'in use'} and are not recognised at the door until enrolled again (${s.reenrolment.ids.join(', ')}${more})`);
   }
+  if (s.templates?.problem) problems.push(`templates: ${s.templates.problem}`);
   if (s.outboxAlarm) problems.push(`outbox: ${s.outboxPending} meals waiting for the server; check the box's network and the server`);
   if (s.kiosk?.voice.error) problems.push(s.kiosk.voice.error);
   if (s.disk && s.disk.freeBytes < LOW_DISK_BYTES) problems.push(`disk: only ${Math.round(s.disk.freeBytes / 1e6)} MB free under ${s.disk.path}; meals are still recorded, but free space before SQLite runs out`);
@@ -433,7 +436,7 @@ function staffCounts(tally: Record<Meal, MealTally> | undefined): Pick<EdgeStatu
   const sum = (f: (t: MealTally) => number) => day.reduce((n, t) => n + f(t), 0);
   return { manual: sum((t) => t.byMethod.manual), delivery: sum((t) => t.byMethod.delivery), proxy: sum((t) => t.byMethod.proxy), voided: sum((t) => t.voided) };
 }
-export type BoxStatus = Partial<Pick<EdgeStatus, 'outboxOldestAt' | 'kiosk' | 'disk' | 'cpuTemperatureC' | 'version'>>;
+export type BoxStatus = Partial<Pick<EdgeStatus, 'outboxOldestAt' | 'kiosk' | 'disk' | 'cpuTemperatureC' | 'version' | 'templates'>>;
 
 /** Builds the `status` function for StatusServer from the edge's components. */
 export function statusSource(deps: StatusSourceDeps): () => EdgeStatus {

@@ -85,6 +85,16 @@ export interface MqttIngest {
    * waits for the others read with it); `done` acknowledges it to the broker. Exposed for tests.
    */
   receive(topic: string, payload: Buffer, done: () => void): void;
+  /** What this process has handled since it started (for GET /metrics), and the broker link. */
+  stats(): IngestStats;
+}
+
+export interface IngestStats {
+  connected: boolean;
+  /** Messages by outcome (an event batch is one message). */
+  messages: Record<MessageOutcome['kind'], number>;
+  /** Events of committed batches by what became of them. */
+  events: { stored: number; known: number; duplicates: number; forReview: number; conflicts: number; rejected: number };
 }
 
 const statusCheck = TypeCompiler.Compile(DeviceStatusSchema);
@@ -124,7 +134,18 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     dropsLoggedAt.set(device, now.getTime());
     log.error({ device, bound: outcome.reason, status: summary(opts.deadLetters.status()) }, DEAD_LETTER_ALARM);
   };
+  const counts: Omit<IngestStats, 'connected'> = {
+    messages: { ingested: 0, status: 0, time: 0, ignored: 0, 'dead-letter': 0, failed: 0 },
+    events: { stored: 0, known: 0, duplicates: 0, forReview: 0, conflicts: 0, rejected: 0 },
+  };
+  let connected = false;
+  /** Counts a handled message's outcome (dead letters and event batches count where they are made). */
+  const counted = (o: MessageOutcome): MessageOutcome => {
+    if (o.kind !== 'dead-letter') counts.messages[o.kind]++;
+    return o;
+  };
   const deadLetter = (topic: string, reason: string, payload: Buffer): MessageOutcome => {
+    counts.messages['dead-letter']++;
     recordDeadLetter(topic, reason, payload, opts.clock.now());
     return { kind: 'dead-letter', reason };
   };
@@ -190,9 +211,17 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     // Committed: only now may the edges learn that these events are safe.
     pending.forEach((p, i) => {
       const o = outcomes[i]!;
+      counts.messages[o.kind === 'ingested' ? 'ingested' : 'failed']++;
       if (o.kind !== 'ingested') return;
       publishReceipts(p.centreId, p.deviceId, o.result);
       const { stored, known, duplicates, forReview, conflicts, rejected } = o.result;
+      const e = counts.events;
+      e.stored += stored;
+      e.known += known;
+      e.duplicates += duplicates;
+      e.forReview += forReview;
+      e.conflicts += conflicts.length;
+      e.rejected += rejected.length;
       const { centreId, deviceId, topic } = p;
       if (rejected.length > 0) log.warn({ topic, rejected: rejected.map((x) => x.reason) }, 'events rejected to dead letters');
       if (forReview > 0) log.warn({ centreId, deviceId, forReview }, 'events kept for review (date, meal or clock not confirmed), not counted');
@@ -224,6 +253,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
       ingestBatches(g);
     } catch (err) {
       // The database failed as a whole (disk full...): no receipts, the edges re-send.
+      counts.messages.failed += g.length;
       log.error({ err, batches: g.length }, 'event batches not stored; the edges will re-send');
     }
   };
@@ -292,12 +322,12 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
         case 'events':
           return handleEvents(topic, t.centreId, t.deviceId, payload);
         case 'status':
-          return handleStatus(topic, t.centreId, t.deviceId, payload);
+          return counted(handleStatus(topic, t.centreId, t.deviceId, payload));
         case 'time':
-          return handleTime(topic, t.centreId, t.deviceId, payload);
+          return counted(handleTime(topic, t.centreId, t.deviceId, payload));
         case 'receipts':
           // Our own receipts, should a broad subscription ever deliver them back.
-          return { kind: 'ignored' };
+          return counted({ kind: 'ignored' });
       }
     } catch (err) {
       // The database failed (disk full, locked too long...). No receipt goes out, so the edge
@@ -308,6 +338,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
       } catch {
         // Already logged; the database is unusable right now.
       }
+      counts.messages.failed++;
       return { kind: 'failed', reason: (err as Error).message };
     }
   };
@@ -336,6 +367,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     ready,
     handle,
     receive: onMessage,
+    stats: () => ({ connected, messages: { ...counts.messages }, events: { ...counts.events } }),
 
     async start() {
       if (client) throw new Error('ingest already started');
@@ -357,9 +389,14 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
         onMessage(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload, () => done());
       };
       c.on('error', (err) => log.warn({ err: err.message }, 'mqtt ingest client error'));
-      c.on('offline', () => log.warn('mqtt ingest client offline; retrying'));
+      c.on('offline', () => {
+        connected = false;
+        log.warn('mqtt ingest client offline; retrying');
+      });
+      c.on('close', () => (connected = false));
       let subscribed = false;
       c.on('connect', (connack) => {
+        connected = true;
         log.info({ sessionPresent: connack.sessionPresent, protocolVersion: opts.protocolVersion }, 'mqtt ingest connected');
         if (subscribed) return; // mqtt.js resubscribes by itself after a reconnect
         c.subscribe(
