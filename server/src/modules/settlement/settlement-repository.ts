@@ -1,0 +1,144 @@
+/**
+ * What a month's settlement is computed from, read in one pass per table for one centre or for
+ * all (the city-wide summary): counted meals, voided meals, duplicate attempts and events in
+ * review dated in the month, adjustments, and the registry's names and categories. Also the
+ * adjustments and snapshots this module writes. No query per elder.
+ */
+import type { CheckInMethod, Meal } from '../../../../common/contract.ts';
+import type { Db } from '../../../../common/sqlite.ts';
+import type { Adjustment, Category, SettlementMeal, SettlementTotals } from './settlement-calc.ts';
+
+/** One centre's month as read from the tables (input to settle(), less the rules). */
+export interface MonthData {
+  meals: SettlementMeal[];
+  voided: SettlementMeal[];
+  duplicates: Map<string, number>;
+  inReview: Map<string, number>;
+  adjustments: Adjustment[];
+}
+
+export interface RegistryEntry {
+  name: string | null;
+  /** As the box recorded it: a category's name (低保) or code. */
+  category: string | null;
+}
+
+export interface Snapshot {
+  centreId: string;
+  month: string;
+  closedAt: string;
+  totals: SettlementTotals;
+  rowsHash: string;
+}
+
+export interface AdjustmentInput {
+  centreId: string;
+  month: string;
+  elderId: string | null;
+  amountFen: number;
+  reason: string;
+}
+
+export interface SettlementRepository {
+  /** The month's data per centre (only `centreId`'s when given). */
+  monthData(month: string, centreId?: string): Map<string, MonthData>;
+  /** The registry per centre: elder id -> name and recorded category. */
+  registry(centreId?: string): Map<string, Map<string, RegistryEntry>>;
+  addAdjustment(a: AdjustmentInput, by: string, at: Date): Adjustment;
+  snapshot(centreId: string, month: string): Snapshot | undefined;
+  /** Keeps the first snapshot of a centre-month: a month closes once. */
+  saveSnapshot(s: Snapshot): boolean;
+  /** Centres with anything dated in the month (meals, voids, duplicates, reviews, adjustments). */
+  centresOf(month: string): string[];
+}
+
+function range(month: string): { from: string; to: string } {
+  // serviceDate is YYYY-MM-DD text: a month is a string range.
+  return { from: `${month}-01`, to: `${month}-31` };
+}
+
+type MealSqlRow = SettlementMeal & { centreId: string };
+
+export function createSettlementRepository(db: Db): SettlementRepository {
+  const mealCols = 'centre_id AS centreId, event_id AS eventId, elder_id AS elderId, service_date AS serviceDate, meal, method, at';
+  const where = 'service_date BETWEEN @from AND @to AND (@centreId IS NULL OR centre_id = @centreId)';
+  type P = { from: string; to: string; centreId: string | null };
+  const meals = db.prepare<P, MealSqlRow>(`SELECT ${mealCols} FROM meals WHERE ${where}`);
+  const voided = db.prepare<P, MealSqlRow>(`SELECT ${mealCols} FROM voided_meals WHERE ${where}`);
+  const duplicates = db.prepare<P, { centreId: string; elderId: string; n: number }>(`SELECT centre_id AS centreId, elder_id AS elderId, count(*) AS n FROM duplicate_attempts WHERE ${where} GROUP BY centre_id, elder_id`);
+  const reviews = db.prepare<P, { centreId: string; elderId: string; n: number }>(`SELECT centre_id AS centreId, elder_id AS elderId, count(*) AS n FROM event_reviews WHERE ${where} GROUP BY centre_id, elder_id`);
+  const adjCols = 'id, centre_id AS centreId, month, elder_id AS elderId, amount_fen AS amountFen, reason, created_at AS createdAt, created_by AS createdBy';
+  const adjustments = db.prepare<{ month: string; centreId: string | null }, Adjustment>(`SELECT ${adjCols} FROM settlement_adjustments WHERE month = @month AND (@centreId IS NULL OR centre_id = @centreId) ORDER BY id`);
+  const oneAdjustment = db.prepare<[number], Adjustment>(`SELECT ${adjCols} FROM settlement_adjustments WHERE id = ?`);
+  const insertAdjustment = db.prepare('INSERT INTO settlement_adjustments (centre_id, month, elder_id, amount_fen, reason, created_at, created_by) VALUES (@centreId, @month, @elderId, @amountFen, @reason, @createdAt, @createdBy)');
+  const registry = db.prepare<{ centreId: string | null }, { centreId: string; elderId: string; name: string | null; category: string | null }>(
+    'SELECT centre_id AS centreId, elder_id AS elderId, name, category FROM elder_registry WHERE @centreId IS NULL OR centre_id = @centreId',
+  );
+  const snapshot = db.prepare<[string, string], { centreId: string; month: string; closedAt: string; totals: string; rowsHash: string }>(
+    'SELECT centre_id AS centreId, month, closed_at AS closedAt, totals, rows_hash AS rowsHash FROM settlement_snapshots WHERE centre_id = ? AND month = ?',
+  );
+  const insertSnapshot = db.prepare<[string, string, string, string, string]>('INSERT INTO settlement_snapshots (centre_id, month, closed_at, totals, rows_hash) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const centres = db.prepare<P & { month: string }, string>(
+    `SELECT centre_id FROM meals WHERE ${where} UNION SELECT centre_id FROM voided_meals WHERE ${where}
+     UNION SELECT centre_id FROM duplicate_attempts WHERE ${where} UNION SELECT centre_id FROM event_reviews WHERE ${where}
+     UNION SELECT centre_id FROM settlement_adjustments WHERE month = @month ORDER BY 1`,
+  ).pluck();
+
+  return {
+    monthData(month, centreId) {
+      const p = { ...range(month), centreId: centreId ?? null };
+      const out = new Map<string, MonthData>();
+      const of = (c: string) => {
+        let d = out.get(c);
+        if (!d) out.set(c, (d = { meals: [], voided: [], duplicates: new Map(), inReview: new Map(), adjustments: [] }));
+        return d;
+      };
+      const plain = ({ centreId: _c, ...m }: MealSqlRow): SettlementMeal => ({ ...m, meal: m.meal as Meal, method: m.method as CheckInMethod });
+      for (const m of meals.iterate(p)) of(m.centreId).meals.push(plain(m));
+      for (const m of voided.iterate(p)) of(m.centreId).voided.push(plain(m));
+      for (const r of duplicates.iterate(p)) of(r.centreId).duplicates.set(r.elderId, r.n);
+      for (const r of reviews.iterate(p)) of(r.centreId).inReview.set(r.elderId, r.n);
+      for (const a of adjustments.iterate({ month, centreId: centreId ?? null })) of(a.centreId).adjustments.push(a);
+      return out;
+    },
+    registry(centreId) {
+      const out = new Map<string, Map<string, RegistryEntry>>();
+      for (const r of registry.iterate({ centreId: centreId ?? null })) {
+        let m = out.get(r.centreId);
+        if (!m) out.set(r.centreId, (m = new Map()));
+        m.set(r.elderId, { name: r.name, category: r.category });
+      }
+      return out;
+    },
+    addAdjustment(a, by, at) {
+      const id = Number(insertAdjustment.run({ ...a, createdAt: at.toISOString(), createdBy: by }).lastInsertRowid);
+      return oneAdjustment.get(id)!;
+    },
+    snapshot(centreId, month) {
+      const s = snapshot.get(centreId, month);
+      return s ? { ...s, totals: JSON.parse(s.totals) as SettlementTotals } : undefined;
+    },
+    saveSnapshot: (s) => insertSnapshot.run(s.centreId, s.month, s.closedAt, JSON.stringify(s.totals), s.rowsHash).changes === 1,
+    centresOf: (month) => centres.all({ ...range(month), centreId: null, month }),
+  };
+}
+
+/** The category source settlement reads through (the lead may point it at confirmed categories). */
+export type CategoryOf = (centreId: string, elderId: string, date: string) => string | null;
+
+/**
+ * categoryOf from the registry as the boxes report it: the elder's recorded category matched to
+ * a bureau category by name (低保) or by code. No history there, so the date does not matter yet.
+ */
+export function registryCategoryOf(registry: ReadonlyMap<string, ReadonlyMap<string, RegistryEntry>>, categories: readonly Category[]): CategoryOf {
+  const byText = new Map<string, string>();
+  for (const c of categories) {
+    byText.set(c.code, c.code);
+    byText.set(c.name, c.code);
+  }
+  return (centreId, elderId) => {
+    const text = registry.get(centreId)?.get(elderId)?.category;
+    return text == null ? null : (byText.get(text.trim()) ?? null);
+  };
+}
+
