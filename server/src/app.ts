@@ -16,6 +16,11 @@ import { createElderRegistryRepository } from './modules/elders/elder-registry.t
 import { elderRoutes } from './modules/elders/elder-routes.ts';
 import { createClosedMonthRepository } from './modules/months/closed-month-repository.ts';
 import { monthRoutes } from './modules/months/month-routes.ts';
+import { createSettlementAudit, type SettlementAudit } from './modules/settlement/settlement-audit.ts';
+import { settlementRoutes } from './modules/settlement/settlement-routes.ts';
+import { createSettlementService } from './modules/settlement/settlement-service.ts';
+import { createSubsidyRuleRepository } from './modules/settlement/subsidy-rule-repository.ts';
+import { settlementPages } from './web/settlement-page.ts';
 import { createStatsRepository } from './modules/stats/stats-repository.ts';
 import { statsRoutes } from './modules/stats/stats-routes.ts';
 import { createStatusRepository } from './modules/status/status-repository.ts';
@@ -36,6 +41,8 @@ export interface AppOptions {
   clock?: Clock;
   /** The Prometheus registry `GET /metrics` answers (server-metrics.ts); none: no route. */
   metrics?: Registry;
+  /** Where settlement changes are audited; default the settlement_audit table of `db`. */
+  settlementAudit?: SettlementAudit;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -71,22 +78,34 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   );
 
+  const now = () => (opts.clock ?? systemClock).now();
+  const months = createClosedMonthRepository(opts.db);
+  const settlementAudit = opts.settlementAudit ?? createSettlementAudit(opts.db);
+  const rules = createSubsidyRuleRepository(opts.db, settlementAudit);
+  const settlement = createSettlementService({ db: opts.db, rules, months, audit: settlementAudit });
+
   await app.register(
     async (api) => {
       requireBearerToken(api, opts.adminToken);
       // Unknown /api paths answer 401 before 404, so they reveal nothing to a stranger.
       api.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
-      const now = () => (opts.clock ?? systemClock).now();
       await api.register(statsRoutes, { stats: createStatsRepository(opts.db) });
       const deadLetters = opts.deadLetters ?? createDeadLetterRepository(opts.db);
       await api.register(deadLetterRoutes, { deadLetters });
       await api.register(statusRoutes, { status: createStatusRepository(opts.db), deadLetters, now });
       await api.register(centreRoutes, { centres: createCentreRepository(opts.db), now });
-      await api.register(monthRoutes, { months: createClosedMonthRepository(opts.db), now });
+      // Closing a month also stores each centre's settlement as it stood (settlement-service.ts).
+      await api.register(monthRoutes, { months, now, close: settlement.closeMonth });
+      await api.register(settlementRoutes, { rules, settlement, now });
       await api.register(elderRoutes, { registry: createElderRegistryRepository(opts.db) });
     },
     { prefix: API_PREFIX },
   );
+  // The printable settlement pages: behind the bearer token until the bureau's page sessions come.
+  await app.register(async (pages) => {
+    requireBearerToken(pages, opts.adminToken);
+    await pages.register(settlementPages, { settlement, now });
+  });
   const registry = opts.metrics;
   if (registry) {
     await app.register(async (scope) => {

@@ -8,3 +8,10 @@ export const ErrorSchema = Type.Object({
   message: Type.String(),
 });
 export type ErrorReply = Static<typeof ErrorSchema>;
+
+declare module 'fastify' {
+  interface FastifySchema {
+    /** What the route does, in one line: OpenAPI's description (@fastify/swagger declares the same). */
+    description?: string;
+  }
+}

@@ -100,7 +100,7 @@ describe('settle', () => {
   ])('$name', ({ over, totalFen, ...expected }) => {
     const s = settle(input(over));
     for (const id of ['A', 'B', 'C'] as const) {
-      const want = (expected as Record<string, { meals: number; subsidised: number; amountFen: number; cut?: string[]; cutDates?: string[]; flags?: string[] } | undefined>)[id];
+      const want = (expected as unknown as Record<string, { meals: number; subsidised: number; amountFen: number; cut?: string[]; cutDates?: string[]; flags?: string[] } | undefined>)[id];
       const row = s.elders.find((e) => e.elderId === id);
       if (!want) {
         expect(row).toBeUndefined();

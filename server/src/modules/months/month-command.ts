@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { ConfigError, readActionCommand, type CommandSpec } from '../../../../common/config.ts';
 import { openDatabase } from '../../../../common/sqlite.ts';
 import { DATABASE_FILE, MIGRATIONS_DIR } from '../../server.ts';
+import { createSettlementAudit } from '../settlement/settlement-audit.ts';
+import { createSettlementService } from '../settlement/settlement-service.ts';
+import { createSubsidyRuleRepository } from '../settlement/subsidy-rule-repository.ts';
 import { createClosedMonthRepository, isMonth } from './closed-month-repository.ts';
 
 const MONTH = {
@@ -33,7 +36,10 @@ export async function monthCommand(argv: string[], out: (s: string) => void = (s
   try {
     const months = createClosedMonthRepository(db);
     if (action === 'close') {
-      const r = months.close(month!, by ?? `cli:${userInfo().username}`, new Date());
+      // As the API does: each centre's settlement is stored with the closing (settlement-service.ts).
+      const audit = createSettlementAudit(db);
+      const settlement = createSettlementService({ db, rules: createSubsidyRuleRepository(db, audit), months, audit });
+      const r = settlement.closeMonth(month!, by ?? `cli:${userInfo().username}`, new Date());
       out(r.created ? `month ${month} closed` : `month ${month} was already closed (${r.month.closedAt} by ${r.month.closedBy})`);
       return 0;
     }

@@ -14,9 +14,11 @@ const CloseBody = Type.Union([Type.Object({ by: Type.Optional(Type.String({ minL
 export interface MonthRoutesOptions {
   months: ClosedMonthRepository;
   now: () => Date;
+  /** How a month is closed; default `months.close`. The app's also stores each centre's settlement (settlement/). */
+  close?: ClosedMonthRepository['close'];
 }
 
-export const monthRoutes: FastifyPluginAsync<MonthRoutesOptions> = async (app, { months, now }) => {
+export const monthRoutes: FastifyPluginAsync<MonthRoutesOptions> = async (app, { months, now, close = months.close }) => {
   app.get('/months', { schema: { response: { 200: Type.Object({ closed: Type.Array(ClosedMonthSchema) }), 401: ErrorSchema, 500: ErrorSchema } } }, async () => ({ closed: months.list() }));
 
   app.post<{ Params: Static<typeof MonthParams>; Body: Static<typeof CloseBody> | undefined }>(
@@ -31,7 +33,7 @@ export const monthRoutes: FastifyPluginAsync<MonthRoutesOptions> = async (app, {
     async (request, reply) => {
       const { month } = request.params;
       if (!isMonth(month)) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `"${month}" is not a month YYYY-MM` });
-      const r = months.close(month, request.body?.by ?? 'api', now());
+      const r = close(month, request.body?.by ?? 'api', now());
       return { month: r.month, alreadyClosed: !r.created };
     },
   );
