@@ -34,6 +34,8 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
   mealcheck device add --centre ID --device ID [--data DIR]   (also: remove, list)
   mealcheck centre set --centre ID [--time-zone TZ] [--meal-windows SPEC] [--data DIR]   (also: list)
   mealcheck month close --month YYYY-MM [--data DIR]          (also: list)
+  mealcheck category set --code CODE --name NAME [--data DIR]  (also: list)   elder categories
+  mealcheck rule add --category CODE --meal M --amount YUAN --from DATE [...]  (also: end, remove, list)   subsidy rules
   mealcheck broker-config [--data DIR] [--out DIR]            Mosquitto password, ACL and config files
   mealcheck eval   --faces DIR [--json] [--sweep] [--model NAME]
 
@@ -229,6 +231,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'centre': {
         const { centreCommand } = await import('../server/src/modules/centres/centre-command.ts');
         return await centreCommand(rest);
+      }
+      case 'category': {
+        const { categoryCommand } = await import('../server/src/modules/settlement/settlement-command.ts');
+        return await categoryCommand(rest);
+      }
+      case 'rule': {
+        const { ruleCommand } = await import('../server/src/modules/settlement/settlement-command.ts');
+        return await ruleCommand(rest);
       }
       case 'month': {
         const { monthCommand } = await import('../server/src/modules/months/month-command.ts');

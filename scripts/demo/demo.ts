@@ -34,6 +34,14 @@ const ELDERS = 8;
 const STRANGERS = 3;
 /** The demo's staff login, printed for a new user to try the staff pages with; its registrations and consents are recorded by it too. */
 const DEMO_STAFF = { staffId: 'DEMO01', name: '演示员', pin: '246810' };
+/**
+ * The demo's subsidy rules (fen per meal, any meal, no caps): its elders are 低保 and 高龄 in
+ * turn, so the month's settlement is their meals times these amounts.
+ */
+const DEMO_CATEGORIES = [
+  { code: 'low-income', name: '低保', amountFen: 500 },
+  { code: 'over-80', name: '高龄', amountFen: 300 },
+] as const;
 /** Elders with no face enrolled: one gets a meal by hand, one a delivered meal. */
 const BY_HAND = { manual: { elderId: 'E009', name: '孙美华' }, delivery: { elderId: 'E010', name: '吴凤英' } } as const;
 
@@ -130,6 +138,16 @@ export async function demoCommand(argv: string[]): Promise<number> {
     body: JSON.stringify({ mealWindows: DEMO_MEAL_WINDOWS }),
   });
   if (!centre.ok) throw new Error(`cannot set the demo centre's meal windows on the server: ${centre.status} ${await centre.text()}`);
+  // The bureau's categories and subsidy rules, through the admin API (or \`mealcheck category|rule\`).
+  const admin = async (method: string, path: string, body: object) => {
+    const res = await fetch(`${server.httpUrl}/api/v1${path}`, { method, headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`demo setup ${method} ${path} refused: ${res.status} ${await res.text()}`);
+  };
+  for (const c of DEMO_CATEGORIES) {
+    await admin('PUT', `/categories/${c.code}`, { name: c.name });
+    await admin('POST', '/subsidy-rules', { category: c.code, meal: 'any', amountFen: c.amountFen, effectiveFrom: '2000-01-01' });
+  }
+  out(`subsidy rules: ${DEMO_CATEGORIES.map((c) => `${c.name} ${(c.amountFen / 100).toFixed(2)} yuan a meal`).join(', ')}`);
 
   // Padding on: enrolment photos cut from the group photos can be tight around the face.
   const engine = new FaceApiEngine({ logger: logger.child({ program: 'vision' }) });
@@ -141,7 +159,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     // People: faces cut from the group photos in @vladmandic/face-api/demo.
     const people = await pickDemoPeople(engine, ELDERS, STRANGERS);
     const edgeConfig = loadEdgeConfig(
-      ['--centre', CENTRE, '--device', DEVICE, '--data', join(dir, 'edge'), '--server', server.mqttUrl, '--camera', join(dir, 'frames'), '--http-port', '0', '--meal-windows', DEMO_MEAL_WINDOWS],
+      ['--centre', CENTRE, '--device', DEVICE, '--data', join(dir, 'edge'), '--server', server.mqttUrl, '--camera', join(dir, 'frames'), '--http-port', '0', '--meal-windows', DEMO_MEAL_WINDOWS, '--elder-categories', DEMO_CATEGORIES.map((c) => c.name).join(',')],
       // The demo registers its box like an operator would (`mealcheck device add`), so the
       // embedded broker runs with credentials and topic rules on, as in production.
       { MEALCHECK_MQTT_USERNAME: `${CENTRE}/${DEVICE}`, MEALCHECK_MQTT_PASSWORD: await server.registerDevice(CENTRE, DEVICE) },
@@ -223,6 +241,13 @@ export async function demoCommand(argv: string[]): Promise<number> {
     if (!reg.ok) throw new Error(`elder registry request failed: HTTP ${reg.status} ${await reg.text()}`);
     const registered = ((await reg.json()) as { total: number }).total;
 
+    // The month's settlement, as the bureau would pay it (GET /api/v1/settlement).
+    const month = day.slice(0, 7);
+    const sres = await fetch(`${server.httpUrl}/api/v1/settlement?centreId=${CENTRE}&month=${month}`, { headers: { authorization: `Bearer ${server.token}` } });
+    if (!sres.ok) throw new Error(`settlement request failed: HTTP ${sres.status} ${await sres.text()}`);
+    const settlement = (await sres.json()) as { totals: { totalFen: number; subsidised: number } };
+    out(`\nsettlement ${CENTRE} ${month}: ${settlement.totals.subsidised} subsidised meals, ${(settlement.totals.totalFen / 100).toFixed(2)} yuan (${server.httpUrl}/bureau/settlement?centreId=${CENTRE}&month=${month})`);
+
     const counters = e.pipeline?.counters();
     // Every check-in of the day, voided ones included: faces, and the meals staff recorded by hand.
     const recorded = e.checkIns.listForDay(day, { voided: true });
@@ -239,6 +264,18 @@ export async function demoCommand(argv: string[]): Promise<number> {
       enrolled: ELDERS,
       /** Elders the server's registry holds for the demo centre (GET /api/v1/elders). */
       registered,
+      /** The month's total from the server's settlement report, in yuan. */
+      settlementYuan: settlement.totals.totalFen / 100,
+      /** The edge's own count, for checking it: meals that stand per elder, with the category the box holds. */
+      mealsByElder: Object.values(
+        recorded
+          .filter((c) => !c.voided)
+          .reduce<Record<string, { elderId: string; category: string | null; meals: number }>>((acc, c) => {
+            acc[c.elderId] ??= { elderId: c.elderId, category: e.elders.details(c.elderId)?.category ?? null, meals: 0 };
+            acc[c.elderId]!.meals++;
+            return acc;
+          }, {}),
+      ),
       strangers: STRANGERS,
       visits: scene.visits.length,
       frames: counters?.frames ?? 0,

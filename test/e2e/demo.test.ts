@@ -22,6 +22,15 @@ describe('mealcheck demo', () => {
     // The kiosk stream delivered one message per decision at the door to a real client.
     expect(summary.alreadyCheckedIn).toBeGreaterThan(0);
     expect(summary.kioskMessages).toBe((summary.checkIns as number) + (summary.alreadyCheckedIn as number) + (summary.unknown as number));
+    // The month's settlement equals the meals that stand times their category's amount, counted
+    // here from the edge's check-ins (not from the report): 低保 5.00, 高龄 3.00, none 0.
+    const RATE_FEN: Record<string, number> = { 低保: 500, 高龄: 300 };
+    const byElder = summary.mealsByElder as unknown as Array<{ elderId: string; category: string | null; meals: number }>;
+    expect(byElder.reduce((n, x) => n + x.meals, 0)).toBe(summary.meals);
+    expect(new Set(byElder.map((x) => x.category))).toEqual(new Set(['低保', '高龄', null]));
+    const expectedFen = byElder.reduce((n, x) => n + x.meals * (RATE_FEN[x.category ?? ''] ?? 0), 0);
+    expect(expectedFen).toBeGreaterThan(0);
+    expect(summary.settlementYuan).toBe(expectedFen / 100);
     expect(stdout).toMatch(/kiosk page: {2}http:\/\/127\.0\.0\.1:\d+\/kiosk/);
     expect(stdout).toContain('签到成功');
     expect(stdout).toContain('本餐已签到');
