@@ -163,7 +163,15 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     await ingest.start();
 
     const metrics = createServerMetrics({ ingest: () => ingest.stats(), status: createStatusRepository(db), deadLetters });
-    const app = await buildApp({ db, logger, adminToken: admin.token, deadLetters, clock, metrics });
+    const app = await buildApp({
+      db,
+      logger,
+      adminToken: admin.token,
+      deadLetters,
+      clock,
+      metrics,
+      sessions: { idleHours: settings.sessionIdleHours, maxDays: settings.sessionMaxDays, secureCookies: settings.secureCookies },
+    });
     stops.push(() => app.close());
     await app.listen({ host: settings.httpHost, port: settings.httpPort });
     const port = (app.server.address() as AddressInfo).port;
