@@ -10,7 +10,9 @@
  * Each type's schema lives here, with the feature that makes it:
  * - `void`: a staff member voided a meal (the server stops counting it);
  * - `elder`: the centre's registry entry of an elder changed (the bureau's registry of record);
- * - `audit`: one row of the box's hash-chained staff audit log.
+ * - `audit`: one row of the box's hash-chained staff audit log;
+ * - `ack`: the box applied a version of its centre's config document (common/contract.ts
+ *   CentreConfigSchema), and carried out the erasures it holds.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { DateTimeSchema, IdSchema, UuidSchema } from './contract-base.ts';
@@ -124,7 +126,39 @@ export const AuditRecordSchema = Type.Object(
 );
 export type AuditRecord = Static<typeof AuditRecordSchema>;
 
-export const RECORD_SCHEMAS = [VoidRecordSchema, ElderRecordSchema, AuditRecordSchema] as const;
-export type RecordEvent = VoidRecord | ElderRecord | AuditRecord;
+/** Most erasures one ack names: the config document holds at most as many (CONFIG_MAX_ERASURES). */
+export const ACK_MAX_ERASURES = 500;
+
+/**
+ * The box applied version `configVersion` of its centre's config document (server -> edge on
+ * `topics.config`), and carried out every erasure in it: `erasures` names each with the count of
+ * face templates and review crops it deleted on this box (0 and 0 where the box held none of
+ * that elder's). Counts only: no face data fits. Through the outbox like any record, so an ack
+ * survives a box offline or killed.
+ */
+export const AckRecordSchema = Type.Object(
+  {
+    type: Type.Literal('ack'),
+    ...recordBase,
+    configVersion: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    erasures: Type.Array(
+      Type.Object(
+        {
+          erasureId: UuidSchema,
+          elderId: IdSchema,
+          templates: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+          crops: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: ACK_MAX_ERASURES },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AckRecord = Static<typeof AckRecordSchema>;
+
+export const RECORD_SCHEMAS = [VoidRecordSchema, ElderRecordSchema, AuditRecordSchema, AckRecordSchema] as const;
+export type RecordEvent = VoidRecord | ElderRecord | AuditRecord | AckRecord;
 export type RecordType = RecordEvent['type'];
 export const RECORD_TYPES: readonly RecordType[] = RECORD_SCHEMAS.map((s) => s.properties.type.const);

@@ -34,6 +34,7 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
   mealcheck device add --centre ID --device ID [--data DIR]   (also: remove, list)
   mealcheck centre set --centre ID [--time-zone TZ] [--meal-windows SPEC] [--data DIR]   (also: list)
   mealcheck month close --month YYYY-MM [--data DIR]          (also: list)
+  mealcheck erasure request --centre ID --elder ID --reason TEXT [--data DIR]   (also: list)
   mealcheck broker-config [--data DIR] [--out DIR]            Mosquitto password, ACL and config files
   mealcheck eval   --faces DIR [--json] [--sweep] [--model NAME]
 
@@ -233,6 +234,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'month': {
         const { monthCommand } = await import('../server/src/modules/months/month-command.ts');
         return await monthCommand(rest);
+      }
+      case 'erasure': {
+        const { erasureCommand } = await import('../server/src/modules/bureau/erasure-command.ts');
+        return await erasureCommand(rest);
       }
       case 'camera-check': {
         const { cameraCheckCommand } = await import('./camera-check/camera-check.ts');

@@ -23,6 +23,8 @@ import { statusRoutes } from './modules/status/status-routes.ts';
 import { metricsRoutes } from './modules/status/server-metrics.ts';
 import type { Registry } from '../../common/metrics.ts';
 import { requireBearerToken } from './plugins/auth.ts';
+import { createBureau, type Bureau } from './modules/bureau/bureau.ts';
+import { bureauRoutes } from './modules/bureau/bureau-routes.ts';
 import { ErrorSchema, type ErrorReply } from './schemas.ts';
 
 export interface AppOptions {
@@ -36,6 +38,8 @@ export interface AppOptions {
   clock?: Clock;
   /** The Prometheus registry `GET /metrics` answers (server-metrics.ts); none: no route. */
   metrics?: Registry;
+  /** Decisions, erasures, config documents (modules/bureau/); default: one on `db` that publishes nothing. */
+  bureau?: Bureau;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -81,9 +85,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const deadLetters = opts.deadLetters ?? createDeadLetterRepository(opts.db);
       await api.register(deadLetterRoutes, { deadLetters });
       await api.register(statusRoutes, { status: createStatusRepository(opts.db), deadLetters, now });
-      await api.register(centreRoutes, { centres: createCentreRepository(opts.db), now });
+      const bureau = opts.bureau ?? createBureau(opts.db, { clock: opts.clock ?? systemClock, logger: opts.logger });
+      await api.register(centreRoutes, { centres: createCentreRepository(opts.db), now, changed: (centreId) => bureau.configs.changed(centreId) });
       await api.register(monthRoutes, { months: createClosedMonthRepository(opts.db), now });
       await api.register(elderRoutes, { registry: createElderRegistryRepository(opts.db) });
+      await api.register(bureauRoutes, { service: bureau.service, decisions: bureau.decisions, erasures: bureau.erasures, configs: bureau.configs, now });
     },
     { prefix: API_PREFIX },
   );

@@ -36,9 +36,11 @@ export const CentreBodySchema = Type.Object(
 export interface CentreRoutesOptions {
   centres: CentreRepository;
   now: () => Date;
+  /** A centre's settings changed: its config document goes down to the boxes (bureau/centre-config.ts). */
+  changed?: (centreId: string) => void;
 }
 
-export const centreRoutes: FastifyPluginAsync<CentreRoutesOptions> = async (app, { centres, now }) => {
+export const centreRoutes: FastifyPluginAsync<CentreRoutesOptions> = async (app, { centres, now, changed }) => {
   app.get('/centres', { schema: { response: { 200: CentreListSchema, 401: ErrorSchema, 500: ErrorSchema } } }, async () => ({
     centres: centres.list(),
     defaults: { timeZone: DEFAULT_TIME_ZONE, mealWindows: DEFAULT_MEAL_WINDOWS },
@@ -49,7 +51,9 @@ export const centreRoutes: FastifyPluginAsync<CentreRoutesOptions> = async (app,
     { schema: { params: CentreParams, body: CentreBodySchema, response: { 200: CentreSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema } } },
     async (request, reply) => {
       try {
-        return centres.set(request.params.centreId, request.body, now());
+        const c = centres.set(request.params.centreId, request.body, now());
+        changed?.(c.centreId);
+        return c;
       } catch (err) {
         if (!(err instanceof CentreSettingsError)) throw err;
         return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
