@@ -147,11 +147,11 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     const voids = createVoidRepository(db);
     // The bureau's down-flow: its `ack` handler here, its config documents published on the
     // ingest's own client (made below, hence late-bound).
-    let publishRetained: ((topic: string, payload: string) => Promise<void>) | undefined;
+    const late: { publish?: (topic: string, payload: string) => Promise<void> } = {};
     const bureau = createBureau(db, {
       clock,
       logger: logger.child({ module: 'bureau' }),
-      publish: (topic, payload) => (publishRetained ? publishRetained(topic, payload) : Promise.reject(new Error('ingest not started'))),
+      publish: (topic, payload) => (late.publish ? late.publish(topic, payload) : Promise.reject(new Error('ingest not started'))),
       ...(opts.configPollMs !== undefined ? { pollMs: opts.configPollMs } : {}),
     });
     const recordHandlers: RecordHandler[] = [createElderRegistryRepository(db).handler as RecordHandler, auditRecordHandler() as RecordHandler, voids as RecordHandler, bureau.erasures.handler as RecordHandler];
@@ -173,7 +173,7 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     // Ingest stops before the broker (pushed later, stopped earlier).
     stops.push(() => ingest.stop());
     await ingest.start();
-    publishRetained = (topic, payload) => ingest.publishRetained(topic, payload);
+    late.publish = (topic, payload) => ingest.publishRetained(topic, payload);
     // Every centre's newest document again (the embedded broker keeps retained messages in memory).
     bureau.configs.start();
     stops.push(() => bureau.configs.stop());

@@ -121,7 +121,7 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigService {
         const held = configs.applied();
         if (held && doc.version <= held.version) {
           counters.stale++;
-          logger.debug({ version: doc.version, applied: held.version }, 'config document ignored: not newer than the one applied');
+          logger.info({ version: doc.version, applied: held.version }, 'config document ignored: not newer than the one applied');
           return 'ignored';
         }
         const applied = applyTx.immediate(doc);

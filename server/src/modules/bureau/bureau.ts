@@ -35,10 +35,10 @@ export function createBureau(db: Db, opts: BureauOptions): Bureau {
   const audit = createBureauAudit(db);
   const decisions = createDecisionRepository(db);
   // Late-bound: the config service needs the erasures, and an ack completing one re-issues it.
-  let configs: CentreConfigService | undefined;
-  const erasures = createErasureRepository(db, { audit, logger: opts.logger, onCompleted: (centreId) => configs?.changed(centreId) });
-  configs = createCentreConfigService({ db, centres: createCentreRepository(db), decisions, erasures, clock: opts.clock, logger: opts.logger, ...(opts.publish ? { publish: opts.publish } : {}), ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) });
-  const c = configs;
-  const service = createBureauService({ db, registry: createElderRegistryRepository(db), decisions, erasures, audit, changed: (centreId) => c.changed(centreId) });
+  const late: { configs?: CentreConfigService } = {};
+  const erasures = createErasureRepository(db, { audit, logger: opts.logger, onCompleted: (centreId) => late.configs?.changed(centreId) });
+  const configs = createCentreConfigService({ db, centres: createCentreRepository(db), decisions, erasures, clock: opts.clock, logger: opts.logger, ...(opts.publish ? { publish: opts.publish } : {}), ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) });
+  late.configs = configs;
+  const service = createBureauService({ db, registry: createElderRegistryRepository(db), decisions, erasures, audit, changed: (centreId) => configs.changed(centreId) });
   return { audit, decisions, erasures, configs, service };
 }
