@@ -29,6 +29,8 @@ export interface BureauOptions {
   /** How config documents reach the broker (late-bound: the ingest client is made after this). */
   publish?: RetainedPublish;
   pollMs?: number;
+  /** A command on the database (the CLI): changes do not re-issue documents here, the running server's poll does. */
+  passive?: boolean;
 }
 
 export function createBureau(db: Db, opts: BureauOptions): Bureau {
@@ -39,6 +41,6 @@ export function createBureau(db: Db, opts: BureauOptions): Bureau {
   const erasures = createErasureRepository(db, { audit, logger: opts.logger, onCompleted: (centreId) => late.configs?.changed(centreId) });
   const configs = createCentreConfigService({ db, centres: createCentreRepository(db), decisions, erasures, clock: opts.clock, logger: opts.logger, ...(opts.publish ? { publish: opts.publish } : {}), ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) });
   late.configs = configs;
-  const service = createBureauService({ db, registry: createElderRegistryRepository(db), decisions, erasures, audit, changed: (centreId) => configs.changed(centreId) });
+  const service = createBureauService({ db, registry: createElderRegistryRepository(db), decisions, erasures, audit, ...(opts.passive ? {} : { changed: (centreId: string) => configs.changed(centreId) }) });
   return { audit, decisions, erasures, configs, service };
 }

@@ -47,7 +47,7 @@ export async function erasureCommand(argv: string[], out: (s: string) => void = 
 
   const db = openDatabase(join(dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR });
   try {
-    const bureau = createBureau(db, { clock: systemClock, logger: createLogger('erasure', 'warn') });
+    const bureau = createBureau(db, { clock: systemClock, logger: createLogger('erasure', 'warn'), passive: true });
     if (action === 'request') {
       try {
         const e = bureau.service.requestErasure(centreId!, elderId!, reason!, by ?? `cli:${userInfo().username}`, new Date());
