@@ -25,6 +25,7 @@ import { createVoidRepository } from './modules/meals/void-repository.ts';
 import { createRecordIngest, type RecordHandler } from './modules/records/record-ingest.ts';
 import { createElderRegistryRepository } from './modules/elders/elder-registry.ts';
 import { auditRecordHandler } from './modules/audit/audit-records.ts';
+import { createReconciliationRepository } from './modules/reconciliation/reconciliation-repository.ts';
 import { createStatusRepository } from './modules/status/status-repository.ts';
 import { createServerMetrics } from './modules/status/server-metrics.ts';
 import { resolveAdminToken } from './plugins/auth.ts';
@@ -142,7 +143,12 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     // One handler per record type (common/records.ts): each feature adds its own here.
     // Voids: a handler of `void` records, and asked by meal ingest whether a void awaits a meal.
     const voids = createVoidRepository(db);
-    const recordHandlers: RecordHandler[] = [createElderRegistryRepository(db).handler as RecordHandler, auditRecordHandler() as RecordHandler, voids as RecordHandler];
+    const recordHandlers: RecordHandler[] = [
+      createElderRegistryRepository(db).handler as RecordHandler,
+      auditRecordHandler() as RecordHandler,
+      voids as RecordHandler,
+      createReconciliationRepository(db).handler as RecordHandler,
+    ];
     const ingest: MqttIngest = createMqttIngest({
       url: brokerUrl,
       protocolVersion,
