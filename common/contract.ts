@@ -5,16 +5,12 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { CONTRACT_VERSION, DateTimeSchema, IdSchema, TOPIC_ROOT, UuidSchema, isValidId } from './contract-base.ts';
+import { CHECK_IN_METHODS, CONTRACT_VERSION, DateTimeSchema, IdSchema, MEALS, TOPIC_ROOT, UuidSchema, isValidId } from './contract-base.ts';
 import { ACK_MAX_ERASURES, ELDER_STATUSES, RECORD_SCHEMAS, type RecordEvent } from './records.ts';
 
-export { CONTRACT_VERSION, ID_PATTERN, TOPIC_ROOT, UUID_PATTERN, isValidId } from './contract-base.ts';
+export { CHECK_IN_METHODS, CONTRACT_VERSION, ID_PATTERN, MEALS, TOPIC_ROOT, UUID_PATTERN, isValidId, type CheckInMethod, type Meal } from './contract-base.ts';
 export * from './records.ts';
 
-export const MEALS = ['breakfast', 'lunch', 'dinner'] as const;
-export type Meal = (typeof MEALS)[number];
-export const CHECK_IN_METHODS = ['face', 'manual', 'delivery', 'proxy'] as const;
-export type CheckInMethod = (typeof CHECK_IN_METHODS)[number];
 /** Longest name of the person who collects a `proxy` meal (MealEvent.proxyName). */
 export const PROXY_NAME_MAX = 50;
 

@@ -53,6 +53,7 @@ import { mealWebPlugin } from './web/meal-routes.ts';
 import { reviewWebPlugin } from './web/review-routes.ts';
 import { createReviewRepository } from './review/review-repository.ts';
 import { createReviewService, type ReviewService } from './review/review-service.ts';
+import { createDailyCountService, type DailyCountService } from './meals/daily-count-service.ts';
 import { elderWebPlugins } from './web/elder-routes.ts';
 import { KIOSK_PHRASES, KioskHub } from './kiosk/kiosk-hub.ts';
 import { KioskSpeech } from './kiosk/kiosk-speech.ts';
@@ -154,6 +155,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
   staffMeals!: StaffMealService;
   /** What the door was unsure of, with face crops kept on this box, for staff (review/review-service.ts). */
   reviews!: ReviewService;
+  /** Each finished day's counts, reported to the server for reconciliation. */
+  dailyCounts!: DailyCountService;
   /** Today's view: windows, meals by method, check-ins, expected regulars. */
   today!: TodayService;
   /** The staff pages' address: on the LAN address when `--staff-host` is set, else this box's. */
@@ -371,6 +374,18 @@ export class Edge extends EventEmitter<EdgeEvents> {
     });
     await forwarder.start();
     stack.push(() => forwarder.stop());
+    // Each finished day's counts go to the server, which reconciles them with its own.
+    const dailyCounts = createDailyCountService({ db, outbox, centreId: config.centreId, deviceId: config.deviceId, clock, ids, windows: config.meals.windows, timeZone: config.meals.timeZone, onQueued: () => forwarder.notify(), logger: logger.child({ component: 'daily-count' }) });
+    this.dailyCounts = dailyCounts;
+    dailyCounts.start();
+    stack.push(() => dailyCounts.stop());
+    clock.on('synced', () => {
+      try {
+        dailyCounts.report();
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'daily count report failed');
+      }
+    });
 
     const engine = deps.engine ?? createFrameEngine(config, logger.child({ component: 'vision' }));
     this.engine = engine;

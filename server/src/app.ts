@@ -16,6 +16,8 @@ import { createElderRegistryRepository } from './modules/elders/elder-registry.t
 import { elderRoutes } from './modules/elders/elder-routes.ts';
 import { createClosedMonthRepository } from './modules/months/closed-month-repository.ts';
 import { monthRoutes } from './modules/months/month-routes.ts';
+import { createReconciliationRepository } from './modules/reconciliation/reconciliation-repository.ts';
+import { reconciliationRoutes } from './modules/reconciliation/reconciliation-routes.ts';
 import { createStatsRepository } from './modules/stats/stats-repository.ts';
 import { statsRoutes } from './modules/stats/stats-routes.ts';
 import { createStatusRepository } from './modules/status/status-repository.ts';
@@ -90,6 +92,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(monthRoutes, { months: createClosedMonthRepository(opts.db), now });
       await api.register(elderRoutes, { registry: createElderRegistryRepository(opts.db) });
       await api.register(bureauRoutes, { service: bureau.service, decisions: bureau.decisions, erasures: bureau.erasures, configs: bureau.configs, now });
+      await api.register(reconciliationRoutes, { reconciliation: createReconciliationRepository(opts.db) });
     },
     { prefix: API_PREFIX },
   );

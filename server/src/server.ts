@@ -25,6 +25,7 @@ import { createVoidRepository } from './modules/meals/void-repository.ts';
 import { createRecordIngest, type RecordHandler } from './modules/records/record-ingest.ts';
 import { createElderRegistryRepository } from './modules/elders/elder-registry.ts';
 import { auditRecordHandler } from './modules/audit/audit-records.ts';
+import { createReconciliationRepository } from './modules/reconciliation/reconciliation-repository.ts';
 import { createStatusRepository } from './modules/status/status-repository.ts';
 import { createServerMetrics } from './modules/status/server-metrics.ts';
 import { resolveAdminToken } from './plugins/auth.ts';
@@ -154,7 +155,13 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
       publish: (topic, payload) => (late.publish ? late.publish(topic, payload) : Promise.reject(new Error('ingest not started'))),
       ...(opts.configPollMs !== undefined ? { pollMs: opts.configPollMs } : {}),
     });
-    const recordHandlers: RecordHandler[] = [createElderRegistryRepository(db).handler as RecordHandler, auditRecordHandler() as RecordHandler, voids as RecordHandler, bureau.erasures.handler as RecordHandler];
+    const recordHandlers: RecordHandler[] = [
+      createElderRegistryRepository(db).handler as RecordHandler,
+      auditRecordHandler() as RecordHandler,
+      voids as RecordHandler,
+      bureau.erasures.handler as RecordHandler,
+      createReconciliationRepository(db).handler as RecordHandler,
+    ];
     const ingest: MqttIngest = createMqttIngest({
       url: brokerUrl,
       protocolVersion,
