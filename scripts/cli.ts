@@ -35,6 +35,7 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
   mealcheck centre set --centre ID [--time-zone TZ] [--meal-windows SPEC] [--name NAME] [--district ID] [--data DIR]   (also: district, list)
   mealcheck user add --user ID --name NAME --role admin|analyst|manager|auditor [--district ID,...] [--centre ID]   (also: passwd, disable, enable, list)
   mealcheck month close --month YYYY-MM [--data DIR]          (also: list)
+  mealcheck erasure request --centre ID --elder ID --reason TEXT [--data DIR]   (also: list)
   mealcheck broker-config [--data DIR] [--out DIR]            Mosquitto password, ACL and config files
   mealcheck eval   --faces DIR [--json] [--sweep] [--model NAME]
 
@@ -238,6 +239,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'month': {
         const { monthCommand } = await import('../server/src/modules/months/month-command.ts');
         return await monthCommand(rest);
+      }
+      case 'erasure': {
+        const { erasureCommand } = await import('../server/src/modules/bureau/erasure-command.ts');
+        return await erasureCommand(rest);
       }
       case 'camera-check': {
         const { cameraCheckCommand } = await import('./camera-check/camera-check.ts');

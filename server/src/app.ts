@@ -17,6 +17,8 @@ import { createElderRegistryRepository } from './modules/elders/elder-registry.t
 import { elderRoutes } from './modules/elders/elder-routes.ts';
 import { createClosedMonthRepository } from './modules/months/closed-month-repository.ts';
 import { monthRoutes } from './modules/months/month-routes.ts';
+import { createReconciliationRepository } from './modules/reconciliation/reconciliation-repository.ts';
+import { reconciliationRoutes } from './modules/reconciliation/reconciliation-routes.ts';
 import { createStatsRepository } from './modules/stats/stats-repository.ts';
 import { statsRoutes } from './modules/stats/stats-routes.ts';
 import { createStatusRepository } from './modules/status/status-repository.ts';
@@ -36,6 +38,8 @@ import { createPrincipalResolver } from './modules/users/principal-resolver.ts';
 import { createLoginLimiter, createSessionRepository } from './modules/users/session-repository.ts';
 import { createUserRepository } from './modules/users/user-repository.ts';
 import { userRoutes } from './modules/users/user-routes.ts';
+import { createBureau, type Bureau } from './modules/bureau/bureau.ts';
+import { bureauRoutes } from './modules/bureau/bureau-routes.ts';
 import { ErrorSchema, type ErrorReply } from './schemas.ts';
 
 export interface AppOptions {
@@ -51,6 +55,8 @@ export interface AppOptions {
   clock?: Clock;
   /** The Prometheus registry `GET /metrics` answers (server-metrics.ts); none: no route. */
   metrics?: Registry;
+  /** Decisions, erasures, config documents (modules/bureau/); default: one on `db` that publishes nothing. */
+  bureau?: Bureau;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -107,10 +113,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const deadLetters = opts.deadLetters ?? createDeadLetterRepository(opts.db);
       await api.register(deadLetterRoutes, { deadLetters });
       await api.register(statusRoutes, { status: createStatusRepository(opts.db), deadLetters, now });
-      await api.register(centreRoutes, { centres: createCentreRepository(opts.db), districts: createDistrictRepository(opts.db), audit, now });
+      const bureau = opts.bureau ?? createBureau(opts.db, { clock: opts.clock ?? systemClock, logger: opts.logger });
+      await api.register(centreRoutes, { centres: createCentreRepository(opts.db), districts: createDistrictRepository(opts.db), audit, now, changed: (centreId) => bureau.configs.changed(centreId) });
       await api.register(deviceRoutes, { devices: createDeviceRepository(opts.db), credentials: createDeviceCredentialRepository(opts.db) });
       await api.register(monthRoutes, { months: createClosedMonthRepository(opts.db), audit, now });
       await api.register(elderRoutes, { registry: createElderRegistryRepository(opts.db) });
+      await api.register(bureauRoutes, { service: bureau.service, decisions: bureau.decisions, erasures: bureau.erasures, configs: bureau.configs, now });
+      await api.register(reconciliationRoutes, { reconciliation: createReconciliationRepository(opts.db) });
     },
     { prefix: API_PREFIX },
   );

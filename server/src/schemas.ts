@@ -1,5 +1,7 @@
 /** Schemas shared by every route. */
 import { Type, type Static } from '@sinclair/typebox';
+// Route schemas carry OpenAPI's description, summary and tags (its types augment FastifySchema).
+import type {} from '@fastify/swagger';
 
 /** The body of every error reply, whatever the status. */
 export const ErrorSchema = Type.Object({

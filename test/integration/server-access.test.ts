@@ -63,6 +63,18 @@ const SAMPLES: Record<string, () => Sample> = {
   'POST /api/v1/months/:month/close': () => ({ url: '/api/v1/months/2024-01/close' }),
   'GET /api/v1/elders': () => ({ url: '/api/v1/elders' }),
   'GET /metrics': () => ({ url: '/metrics' }),
+  'GET /api/v1/reconciliation': () => ({ url: '/api/v1/reconciliation?month=2025-03' }),
+  'GET /api/v1/centres/:centreId/elders': () => ({ url: `/api/v1/centres/${CENTRE_N1}/elders` }),
+  'GET /api/v1/centres/:centreId/elders/:elderId/decisions': () => ({ url: `/api/v1/centres/${CENTRE_N1}/elders/elder-of-${CENTRE_N1}/decisions` }),
+  'POST /api/v1/centres/:centreId/elders/:elderId/decisions': () => ({ url: `/api/v1/centres/${CENTRE_N1}/elders/elder-of-${CENTRE_N1}/decisions`, payload: { status: 'suspended', effectiveOn: '2025-03-11', reason: `住院 ${++n}` } }),
+  'GET /api/v1/centres/:centreId/erasures': () => ({ url: `/api/v1/centres/${CENTRE_N1}/erasures` }),
+  'POST /api/v1/centres/:centreId/erasures': () => {
+    // One elder per call: a second erasure of one elder while the first is pending is a 409.
+    const elderId = `elder-gone-${++n}`;
+    createElderRegistryRepository(db).handler.apply(elder(CENTRE_N1, elderId), NOW);
+    return { url: `/api/v1/centres/${CENTRE_N1}/erasures`, payload: { elderId, reason: '家属申请' } };
+  },
+  'GET /api/v1/centres/:centreId/config': () => ({ url: `/api/v1/centres/${CENTRE_N1}/config` }),
 };
 
 function sampleFor(r: DeclaredRoute): Sample {
@@ -186,7 +198,9 @@ describe('the access matrix', () => {
     ]);
     const manager = seed.tokenHeaders(ROLE_USERS.manager, NOW);
     const elders = (await app.inject({ method: 'GET', url: '/api/v1/elders', headers: manager })).json();
-    expect(elders.elders.map((e: { elderId: string }) => e.elderId)).toEqual([`elder-of-${CENTRE_N1}`]);
+    // (the erasure samples of the matrix register elders `elder-gone-N` at this centre too)
+    expect(elders.elders.map((e: { elderId: string }) => e.elderId).filter((id: string) => !id.startsWith('elder-gone-'))).toEqual([`elder-of-${CENTRE_N1}`]);
+    expect(elders.elders.every((e: { centreId: string }) => e.centreId === CENTRE_N1)).toBe(true);
     const admin = { authorization: `Bearer ${TEST_TOKEN}` };
     const all = (await app.inject({ method: 'GET', url: '/api/v1/stats/meals?from=2025-03-01&to=2025-03-31&groupBy=centre', headers: admin })).json();
     expect(all.total).toBe(3);

@@ -63,9 +63,11 @@ export interface CentreRoutesOptions {
   districts: DistrictRepository;
   audit: ServerAudit;
   now: () => Date;
+  /** A centre's settings changed: its config document goes down to the boxes (bureau/centre-config.ts). */
+  changed?: (centreId: string) => void;
 }
 
-export const centreRoutes: FastifyPluginAsync<CentreRoutesOptions> = async (app, { centres, districts, audit, now }) => {
+export const centreRoutes: FastifyPluginAsync<CentreRoutesOptions> = async (app, { centres, districts, audit, now, changed }) => {
   app.get(
     '/centres',
     {
@@ -90,6 +92,7 @@ export const centreRoutes: FastifyPluginAsync<CentreRoutesOptions> = async (app,
         const c = centres.set(request.params.centreId, request.body, at);
         const details = Object.fromEntries(Object.entries(request.body).map(([k, v]) => [k, v ?? null]));
         audit.record({ userId: principalOf(request).userId, action: 'centre-change', subject: c.centreId, details }, at);
+        changed?.(c.centreId);
         return c;
       } catch (err) {
         if (!(err instanceof CentreSettingsError)) throw err;
