@@ -15,6 +15,11 @@ if (!FormatRegistry.Has('date-time')) {
 export const CONTRACT_VERSION = 1 as const;
 export const TOPIC_ROOT = 'mealcheck/v1';
 
+export const MEALS = ['breakfast', 'lunch', 'dinner'] as const;
+export type Meal = (typeof MEALS)[number];
+export const CHECK_IN_METHODS = ['face', 'manual', 'delivery', 'proxy'] as const;
+export type CheckInMethod = (typeof CHECK_IN_METHODS)[number];
+
 /** Centre, device, elder and camera ids are topic-safe: they appear in MQTT topic levels. */
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 const idRe = new RegExp(ID_PATTERN);

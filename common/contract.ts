@@ -5,16 +5,12 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { CONTRACT_VERSION, DateTimeSchema, IdSchema, TOPIC_ROOT, UuidSchema, isValidId } from './contract-base.ts';
-import { RECORD_SCHEMAS, type RecordEvent } from './records.ts';
+import { CHECK_IN_METHODS, CONTRACT_VERSION, DateTimeSchema, IdSchema, MEALS, TOPIC_ROOT, UuidSchema, isValidId } from './contract-base.ts';
+import { ACK_MAX_ERASURES, ELDER_STATUSES, RECORD_SCHEMAS, type RecordEvent } from './records.ts';
 
-export { CONTRACT_VERSION, ID_PATTERN, TOPIC_ROOT, UUID_PATTERN, isValidId } from './contract-base.ts';
+export { CHECK_IN_METHODS, CONTRACT_VERSION, ID_PATTERN, MEALS, TOPIC_ROOT, UUID_PATTERN, isValidId, type CheckInMethod, type Meal } from './contract-base.ts';
 export * from './records.ts';
 
-export const MEALS = ['breakfast', 'lunch', 'dinner'] as const;
-export type Meal = (typeof MEALS)[number];
-export const CHECK_IN_METHODS = ['face', 'manual', 'delivery', 'proxy'] as const;
-export type CheckInMethod = (typeof CHECK_IN_METHODS)[number];
 /** Longest name of the person who collects a `proxy` meal (MealEvent.proxyName). */
 export const PROXY_NAME_MAX = 50;
 
@@ -242,6 +238,95 @@ export function parseEventBatch(payload: Buffer | string): Parsed<EventBatch> {
 }
 export function parseReceipt(payload: Buffer | string): Parsed<Receipt> {
   return parseWith<Receipt>(receiptCheck, payload);
+}
+
+/** Elders a centre's config document may name: a centre has ~50-200, so this is room, not a target. */
+export const CONFIG_MAX_ELDERS = 1000;
+/** Pending erasures one document may hold (as many as an ack can answer). */
+export const CONFIG_MAX_ERASURES = ACK_MAX_ERASURES;
+/**
+ * Largest config document either side handles, in bytes: 1,000 elders at ~90 bytes and 500
+ * erasures at ~120 fit in about half of it. The server refuses to publish a bigger one; the edge
+ * ignores one without parsing it.
+ */
+export const CONFIG_MAX_BYTES = 256 * 1024;
+
+/** The bureau's word on one elder, as a box applies it. */
+export const ConfigElderSchema = Type.Object(
+  {
+    elderId: Id,
+    status: Type.Union(ELDER_STATUSES.map((s) => Type.Literal(s))),
+    /** The day the status took effect (deceased on, moved on, suspended from), YYYY-MM-DD. */
+    since: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
+    /** The category the bureau confirmed, when it confirmed one. */
+    category: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  },
+  { additionalProperties: false },
+);
+export type ConfigElder = Static<typeof ConfigElderSchema>;
+
+/** An erasure of an elder's face data that not every box of the centre has acknowledged yet. */
+export const ConfigErasureSchema = Type.Object(
+  {
+    erasureId: UuidSchema,
+    elderId: Id,
+    requestedAt: DateTimeSchema,
+  },
+  { additionalProperties: false },
+);
+export type ConfigErasure = Static<typeof ConfigErasureSchema>;
+
+/**
+ * Server -> edge, retained, QoS 1, on `topics.config(centreId)`: everything the bureau decides
+ * for one centre, in one document, so a box that connects after a week learns the newest state
+ * from the retained message alone. `version` grows by one with every change of the centre's
+ * document; a box applies a version once and ignores any not newer than the one it holds.
+ *
+ * No names, ID numbers or face data: the box has the registry and its own templates; only ids,
+ * statuses, dates and settings come down.
+ */
+export const CentreConfigSchema = Type.Object(
+  {
+    v: Type.Literal(CONTRACT_VERSION),
+    centreId: Id,
+    version: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    issuedAt: DateTimeSchema,
+    /** The centre's meal windows set on the server (`breakfast=06:00-09:00,...`); absent: the box's own. */
+    mealWindows: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** The centre's IANA time zone set on the server; absent: the box's own. */
+    timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    /** Elders the bureau has decided on (its word wins over the box's status). */
+    elders: Type.Array(ConfigElderSchema, { maxItems: CONFIG_MAX_ELDERS }),
+    /** Erasures pending for this centre: delete the elder's face templates and crops, then ack. */
+    erasures: Type.Array(ConfigErasureSchema, { maxItems: CONFIG_MAX_ERASURES }),
+    /**
+     * Subsidy rules per category (issue 14, item 3): an empty slot until that feature fills in its
+     * item schema here. Items are objects, so a box of today ignores rules it does not know yet.
+     */
+    rules: Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown()), { maxItems: 200 }),
+  },
+  { additionalProperties: false },
+);
+export type CentreConfig = Static<typeof CentreConfigSchema>;
+
+const centreConfigCheck = TypeCompiler.Compile(CentreConfigSchema);
+
+/** Checks a config document as it arrives (size first, then JSON, then the schema). */
+export function parseCentreConfig(payload: Buffer | string): Parsed<CentreConfig> {
+  if (payload.length > CONFIG_MAX_BYTES) return { ok: false, error: `config payload of ${payload.length} bytes exceeds ${CONFIG_MAX_BYTES}` };
+  return parseWith<CentreConfig>(centreConfigCheck, payload);
+}
+
+/**
+ * The typed payload map of the device-facing topics (zigbee2mqtt style): what each topic carries
+ * and in which direction. The parsers above are the only way in.
+ */
+export interface TopicPayloads {
+  events: EventBatch;
+  receipts: Receipt | TimeReply;
+  status: DeviceStatus;
+  time: TimeRequest;
+  config: CentreConfig;
 }
 
 export type TopicKind = 'events' | 'receipts' | 'status' | 'time';

@@ -10,10 +10,14 @@
  * Each type's schema lives here, with the feature that makes it:
  * - `void`: a staff member voided a meal (the server stops counting it);
  * - `elder`: the centre's registry entry of an elder changed (the bureau's registry of record);
- * - `audit`: one row of the box's hash-chained staff audit log.
+ * - `audit`: one row of the box's hash-chained staff audit log;
+ * - `ack`: the box applied a version of its centre's config document (common/contract.ts
+ *   CentreConfigSchema), and carried out the erasures it holds;
+ * - `daily`: the meals one box counted on one service date (the mission's aggregated records),
+ *   which the server reconciles with the meals it counted from that box.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTimeSchema, IdSchema, UuidSchema } from './contract-base.ts';
+import { CHECK_IN_METHODS, DateTimeSchema, IdSchema, MEALS, UuidSchema } from './contract-base.ts';
 import { ID_NUMBER_PATTERN } from './id-card.ts';
 
 /** Fields every record has. `at`: when it was made, on the box's trusted clock (edge/src/clock/). */
@@ -124,7 +128,75 @@ export const AuditRecordSchema = Type.Object(
 );
 export type AuditRecord = Static<typeof AuditRecordSchema>;
 
-export const RECORD_SCHEMAS = [VoidRecordSchema, ElderRecordSchema, AuditRecordSchema] as const;
-export type RecordEvent = VoidRecord | ElderRecord | AuditRecord;
+/** Most erasures one ack names: the config document holds at most as many (CONFIG_MAX_ERASURES). */
+export const ACK_MAX_ERASURES = 500;
+
+/**
+ * The box applied version `configVersion` of its centre's config document (server -> edge on
+ * `topics.config`), and carried out every erasure in it: `erasures` names each with the count of
+ * face templates and review crops it deleted on this box (0 and 0 where the box held none of
+ * that elder's). Counts only: no face data fits. Through the outbox like any record, so an ack
+ * survives a box offline or killed.
+ */
+export const AckRecordSchema = Type.Object(
+  {
+    type: Type.Literal('ack'),
+    ...recordBase,
+    configVersion: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    erasures: Type.Array(
+      Type.Object(
+        {
+          erasureId: UuidSchema,
+          elderId: IdSchema,
+          templates: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+          crops: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: ACK_MAX_ERASURES },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AckRecord = Static<typeof AckRecordSchema>;
+
+/** Most meals of one meal and method a box may report for a day: far above any centre's day. */
+export const DAILY_COUNT_MAX = 100_000;
+
+/**
+ * What one box counted for one service date (its local date): the meals that count (voided ones
+ * are not in them, they are `voided`), per meal and method, as the box's own database has them.
+ * Sent once the day's last meal window is over, and again, with the next `revision`, whenever the
+ * counts change afterwards (a void the next morning, a held check-in corrected): the server keeps
+ * the highest revision and compares it with the meals it counted from this box that day
+ * (server/src/modules/reconciliation/). Counts only: no elder, no name, no face.
+ */
+export const DailyCountRecordSchema = Type.Object(
+  {
+    type: Type.Literal('daily'),
+    ...recordBase,
+    serviceDate: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
+    revision: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    /** One entry per meal and method with at least one meal, sorted by meal then method. */
+    counts: Type.Array(
+      Type.Object(
+        {
+          meal: Type.Union(MEALS.map((m) => Type.Literal(m))),
+          method: Type.Union(CHECK_IN_METHODS.map((m) => Type.Literal(m))),
+          meals: Type.Integer({ minimum: 1, maximum: DAILY_COUNT_MAX }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: MEALS.length * CHECK_IN_METHODS.length },
+    ),
+    /** Check-ins of that day staff voided on this box. */
+    voided: Type.Integer({ minimum: 0, maximum: DAILY_COUNT_MAX }),
+  },
+  { additionalProperties: false },
+);
+export type DailyCountRecord = Static<typeof DailyCountRecordSchema>;
+
+export const RECORD_SCHEMAS = [VoidRecordSchema, ElderRecordSchema, AuditRecordSchema, AckRecordSchema, DailyCountRecordSchema] as const;
+export type RecordEvent = VoidRecord | ElderRecord | AuditRecord | AckRecord | DailyCountRecord;
 export type RecordType = RecordEvent['type'];
 export const RECORD_TYPES: readonly RecordType[] = RECORD_SCHEMAS.map((s) => s.properties.type.const);

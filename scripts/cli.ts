@@ -32,10 +32,12 @@ const USAGE = `mealcheck: face-recognition meal check-in for elder-care centres
   mealcheck demo   [--once] [--json]
   mealcheck camera-check --camera SOURCE [--seconds N] [--json] [--data DIR]
   mealcheck device add --centre ID --device ID [--data DIR]   (also: remove, list)
-  mealcheck centre set --centre ID [--time-zone TZ] [--meal-windows SPEC] [--data DIR]   (also: list)
+  mealcheck centre set --centre ID [--time-zone TZ] [--meal-windows SPEC] [--name NAME] [--district ID] [--data DIR]   (also: district, list)
+  mealcheck user add --user ID --name NAME --role admin|analyst|manager|auditor [--district ID,...] [--centre ID]   (also: passwd, disable, enable, list)
   mealcheck month close --month YYYY-MM [--data DIR]          (also: list)
   mealcheck category set --code CODE --name NAME [--data DIR]  (also: list)   elder categories
   mealcheck rule add --category CODE --meal M --amount YUAN --from DATE [...]  (also: end, remove, list)   subsidy rules
+  mealcheck erasure request --centre ID --elder ID --reason TEXT [--data DIR]   (also: list)
   mealcheck broker-config [--data DIR] [--out DIR]            Mosquitto password, ACL and config files
   mealcheck eval   --faces DIR [--json] [--sweep] [--model NAME]
 
@@ -228,6 +230,10 @@ export async function main(argv: string[]): Promise<number> {
         const { deviceCommand } = await import('../server/src/modules/devices/device-command.ts');
         return await deviceCommand(rest);
       }
+      case 'user': {
+        const { userCommand } = await import('../server/src/modules/users/user-command.ts');
+        return await userCommand(rest);
+      }
       case 'centre': {
         const { centreCommand } = await import('../server/src/modules/centres/centre-command.ts');
         return await centreCommand(rest);
@@ -243,6 +249,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'month': {
         const { monthCommand } = await import('../server/src/modules/months/month-command.ts');
         return await monthCommand(rest);
+      }
+      case 'erasure': {
+        const { erasureCommand } = await import('../server/src/modules/bureau/erasure-command.ts');
+        return await erasureCommand(rest);
       }
       case 'camera-check': {
         const { cameraCheckCommand } = await import('./camera-check/camera-check.ts');

@@ -53,12 +53,17 @@ import { mealWebPlugin } from './web/meal-routes.ts';
 import { reviewWebPlugin } from './web/review-routes.ts';
 import { createReviewRepository } from './review/review-repository.ts';
 import { createReviewService, type ReviewService } from './review/review-service.ts';
+import { createDailyCountService, type DailyCountService } from './meals/daily-count-service.ts';
 import { elderWebPlugins } from './web/elder-routes.ts';
 import { KIOSK_PHRASES, KioskHub } from './kiosk/kiosk-hub.ts';
 import { KioskSpeech } from './kiosk/kiosk-speech.ts';
 import { kioskWebPlugin } from './web/kiosk-routes.ts';
 import { healthWebPlugin } from './web/pages/health-page.ts';
 import { cpuTemperature, diskSpace, edgeVersion } from './web/box-probe.ts';
+import { createCentreConfigRepository } from './bureau/config-repository.ts';
+import { createConfigService, type ConfigService } from './bureau/config-service.ts';
+import { isValidTimeZone, MealWindowError, parseMealWindows, type MealWindow } from '../../common/meal-windows.ts';
+import type { CentreConfig } from '../../common/contract.ts';
 
 export { EDGE_MIGRATIONS_DIR, openEdgeDatabase } from './edge-database.ts';
 
@@ -150,6 +155,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
   staffMeals!: StaffMealService;
   /** What the door was unsure of, with face crops kept on this box, for staff (review/review-service.ts). */
   reviews!: ReviewService;
+  /** Each finished day's counts, reported to the server for reconciliation. */
+  dailyCounts!: DailyCountService;
   /** Today's view: windows, meals by method, check-ins, expected regulars. */
   today!: TodayService;
   /** The staff pages' address: on the LAN address when `--staff-host` is set, else this box's. */
@@ -166,8 +173,16 @@ export class Edge extends EventEmitter<EdgeEvents> {
   kioskUrl = '';
   /** What the kiosk pages are told (decisions, 请稍候); web/kiosk-routes.ts streams it. */
   kiosk!: KioskHub;
+  /** The centre's config document from the server: applied here, kept in the database (bureau/). */
+  centreConfig!: ConfigService;
+  /**
+   * The meal windows and time zone in force: the server's (the centre's config document) when it
+   * sent them, else --meal-windows / --time-zone. Windows change in place while running; a new
+   * time zone takes effect at the next start.
+   */
+  meals!: { windows: MealWindow[]; timeZone: string };
   /** The gallery every pipeline matches against (one for all cameras). */
-  private matcher!: Matcher;
+  private matcher?: Matcher;
   private readonly logger: Logger;
   private readonly stack: Array<() => Promise<void> | void> = [];
 
@@ -209,6 +224,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
    */
   reloadTemplates(): void {
     const t0 = performance.now();
+    if (!this.matcher) return; // not built yet: it loads the gallery when it is
     this.matcher.replace(this.loadGallery());
     this.logger.info({ elders: this.matcher.elderCount, templates: this.matcher.size, ms: Math.round((performance.now() - t0) * 10) / 10 }, 'templates reloaded');
   }
@@ -246,6 +262,10 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const elders = createElderRepository(db);
     this.elders = elders;
     const outbox = createOutboxRepository(db);
+    // The server's windows and time zone, as last applied, override the box's own settings.
+    const centreConfigs = createCentreConfigRepository(db);
+    const meals = mealsInForce(config.meals, centreConfigs.applied()?.document, logger);
+    this.meals = meals;
     // Clock sanity: one id per run, in every event; the clock says whether it can be trusted.
     const bootId = randomUUID();
     const clockRepo = createClockRepository(db);
@@ -254,7 +274,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     clock.start();
     stack.push(() => clock.stop());
     const checkInRepo = createCheckInRepository(db);
-    const corrector = createClockCorrector({ db, clocks: clockRepo, checkIns: checkInRepo, outbox, windows: config.meals.windows, timeZone: config.meals.timeZone, bootId, logger });
+    const corrector = createClockCorrector({ db, clocks: clockRepo, checkIns: checkInRepo, outbox, windows: meals.windows, timeZone: meals.timeZone, bootId, logger });
     // Check-ins an earlier run recorded with an untrusted clock can no longer be corrected.
     corrector.releaseEarlierRuns(clock.now());
     const checkIns = createCheckInService({
@@ -266,8 +286,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
       bootId,
       unsynced: clockRepo,
       ids,
-      windows: config.meals.windows,
-      timeZone: config.meals.timeZone,
+      windows: meals.windows,
+      timeZone: meals.timeZone,
       centreId: config.centreId,
       deviceId: config.deviceId,
       logger,
@@ -292,10 +312,11 @@ export class Edge extends EventEmitter<EdgeEvents> {
     // Meals by hand and voids, each audited in its own transaction; today's view for the pages.
     const staffMeals = createStaffMealService({ db, checkIns, audit });
     this.staffMeals = staffMeals;
-    const today = createTodayService({ checkIns: checkInRepo, elders, windows: config.meals.windows, timeZone: config.meals.timeZone, clock, staffName: (id) => staff.get(id)?.name });
+    const today = createTodayService({ checkIns: checkInRepo, elders, windows: meals.windows, timeZone: meals.timeZone, clock, staffName: (id) => staff.get(id)?.name });
     this.today = today;
     // The review queue: crops stay in this box's SQLite; expired ones go at start and on a timer.
-    const reviews = createReviewService({ db, reviews: createReviewRepository(db), elders, checkIns, audit, clock, ids, retentionMs: config.review.retentionMs, logger: logger.child({ component: 'review' }) });
+    const reviewRepo = createReviewRepository(db);
+    const reviews = createReviewService({ db, reviews: reviewRepo, elders, checkIns, audit, clock, ids, retentionMs: config.review.retentionMs, logger: logger.child({ component: 'review' }) });
     this.reviews = reviews;
     reviews.start();
     stack.push(() => reviews.stop());
@@ -303,7 +324,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     // Forwarding first: meals already in the outbox go out even if the camera or models fail.
     const forwarder = new Forwarder(
       { url: config.mqtt.url, centreId: config.centreId, deviceId: config.deviceId, username: config.mqtt.username, password: config.mqtt.password, ...(config.mqtt.caFile ? { ca: readFileSync(config.mqtt.caFile) } : {}), protocolVersion: config.mqtt.protocolVersion, outboxAlarmThreshold: config.mqtt.outboxAlarmThreshold },
-      { outbox, conflicts: outbox, clock, logger: logger.child({ component: 'forwarder' }), time: clock },
+      { outbox, conflicts: outbox, clock, logger: logger.child({ component: 'forwarder' }), time: clock, config: { receive: (p) => this.centreConfig.receive(p) } },
     );
     this.forwarder = forwarder;
     checkIns.onRecorded(() => forwarder.notify());
@@ -316,11 +337,35 @@ export class Edge extends EventEmitter<EdgeEvents> {
       clock,
       centreId: config.centreId,
       deviceId: config.deviceId,
-      timeZone: config.meals.timeZone,
+      timeZone: meals.timeZone,
       categories: config.elders.categories,
       consentTexts: loadConsentTexts(config.elders.consentDir),
       audit,
       onChange: () => forwarder.notify(),
+      crops: reviewRepo,
+    });
+    this.centreConfig = createConfigService({
+      db,
+      centreId: config.centreId,
+      deviceId: config.deviceId,
+      configs: centreConfigs,
+      registry: this.registry,
+      elders,
+      reviews: reviewRepo,
+      audit,
+      outbox,
+      clock,
+      ids,
+      logger: logger.child({ component: 'centre-config' }),
+      onApplied: (applied) => {
+        // Erased templates and bureau statuses leave the door's gallery now, not at the next poll.
+        this.reloadTemplates();
+        forwarder.notify();
+        const next = mealsInForce(config.meals, applied.document, logger);
+        if (next.timeZone !== meals.timeZone) logger.warn({ now: meals.timeZone, next: next.timeZone }, 'the server set another time zone for this centre: it takes effect at the next start of the edge');
+        // In place: every component holds this array.
+        meals.windows.splice(0, meals.windows.length, ...next.windows);
+      },
     });
     // The time is known: this run's held check-ins get their real time, meal and date, and go.
     clock.on('synced', () => {
@@ -329,6 +374,18 @@ export class Edge extends EventEmitter<EdgeEvents> {
     });
     await forwarder.start();
     stack.push(() => forwarder.stop());
+    // Each finished day's counts go to the server, which reconciles them with its own.
+    const dailyCounts = createDailyCountService({ db, outbox, centreId: config.centreId, deviceId: config.deviceId, clock, ids, windows: config.meals.windows, timeZone: config.meals.timeZone, onQueued: () => forwarder.notify(), logger: logger.child({ component: 'daily-count' }) });
+    this.dailyCounts = dailyCounts;
+    dailyCounts.start();
+    stack.push(() => dailyCounts.stop());
+    clock.on('synced', () => {
+      try {
+        dailyCounts.report();
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'daily count report failed');
+      }
+    });
 
     const engine = deps.engine ?? createFrameEngine(config, logger.child({ component: 'vision' }));
     this.engine = engine;
@@ -367,7 +424,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const speech = new KioskSpeech({ voice: config.kiosk.voice, rate: config.kiosk.speechRate, volume: config.kiosk.volume, cacheDir: config.kiosk.audioDir, logger: logger.child({ component: 'kiosk' }), ...(deps.speechCommand ? { command: deps.speechCommand } : {}) });
     speech.start();
     void speech.warm(KIOSK_PHRASES);
-    const kiosk = new KioskHub({ clock, windows: config.meals.windows, timeZone: config.meals.timeZone, nameMode: config.kiosk.name, speech, runId: bootId.slice(0, 8) });
+    const kiosk = new KioskHub({ clock, windows: meals.windows, timeZone: meals.timeZone, nameMode: config.kiosk.name, speech, runId: bootId.slice(0, 8) });
     this.kiosk = kiosk;
 
     const startedAt = clock.now();
@@ -409,12 +466,12 @@ export class Edge extends EventEmitter<EdgeEvents> {
       confirmations: checkIns,
       // The staff feature first: its session hook sets request.staff for every later feature.
       plugins: [
-        ...staffWebPlugins({ staff, timeZone: config.meals.timeZone }),
+        ...staffWebPlugins({ staff, timeZone: meals.timeZone }),
         ...elderWebPlugins(this.registry, wizard),
-        mealWebPlugin({ meals: staffMeals, today, elders, timeZone: config.meals.timeZone }),
-        reviewWebPlugin({ reviews, elders, timeZone: config.meals.timeZone, retentionHours: config.review.retentionMs / 3600_000 }),
-        kioskWebPlugin({ hub: kiosk, speech, timeZone: config.meals.timeZone, showSeconds: config.kiosk.showSeconds }),
-        healthWebPlugin({ status: statusOf, timeZone: config.meals.timeZone }),
+        mealWebPlugin({ meals: staffMeals, today, elders, timeZone: meals.timeZone }),
+        reviewWebPlugin({ reviews, elders, timeZone: meals.timeZone, retentionHours: config.review.retentionMs / 3600_000 }),
+        kioskWebPlugin({ hub: kiosk, speech, timeZone: meals.timeZone, showSeconds: config.kiosk.showSeconds }),
+        healthWebPlugin({ status: statusOf, timeZone: meals.timeZone }),
         metricsWebPlugin(metrics),
       ],
       status: statusOf,
@@ -462,6 +519,29 @@ export class Edge extends EventEmitter<EdgeEvents> {
     }
     logger.info({ statusUrl: this.statusUrl, centre: config.centreId, device: config.deviceId }, 'edge running');
   }
+}
+
+/**
+ * The meal windows and time zone in force: the server's from the centre's config document when it
+ * set them (the bureau's word, README "Registry of record"), else the box's --meal-windows and
+ * --time-zone. A value the box cannot use is logged and the box's own kept.
+ */
+export function mealsInForce(own: { windows: readonly MealWindow[]; timeZone: string }, doc: CentreConfig | undefined, logger: Logger): { windows: MealWindow[]; timeZone: string } {
+  let windows = [...own.windows];
+  let timeZone = own.timeZone;
+  if (doc?.mealWindows !== undefined) {
+    try {
+      windows = parseMealWindows(doc.mealWindows);
+    } catch (err) {
+      if (!(err instanceof MealWindowError)) throw err;
+      logger.warn({ mealWindows: doc.mealWindows, problems: err.problems }, "the server's meal windows for this centre do not parse; the box's own stay in force");
+    }
+  }
+  if (doc?.timeZone !== undefined) {
+    if (isValidTimeZone(doc.timeZone)) timeZone = doc.timeZone;
+    else logger.warn({ timeZone: doc.timeZone }, "the server's time zone for this centre is not one this box knows; the box's own stays in force");
+  }
+  return { windows, timeZone };
 }
 
 /** `{ [key]: value }`, or nothing when the value is null (an optional status field left out). */

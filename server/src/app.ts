@@ -1,6 +1,7 @@
 /**
- * Builds the HTTP app (fastify/demo shape): one scope per feature, every `/api` route behind
- * the bearer token, one error handler that never shows a 5xx message to the caller.
+ * Builds the HTTP app (fastify/demo shape): one scope per feature, every `/api` route declaring
+ * who may call it (plugins/auth.ts checks it), one error handler that never shows a 5xx message
+ * to the caller.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { STATUS_CODES } from 'node:http';
@@ -16,33 +17,53 @@ import { createElderRegistryRepository } from './modules/elders/elder-registry.t
 import { elderRoutes } from './modules/elders/elder-routes.ts';
 import { createClosedMonthRepository } from './modules/months/closed-month-repository.ts';
 import { monthRoutes } from './modules/months/month-routes.ts';
-import { createSettlementAudit, type SettlementAudit } from './modules/settlement/settlement-audit.ts';
+import type { SettlementAudit } from './modules/settlement/settlement-audit.ts';
 import { settlementRoutes } from './modules/settlement/settlement-routes.ts';
 import { createSettlementService } from './modules/settlement/settlement-service.ts';
 import { createSubsidyRuleRepository } from './modules/settlement/subsidy-rule-repository.ts';
 import { settlementPages } from './web/settlement-page.ts';
+import { createReconciliationRepository } from './modules/reconciliation/reconciliation-repository.ts';
+import { reconciliationRoutes } from './modules/reconciliation/reconciliation-routes.ts';
 import { createStatsRepository } from './modules/stats/stats-repository.ts';
 import { statsRoutes } from './modules/stats/stats-routes.ts';
 import { createStatusRepository } from './modules/status/status-repository.ts';
 import { statusRoutes } from './modules/status/status-routes.ts';
 import { metricsRoutes } from './modules/status/server-metrics.ts';
 import type { Registry } from '../../common/metrics.ts';
-import { requireBearerToken } from './plugins/auth.ts';
+import { installAuth } from './plugins/auth.ts';
+import { createServerAuditRepository } from './modules/audit/server-audit.ts';
+import { serverAuditRoutes } from './modules/audit/server-audit-routes.ts';
+import { createDistrictRepository } from './modules/centres/district-repository.ts';
+import { createDeviceCredentialRepository } from './modules/devices/credential-repository.ts';
+import { deviceRoutes } from './modules/devices/device-routes.ts';
+import { createDeviceRepository } from './modules/meals/device-repository.ts';
+import { createApiTokenRepository } from './modules/users/api-token-repository.ts';
+import { loginRoutes } from './modules/users/login-routes.ts';
+import { createPrincipalResolver } from './modules/users/principal-resolver.ts';
+import { createLoginLimiter, createSessionRepository } from './modules/users/session-repository.ts';
+import { createUserRepository } from './modules/users/user-repository.ts';
+import { userRoutes } from './modules/users/user-routes.ts';
+import { createBureau, type Bureau } from './modules/bureau/bureau.ts';
+import { bureauRoutes } from './modules/bureau/bureau-routes.ts';
 import { ErrorSchema, type ErrorReply } from './schemas.ts';
 
 export interface AppOptions {
   db: Db;
   logger: Logger;
-  /** Bearer token every `/api` request must carry. */
+  /** The built-in admin's bearer token (CLI, demo, scripts, Prometheus). */
   adminToken: string;
+  /** Page sessions: idle and absolute limits (default 12 h and 7 days), Secure cookies behind a TLS proxy. */
+  sessions?: { idleHours?: number; maxDays?: number; secureCookies?: boolean };
   /** The ingest's own instance (it counts its bounds in memory); default: one on `db`. */
   deadLetters?: DeadLetterRepository;
   /** Time stamps of admin changes (centres, closed months); default the system clock. */
   clock?: Clock;
   /** The Prometheus registry `GET /metrics` answers (server-metrics.ts); none: no route. */
   metrics?: Registry;
-  /** Where settlement changes are audited; default the settlement_audit table of `db`. */
+  /** Where settlement changes are audited; default the server's audit log (server_audit). */
   settlementAudit?: SettlementAudit;
+  /** Decisions, erasures, config documents (modules/bureau/); default: one on `db` that publishes nothing. */
+  bureau?: Bureau;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -69,49 +90,59 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
 
+  const now = () => (opts.clock ?? systemClock).now();
+  const idleMs = (opts.sessions?.idleHours ?? 12) * 3_600_000;
+  const maxMs = (opts.sessions?.maxDays ?? 7) * 86_400_000;
+  const users = createUserRepository(opts.db);
+  const sessions = createSessionRepository(opts.db, { idleMs, maxMs });
+  const tokens = createApiTokenRepository(opts.db);
+  const audit = createServerAuditRepository(opts.db);
+  // Before every route: the onRoute check must see them all, and root hooks cover every plugin.
+  installAuth(app, { adminToken: opts.adminToken, resolver: createPrincipalResolver({ users, sessions, tokens, now }) });
+
   app.get(
     '/health',
-    { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }), 500: ErrorSchema } } },
+    { schema: { description: 'Liveness: the database answers (no credentials needed)', response: { 200: Type.Object({ status: Type.Literal('ok') }), 500: ErrorSchema } } },
     async () => {
       opts.db.prepare('SELECT 1').get();
       return { status: 'ok' as const };
     },
   );
 
-  const now = () => (opts.clock ?? systemClock).now();
   const months = createClosedMonthRepository(opts.db);
-  const settlementAudit = opts.settlementAudit ?? createSettlementAudit(opts.db);
+  // Settlement changes go to the server's one hash-chained audit log (server_audit).
+  const settlementAudit = opts.settlementAudit ?? audit;
   const rules = createSubsidyRuleRepository(opts.db, settlementAudit);
   const settlement = createSettlementService({ db: opts.db, rules, months, audit: settlementAudit });
 
   await app.register(
     async (api) => {
-      requireBearerToken(api, opts.adminToken);
-      // Unknown /api paths answer 401 before 404, so they reveal nothing to a stranger.
+      // Unknown /api paths answer 401 before 404 (the auth hook), so they reveal nothing to a stranger.
       api.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
+      await api.register(loginRoutes, { users, sessions, limiter: createLoginLimiter(opts.db), audit, now, secureCookies: opts.sessions?.secureCookies ?? false, sessionMaxMs: maxMs });
+      await api.register(userRoutes, { users, sessions, tokens, audit, now });
+      await api.register(serverAuditRoutes, { audit });
       await api.register(statsRoutes, { stats: createStatsRepository(opts.db) });
       const deadLetters = opts.deadLetters ?? createDeadLetterRepository(opts.db);
       await api.register(deadLetterRoutes, { deadLetters });
       await api.register(statusRoutes, { status: createStatusRepository(opts.db), deadLetters, now });
-      await api.register(centreRoutes, { centres: createCentreRepository(opts.db), now });
+      const bureau = opts.bureau ?? createBureau(opts.db, { clock: opts.clock ?? systemClock, logger: opts.logger });
+      await api.register(centreRoutes, { centres: createCentreRepository(opts.db), districts: createDistrictRepository(opts.db), audit, now, changed: (centreId) => bureau.configs.changed(centreId) });
+      await api.register(deviceRoutes, { devices: createDeviceRepository(opts.db), credentials: createDeviceCredentialRepository(opts.db) });
       // Closing a month also stores each centre's settlement as it stood (settlement-service.ts).
-      await api.register(monthRoutes, { months, now, close: settlement.closeMonth });
+      await api.register(monthRoutes, { months, audit, now, close: settlement.closeMonth });
       await api.register(settlementRoutes, { rules, settlement, now });
       await api.register(elderRoutes, { registry: createElderRegistryRepository(opts.db) });
+      await api.register(bureauRoutes, { service: bureau.service, decisions: bureau.decisions, erasures: bureau.erasures, configs: bureau.configs, now });
+      await api.register(reconciliationRoutes, { reconciliation: createReconciliationRepository(opts.db) });
     },
     { prefix: API_PREFIX },
   );
-  // The printable settlement pages: behind the bearer token until the bureau's page sessions come.
-  await app.register(async (pages) => {
-    requireBearerToken(pages, opts.adminToken);
-    await pages.register(settlementPages, { settlement, now });
-  });
+  // The printable settlement pages: signed in (page session or bearer token) like the API.
+  await app.register(settlementPages, { settlement, now });
   const registry = opts.metrics;
   if (registry) {
-    await app.register(async (scope) => {
-      requireBearerToken(scope, opts.adminToken);
-      await scope.register(metricsRoutes, { registry });
-    });
+    await app.register(metricsRoutes, { registry });
   }
 
   return app;

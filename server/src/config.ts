@@ -27,6 +27,12 @@ export const serverSettingsSpec = {
   mqttClientId: { flag: 'mqtt-client-id', env: 'MEALCHECK_MQTT_CLIENT_ID', type: 'string', default: 'mealcheck-server', doc: 'MQTT client id of the ingest client (one per server)' },
   /** Bearer token for `/api`; generated into <data>/admin-token when unset. */
   adminToken: { flag: 'admin-token', env: 'MEALCHECK_ADMIN_TOKEN', type: 'string', default: undefined, doc: 'API bearer token (at least 16 characters; generated at first start when unset)' },
+  /** A page session unused this long ends (sign in again). */
+  sessionIdleHours: { flag: 'session-idle-hours', env: 'MEALCHECK_SESSION_IDLE_HOURS', type: 'int', default: 12, min: 1, max: 24 * 30, doc: 'bureau page sessions end after this many hours unused' },
+  /** A page session ends this long after sign-in, used or not. */
+  sessionMaxDays: { flag: 'session-max-days', env: 'MEALCHECK_SESSION_MAX_DAYS', type: 'int', default: 7, min: 1, max: 90, doc: 'bureau page sessions end this many days after sign-in' },
+  /** Behind a TLS-terminating proxy the server sees plain HTTP; the browser must still keep the cookie to HTTPS. */
+  secureCookies: { flag: 'secure-cookies', env: 'MEALCHECK_SECURE_COOKIES', type: 'boolean', default: false, doc: 'mark the session cookie Secure (set it behind an HTTPS proxy; requests arriving over HTTPS get it anyway)' },
   logLevel: {
     flag: 'log-level',
     env: 'MEALCHECK_LOG_LEVEL',

@@ -25,9 +25,11 @@ import { createVoidRepository } from './modules/meals/void-repository.ts';
 import { createRecordIngest, type RecordHandler } from './modules/records/record-ingest.ts';
 import { createElderRegistryRepository } from './modules/elders/elder-registry.ts';
 import { auditRecordHandler } from './modules/audit/audit-records.ts';
+import { createReconciliationRepository } from './modules/reconciliation/reconciliation-repository.ts';
 import { createStatusRepository } from './modules/status/status-repository.ts';
 import { createServerMetrics } from './modules/status/server-metrics.ts';
 import { resolveAdminToken } from './plugins/auth.ts';
+import { createBureau } from './modules/bureau/bureau.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 export const DATABASE_FILE = 'mealcheck-server.sqlite';
@@ -40,6 +42,8 @@ export interface StartOptions {
   clock?: Clock;
   /** How long to wait for the MQTT subscription before serving anyway (default 10 s). */
   mqttReadyTimeoutMs?: number;
+  /** How often the config documents are checked for changes made by other processes (default 2 s). */
+  configPollMs?: number;
 }
 
 export interface RunningServer {
@@ -142,7 +146,22 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     // One handler per record type (common/records.ts): each feature adds its own here.
     // Voids: a handler of `void` records, and asked by meal ingest whether a void awaits a meal.
     const voids = createVoidRepository(db);
-    const recordHandlers: RecordHandler[] = [createElderRegistryRepository(db).handler as RecordHandler, auditRecordHandler() as RecordHandler, voids as RecordHandler];
+    // The bureau's down-flow: its `ack` handler here, its config documents published on the
+    // ingest's own client (made below, hence late-bound).
+    const late: { publish?: (topic: string, payload: string) => Promise<void> } = {};
+    const bureau = createBureau(db, {
+      clock,
+      logger: logger.child({ module: 'bureau' }),
+      publish: (topic, payload) => (late.publish ? late.publish(topic, payload) : Promise.reject(new Error('ingest not started'))),
+      ...(opts.configPollMs !== undefined ? { pollMs: opts.configPollMs } : {}),
+    });
+    const recordHandlers: RecordHandler[] = [
+      createElderRegistryRepository(db).handler as RecordHandler,
+      auditRecordHandler() as RecordHandler,
+      voids as RecordHandler,
+      bureau.erasures.handler as RecordHandler,
+      createReconciliationRepository(db).handler as RecordHandler,
+    ];
     const ingest: MqttIngest = createMqttIngest({
       url: brokerUrl,
       protocolVersion,
@@ -161,9 +180,22 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     // Ingest stops before the broker (pushed later, stopped earlier).
     stops.push(() => ingest.stop());
     await ingest.start();
+    late.publish = (topic, payload) => ingest.publishRetained(topic, payload);
+    // Every centre's newest document again (the embedded broker keeps retained messages in memory).
+    bureau.configs.start();
+    stops.push(() => bureau.configs.stop());
 
     const metrics = createServerMetrics({ ingest: () => ingest.stats(), status: createStatusRepository(db), deadLetters });
-    const app = await buildApp({ db, logger, adminToken: admin.token, deadLetters, clock, metrics });
+    const app = await buildApp({
+      db,
+      logger,
+      adminToken: admin.token,
+      deadLetters,
+      clock,
+      metrics,
+      bureau,
+      sessions: { idleHours: settings.sessionIdleHours, maxDays: settings.sessionMaxDays, secureCookies: settings.secureCookies },
+    });
     stops.push(() => app.close());
     await app.listen({ host: settings.httpHost, port: settings.httpPort });
     const port = (app.server.address() as AddressInfo).port;

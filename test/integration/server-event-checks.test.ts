@@ -130,7 +130,7 @@ describe('meal is the centre window containing at', () => {
 describe('a centre with its own time zone and windows', () => {
   it('Europe/London: serviceDate and meal follow London time, not Shanghai', async () => {
     const set = await api('PUT', '/centres/london-1', { timeZone: 'Europe/London', mealWindows: 'lunch=12:00-14:00,dinner=17:00-19:00' });
-    expect(set).toEqual({ status: 200, body: { centreId: 'london-1', timeZone: 'Europe/London', mealWindows: 'lunch=12:00-14:00,dinner=17:00-19:00', updatedAt: NOW } });
+    expect(set).toEqual({ status: 200, body: { centreId: 'london-1', timeZone: 'Europe/London', mealWindows: 'lunch=12:00-14:00,dinner=17:00-19:00', name: null, districtId: null, updatedAt: NOW } });
     now = new Date('2026-03-10T19:00:00.000Z');
     // 12:30 in London (20:30 in Shanghai, no window there).
     const london = lunch({ centreId: 'london-1', at: '2026-03-10T12:30:00.000Z' });
@@ -159,7 +159,7 @@ describe('a centre with its own time zone and windows', () => {
     expect((await api('PUT', '/centres/c9', {})).status).toBe(400);
     expect((await api('PUT', '/centres/bad%2Fid', { timeZone: 'UTC' })).status).toBe(400);
     expect((await api('GET', '/centres')).body).toEqual({
-      centres: [{ centreId: 'c9', timeZone: 'Asia/Shanghai', mealWindows: 'lunch=11:00-13:00', updatedAt: NOW }],
+      centres: [{ centreId: 'c9', timeZone: 'Asia/Shanghai', mealWindows: 'lunch=11:00-13:00', name: null, districtId: null, updatedAt: NOW }],
       defaults: { timeZone: 'Asia/Shanghai', mealWindows: 'breakfast=06:00-09:00,lunch=11:00-13:30,dinner=17:30-19:30' },
     });
     // Only the time zone changes; the windows stay.

@@ -46,6 +46,9 @@ describe('server settings', () => {
       mqttClientId: 'mealcheck-server',
       adminToken: undefined,
       logLevel: 'info',
+      sessionIdleHours: 12,
+      sessionMaxDays: 7,
+      secureCookies: false,
     });
   });
 

@@ -56,6 +56,11 @@ export interface ElderDetails extends Elder, ElderFields {
   /** The consent in force (newest, not withdrawn), if any. */
   consent?: Consent;
   templateCount: number;
+  /**
+   * The bureau's word on this elder, from the centre's config document (edge migration 011): its
+   * status wins over the box's (the registry refuses a staff change against it).
+   */
+  bureau?: { status: ElderStatus; since: string; category?: string; appliedAt: string };
 }
 
 export interface ElderSearch {
@@ -189,6 +194,10 @@ interface DetailsRow extends ElderRow {
   c_guardian: string | null;
   c_staff: string | null;
   c_recorded_at: string | null;
+  b_status: ElderStatus | null;
+  b_since: string | null;
+  b_category: string | null;
+  b_applied_at: string | null;
 }
 
 function toDetails(r: DetailsRow): ElderDetails {
@@ -200,6 +209,10 @@ function toDetails(r: DetailsRow): ElderDetails {
   if (r.c_version !== null) {
     d.consent = { textVersion: r.c_version, signedOn: r.c_signed_on!, signedBy: r.c_signed_by!, staffId: r.c_staff!, recordedAt: r.c_recorded_at! };
     if (r.c_guardian !== null) d.consent.guardianName = r.c_guardian;
+  }
+  if (r.b_status !== null) {
+    d.bureau = { status: r.b_status, since: r.b_since!, appliedAt: r.b_applied_at! };
+    if (r.b_category !== null) d.bureau.category = r.b_category;
   }
   return d;
 }
@@ -249,8 +262,10 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
   // The consent in force: the newest not withdrawn.
   const detailsColumns = `e.elder_id, e.name, e.created_at, e.status, e.id_number, e.phone, e.category, e.updated_at, r.revision,
     (SELECT count(*) FROM templates t WHERE t.elder_id = e.elder_id) AS template_count,
-    c.text_version AS c_version, c.signed_on AS c_signed_on, c.signed_by AS c_signed_by, c.guardian_name AS c_guardian, c.staff_id AS c_staff, c.recorded_at AS c_recorded_at
+    c.text_version AS c_version, c.signed_on AS c_signed_on, c.signed_by AS c_signed_by, c.guardian_name AS c_guardian, c.staff_id AS c_staff, c.recorded_at AS c_recorded_at,
+    b.status AS b_status, b.since AS b_since, b.category AS b_category, b.applied_at AS b_applied_at
     FROM elders e LEFT JOIN elder_revisions r ON r.elder_id = e.elder_id
+    LEFT JOIN bureau_elders b ON b.elder_id = e.elder_id
     LEFT JOIN consents c ON c.id = (SELECT max(id) FROM consents x WHERE x.elder_id = e.elder_id AND x.withdrawn_at IS NULL)`;
   const details = db.prepare<[string], DetailsRow>(`SELECT ${detailsColumns} WHERE e.elder_id = ?`);
   const searchWhere = `WHERE (@status IS NULL OR e.status = @status)

@@ -102,14 +102,28 @@ export interface ElderRegistryDeps {
   audit?: AuditAppender;
   /** Told after each committed change (the forwarder's notify). */
   onChange?: () => void;
+  /**
+   * The review queue's crops (review/review-repository.ts): a removal or a withdrawn consent drops
+   * every crop that may show the elder, like their templates.
+   */
+  crops?: { dropCropsOf(elderId: string): number };
 }
 
 export interface ElderRegistry {
   create(input: ElderInput, staffId: string, consent?: ConsentInput): ElderDetails;
   /** Changes the fields given; the rest stay. */
   update(elderId: string, input: Omit<ElderInput, 'elderId'>, staffId: string): ElderDetails;
-  /** Suspend, reactivate (`active`), or mark deceased / moved away. */
+  /**
+   * Suspend, reactivate (`active`), or mark deceased / moved away. Refused (ElderInputError
+   * `status.bureau`) against the bureau's decision on the elder: the bureau's word wins.
+   */
   setStatus(elderId: string, status: ElderStatus, staffId: string): ElderDetails;
+  /**
+   * Applies the bureau's status from the centre's config document (bureau/config-service.ts), in
+   * the caller's transaction: the box's status follows, forwarded and audited like a staff change
+   * (no staff id: the bureau decided). False when the elder is not on this box or already has it.
+   */
+  applyBureauStatus(elderId: string, status: ElderStatus, since: string, version: number): boolean;
   /** Deletes the elder, their face templates and consents; their meals stay (subsidy history). */
   remove(elderId: string, staffId: string): { name: string; templates: number };
   recordConsent(elderId: string, consent: ConsentInput, staffId: string): ElderDetails;
@@ -226,10 +240,10 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
   const nextElderId = (): string => `E${String((maxNumbered.get() ?? 0) + 1).padStart(4, '0')}`;
 
   /** Enqueues the elder's record at its next revision: a full snapshot, so the newest wins. */
-  function forward(elderId: string, change: ElderChange, staffId: string, d: ElderDetails | undefined): number {
+  function forward(elderId: string, change: ElderChange, staffId: string | undefined, d: ElderDetails | undefined): number {
     const revision = elders.nextRevision(elderId);
     const at = clock.now().toISOString();
-    const record: ElderRecord = { type: 'elder', eventId: ids.next(), centreId, deviceId, at, elderId, revision, removed: d === undefined, change, staffId };
+    const record: ElderRecord = { type: 'elder', eventId: ids.next(), centreId, deviceId, at, elderId, revision, removed: d === undefined, change, ...(staffId !== undefined ? { staffId } : {}) };
     if (d) {
       record.name = d.name;
       record.status = d.status;
@@ -311,6 +325,9 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
       return change(() => {
         const before = mustGet(elderId);
         if (before.status === status) return before;
+        if (before.bureau && before.bureau.status !== status) {
+          throw new ElderInputError([problem('status.bureau', `status: the bureau set ${elderId} ${before.bureau.status} from ${before.bureau.since}; only the bureau can change it`, { status: before.bureau.status, since: before.bureau.since })]);
+        }
         elders.setStatus(elderId, status, clock.now().toISOString());
         forward(elderId, 'status', staffId, mustGet(elderId));
         audit(staffId, 'elder-change', elderId, { change: 'status', from: before.status, to: status });
@@ -322,8 +339,10 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
       return change(() => {
         const removed = elders.removeElder(elderId);
         if (!removed) throw new ElderNotFoundError(elderId);
+        // Review crops are face pictures too: they go with the templates.
+        const crops = deps.crops?.dropCropsOf(elderId) ?? 0;
         forward(elderId, 'removed', staffId, undefined);
-        audit(staffId, 'elder-change', elderId, { change: 'removed', templates: removed.templates });
+        audit(staffId, 'elder-change', elderId, { change: 'removed', templates: removed.templates, reviewItemsCleared: crops });
         return removed;
       });
     },
@@ -348,10 +367,20 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
         elders.withdrawConsents(elderId, clock.now().toISOString(), staffId);
         // Face data needs consent: it goes with it, at once.
         const templates = elders.deleteTemplates(elderId);
+        const crops = deps.crops?.dropCropsOf(elderId) ?? 0;
         forward(elderId, 'consent-withdrawn', staffId, mustGet(elderId));
-        audit(staffId, 'consent', elderId, { withdrawn: true, templates });
+        audit(staffId, 'consent', elderId, { withdrawn: true, templates, reviewItemsCleared: crops });
         return { templates };
       });
+    },
+    applyBureauStatus(elderId, status, since, version) {
+      const before = elders.details(elderId);
+      if (!before || before.status === status) return false;
+      elders.setStatus(elderId, status, clock.now().toISOString());
+      // As a staff change is forwarded, without a staff id: the bureau decided.
+      forward(elderId, 'status', undefined, mustGet(elderId));
+      deps.audit?.append({ staffId: null, action: 'bureau-status', subject: elderId, details: { from: before.status, to: status, since, configVersion: version } });
+      return true;
     },
     validConsent: (elderId) => validConsent(elders, consentTexts, elderId),
     get: (elderId) => elders.details(elderId),

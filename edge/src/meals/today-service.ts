@@ -75,10 +75,10 @@ const zero = (): Record<CheckInMethod, number> => Object.fromEntries(CHECK_IN_ME
 
 export function createTodayService(deps: TodayServiceDeps): TodayService {
   const { checkIns, elders, windows, timeZone, clock, staffName } = deps;
-  const sorted = [...windows].sort((a, b) => a.start - b.start);
-
   return {
     today() {
+      // Sorted per call: the windows may change while the edge runs (the centre's config document).
+      const sorted = [...windows].sort((a, b) => a.start - b.start);
       const now = clock.now();
       const { date: serviceDate, minutes } = localTime(now, timeZone);
       const tally = checkIns.tallyForDay(serviceDate);

@@ -52,6 +52,14 @@ export interface ReviewRepository {
   expire(before: string, at: string): number;
   /** Crops still stored (pending items with a crop), for tests and the status page. */
   countCrops(): number;
+  /**
+   * Drops every crop that may show this elder: items assigned to them and items that list them
+   * among the nearest elders (the face may be theirs). The items stay, without a picture. For an
+   * erasure or a removal; returns how many crops went.
+   */
+  dropCropsOf(elderId: string): number;
+  /** Crops that may show this elder (as dropCropsOf would drop). */
+  countCropsOf(elderId: string): number;
 }
 
 interface Row {
@@ -96,7 +104,13 @@ export function createReviewRepository(db: Db): ReviewRepository {
   );
   const expire = db.prepare<[string, string]>("UPDATE review_items SET status = 'expired', decided_at = ?, crop = NULL WHERE status = 'pending' AND at < ?");
 
+  const ofElder = "crop IS NOT NULL AND (elder_id = @elderId OR EXISTS (SELECT 1 FROM json_each(review_items.nearest) n WHERE json_extract(n.value, '$.elderId') = @elderId))";
+  const dropOf = db.prepare<{ elderId: string }>(`UPDATE review_items SET crop = NULL WHERE ${ofElder}`);
+  const countOf = db.prepare<{ elderId: string }, number>(`SELECT count(*) FROM review_items WHERE ${ofElder}`).pluck();
+
   return {
+    dropCropsOf: (elderId) => dropOf.run({ elderId }).changes,
+    countCropsOf: (elderId) => countOf.get({ elderId }) ?? 0,
     insert(r, c) {
       insert.run(r.id, r.kind, r.at, r.cameraId, JSON.stringify(r.nearest), c, r.confirmationId ?? null);
     },

@@ -75,6 +75,12 @@ export interface ForwarderDeps {
   conflicts?: ReceiptConflictLog;
   /** Where the server's time answers go; without it the forwarder never asks for the time. */
   time?: TimeSampleSink;
+  /**
+   * Where the centre's config documents go (bureau/config-service.ts), each payload as it came;
+   * with it the forwarder subscribes to `topics.config(centreId)` (retained: the newest arrives
+   * on every connect). A port, so sync/ does not depend on what applies them.
+   */
+  config?: { receive(payload: Buffer): unknown };
 }
 
 export interface ForwarderStats {
@@ -181,6 +187,9 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
   }
   private get topicStatus(): string {
     return topics.status(this.o.centreId, this.o.deviceId);
+  }
+  private get topicConfig(): string {
+    return topics.config(this.o.centreId);
   }
 
   /** Starts connecting and returns at once: it does not wait for the broker. */
@@ -333,6 +342,12 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       this.timeSync?.ask();
       this.resendAll('connected');
     });
+    if (this.deps.config) {
+      client.subscribe(this.topicConfig, { qos: 1 }, (err, granted) => {
+        // The box keeps the document it applied last; the next connect tries again.
+        if (err || granted?.some((g) => g.qos >= 0x80)) this.deps.logger.error({ err: err?.message, granted }, 'cannot subscribe to the centre config');
+      });
+    }
   }
 
   private onClose(): void {
@@ -368,6 +383,10 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    if (topic === this.topicConfig && this.deps.config) {
+      this.deps.config.receive(payload);
+      return;
+    }
     if (topic !== this.topicReceipts) return;
     const parsed = parseDeviceInbound(payload);
     if (!parsed.ok) {

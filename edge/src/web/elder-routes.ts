@@ -58,6 +58,8 @@ export const ElderSchema = Type.Object({
   category: Type.Optional(Type.String()),
   status: StatusSchema,
   consent: Type.Optional(ConsentSchema),
+  /** The bureau's decision from the centre's config document: its status wins over the box's. */
+  bureau: Type.Optional(Type.Object({ status: StatusSchema, since: Type.String(), category: Type.Optional(Type.String()), appliedAt: Type.String() })),
   templateCount: Type.Integer(),
   revision: Type.Integer(),
   createdAt: Type.String(),

@@ -348,6 +348,8 @@ export const en: Record<MessageKey, string> = {
   'elders.problem.consent.guardianInvalid': "a guardian's name has at most 100 characters",
   'elders.problem.staff.invalid': 'not a valid staff id',
   'elders.problem.elderId.invalid': 'an id is letters, digits, _ . or -, at most 64',
+  'elders.problem.status.bureau': 'the bureau set this elder to "{status}" (from {since}); only the bureau can change it',
+  'elders.bureau': 'The bureau set this elder to "{status}" (from {since}); only the bureau can change it.',
   'elders.problem.status.invalid': 'not a status',
   'elders.problem.consent.noneToWithdraw': 'this elder has no consent to withdraw',
   'elders.exists.elderId': 'the id {id} is taken',

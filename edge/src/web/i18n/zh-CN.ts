@@ -351,6 +351,8 @@ export const zhCN = {
   'elders.problem.consent.guardianInvalid': '代签人姓名最多 100 个字',
   'elders.problem.staff.invalid': '工号无效',
   'elders.problem.elderId.invalid': '编号只能用字母、数字、_ . -，最多 64 位',
+  'elders.problem.status.bureau': '民政局已将该老人设为“{status}”（自 {since} 起），只有民政局能更改',
+  'elders.bureau': '民政局已将该老人设为“{status}”（自 {since} 起），只有民政局能更改。',
   'elders.problem.status.invalid': '状态无效',
   'elders.problem.consent.noneToWithdraw': '该老人没有可撤回的同意',
   'elders.exists.elderId': '编号 {id} 已被使用',

@@ -118,9 +118,11 @@ ${elders.map(
   const editPage = (page: PageContext, d: ElderDetails, notice?: Notice, v?: ElderInput) => {
     const t = page.t;
     const manager = page.staff?.role === 'manager';
-    const others = ELDER_STATUSES.filter((s) => s !== d.status);
+    // The bureau's decision wins: no button offers a status against it.
+    const others = d.bureau ? [] : ELDER_STATUSES.filter((s) => s !== d.status);
     const body = html`<h1>${d.name} <small>${d.elderId}</small></h1>
 <section class="card" id="elder-summary">
+  ${d.bureau ? html`<p class="notice" id="elder-bureau">${t('elders.bureau', { status: statusText(page, d.bureau.status), since: d.bureau.since })}</p>` : ''}
   <p>${t('elders.status')}: <strong id="elder-status">${statusText(page, d.status)}</strong> · ${t('elders.consent')}: <strong id="elder-consent">${consentText(page, d)}</strong> · ${t('elders.templates')}: <strong>${d.templateCount}</strong></p>
   <div class="actions">
     ${d.consent && d.status === 'active' ? html`<a class="button" href="/staff/elders/${d.elderId}/enrol" id="elder-enrol-link">${t('enrol.link')}</a>` : ''}

@@ -12,8 +12,20 @@ export interface Centre {
   timeZone: string;
   /** `breakfast=06:00-09:00,...` in the centre's local time. */
   mealWindows: string;
+  /** The centre's name as the bureau calls it; null until given. */
+  name: string | null;
+  /** The district it belongs to (districts table); null until given. */
+  districtId: string | null;
   /** When it was last set; null for a centre that has only the defaults. */
   updatedAt: string | null;
+}
+
+/** What an operator may set on a centre; absent keeps, `districtId: null` takes it out of its district. */
+export interface CentreSettings {
+  timeZone?: string;
+  mealWindows?: string;
+  name?: string;
+  districtId?: string | null;
 }
 
 /** A centre's rules, parsed, for checking events. */
@@ -65,26 +77,32 @@ export interface CentreRepository {
   /** The centre's parsed rules, for ingest. */
   rules(centreId: string): CentreRules;
   /** Sets what is given and keeps the rest; checked first (throws CentreSettingsError). */
-  set(centreId: string, settings: { timeZone?: string; mealWindows?: string }, at: Date): Centre;
-  /** Centres with settings of their own, by id. */
-  list(): Centre[];
+  set(centreId: string, settings: CentreSettings, at: Date): Centre;
+  /** Centres with settings of their own, by id; only `visible` ones unless 'all'. */
+  list(visible?: 'all' | readonly string[]): Centre[];
 }
 
 interface Row {
   centreId: string;
   timeZone: string | null;
   mealWindows: string | null;
+  name: string | null;
+  districtId: string | null;
   updatedAt: string;
 }
 
 const defaultWindows = parseMealWindows(DEFAULT_MEAL_WINDOWS);
 
 export function createCentreRepository(db: Db): CentreRepository {
-  const findOne = db.prepare<[string], Row>('SELECT centre_id AS centreId, time_zone AS timeZone, meal_windows AS mealWindows, updated_at AS updatedAt FROM centres WHERE centre_id = ?');
-  const all = db.prepare<[], Row>('SELECT centre_id AS centreId, time_zone AS timeZone, meal_windows AS mealWindows, updated_at AS updatedAt FROM centres ORDER BY centre_id');
-  const upsert = db.prepare<{ centreId: string; timeZone: string | null; mealWindows: string | null; updatedAt: string }>(
-    `INSERT INTO centres (centre_id, time_zone, meal_windows, updated_at) VALUES (@centreId, @timeZone, @mealWindows, @updatedAt)
-     ON CONFLICT (centre_id) DO UPDATE SET time_zone = coalesce(@timeZone, time_zone), meal_windows = coalesce(@mealWindows, meal_windows), updated_at = @updatedAt`,
+  const cols = 'centre_id AS centreId, time_zone AS timeZone, meal_windows AS mealWindows, name, district_id AS districtId, updated_at AS updatedAt';
+  const findOne = db.prepare<[string], Row>(`SELECT ${cols} FROM centres WHERE centre_id = ?`);
+  // `visible` is a JSON array of centre ids, or NULL for all (bound once, whatever its length).
+  const all = db.prepare<{ visible: string | null }, Row>(`SELECT ${cols} FROM centres WHERE @visible IS NULL OR centre_id IN (SELECT value FROM json_each(@visible)) ORDER BY centre_id`);
+  const districtExists = db.prepare<[string], number>('SELECT 1 FROM districts WHERE district_id = ?').pluck();
+  const upsert = db.prepare<{ centreId: string; timeZone: string | null; mealWindows: string | null; name: string | null; setDistrict: number; districtId: string | null; updatedAt: string }>(
+    `INSERT INTO centres (centre_id, time_zone, meal_windows, name, district_id, updated_at) VALUES (@centreId, @timeZone, @mealWindows, @name, @districtId, @updatedAt)
+     ON CONFLICT (centre_id) DO UPDATE SET time_zone = coalesce(@timeZone, time_zone), meal_windows = coalesce(@mealWindows, meal_windows),
+       name = coalesce(@name, name), district_id = CASE WHEN @setDistrict = 1 THEN @districtId ELSE district_id END, updated_at = @updatedAt`,
   );
   // Parsed windows by spec: ingest asks for a centre's rules once per batch, and a spec seldom changes.
   const parsed = new Map<string, readonly MealWindow[]>([[DEFAULT_MEAL_WINDOWS, defaultWindows]]);
@@ -93,6 +111,8 @@ export function createCentreRepository(db: Db): CentreRepository {
     centreId,
     timeZone: r?.timeZone ?? DEFAULT_TIME_ZONE,
     mealWindows: r?.mealWindows ?? DEFAULT_MEAL_WINDOWS,
+    name: r?.name ?? null,
+    districtId: r?.districtId ?? null,
     updatedAt: r?.updatedAt ?? null,
   });
 
@@ -110,10 +130,30 @@ export function createCentreRepository(db: Db): CentreRepository {
       return { timeZone: c.timeZone, windows };
     },
     set(centreId, settings, at) {
-      const checked = checkCentreSettings(settings);
-      upsert.run({ centreId, timeZone: checked.timeZone ?? null, mealWindows: checked.mealWindows ?? null, updatedAt: at.toISOString() });
+      const problems: string[] = [];
+      let checked: { timeZone?: string; mealWindows?: string } = {};
+      try {
+        checked = checkCentreSettings(settings);
+      } catch (err) {
+        if (!(err instanceof CentreSettingsError)) throw err;
+        problems.push(...err.problems);
+      }
+      const name = settings.name?.trim();
+      if (name !== undefined && (name === '' || name.length > 100)) problems.push('name: 1 to 100 characters');
+      const { districtId } = settings;
+      if (typeof districtId === 'string' && !districtExists.get(districtId)) problems.push(`districtId: no district "${districtId.slice(0, 64)}" (create it first)`);
+      if (problems.length) throw new CentreSettingsError(problems);
+      upsert.run({
+        centreId,
+        timeZone: checked.timeZone ?? null,
+        mealWindows: checked.mealWindows ?? null,
+        name: name ?? null,
+        setDistrict: districtId !== undefined ? 1 : 0,
+        districtId: districtId ?? null,
+        updatedAt: at.toISOString(),
+      });
       return toCentre(centreId, findOne.get(centreId));
     },
-    list: () => all.all().map((r) => toCentre(r.centreId, r)),
+    list: (visible = 'all') => all.all({ visible: visible === 'all' ? null : JSON.stringify(visible) }).map((r) => toCentre(r.centreId, r)),
   };
 }

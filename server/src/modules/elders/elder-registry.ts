@@ -33,6 +33,8 @@ export interface RegistryElder {
 
 export interface RegistryQuery {
   centreId?: string;
+  /** Only these centres (the caller's); absent: every centre. */
+  centreIds?: readonly string[];
   status?: ElderStatus;
   /** Removed elders too (default: not). */
   includeRemoved?: boolean;
@@ -106,11 +108,11 @@ export function createElderRegistryRepository(db: Db): ElderRegistryRepository {
        change = excluded.change, staff_id = excluded.staff_id, changed_at = excluded.changed_at, event_id = excluded.event_id, received_at = excluded.received_at
      WHERE excluded.revision > elder_registry.revision`,
   );
-  const where = `WHERE (@centreId IS NULL OR centre_id = @centreId) AND (@status IS NULL OR status = @status) AND (@includeRemoved = 1 OR removed = 0)`;
-  const list = db.prepare<{ centreId: string | null; status: string | null; includeRemoved: number; limit: number; offset: number }, Row>(
+  const where = `WHERE (@centreId IS NULL OR centre_id = @centreId) AND (@centreIds IS NULL OR centre_id IN (SELECT value FROM json_each(@centreIds))) AND (@status IS NULL OR status = @status) AND (@includeRemoved = 1 OR removed = 0)`;
+  const list = db.prepare<{ centreId: string | null; centreIds: string | null; status: string | null; includeRemoved: number; limit: number; offset: number }, Row>(
     `SELECT ${columns} FROM elder_registry ${where} ORDER BY centre_id, elder_id LIMIT @limit OFFSET @offset`,
   );
-  const count = db.prepare<{ centreId: string | null; status: string | null; includeRemoved: number }, number>(`SELECT count(*) FROM elder_registry ${where}`).pluck();
+  const count = db.prepare<{ centreId: string | null; centreIds: string | null; status: string | null; includeRemoved: number }, number>(`SELECT count(*) FROM elder_registry ${where}`).pluck();
   const getOne = db.prepare<[string, string], Row>(`SELECT ${columns} FROM elder_registry WHERE centre_id = ? AND elder_id = ?`);
 
   const handler: RecordHandler<'elder'> = {
@@ -144,7 +146,7 @@ export function createElderRegistryRepository(db: Db): ElderRegistryRepository {
   return {
     handler,
     list(q) {
-      const args = { centreId: q.centreId ?? null, status: q.status ?? null, includeRemoved: q.includeRemoved ? 1 : 0 };
+      const args = { centreId: q.centreId ?? null, centreIds: q.centreIds ? JSON.stringify(q.centreIds) : null, status: q.status ?? null, includeRemoved: q.includeRemoved ? 1 : 0 };
       return { elders: list.all({ ...args, limit: q.limit, offset: q.offset }).map(toElder), total: count.get(args) ?? 0 };
     },
     get(centreId, elderId) {

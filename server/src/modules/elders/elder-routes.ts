@@ -1,17 +1,17 @@
 /**
  * GET /elders: the elder registry as the centres' boxes reported it, by centre and id, filtered
- * by centre and status, paginated. ID-card numbers are masked (`**************123X`) unless
- * `idNumbers=full` is asked for: the server has one role today (the admin bearer token,
- * plugins/auth.ts), and a list pasted into a spreadsheet should not carry full numbers by
- * accident. When the bureau's roles come (DESIGN: district analyst, centre manager, auditor),
- * `full` is for the bureau admin alone.
+ * by centre and status, paginated, for the caller's centres only. ID-card numbers are masked
+ * (`**************123X`) unless `idNumbers=full` is asked for, which is for the bureau admin
+ * alone (403 for the other roles): a list pasted into a spreadsheet should not carry full
+ * numbers by accident.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { ID_PATTERN } from '../../../../common/contract.ts';
 import { maskIdNumber } from '../../../../common/id-card.ts';
 import { ELDER_STATUSES } from '../../../../common/records.ts';
-import { ErrorSchema } from '../../schemas.ts';
+import { ANY_ROLE, principalOf, visibleCentres } from '../../plugins/auth.ts';
+import { ErrorSchema, errorReply, GuardedErrors } from '../../schemas.ts';
 import type { ElderRegistryRepository } from './elder-registry.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
@@ -62,10 +62,15 @@ export const ElderListSchema = Type.Object({
 export const elderRoutes: FastifyPluginAsync<{ registry: ElderRegistryRepository }> = async (app, { registry }) => {
   app.get<{ Querystring: Static<typeof ElderListQuery> }>(
     '/elders',
-    { schema: { querystring: ElderListQuery, response: { 200: ElderListSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema } } },
-    async (request) => {
+    {
+      config: { access: { roles: ANY_ROLE, scope: 'centre' } },
+      schema: { description: "The elder registry as the boxes reported it (the caller's centres only); ID numbers masked unless idNumbers=full (admin)", querystring: ElderListQuery, response: { 200: ElderListSchema, 400: ErrorSchema, ...GuardedErrors } },
+    },
+    async (request, reply) => {
       const { centreId, status, includeRemoved, idNumbers, limit = 100, offset = 0 } = request.query;
-      const page = registry.list({ ...(centreId ? { centreId } : {}), ...(status ? { status } : {}), includeRemoved: includeRemoved === true, limit, offset });
+      if (idNumbers === 'full' && principalOf(request).role !== 'admin') return reply.code(403).send(errorReply(403, 'idNumbers=full is for the bureau admin; ask for masked numbers'));
+      const visible = visibleCentres(request);
+      const page = registry.list({ ...(centreId ? { centreId } : {}), ...(visible !== 'all' ? { centreIds: visible } : {}), ...(status ? { status } : {}), includeRemoved: includeRemoved === true, limit, offset });
       const elders = idNumbers === 'full' ? page.elders : page.elders.map((e) => ({ ...e, idNumber: e.idNumber === null ? null : maskIdNumber(e.idNumber) }));
       return { elders, total: page.total, limit, offset };
     },

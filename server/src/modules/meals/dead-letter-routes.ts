@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { ErrorSchema } from '../../schemas.ts';
+import { ErrorSchema, GuardedErrors } from '../../schemas.ts';
 import type { DeadLetterRepository } from './dead-letter-repository.ts';
 
 const DropReasonSchema = Type.Union(['device-rows', 'device-bytes', 'total-rows', 'total-bytes', 'rate'].map((r) => Type.Literal(r)));
@@ -52,12 +52,16 @@ const DeadLetterListSchema = Type.Object({
 export const deadLetterRoutes: FastifyPluginAsync<{ deadLetters: DeadLetterRepository }> = async (app, { deadLetters }) => {
   app.get<{ Querystring: Static<typeof DeadLetterListQuery> }>(
     '/dead-letters',
-    { schema: { querystring: DeadLetterListQuery, response: { 200: DeadLetterListSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema } } },
+    {
+      // Raw payloads of any device: the bureau admin only.
+      config: { access: { roles: ['admin'], scope: 'all' } },
+      schema: { description: 'Rejected messages, their bounds and what was dropped', querystring: DeadLetterListQuery, response: { 200: DeadLetterListSchema, 400: ErrorSchema, ...GuardedErrors } },
+    },
     async (request) => ({ status: deadLetters.status(), deadLetters: deadLetters.list(request.query.limit ?? 100), drops: deadLetters.drops() }),
   );
   app.delete(
     '/dead-letters',
-    { schema: { response: { 200: Type.Object({ cleared: Type.Integer() }), 401: ErrorSchema, 500: ErrorSchema } } },
+    { config: { access: { roles: ['admin'], scope: 'all' } }, schema: { description: 'Clears the dead letters and their drop counts (the alarm)', response: { 200: Type.Object({ cleared: Type.Integer() }), ...GuardedErrors } } },
     async (request) => {
       const cleared = deadLetters.clear();
       request.log.warn({ cleared }, 'dead letters cleared by an operator');

@@ -87,6 +87,12 @@ export interface MqttIngest {
   receive(topic: string, payload: Buffer, done: () => void): void;
   /** What this process has handled since it started (for GET /metrics), and the broker link. */
   stats(): IngestStats;
+  /**
+   * Publishes a retained QoS 1 message on this client (the centres' config documents,
+   * bureau/centre-config.ts); resolves on the broker's PUBACK. Offline, MQTT.js keeps it queued
+   * and sends it on reconnect; before start() it rejects.
+   */
+  publishRetained(topic: string, payload: string): Promise<void>;
 }
 
 export interface IngestStats {
@@ -368,6 +374,15 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     handle,
     receive: onMessage,
     stats: () => ({ connected, messages: { ...counts.messages }, events: { ...counts.events } }),
+    publishRetained(topic, payload) {
+      return new Promise<void>((resolve, reject) => {
+        if (!client) {
+          reject(new Error('ingest not started'));
+          return;
+        }
+        client.publish(topic, payload, { qos: 1, retain: true }, (err) => (err ? reject(err) : resolve()));
+      });
+    },
 
     async start() {
       if (client) throw new Error('ingest already started');

@@ -1,18 +1,12 @@
 /**
  * Who may call the settlement routes, declared per route (issue 14's convention:
- * `config: { access: { roles, scope } }`), and the two calls the auth slice replaces: the
- * centres the caller may see, and who the caller is. Until it lands the admin bearer token
- * guards every route, and its holder sees every centre.
+ * `config: { access: { roles, scope } }`), and the calls of the auth hook (plugins/auth.ts) the
+ * routes use: the centres the caller may see, and who the caller is.
  */
 import type { FastifyRequest } from 'fastify';
+import { principalOf, type RouteAccess } from '../../plugins/auth.ts';
 
-export type Role = 'admin' | 'analyst' | 'manager' | 'auditor';
-
-export interface RouteAccess {
-  roles: readonly Role[];
-  /** `centre`: the data belongs to centres, filtered through visibleCentres(); `all`: bureau-wide. */
-  scope: 'all' | 'centre';
-}
+export { canSeeCentre, visibleCentres } from '../../plugins/auth.ts';
 
 /** Everyone signed in reads categories, rules and settlements (filtered to their centres). */
 export const READ_CENTRES = { access: { roles: ['admin', 'analyst', 'manager', 'auditor'], scope: 'centre' } } as const satisfies { access: RouteAccess };
@@ -20,23 +14,7 @@ export const READ_ALL = { access: { roles: ['admin', 'analyst', 'manager', 'audi
 /** Changes are the bureau admin's. */
 export const ADMIN_WRITE = { access: { roles: ['admin'], scope: 'all' } } as const satisfies { access: RouteAccess };
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    access?: RouteAccess | { public: true };
-  }
-}
-
-/** The centres the caller may see. The auth slice's visibleCentres(request) replaces this. */
-export function visibleCentres(_request: FastifyRequest): 'all' | string[] {
-  return 'all';
-}
-
-export function canSeeCentre(request: FastifyRequest, centreId: string): boolean {
-  const v = visibleCentres(request);
-  return v === 'all' || v.includes(centreId);
-}
-
-/** Who is calling, for the audit. The auth slice's principalOf(request).userId replaces this. */
-export function actorOf(_request: FastifyRequest): string {
-  return 'admin-token';
+/** Who is calling, for the audit: the signed-in user, the API token's user, or `admin-token`. */
+export function actorOf(request: FastifyRequest): string {
+  return principalOf(request).userId;
 }

@@ -1,11 +1,11 @@
 /**
  * The one interface settlement changes are audited through (categories, rules, adjustments,
- * snapshots at month close). Shaped like the server's audit log (server_audit: at, user id,
- * action, subject, details) so the app can hand this module the shared log instead; until then
- * the rows go to `settlement_audit` (server migration 010).
+ * snapshots at month close). Written to the server's one hash-chained audit log (server_audit,
+ * modules/audit/server-audit.ts); the `settlement_audit` table of migration 013 is unused.
  */
 import type { AuditDetails } from '../../../../common/audit-chain.ts';
 import type { Db } from '../../../../common/sqlite.ts';
+import { createServerAuditRepository } from '../audit/server-audit.ts';
 
 export interface SettlementAuditEntry {
   /** Who: a user id, `admin-token`, `cli:<os user>`. */
@@ -29,15 +29,11 @@ export interface SettlementAuditRow {
   details: AuditDetails;
 }
 
+/** The shared, hash-chained server audit log (server_audit), with a reader of its newest rows. */
 export function createSettlementAudit(db: Db): SettlementAudit & { list(limit: number): SettlementAuditRow[] } {
-  const insert = db.prepare<[string, string | null, string, string | null, string]>('INSERT INTO settlement_audit (at, user_id, action, subject, details) VALUES (?, ?, ?, ?, ?)');
-  const list = db.prepare<[number], Omit<SettlementAuditRow, 'details'> & { details: string }>(
-    'SELECT id, at, user_id AS userId, action, subject, details FROM settlement_audit ORDER BY id DESC LIMIT ?',
-  );
+  const audit = createServerAuditRepository(db);
   return {
-    record(e, at) {
-      insert.run(at.toISOString(), e.userId, e.action, e.subject ?? null, JSON.stringify(e.details ?? {}));
-    },
-    list: (limit) => list.all(limit).map((r) => ({ ...r, details: JSON.parse(r.details) as AuditDetails })),
+    record: (e, at) => audit.record(e, at),
+    list: (limit) => audit.list({ limit, offset: 0 }).entries.map((r) => ({ id: r.id, at: r.at, userId: r.userId, action: r.action, subject: r.subject, details: r.details })),
   };
 }

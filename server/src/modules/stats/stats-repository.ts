@@ -73,19 +73,26 @@ export interface ConflictItem {
   receivedAt: string;
 }
 
+/** The centres a caller sees (plugins/auth.ts visibleCentres): every figure is filtered to them. */
+export type Visible = 'all' | readonly string[];
+
 export interface StatsRepository {
-  mealCounts(query: StatsQuery): MealCounts;
+  mealCounts(query: StatsQuery, visible?: Visible): MealCounts;
   /** Newest first. */
-  clockReviews(limit: number): ClockReviewItem[];
-  clockReviewCount(): number;
+  clockReviews(limit: number, visible?: Visible): ClockReviewItem[];
+  clockReviewCount(visible?: Visible): number;
   /** Newest first, each with the original it conflicts with. */
   conflicts(limit: number): ConflictItem[];
   conflictCount(): number;
-  /** Voids, newest first: those not applied (kept for review) only, unless `all`. */
-  voids(limit: number, all: boolean): VoidItem[];
+  /** Voids, newest first: those not applied (kept for review) only, unless `all`. A voided meal of a centre not visible is null. */
+  voids(limit: number, all: boolean, visible?: Visible): VoidItem[];
   /** Voids per state. */
-  voidCount(all: boolean): number;
+  voidCount(all: boolean, visible?: Visible): number;
 }
+
+// `@visible` is a JSON array of centre ids, or NULL for every centre: one statement whatever the caller.
+const IN_VISIBLE = '(@visible IS NULL OR centre_id IN (SELECT value FROM json_each(@visible)))';
+const visibleArg = (v: Visible = 'all') => (v === 'all' ? null : JSON.stringify(v));
 
 // Columns of the union of meals and voided meals below (`counted` 1 for a meal, 0 for a voided one).
 const column: Record<GroupByKey, { select: string; order: string }> = {
@@ -102,22 +109,22 @@ export function createStatsRepository(db: Db): StatsRepository {
     const cols = groupBy.map((k) => column[k]);
     const select = [...cols.map((c) => c.select), 'coalesce(sum(counted), 0) AS meals', 'count(*) - coalesce(sum(counted), 0) AS voided'].join(', ');
     const group = cols.length ? ` GROUP BY ${cols.map((c) => c.order).join(', ')} ORDER BY ${cols.map((c) => c.order).join(', ')}` : '';
-    return db.prepare<[string, string, string, string], MealCountRow>(
+    return db.prepare<{ from: string; to: string; visible: string | null }, MealCountRow>(
       `SELECT ${select} FROM (
-         SELECT centre_id, service_date, meal, 1 AS counted FROM meals WHERE service_date BETWEEN ? AND ?
-         UNION ALL SELECT centre_id, service_date, meal, 0 FROM voided_meals WHERE service_date BETWEEN ? AND ?
+         SELECT centre_id, service_date, meal, 1 AS counted FROM meals WHERE service_date BETWEEN @from AND @to AND ${IN_VISIBLE}
+         UNION ALL SELECT centre_id, service_date, meal, 0 FROM voided_meals WHERE service_date BETWEEN @from AND @to AND ${IN_VISIBLE}
        )${group}`,
     );
   }
 
-  const flagged = db.prepare<[string, string], { n: number }>(
-    "SELECT count(*) AS n FROM meals WHERE service_date BETWEEN ? AND ? AND clock_flag IN ('unset', 'ahead')",
+  const flagged = db.prepare<{ from: string; to: string; visible: string | null }, { n: number }>(
+    `SELECT count(*) AS n FROM meals WHERE service_date BETWEEN @from AND @to AND clock_flag IN ('unset', 'ahead') AND ${IN_VISIBLE}`,
   );
-  const reviewCount = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM event_reviews');
-  const reviews = db.prepare<[number], ClockReviewItem>(
+  const reviewCount = db.prepare<{ visible: string | null }, { n: number }>(`SELECT count(*) AS n FROM event_reviews WHERE ${IN_VISIBLE}`);
+  const reviews = db.prepare<{ limit: number; visible: string | null }, ClockReviewItem>(
     `SELECT event_id AS eventId, reason, detail, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate,
             meal, at, method, received_at AS receivedAt, clock_state AS clockState, edge_at AS edgeAt, boot_id AS bootId, seq, mono_ms AS monoMs
-     FROM event_reviews ORDER BY received_at DESC, event_id DESC LIMIT ?`,
+     FROM event_reviews WHERE ${IN_VISIBLE} ORDER BY received_at DESC, event_id DESC LIMIT @limit`,
   );
   const conflictCount = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM event_conflicts');
   const conflictRows = db.prepare<[number], { eventId: string; originalTable: string; version: string; receivedAt: string }>(
@@ -132,11 +139,11 @@ export function createStatsRepository(db: Db): StatsRepository {
   const voidCols = `v.event_id AS eventId, v.centre_id AS centreId, v.device_id AS deviceId, v.voids, v.reason, v.staff_id AS staffId, v.at,
     v.received_at AS receivedAt, v.state, v.settled_at AS settledAt`;
   const voidRows = (where: string) =>
-    db.prepare<[number], Omit<VoidItem, 'meal'>>(`SELECT ${voidCols} FROM meal_voids v ${where} ORDER BY v.received_at DESC, v.event_id DESC LIMIT ?`);
-  const voidsOpen = voidRows("WHERE v.state <> 'applied'");
-  const voidsAll = voidRows('');
-  const voidCountOpen = db.prepare<[], number>("SELECT count(*) FROM meal_voids WHERE state <> 'applied'").pluck();
-  const voidCountAll = db.prepare<[], number>('SELECT count(*) FROM meal_voids').pluck();
+    db.prepare<{ limit: number; visible: string | null }, Omit<VoidItem, 'meal'>>(`SELECT ${voidCols} FROM meal_voids v WHERE ${where} ORDER BY v.received_at DESC, v.event_id DESC LIMIT @limit`);
+  const voidsOpen = voidRows(`v.state <> 'applied' AND ${IN_VISIBLE}`);
+  const voidsAll = voidRows(IN_VISIBLE);
+  const voidCountOpen = db.prepare<{ visible: string | null }, number>(`SELECT count(*) FROM meal_voids WHERE state <> 'applied' AND ${IN_VISIBLE}`).pluck();
+  const voidCountAll = db.prepare<{ visible: string | null }, number>(`SELECT count(*) FROM meal_voids WHERE ${IN_VISIBLE}`).pluck();
   const mealOf = `elder_id AS elderId, centre_id AS centreId, service_date AS serviceDate, meal, method`;
   const voidedMeal = db.prepare<[string, string, string, string], NonNullable<VoidItem['meal']>>(
     `SELECT ${mealOf} FROM meals WHERE event_id = ? UNION ALL SELECT ${mealOf} FROM voided_meals WHERE event_id = ?
@@ -144,8 +151,8 @@ export function createStatsRepository(db: Db): StatsRepository {
   );
 
   return {
-    clockReviews: (limit) => reviews.all(limit),
-    clockReviewCount: () => reviewCount.get()?.n ?? 0,
+    clockReviews: (limit, visible) => reviews.all({ limit, visible: visibleArg(visible) }),
+    clockReviewCount: (visible) => reviewCount.get({ visible: visibleArg(visible) })?.n ?? 0,
     conflicts: (limit) =>
       conflictRows.all(limit).map((c) => ({
         eventId: c.eventId,
@@ -156,9 +163,14 @@ export function createStatsRepository(db: Db): StatsRepository {
         receivedAt: c.receivedAt,
       })),
     conflictCount: () => conflictCount.get()?.n ?? 0,
-    voids: (limit, all) => (all ? voidsAll : voidsOpen).all(limit).map((v) => ({ ...v, meal: voidedMeal.get(v.voids, v.voids, v.voids, v.voids) ?? null })),
-    voidCount: (all) => (all ? voidCountAll : voidCountOpen).get() ?? 0,
-    mealCounts(query) {
+    voids: (limit, all, visible = 'all') =>
+      (all ? voidsAll : voidsOpen).all({ limit, visible: visibleArg(visible) }).map((v) => {
+        const meal = voidedMeal.get(v.voids, v.voids, v.voids, v.voids) ?? null;
+        // A void naming another centre's meal (state other-centre) must not show that meal to this centre's users.
+        return { ...v, meal: meal && (visible === 'all' || visible.includes(meal.centreId)) ? meal : null };
+      }),
+    voidCount: (all, visible) => (all ? voidCountAll : voidCountOpen).get({ visible: visibleArg(visible) }) ?? 0,
+    mealCounts(query, visible) {
       const groupBy = GROUP_BY_KEYS.filter((k) => query.groupBy.includes(k));
       const key = groupBy.join(',');
       let stmt = statements.get(key);
@@ -167,10 +179,11 @@ export function createStatsRepository(db: Db): StatsRepository {
         statements.set(key, stmt);
       }
       // Without grouping, count(*) answers exactly one row, 0 for an empty period.
-      const rows = stmt.all(query.from, query.to, query.from, query.to);
+      const args = { from: query.from, to: query.to, visible: visibleArg(visible) };
+      const rows = stmt.all(args);
       const total = rows.reduce((n, r) => n + r.meals, 0);
       const voided = rows.reduce((n, r) => n + r.voided, 0);
-      return { rows, total, voided, clockFlagged: flagged.get(query.from, query.to)?.n ?? 0, clockReview: reviewCount.get()?.n ?? 0 };
+      return { rows, total, voided, clockFlagged: flagged.get(args)?.n ?? 0, clockReview: reviewCount.get({ visible: args.visible })?.n ?? 0 };
     },
   };
 }

@@ -8,7 +8,8 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { ErrorSchema } from '../../schemas.ts';
+import { ANY_ROLE, BUREAU_READERS, visibleCentres } from '../../plugins/auth.ts';
+import { ErrorSchema, GuardedErrors } from '../../schemas.ts';
 import { REVIEW_REASONS } from '../meals/event-checks.ts';
 import { VOID_STATES } from '../meals/void-repository.ts';
 import { checkStatsQuery, GROUP_BY_KEYS } from './stats-query.ts';
@@ -151,9 +152,11 @@ export const statsRoutes: FastifyPluginAsync<StatsRoutesOptions> = async (app, {
   app.get<{ Querystring: MealStatsQuery }>(
     '/stats/meals',
     {
+      config: { access: { roles: ANY_ROLE, scope: 'centre' } },
       schema: {
+        description: 'Meal counts per centre, day and meal over a period (the caller\'s centres only)',
         querystring: MealStatsQuerySchema,
-        response: { 200: MealStatsSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema },
+        response: { 200: MealStatsSchema, 400: ErrorSchema, ...GuardedErrors },
       },
       // Fastify strips unknown query parameters; a misspelt `groupby=meal` would then silently
       // answer with the default grouping, so name it instead.
@@ -172,7 +175,7 @@ export const statsRoutes: FastifyPluginAsync<StatsRoutesOptions> = async (app, {
       const checked = checkStatsQuery(request.query);
       if (!checked.ok) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: checked.error });
       const { from, to, groupBy } = checked.query;
-      const { rows, total, voided, clockFlagged, clockReview } = stats.mealCounts(checked.query);
+      const { rows, total, voided, clockFlagged, clockReview } = stats.mealCounts(checked.query, visibleCentres(request));
       const body: MealStats = { from, to, groupBy, rows, total, voided, clockFlagged, clockReview };
       return body;
     },
@@ -182,26 +185,38 @@ export const statsRoutes: FastifyPluginAsync<StatsRoutesOptions> = async (app, {
   for (const url of ['/stats/reviews', '/stats/clock-review']) {
     app.get<{ Querystring: Static<typeof ClockReviewQuerySchema> }>(
       url,
-      { schema: { querystring: ClockReviewQuerySchema, response: { 200: ClockReviewListSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema } } },
+      {
+        config: { access: { roles: ANY_ROLE, scope: 'centre' } },
+        schema: { description: 'Events kept for review instead of counted, with the reason (the caller\'s centres only)', querystring: ClockReviewQuerySchema, response: { 200: ClockReviewListSchema, 400: ErrorSchema, ...GuardedErrors } },
+      },
       async (request) => {
-        const events = stats.clockReviews(request.query.limit ?? 100);
-        return { events, total: stats.clockReviewCount() };
+        const visible = visibleCentres(request);
+        const events = stats.clockReviews(request.query.limit ?? 100, visible);
+        return { events, total: stats.clockReviewCount(visible) };
       },
     );
   }
 
   app.get<{ Querystring: Static<typeof ClockReviewQuerySchema> }>(
     '/stats/conflicts',
-    { schema: { querystring: ClockReviewQuerySchema, response: { 200: ConflictListSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema } } },
+    {
+      // Forensics (a bug or a forgery), and a conflicting version may name any centre: bureau-wide readers only.
+      config: { access: { roles: BUREAU_READERS, scope: 'all' } },
+      schema: { description: 'eventIds that arrived again with other content, with both versions', querystring: ClockReviewQuerySchema, response: { 200: ConflictListSchema, 400: ErrorSchema, ...GuardedErrors } },
+    },
     async (request) => ({ conflicts: stats.conflicts(request.query.limit ?? 100), total: stats.conflictCount() }),
   );
 
   app.get<{ Querystring: Static<typeof VoidListQuerySchema> }>(
     '/stats/voids',
-    { schema: { querystring: VoidListQuerySchema, response: { 200: VoidListSchema, 400: ErrorSchema, 401: ErrorSchema, 500: ErrorSchema } } },
+    {
+      config: { access: { roles: ANY_ROLE, scope: 'centre' } },
+      schema: { description: 'Voids kept for review, or every void with all=true (the caller\'s centres only)', querystring: VoidListQuerySchema, response: { 200: VoidListSchema, 400: ErrorSchema, ...GuardedErrors } },
+    },
     async (request) => {
       const all = request.query.all ?? false;
-      return { voids: stats.voids(request.query.limit ?? 100, all), total: stats.voidCount(all) };
+      const visible = visibleCentres(request);
+      return { voids: stats.voids(request.query.limit ?? 100, all, visible), total: stats.voidCount(all, visible) };
     },
   );
 };

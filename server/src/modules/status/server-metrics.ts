@@ -64,9 +64,9 @@ export function createServerMetrics(src: ServerMetricsSources): Registry {
   return registry;
 }
 
-/** `GET /metrics`, registered inside the bearer-token scope. */
+/** `GET /metrics`: for the bureau admin (the admin token, as Prometheus' `authorization` setting, or an admin's API token). */
 export const metricsRoutes: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: { access: { roles: ['admin'], scope: 'all' } } }, async (_request, reply) => {
     const { contentType, body } = await scrape(registry);
     return reply.type(contentType).send(body);
   });

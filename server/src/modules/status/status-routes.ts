@@ -4,7 +4,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { ErrorSchema } from '../../schemas.ts';
+import { BUREAU_READERS } from '../../plugins/auth.ts';
+import { GuardedErrors } from '../../schemas.ts';
 import { REVIEW_REASONS } from '../meals/event-checks.ts';
 import type { DeadLetterRepository } from '../meals/dead-letter-repository.ts';
 import type { StatusRepository } from './status-repository.ts';
@@ -47,7 +48,8 @@ export interface StatusRoutesOptions {
 }
 
 export const statusRoutes: FastifyPluginAsync<StatusRoutesOptions> = async (app, { status, deadLetters, now }) => {
-  app.get('/status', { schema: { response: { 200: ServerStatusSchema, 401: ErrorSchema, 500: ErrorSchema } } }, async () => {
+  // City-wide figures of the server itself, not per centre: for the bureau-wide readers.
+  app.get('/status', { config: { access: { roles: BUREAU_READERS, scope: 'all' } }, schema: { description: "The server's own figures: ingest and dead letters", response: { 200: ServerStatusSchema, ...GuardedErrors } } }, async () => {
     const { rows, bytes, dropped, alarm } = deadLetters.status();
     const body: ServerStatus = { at: now().toISOString(), ingest: status.ingest(), deadLetters: { rows, bytes, dropped, alarm } };
     return body;
