@@ -424,6 +424,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const speech = new KioskSpeech({ voice: config.kiosk.voice, rate: config.kiosk.speechRate, volume: config.kiosk.volume, cacheDir: config.kiosk.audioDir, logger: logger.child({ component: 'kiosk' }), ...(deps.speechCommand ? { command: deps.speechCommand } : {}) });
     speech.start();
     void speech.warm(KIOSK_PHRASES);
+    stack.push(() => speech.stop());
     const kiosk = new KioskHub({ clock, windows: meals.windows, timeZone: meals.timeZone, nameMode: config.kiosk.name, speech, runId: bootId.slice(0, 8) });
     this.kiosk = kiosk;
 

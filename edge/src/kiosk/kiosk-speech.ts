@@ -169,6 +169,17 @@ export class KioskSpeech {
     this.fail(missing ? 'missing' : 'failed', missing ? `kiosk voice: ${this.command} is not installed (apt-get install espeak-ng); the kiosk shows text only` : `kiosk voice: ${this.command} failed: ${error.message}`);
   }
 
+  /**
+   * Renders nothing more and waits for the one espeak-ng running (at most its timeout), so
+   * nothing writes into the cache folder after the edge has stopped.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'off') return;
+    this.state = 'off';
+    this.error = undefined;
+    await this.queue;
+  }
+
   status(): SpeechStatus {
     return { engine: 'espeak-ng', voice: this.o.voice, state: this.state, ...(this.error !== undefined ? { error: this.error } : {}), cached: this.files.size };
   }
