@@ -162,7 +162,7 @@ async function enrolCommand(argv: string[]): Promise<number> {
       throw new ConfigError([`elder ${elderId} has no signed consent to face recognition on record, so no face is enrolled: record it with --signed-by elder (or --signed-by guardian --guardian NAME) [--consent-version V] --centre ID --device ID --staff ID`]);
     }
     const logger = createLogger('enrol');
-    engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false, recognizer: model, tinyFirst: ENROLMENT_TINY_FIRST });
+    engine = new FaceApiEngine({ modelsDir: models, logger, backend, antispoof: false, recognizer: model, tinyFirst: ENROLMENT_TINY_FIRST, deferRecognition: true });
     // enrolElder starts the engine once it has read the photos (and decoded the costly ones).
     const result = await enrolElder({
       engine,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
+import { ENROLMENT_TINY_FIRST, FaceApiEngine } from '../../edge/src/vision/face-api-engine.ts';
 import { ModelError, type DetectedFace } from '../../edge/src/vision/face-engine.ts';
 import { DEFAULT_MANIFEST, recognizersOf } from '../../edge/src/vision/models.ts';
 import { cropAround, distance, largest, sampleBytes, scaled } from '../helpers/vision-samples.ts';
@@ -71,6 +71,47 @@ describe('ONNX recognizer fr-feature', () => {
       for (let i = 0; i < w.length; i++) expect(distance(w[i]!.descriptor, faces[i]!.descriptor)).toBeLessThan(0.01);
     } finally {
       await wasm.stop();
+    }
+  });
+
+  it('defers recognition: detection gives aligned crops and no descriptor, describeDeferred the same descriptors with the detectors stopped', async () => {
+    const deferred = new FaceApiEngine({ logger: quiet, antispoof: false, recognizer: 'fr-feature', deferRecognition: true });
+    await deferred.start();
+    try {
+      const found = await deferred.detect({ kind: 'encoded', bytes: sampleBytes(1) });
+      expect(found.map((f) => f.box)).toEqual(faces.map((f) => f.box));
+      for (const f of found) {
+        expect(f.descriptor.length).toBe(0);
+        expect(f.aligned).toMatchObject({ alignment: 'arcface-112', width: 112, height: 112 });
+      }
+      const described = await deferred.describeDeferred(found);
+      expect(() => deferred.info()).toThrow(/not started/);
+      expect(described.map((f) => Array.from(f.descriptor))).toEqual(faces.map((f) => Array.from(f.descriptor)));
+      // Started again, it detects (and defers) as before.
+      await deferred.start();
+      expect((await deferred.detect({ kind: 'encoded', bytes: sampleBytes(1) })).map((f) => f.descriptor.length)).toEqual(faces.map(() => 0));
+    } finally {
+      await deferred.stop();
+    }
+  });
+
+  it('defers recognition behind the enrolment detectors (tiny first) too, with the descriptors of an engine that does not', async () => {
+    const portrait = await cropAround(sampleBytes(1), largest(faces).box);
+    const opts = { logger: quiet, antispoof: false, recognizer: 'fr-feature' as const, tinyFirst: ENROLMENT_TINY_FIRST };
+    const direct = new FaceApiEngine(opts);
+    await direct.start();
+    const expected = await direct.detect({ kind: 'encoded', bytes: portrait }, { keepAligned: true }).finally(() => direct.stop());
+    expect(expected).toHaveLength(1);
+    const deferred = new FaceApiEngine({ ...opts, deferRecognition: true });
+    await deferred.start();
+    try {
+      const found = await deferred.detect({ kind: 'encoded', bytes: portrait });
+      expect(found[0]!.descriptor.length).toBe(0);
+      const [face] = await deferred.describeDeferred(found);
+      expect(Array.from(face!.descriptor)).toEqual(Array.from(expected[0]!.descriptor));
+      expect(face!.box).toEqual(expected[0]!.box);
+    } finally {
+      await deferred.stop();
     }
   });
 

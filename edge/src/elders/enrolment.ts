@@ -174,6 +174,11 @@ export async function enrolElder(req: EnrolmentRequest): Promise<EnrolmentResult
   if (problems.length) throw new EnrolmentError(problems);
   const { id, dimension } = engine.info().model;
   const model = { id, dimension };
+  // An engine that defers recognition describes the faces now, its detectors gone (the CLI's).
+  if (engine.describeDeferred) {
+    const described = await engine.describeDeferred(good.map((g) => g.face));
+    described.forEach((face, i) => (good[i]!.face = face));
+  }
   const similar = lookalikes(req, good, model);
   const overridden = req.allowLookalike ? similar : [];
   if (!req.allowLookalike) problems.push(...similar);

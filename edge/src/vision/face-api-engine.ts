@@ -103,6 +103,14 @@ export interface FaceApiEngineOptions {
   recognizer?: RecognizerName;
   /** ONNX runtime of an ONNX recognizer: `auto` (default: the native binding, else wasm), `node`, `wasm`. */
   onnxRuntime?: 'auto' | 'node' | 'wasm';
+  /**
+   * With an ONNX recognizer: the detectors and the recognizer are never resident together.
+   * `detect` gives faces with their aligned crop and an empty descriptor; `describeDeferred`
+   * then stops the detectors' worker (its wasm heap goes with it) and runs the recognizer alone
+   * in a new one. For `mealcheck enrol`, a short-lived process whose peak RSS is otherwise the
+   * sum of both (README, "Memory on large photos"). Off by default.
+   */
+  deferRecognition?: boolean;
   logger?: Logger;
 }
 
@@ -199,6 +207,7 @@ export class FaceApiEngine implements FaceEngine {
       recognizer: opts.recognizer ?? DEFAULT_RECOGNIZER,
       onnxRuntime: opts.onnxRuntime ?? 'auto',
       ...(opts.tinyFirst ? { tinyFirst: { ...opts.tinyFirst } } : {}),
+      ...(opts.deferRecognition ? { phase: 'detect' as const } : {}),
     };
     this.manifestPath = opts.manifestPath ?? DEFAULT_MANIFEST;
     this.log = opts.logger ?? createLogger('face-engine');
@@ -256,6 +265,10 @@ export class FaceApiEngine implements FaceEngine {
       await this.stop();
       throw err;
     }
+    if (this.settings.phase === 'embed') {
+      this.log.info({ recognizer: this.current.recognizer, onnxRuntime: this.current.onnxRuntime, startMs: this.current.startMs }, 'face recognizer ready (the detectors stopped)');
+      return;
+    }
     this.log.info(
       {
         backend: this.current.backend,
@@ -302,6 +315,30 @@ export class FaceApiEngine implements FaceEngine {
       ...(opts.keepAligned ? { keepAligned: true } : {}),
     };
     return (await this.request(call, transfer)) as DetectResult;
+  }
+
+  /**
+   * The descriptors of faces a deferRecognition engine detected (their `aligned` crops), in
+   * order. Stops the detectors' worker first, runs the recognizer alone in a worker of its own,
+   * and leaves the engine stopped (`start()` starts the detectors again). Faces of an engine
+   * without deferRecognition already have theirs and come back as they are.
+   */
+  async describeDeferred(faces: readonly DetectedFace[]): Promise<DetectedFace[]> {
+    if (this.settings.phase !== 'detect' || !this.settings.onnx || faces.length === 0) return [...faces];
+    const crops = faces.map((f, i) => {
+      if (!f.aligned) throw new Error(`face ${i} has no aligned crop to describe: it was not detected by this engine`);
+      return { alignment: f.aligned.alignment, width: f.aligned.width, height: f.aligned.height, data: Uint8Array.from(f.aligned.data) };
+    });
+    await this.stop();
+    this.settings.phase = 'embed';
+    try {
+      await this.start();
+      const descriptors = (await this.request({ type: 'describe', faces: crops }, crops.map((c) => c.data.buffer as ArrayBuffer))) as Float32Array[];
+      return faces.map((f, i) => ({ ...f, descriptor: descriptors[i]! }));
+    } finally {
+      await this.stop();
+      this.settings.phase = 'detect';
+    }
   }
 
   /** Descriptors of kept aligned crops from this engine's recognizer (ONNX recognizers only). */

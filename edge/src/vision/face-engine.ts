@@ -151,6 +151,12 @@ export interface FaceEngine {
    * absent, or it throws). Rebuilds templates after a model change without the photos.
    */
   embedAligned?(faces: readonly AlignedFace[]): Promise<Float32Array[]>;
+  /**
+   * For an engine that defers recognition (FaceApiEngineOptions.deferRecognition): the faces
+   * `detect` gave, with their descriptors; the engine is stopped afterwards. Absent or a no-op
+   * for an engine whose faces already carry descriptors.
+   */
+  describeDeferred?(faces: readonly DetectedFace[]): Promise<DetectedFace[]>;
 }
 
 export type ImageErrorCode = 'unsupported-format' | 'corrupt' | 'too-large' | 'empty';

@@ -43,6 +43,12 @@ export interface WorkerSettings {
   onnxRuntime: 'auto' | 'node' | 'wasm';
   /** Try the tiny detector first, SSD (loaded on first need) only when its faces are not accepted (see FaceApiEngineOptions.tinyFirst). */
   tinyFirst?: TinyFirst;
+  /**
+   * With an ONNX recognizer (FaceApiEngineOptions.deferRecognition): `detect`, the recognizer
+   * is not loaded and faces come with their aligned crop and an empty descriptor; `embed`, only
+   * the recognizer is loaded (no tfjs), for `describe` calls. Absent: everything, as usual.
+   */
+  phase?: 'detect' | 'embed';
 }
 
 /** The tiny detector's first pass of an SSD engine (FaceApiEngineOptions.tinyFirst). */
@@ -56,7 +62,9 @@ export interface TinyFirst {
 }
 
 export type WorkerCall = { type: 'init'; settings: WorkerSettings } | { type: 'detect'; image: EngineImage; skipDescribe?: FaceBox[]; keepAligned?: boolean }
-  | { type: 'embed'; faces: AlignedFace[] };
+  | { type: 'embed'; faces: AlignedFace[] }
+  /** Descriptors of aligned crops exactly as a detect pass makes them (one at a time, flip as set). */
+  | { type: 'describe'; faces: AlignedFace[] };
 export type WorkerRequest = WorkerCall & { id: number };
 
 export interface WireFace {
@@ -104,5 +112,6 @@ export type WorkerResponse =
   | { id: number; ok: true; type: 'init'; result: InitResult }
   | { id: number; ok: true; type: 'detect'; result: DetectResult }
   | { id: number; ok: true; type: 'embed'; result: Float32Array[] }
+  | { id: number; ok: true; type: 'describe'; result: Float32Array[] }
   | { id: number; ok: false; error: WireError }
   | { id: 0; type: 'log'; level: 'info' | 'warn'; msg: string; data?: Record<string, unknown> };

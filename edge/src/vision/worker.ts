@@ -54,9 +54,19 @@ function log(msg: string, data?: Record<string, unknown>): void {
   post({ id: 0, type: 'log', level: 'info', msg, ...(data ? { data } : {}) });
 }
 
+/** The recognizer alone, in the second phase of a deferred-recognition engine (settings.phase 'embed'). */
+let embedOnly: { onnx: OnnxRecognizer; settings: WorkerSettings } | undefined;
+
 async function init(settings: WorkerSettings): Promise<InitResult> {
-  if (state) throw new Error('the face engine worker is already initialised');
+  if (state || embedOnly) throw new Error('the face engine worker is already initialised');
   const t0 = performance.now();
+  if (settings.phase === 'embed') {
+    if (!settings.onnx) throw new Error('the embed phase needs an ONNX recognizer');
+    const onnx = await loadOnnxRecognizer(settings.onnx, settings.modelsDir, log, settings.onnxRuntime);
+    embedOnly = { onnx, settings };
+    await onnx.embed([{ alignment: 'arcface-112', width: 112, height: 112, data: new Uint8Array(112 * 112 * 3) }]);
+    return { backend: 'none', detector: settings.detector, recognizer: settings.recognizer, model: modelOf(settings), onnxRuntime: onnx.runtime, antispoof: false, tfjsVersion: '', warmupMs: Math.round(performance.now() - t0) };
+  }
   const loaded = await loadBackend(settings.backend, log);
   const { faceapi } = loaded;
   // tinyFirst: SSD's weights (~5.6 MB, ~95-130 MB of wasm heap once run) stay out until a photo needs them.
@@ -88,7 +98,8 @@ async function init(settings: WorkerSettings): Promise<InitResult> {
     : undefined;
   const antispoof = settings.antispoof ? await loadGraphModel(loaded.tf, settings.modelsDir, 'antispoof') : undefined;
   const faceres = settings.recognizer === 'faceres' ? await loadGraphModel(loaded.tf, settings.modelsDir, 'faceres') : undefined;
-  const onnx = settings.onnx ? await loadOnnxRecognizer(settings.onnx, settings.modelsDir, log, settings.onnxRuntime) : undefined;
+  // Deferred recognition: the recognizer comes in a second worker once this one is gone.
+  const onnx = settings.onnx && settings.phase !== 'detect' ? await loadOnnxRecognizer(settings.onnx, settings.modelsDir, log, settings.onnxRuntime) : undefined;
   state = { loaded, settings, detector, ...(tiny ? { tiny } : {}), detectorLoaded: !tiny, ...(antispoof ? { antispoof } : {}), ...(faceres ? { faceres } : {}), ...(onnx ? { onnx } : {}), antispoofMs: 0, antispoofFaces: 0 };
   await warmUp(state);
   return {
@@ -121,7 +132,7 @@ async function warmUp(s: State): Promise<void> {
     await faceapi.detectAllFaces(frame, (s.tiny ?? s.detector).options);
     await faceapi.nets.faceLandmark68Net.detectLandmarks(face);
     if (s.onnx) await s.onnx.embed([{ alignment: 'arcface-112', width: 112, height: 112, data: new Uint8Array(112 * 112 * 3) }]);
-    else await describe(s, face);
+    else if (!deferred(s.settings)) await describe(s, face);
     if (s.antispoof) await antispoofScore(tf, s.antispoof, face);
   } finally {
     frame.dispose();
@@ -244,11 +255,11 @@ async function pass(s: State, det: Detector, img: RgbImage, padded: boolean, ski
     if (s.onnx) {
       // 5-point similarity onto the ArcFace template, straight from the decoded image.
       aligned = alignFace(img, points);
-      const crops = s.settings.flip ? [aligned, mirror(aligned)] : [aligned];
-      const [d, m] = await s.onnx.embed(crops);
-      // The mean of the face's and its mirror's, back to unit length for a cosine model.
-      const mean = m ? d!.map((v, i) => (v + m[i]!) / 2) : d!;
-      descriptor = m && s.onnx.distance === 'cosine' ? unitLength(mean) : mean;
+      descriptor = await onnxDescriptor(s.onnx, aligned, s.settings.flip);
+    } else if (deferred(s.settings)) {
+      // The recognizer runs later, in its own worker (describe): the crop is all it needs.
+      aligned = alignFace(img, points);
+      descriptor = new Float32Array(0);
     } else {
       const describeRect = s.faceres ? (whole(humanFaceRegion(box)) ?? alignedRect) : alignedRect;
       const faceCropT = await cropTensor(s, img, describeRect);
@@ -270,11 +281,24 @@ async function pass(s: State, det: Detector, img: RgbImage, padded: boolean, ski
       landmarks: points,
       descriptor,
       quality,
-      ...(keepAligned && aligned ? { aligned } : {}),
+      ...((keepAligned || deferred(s.settings)) && aligned ? { aligned } : {}),
       ...(antispoof !== undefined ? { antispoof } : {}),
     });
   }
   return out;
+}
+
+/** Whether this worker leaves the ONNX recognizer to a second one (settings.phase 'detect'). */
+function deferred(settings: WorkerSettings): boolean {
+  return settings.phase === 'detect' && settings.onnx !== undefined;
+}
+
+/** An aligned crop's descriptor from an ONNX recognizer: with flip, the mean of the face's and its mirror's. */
+async function onnxDescriptor(onnx: OnnxRecognizer, aligned: AlignedFace, flip: boolean): Promise<Float32Array> {
+  const [d, m] = await onnx.embed(flip ? [aligned, mirror(aligned)] : [aligned]);
+  // The mean of the face's and its mirror's, back to unit length for a cosine model.
+  const mean = m ? d!.map((v, i) => (v + m[i]!) / 2) : d!;
+  return m && onnx.distance === 'cosine' ? unitLength(mean) : mean;
 }
 
 /** The descriptor of a face crop (aligned for face-api), from the recognizer in use. */
@@ -421,6 +445,16 @@ async function handle(req: WorkerRequest): Promise<void> {
         const result = await detect(req.image, req.skipDescribe, req.keepAligned);
         const buffers = result.faces.flatMap((f) => [f.descriptor.buffer as ArrayBuffer, ...(f.aligned ? [f.aligned.data.buffer as ArrayBuffer] : [])]);
         post({ id: req.id, ok: true, type: 'detect', result }, buffers);
+        break;
+      }
+      case 'describe': {
+        const onnx = embedOnly?.onnx ?? state?.onnx;
+        if (!onnx) throw new Error('the face engine worker has no ONNX recognizer to describe aligned crops with');
+        const flip = (embedOnly?.settings ?? state!.settings).flip;
+        const result: Float32Array[] = [];
+        // One at a time, as a detect pass runs them: the same descriptors bit for bit.
+        for (const f of req.faces) result.push(await onnxDescriptor(onnx, f, flip));
+        post({ id: req.id, ok: true, type: 'describe', result }, result.map((d) => d.buffer as ArrayBuffer));
         break;
       }
       case 'embed': {
