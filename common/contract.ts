@@ -283,7 +283,7 @@ export type ConfigErasure = Static<typeof ConfigErasureSchema>;
  * document; a box applies a version once and ignores any not newer than the one it holds.
  *
  * No names, ID numbers or face data: the box has the registry and its own templates; only ids,
- * statuses, dates and settings come down.
+ * statuses, dates, settings and the server's public ID-number key come down.
  */
 export const CentreConfigSchema = Type.Object(
   {
@@ -304,6 +304,13 @@ export const CentreConfigSchema = Type.Object(
      * item schema here. Items are objects, so a box of today ignores rules it does not know yet.
      */
     rules: Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown()), { maxItems: 200 }),
+    /** The server's ID-number key (common/id-number-seal.ts): the box seals every ID number it forwards to it. */
+    idNumberKey: Type.Optional(
+      Type.Object(
+        { keyId: Type.String({ pattern: '^[0-9a-f]{16}$' }), publicKey: Type.String({ minLength: 40, maxLength: 200, pattern: '^[A-Za-z0-9+/=]+$' }) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -18,7 +18,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { CHECK_IN_METHODS, DateTimeSchema, IdSchema, MEALS, UuidSchema } from './contract-base.ts';
-import { ID_NUMBER_PATTERN } from './id-card.ts';
+import { SEALED_ID_NUMBER_PATTERN } from './id-number-seal.ts';
 
 /** Fields every record has. `at`: when it was made, on the box's trusted clock (edge/src/clock/). */
 const recordBase = {
@@ -52,7 +52,7 @@ export type ElderStatus = (typeof ELDER_STATUSES)[number];
 export const CONSENT_SIGNERS = ['elder', 'guardian'] as const;
 export type ConsentSigner = (typeof CONSENT_SIGNERS)[number];
 /** What a revision changed (the server's history says what happened, the snapshot what is). */
-export const ELDER_CHANGES = ['created', 'updated', 'status', 'consent', 'consent-withdrawn', 'removed'] as const;
+export const ELDER_CHANGES = ['created', 'updated', 'status', 'consent', 'consent-withdrawn', 'removed', 'sealed'] as const;
 export type ElderChange = (typeof ELDER_CHANGES)[number];
 
 /** The consent to face recognition in force: the text version signed, when, by whom, taken by whom. */
@@ -88,8 +88,12 @@ export const ElderRecordSchema = Type.Object(
     /** What this revision changed (optional: the snapshot is what counts). */
     change: Type.Optional(Type.Union(ELDER_CHANGES.map((c) => Type.Literal(c)))),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    /** The 18-character resident ID-card number (common/id-card.ts checks it). */
-    idNumber: Type.Optional(Type.String({ pattern: ID_NUMBER_PATTERN })),
+    /**
+     * The 18-character resident ID-card number, sealed to the server's key (common/id-number-seal.ts):
+     * never in clear on the wire. Absent while the box has no key from the server yet; the box
+     * forwards the elder again (change `sealed`) once it has one.
+     */
+    idNumberSealed: Type.Optional(Type.String({ pattern: SEALED_ID_NUMBER_PATTERN, maxLength: 300 })),
     /** A contact's phone number. */
     phone: Type.Optional(Type.String({ minLength: 3, maxLength: 32 })),
     /** One of the bureau's categories (the edge's --elder-categories). */

@@ -343,6 +343,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       audit,
       onChange: () => forwarder.notify(),
       crops: reviewRepo,
+      idNumberKey: () => centreConfigs.applied()?.document.idNumberKey,
     });
     this.centreConfig = createConfigService({
       db,

@@ -24,6 +24,7 @@ import { createMqttIngest, type MqttIngest } from './modules/meals/mqtt-ingest.t
 import { createVoidRepository } from './modules/meals/void-repository.ts';
 import { createRecordIngest, type RecordHandler } from './modules/records/record-ingest.ts';
 import { createElderRegistryRepository } from './modules/elders/elder-registry.ts';
+import { idNumberKeyOf, sealClearIdNumbers } from './modules/elders/id-number-key.ts';
 import { auditRecordHandler } from './modules/audit/audit-records.ts';
 import { createReconciliationRepository } from './modules/reconciliation/reconciliation-repository.ts';
 import { createStatusRepository } from './modules/status/status-repository.ts';
@@ -91,6 +92,9 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
     // to delete its copy, so the commit must survive power loss, not just a process kill.
     const db = openDatabase(join(settings.dataDir, DATABASE_FILE), { migrationsDir: MIGRATIONS_DIR });
     stops.push(() => void db.close());
+    // The ID-number key beside the database (made at first start); numbers an older server kept in clear are sealed now.
+    const resealed = sealClearIdNumbers(db, idNumberKeyOf(db));
+    if (resealed > 0) logger.info({ resealed }, 'ID numbers stored in clear were sealed');
 
     const credentials = createDeviceCredentialRepository(db);
     let brokerUrl: string;

@@ -1,5 +1,6 @@
 /** The elder registry for tests: a real one on a real database, with the shipped consent text. */
 import type { Clock, Ids } from '../../common/clock.ts';
+import type { IdNumberPublicKey } from '../../common/id-number-seal.ts';
 import type { Db } from '../../common/sqlite.ts';
 import { loadConsentTexts } from '../../edge/src/elders/consent-texts.ts';
 import { createElderRepository, type ElderRepository } from '../../edge/src/elders/elder-repository.ts';
@@ -17,7 +18,7 @@ export interface TestRegistry {
   register(elderId: string, name: string): void;
 }
 
-export function testRegistry(db: Db, o: { clock?: Clock; ids?: Ids; centreId?: string; deviceId?: string; audit?: AuditAppender } = {}): TestRegistry {
+export function testRegistry(db: Db, o: { clock?: Clock; ids?: Ids; centreId?: string; deviceId?: string; audit?: AuditAppender; idNumberKey?: () => IdNumberPublicKey | undefined } = {}): TestRegistry {
   const elders = createElderRepository(db);
   const registry = createElderRegistry({
     db,
@@ -31,6 +32,7 @@ export function testRegistry(db: Db, o: { clock?: Clock; ids?: Ids; centreId?: s
     categories: DEFAULT_ELDER_CATEGORIES,
     consentTexts: loadConsentTexts(),
     ...(o.audit ? { audit: o.audit } : {}),
+    ...(o.idNumberKey ? { idNumberKey: o.idNumberKey } : {}),
   });
   return {
     registry,

@@ -20,6 +20,7 @@ import { Edge } from '../../edge/src/main.ts';
 import { createReviewRepository } from '../../edge/src/review/review-repository.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { startServer, type RunningServer } from '../../server/src/server.ts';
+import { idNumberKeyOf } from '../../server/src/modules/elders/id-number-key.ts';
 import { captureLogger, edgeTempDir, quietEdgeLogger, reservePort, TestClock, waitUntil } from '../helpers/edge-fixtures.ts';
 import { FakeEngine, syntheticDescriptor } from '../helpers/fake-engine.ts';
 import { quietLogger, TEST_TOKEN } from '../helpers/server-fixtures.ts';
@@ -66,6 +67,8 @@ describe('bureau → config document → boxes → acks', () => {
     const s = await setUp();
     const { server } = s;
     const edge = await startBox(s, 'door-1');
+    // The first document (the server's ID-number key) reaches the box before staff register anyone.
+    await waitUntil(() => edge.centreConfig.applied() !== undefined, 'first config document', 20_000);
     edge.registry.create({ elderId: 'E001', name: '王秀英', idNumber: ID_NUMBER, category: '特困' }, 'S01', { signedBy: 'elder' });
     edge.registry.create({ elderId: 'E002', name: '李桂兰' }, 'S01');
     await waitUntil(() => elderRecords(server) === 3, 'registry records at the server', 20_000);
@@ -139,10 +142,12 @@ describe('bureau → config document → boxes → acks', () => {
       expect(json).not.toContain('李桂兰');
       expect(json).not.toContain(ID_NUMBER);
       expect(json).not.toContain('002X');
-      expect(json).not.toMatch(/descriptor|embedding|template|photo|image|crop|name|idNumber|phone/i);
+      // The server's public ID-number key is the one key of that kind (what the box seals numbers to).
+      expect(json.replace('"idNumberKey"', '')).not.toMatch(/descriptor|embedding|template|photo|image|crop|name|idNumber|phone/i);
     }
+    expect(issued.idNumberKey).toEqual(idNumberKeyOf(server.db).public);
     expect(JSON.parse(retained)).toEqual(issued);
-    expect(Object.keys(issued).sort()).toEqual(['centreId', 'elders', 'erasures', 'issuedAt', 'rules', 'v', 'version']);
+    expect(Object.keys(issued).sort()).toEqual(['centreId', 'elders', 'erasures', 'idNumberKey', 'issuedAt', 'rules', 'v', 'version']);
     expect(issued.elders).toEqual([{ elderId: 'E001', status: 'deceased', since: '2026-11-20', category: '特困' }]);
 
     // The centre's windows set on the server go down too and replace the box's.

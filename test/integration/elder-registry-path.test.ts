@@ -4,12 +4,14 @@
  * elder registered on the box shows up at GET /api/v1/elders; a suspension and a removal follow;
  * a suspended elder is not recognised at the door. Only the model seam is faked.
  */
+import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
 import { FACE_API_MODEL } from '../../edge/src/elders/elder-repository.ts';
 import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { startServer, type RunningServer } from '../../server/src/server.ts';
+import { createElderRegistryRepository } from '../../server/src/modules/elders/elder-registry.ts';
 import { testRegistry } from '../helpers/elder-registry.ts';
 import { edgeTempDir, quietEdgeLogger, TestClock, waitUntil } from '../helpers/edge-fixtures.ts';
 import { FakeEngine, fakeFace, MemoryFrameSource, syntheticDescriptor } from '../helpers/fake-engine.ts';
@@ -58,6 +60,8 @@ describe('elder registry: edge → broker → server', () => {
     const edge = new Edge(config, { engine: new FakeEngine(), sources: [], clock, logger: quietEdgeLogger });
     cleanups.push(() => edge.stop());
     await edge.start();
+    // The centre's config document (with the server's ID-number key) comes first here.
+    await waitUntil(() => edge.centreConfig.applied() !== undefined, 'config document applied', 20_000);
 
     edge.registry.create({ elderId: 'E001', name: '王秀英', idNumber: '11010519491231002X', category: '特困' }, 'S01', { signedBy: 'elder' });
     edge.registry.create({ elderId: 'E002', name: '李桂兰' }, 'S01');
@@ -84,6 +88,35 @@ describe('elder registry: edge → broker → server', () => {
     const all = JSON.stringify(server.db.prepare('SELECT payload FROM records').pluck().all());
     expect(all).not.toMatch(/descriptor|embedding|photo|image|crop/i);
     expect(JSON.stringify(server.db.prepare("SELECT payload FROM records WHERE type = 'elder'").pluck().all())).not.toMatch(/template/i);
+    expect(all).not.toContain('11010519491231002X');
+  });
+
+  it('an ID number registered before the server\'s key reached the box goes up sealed once it does, never in clear on the wire', async () => {
+    const { server, clock, config } = await setUp();
+    // Registered offline, before this box ever talked to the server.
+    const db = openEdgeDatabase(config.dbFile);
+    testRegistry(db, { clock, centreId: CENTRE, deviceId: DEVICE }).registry.create({ elderId: 'E001', name: '王秀英', idNumber: '11010519491231002X' }, 'S01', { signedBy: 'elder' });
+    db.close();
+    // Every message on the broker, as a subscriber on # sees it (no box is registered: anonymous is allowed).
+    const tap = await mqtt.connectAsync(server.mqttUrl, { clientId: 'privacy-tap' });
+    cleanups.push(() => tap.endAsync());
+    const seen: Buffer[] = [];
+    tap.on('message', (_t, p) => seen.push(Buffer.from(p)));
+    await tap.subscribeAsync('#');
+
+    const edge = new Edge(config, { engine: new FakeEngine(), sources: [], clock, logger: quietEdgeLogger });
+    cleanups.push(() => edge.stop());
+    await edge.start();
+    await waitUntil(() => createElderRegistryRepository(server.db).get(CENTRE, 'E001')?.idNumber === '11010519491231002X', 'the sealed number reached the registry', 20_000);
+    expect((await serverElders(server, '&idNumbers=full'))[0]!.idNumber).toBe('11010519491231002X');
+    const [elder] = await serverElders(server);
+    expect(elder).toMatchObject({ elderId: 'E001', idNumber: '**************002X', revision: 3 });
+    const changes = server.db.prepare("SELECT json_extract(payload, '$.change') FROM records WHERE type = 'elder' ORDER BY json_extract(payload, '$.revision')").pluck().all();
+    expect(changes).toEqual(['created', 'consent', 'sealed']);
+    const wire = Buffer.concat(seen).toString('latin1');
+    expect(seen.length).toBeGreaterThan(3);
+    expect(wire).toContain('"idNumberSealed":"v1.');
+    expect(wire).not.toContain('11010519491231002X');
   });
 
   it('a suspended elder is not recognised at the door; an active one is', async () => {

@@ -7,6 +7,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseEventBatch, type ElderRecord } from '../../common/contract.ts';
 import { idNumberProblem, maskIdNumber, normaliseIdNumber } from '../../common/id-card.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { openIdNumber, publicKeyInfo, type IdNumberPublicKey } from '../../common/id-number-seal.ts';
 import type { Db } from '../../common/sqlite.ts';
 import { ElderExistsError } from '../../edge/src/elders/elder-repository.ts';
 import { ElderInputError, ElderNotFoundError, type AuditAppender } from '../../edge/src/elders/registry-service.ts';
@@ -77,7 +79,10 @@ describe('elder registry', () => {
       ['E001', 1, 'created', false],
       ['E001', 2, 'consent', false],
     ]);
-    expect(rs[0]).toMatchObject({ type: 'elder', centreId: 'c1', deviceId: 'd1', name: '王秀英', idNumber: ID_A, status: 'active', staffId: 'S01' });
+    expect(rs[0]).toMatchObject({ type: 'elder', centreId: 'c1', deviceId: 'd1', name: '王秀英', status: 'active', staffId: 'S01' });
+    // No key from the server yet (its config document brings one): the number stays on the box.
+    expect(rs[0]!.idNumberSealed).toBeUndefined();
+    expect(JSON.stringify(rs)).not.toContain(ID_A);
     expect(rs[0]!.consent).toBeUndefined();
     expect(rs[1]!.consent).toEqual({ textVersion: '2025-01', signedOn: '2025-03-10', signedBy: 'guardian', guardianName: '王小明', staffId: 'S01' });
     expect(new Set(rs.map((r) => r.eventId)).size).toBe(2);
@@ -189,7 +194,7 @@ describe('elder registry', () => {
     const removal = records()[2]!;
     expect(removal).toMatchObject({ elderId: 'E001', revision: 3, removed: true, change: 'removed', staffId: 'M01' });
     expect(removal.name).toBeUndefined();
-    expect(removal.idNumber).toBeUndefined();
+    expect(removal.idNumberSealed).toBeUndefined();
     expect(() => t.registry.remove('E001', 'M01')).toThrow(ElderNotFoundError);
     // Registered again under the same id: revision 4, so the server takes it over the removal.
     expect(t.registry.create({ elderId: 'E001', name: '王秀英' }, 'S01').revision).toBe(4);
@@ -241,5 +246,51 @@ describe('elder registry', () => {
     expect(ids({ query: '%', limit: 10, offset: 0 })).toEqual([]);
     expect(ids({ status: 'suspended', limit: 10, offset: 0 })).toEqual(['E003']);
     expect(t.registry.search({ limit: 2, offset: 2 })).toMatchObject({ total: 3, elders: [{ elderId: 'E003' }] });
+  });
+});
+
+describe('ID numbers leave the box sealed to the server\'s key', () => {
+  const server = generateKeyPairSync('x25519');
+  const key = publicKeyInfo(server.publicKey);
+  let held: IdNumberPublicKey | undefined;
+  beforeEach(() => {
+    held = undefined;
+    t = testRegistry(db, { idNumberKey: () => held });
+  });
+
+  it('without a key the record goes without the number; with one, sealed, and only the server opens it', () => {
+    t.registry.create({ elderId: 'E001', name: '王秀英', idNumber: ID_A }, 'S01', { signedBy: 'elder' });
+    held = key;
+    t.registry.create({ elderId: 'E002', name: '李桂兰', idNumber: ID_B }, 'S01', { signedBy: 'elder' });
+    const a = records().filter((r) => r.elderId === 'E001');
+    const b = records().filter((r) => r.elderId === 'E002').at(-1);
+    expect(a.map((r) => r.idNumberSealed)).toEqual([undefined, undefined]);
+    expect(JSON.stringify(records())).not.toContain(ID_A);
+    expect(JSON.stringify(records())).not.toContain(ID_B);
+    expect(openIdNumber(server.privateKey, key.keyId, b!.idNumberSealed!)).toBe(ID_B);
+    // The box itself keeps the number (staff need it), in its own database only.
+    expect(t.elders.details('E001')!.idNumber).toBe(ID_A);
+  });
+
+  it('when the key arrives, every elder whose number has not gone sealed to it is forwarded again (change sealed), once', () => {
+    t.registry.create({ elderId: 'E001', name: '王秀英', idNumber: ID_A }, 'S01', { signedBy: 'elder' });
+    t.registry.create({ elderId: 'E002', name: '李桂兰' }, 'S01', { signedBy: 'elder' });
+    held = key;
+    expect(t.registry.resealIdNumbers(key)).toBe(1);
+    expect(t.registry.resealIdNumbers(key)).toBe(0);
+    const last = records().at(-1)!;
+    expect(last).toMatchObject({ elderId: 'E001', change: 'sealed', revision: 3, name: '王秀英' });
+    expect(openIdNumber(server.privateKey, key.keyId, last.idNumberSealed!)).toBe(ID_A);
+    // A new server key (its file was lost) seals them again.
+    const next = publicKeyInfo(generateKeyPairSync('x25519').publicKey);
+    held = next;
+    expect(t.registry.resealIdNumbers(next)).toBe(1);
+  });
+
+  it('a key the box cannot use is not used: the change goes through without the number', () => {
+    held = { keyId: key.keyId, publicKey: publicKeyInfo(generateKeyPairSync('ed25519').publicKey).publicKey };
+    t.registry.create({ elderId: 'E001', name: '王秀英', idNumber: ID_A }, 'S01', { signedBy: 'elder' });
+    expect(records()[0]!.idNumberSealed).toBeUndefined();
+    expect(JSON.stringify(records())).not.toContain(ID_A);
   });
 });

@@ -12,6 +12,7 @@ import { createRegistry } from '../../common/metrics.ts';
 import type { Db } from '../../common/sqlite.ts';
 import { buildApp } from '../../server/src/app.ts';
 import { createElderRegistryRepository } from '../../server/src/modules/elders/elder-registry.ts';
+import { idNumberKeyOf } from '../../server/src/modules/elders/id-number-key.ts';
 import { createDeviceRepository } from '../../server/src/modules/meals/device-repository.ts';
 import { createMealRepository } from '../../server/src/modules/meals/meal-repository.ts';
 import { createServerAuditRepository } from '../../server/src/modules/audit/server-audit.ts';
@@ -123,7 +124,7 @@ function elder(centreId: string, elderId: string): ElderRecord {
     removed: false,
     change: 'created',
     name: '王秀英',
-    idNumber: '11010519491231002X',
+    idNumberSealed: idNumberKeyOf(db).seal('11010519491231002X'),
     category: '特困',
     status: 'active',
   } as ElderRecord;

@@ -4,12 +4,15 @@
  * when the same eventId carries other content), a late older revision never overwrites a newer
  * one, records with face data are refused, and GET /api/v1/elders lists them, ID numbers masked.
  */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { topics, type BatchEvent, type ElderRecord } from '../../common/contract.ts';
 import type { Db } from '../../common/sqlite.ts';
 import { buildApp } from '../../server/src/app.ts';
 import { createElderRegistryRepository, type ElderRegistryRepository } from '../../server/src/modules/elders/elder-registry.ts';
+import { ID_NUMBER_KEY_FILE, idNumberKeyOf, loadOrCreateIdNumberKey, sealClearIdNumbers } from '../../server/src/modules/elders/id-number-key.ts';
 import { createDeadLetterRepository } from '../../server/src/modules/meals/dead-letter-repository.ts';
 import { createDeviceRepository } from '../../server/src/modules/meals/device-repository.ts';
 import { createMealRepository } from '../../server/src/modules/meals/meal-repository.ts';
@@ -34,7 +37,7 @@ function elderRecord(overrides: Partial<ElderRecord> = {}): ElderRecord {
     removed: false,
     change: 'created',
     name: '王秀英',
-    idNumber: ID_A,
+    idNumberSealed: sealed(ID_A),
     phone: '13800138000',
     category: '特困',
     status: 'active',
@@ -43,6 +46,8 @@ function elderRecord(overrides: Partial<ElderRecord> = {}): ElderRecord {
   };
 }
 
+/** Sealed to this server's key, as a box that has the centre's config document seals it. */
+const sealed = (id: string): string => idNumberKeyOf(db).seal(id);
 const payload = (events: unknown[]) => Buffer.from(JSON.stringify({ v: 1, events }));
 
 let tmp: ReturnType<typeof tempDir>;
@@ -114,7 +119,7 @@ describe('server: elder records', () => {
 
   it('keeps the same elder id of two centres apart', () => {
     send(elderRecord());
-    ingest.handle(topics.events('c2', 'd9'), payload([elderRecord({ centreId: 'c2', deviceId: 'd9', name: '张三', idNumber: '440300194001011235' })]));
+    ingest.handle(topics.events('c2', 'd9'), payload([elderRecord({ centreId: 'c2', deviceId: 'd9', name: '张三', idNumberSealed: sealed('440300194001011235') })]));
     expect(registry.list({ limit: 10, offset: 0 }).elders.map((e) => [e.centreId, e.elderId, e.name])).toEqual([
       ['c1', 'E001', '王秀英'],
       ['c2', 'E001', '张三'],
@@ -125,12 +130,40 @@ describe('server: elder records', () => {
     ['a descriptor', { descriptor: [0.1, 0.2, 0.3] }],
     ['a face image', { faceImage: 'data:image/jpeg;base64,/9j/4AAQ' }],
     ['templates', { templates: [{ descriptor: 'AAAA' }] }],
-    ['an ID number with a bad shape', { idNumber: '12345' }],
+    ['an ID number in clear', { idNumber: ID_A }],
+    ['a sealed ID number with a bad shape', { idNumberSealed: 'v1.12345' }],
   ])('refuses a record with %s: dead letter, nothing stored, no receipt', (_what, extra) => {
     const out = ingest.handle(topic, payload([{ ...elderRecord(), ...extra }]));
     expect(out.kind).toBe('dead-letter');
     expect(count('SELECT count(*) FROM records')).toBe(0);
     expect(count('SELECT count(*) FROM elder_registry')).toBe(0);
+  });
+
+  it('stores ID numbers sealed, never in clear, in its tables and beside them a key file only it can read', () => {
+    send(elderRecord());
+    const stored = count('SELECT count(*) FROM elder_registry WHERE id_number IS NOT NULL');
+    expect(stored).toBe(1);
+    const text = (db.prepare('SELECT id_number FROM elder_registry UNION ALL SELECT payload FROM records').pluck().all() as string[]).join('\n');
+    expect(text).not.toContain(ID_A);
+    expect(text).toMatch(/v1\.[0-9a-f]{16}\./);
+    expect(registry.get('c1', 'E001')!.idNumber).toBe(ID_A);
+    expect(statSync(join(tmp.dir, ID_NUMBER_KEY_FILE)).mode & 0o777).toBe(0o600);
+  });
+
+  it('a number sealed to another key (the key file was replaced) is stored as unknown; the rest of the record stands', () => {
+    const other = loadOrCreateIdNumberKey(join(tmp.dir, 'other-key.pem'));
+    expect(other.public.keyId).not.toBe(idNumberKeyOf(db).public.keyId);
+    expect(send(elderRecord({ idNumberSealed: other.seal(ID_A) })).kind).not.toBe('dead-letter');
+    expect(registry.get('c1', 'E001')).toMatchObject({ name: '王秀英', idNumber: null });
+  });
+
+  it('seals, at start, numbers an older server stored in clear', () => {
+    send(elderRecord());
+    db.prepare('UPDATE elder_registry SET id_number = ?').run(ID_A);
+    expect(sealClearIdNumbers(db, idNumberKeyOf(db))).toBe(1);
+    expect(sealClearIdNumbers(db, idNumberKeyOf(db))).toBe(0);
+    expect(db.prepare('SELECT id_number FROM elder_registry').pluck().get()).not.toContain(ID_A);
+    expect(registry.get('c1', 'E001')!.idNumber).toBe(ID_A);
   });
 
   it('no column of the registry can hold face data', () => {
@@ -146,10 +179,10 @@ describe('GET /api/v1/elders', () => {
     app = await buildApp({ db, logger: quietLogger, adminToken: TEST_TOKEN });
     send(
       elderRecord({ elderId: 'E001' }),
-      elderRecord({ elderId: 'E002', name: '李桂兰', idNumber: '440300194001011235', status: 'suspended' }),
-      elderRecord({ elderId: 'E003', name: '王建国', idNumber: undefined }),
+      elderRecord({ elderId: 'E002', name: '李桂兰', idNumberSealed: sealed('440300194001011235'), status: 'suspended' }),
+      elderRecord({ elderId: 'E003', name: '王建国', idNumberSealed: undefined }),
     );
-    ingest.handle(topics.events('c2', 'd9'), payload([elderRecord({ centreId: 'c2', deviceId: 'd9', elderId: 'E009', name: '张三', idNumber: undefined })]));
+    ingest.handle(topics.events('c2', 'd9'), payload([elderRecord({ centreId: 'c2', deviceId: 'd9', elderId: 'E009', name: '张三', idNumberSealed: undefined })]));
   });
   afterEach(async () => {
     await app.close();

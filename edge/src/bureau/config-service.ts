@@ -45,6 +45,8 @@ export interface AppliedConfig {
   statusChanges: number;
   /** Erasures carried out now (not those done before). */
   erasures: Array<{ erasureId: string; elderId: string; templates: number; crops: number }>;
+  /** Elders forwarded again with their ID number sealed to the document's key. */
+  resealed: number;
 }
 
 export interface ConfigService {
@@ -60,7 +62,7 @@ export interface ConfigServiceDeps {
   centreId: string;
   deviceId: string;
   configs: CentreConfigRepository;
-  registry: Pick<ElderRegistry, 'applyBureauStatus'>;
+  registry: Pick<ElderRegistry, 'applyBureauStatus' | 'resealIdNumbers'>;
   elders: Pick<ElderRepository, 'deleteTemplates'>;
   reviews: Pick<ReviewRepository, 'dropCropsOf'>;
   audit: Pick<AuditLog, 'append'>;
@@ -96,9 +98,11 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigService {
       acked.push({ erasureId: d.erasureId, elderId: d.elderId, templates: d.templates, crops: d.crops });
     }
     configs.storeApplied(doc, at);
+    // The registry seals ID numbers to the key of the document just stored (its idNumberKey dep).
+    const resealed = doc.idNumberKey ? registry.resealIdNumbers(doc.idNumberKey) : 0;
     const ack: AckRecord = { type: 'ack', eventId: ids.next(), centreId: deps.centreId, deviceId: deps.deviceId, at, configVersion: doc.version, erasures: acked };
     outbox.enqueue(ack, at);
-    return { document: doc, statusChanges, erasures: done };
+    return { document: doc, statusChanges, erasures: done, resealed };
   });
 
   return {
@@ -126,7 +130,7 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigService {
         }
         const applied = applyTx.immediate(doc);
         counters.applied++;
-        logger.info({ version: doc.version, elders: doc.elders.length, statusChanges: applied.statusChanges, erasures: applied.erasures.length }, 'config document applied');
+        logger.info({ version: doc.version, elders: doc.elders.length, statusChanges: applied.statusChanges, erasures: applied.erasures.length, resealed: applied.resealed }, 'config document applied');
         try {
           deps.onApplied?.(applied);
         } catch (err) {

@@ -5,6 +5,7 @@
  * about a second (edge/src/elders/template-watcher.ts).
  */
 import { existsSync } from 'node:fs';
+import { createCentreConfigRepository } from '../bureau/config-repository.ts';
 import { join } from 'node:path';
 import { systemClock, uuidV7Ids } from '../../../common/clock.ts';
 import { ConfigError, readActionCommand, type CommandSpec } from '../../../common/config.ts';
@@ -41,6 +42,8 @@ export function commandRegistry(db: Db, o: { centreId?: string | undefined; devi
     timeZone: o.timeZone,
     categories: DEFAULT_ELDER_CATEGORIES,
     consentTexts: loadConsentTexts(o.consentDir),
+    // The key of the config document the box's edge applied last, if it has run connected.
+    idNumberKey: () => createCentreConfigRepository(db).applied()?.document.idNumberKey,
   });
   return { registry, staffId: o.staffId! };
 }

@@ -155,6 +155,10 @@ export interface ElderRepository {
   search(q: ElderSearch): { elders: ElderDetails[]; total: number };
   /** The elder's next revision (1 for a new id, and after a removal the count goes on). */
   nextRevision(elderId: string): number;
+  /** Notes the server key the elder's ID number was last forwarded sealed to (null: not sealed). */
+  markIdNumberSealed(elderId: string, keyId: string | null): void;
+  /** Elders with an ID number not yet forwarded sealed to `keyId`. */
+  idNumbersToSeal(keyId: string): string[];
   /** Records a consent; the elder must exist. */
   addConsent(elderId: string, consent: Consent): void;
   /** Marks every consent of the elder withdrawn (they stay, for the record). */
@@ -258,6 +262,8 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
     'UPDATE elders SET name = @name, id_number = @idNumber, phone = @phone, category = @category, updated_at = @at WHERE elder_id = @elderId',
   );
   const byIdNumber = db.prepare<[string], { elder_id: string }>('SELECT elder_id FROM elders WHERE id_number = ?');
+  const markSealed = db.prepare<[string | null, string]>('UPDATE elders SET id_number_key = ? WHERE elder_id = ?');
+  const toSeal = db.prepare<[string], string>('SELECT elder_id FROM elders WHERE id_number IS NOT NULL AND (id_number_key IS NULL OR id_number_key <> ?) ORDER BY elder_id').pluck();
   const setStatus = db.prepare<[string, string, string]>('UPDATE elders SET status = ?, updated_at = ? WHERE elder_id = ?');
   // The consent in force: the newest not withdrawn.
   const detailsColumns = `e.elder_id, e.name, e.created_at, e.status, e.id_number, e.phone, e.category, e.updated_at, r.revision,
@@ -388,6 +394,10 @@ export function createElderRepository(db: Db, now: () => Date = () => new Date()
     nextRevision(elderId) {
       return bumpRevision.get(elderId)!;
     },
+    markIdNumberSealed(elderId, keyId) {
+      markSealed.run(keyId, elderId);
+    },
+    idNumbersToSeal: (keyId) => toSeal.all(keyId),
     addConsent(elderId, c) {
       insertConsent.run({ elderId, textVersion: c.textVersion, signedOn: c.signedOn, signedBy: c.signedBy, guardianName: c.guardianName ?? null, staffId: c.staffId, recordedAt: c.recordedAt });
     },

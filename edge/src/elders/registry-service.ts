@@ -14,6 +14,7 @@
 import type { Clock, Ids } from '../../../common/clock.ts';
 import { isValidId } from '../../../common/contract.ts';
 import { idNumberIssue, normaliseIdNumber } from '../../../common/id-card.ts';
+import { sealIdNumber, SealError, type IdNumberPublicKey } from '../../../common/id-number-seal.ts';
 import { serviceDateOf } from '../../../common/meal-windows.ts';
 import { ELDER_STATUSES, type ConsentSigner, type ElderChange, type ElderRecord, type ElderStatus } from '../../../common/records.ts';
 import type { Db } from '../../../common/sqlite.ts';
@@ -107,6 +108,11 @@ export interface ElderRegistryDeps {
    * every crop that may show the elder, like their templates.
    */
   crops?: { dropCropsOf(elderId: string): number };
+  /**
+   * The server's ID-number key from the newest config document (bureau/config-service.ts):
+   * records carry the ID number sealed to it; without one, they go without the number.
+   */
+  idNumberKey?: () => IdNumberPublicKey | undefined;
 }
 
 export interface ElderRegistry {
@@ -124,6 +130,12 @@ export interface ElderRegistry {
    * (no staff id: the bureau decided). False when the elder is not on this box or already has it.
    */
   applyBureauStatus(elderId: string, status: ElderStatus, since: string, version: number): boolean;
+  /**
+   * Forwards again (change `sealed`) every elder whose ID number has not gone to the server
+   * sealed to `key`: the first key a box receives, or a new one. Run in the caller's
+   * transaction; returns how many.
+   */
+  resealIdNumbers(key: IdNumberPublicKey): number;
   /** Deletes the elder, their face templates and consents; their meals stay (subsidy history). */
   remove(elderId: string, staffId: string): { name: string; templates: number };
   recordConsent(elderId: string, consent: ConsentInput, staffId: string): ElderDetails;
@@ -247,7 +259,20 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
     if (d) {
       record.name = d.name;
       record.status = d.status;
-      if (d.idNumber !== undefined) record.idNumber = d.idNumber;
+      if (d.idNumber !== undefined) {
+        const key = deps.idNumberKey?.();
+        let sealedTo: string | null = null;
+        if (key) {
+          try {
+            record.idNumberSealed = sealIdNumber(key, d.idNumber);
+            sealedTo = key.keyId;
+          } catch (err) {
+            // A key the box cannot use goes unused: the record goes without the number.
+            if (!(err instanceof SealError)) throw err;
+          }
+        }
+        elders.markIdNumberSealed(elderId, sealedTo);
+      }
       if (d.phone !== undefined) record.phone = d.phone;
       if (d.category !== undefined) record.category = d.category;
       if (d.consent) {
@@ -372,6 +397,16 @@ export function createElderRegistry(deps: ElderRegistryDeps): ElderRegistry {
         audit(staffId, 'consent', elderId, { withdrawn: true, templates, reviewItemsCleared: crops });
         return { templates };
       });
+    },
+    resealIdNumbers(key) {
+      let n = 0;
+      for (const elderId of elders.idNumbersToSeal(key.keyId)) {
+        const d = elders.details(elderId);
+        if (!d) continue;
+        forward(elderId, 'sealed', undefined, d);
+        n++;
+      }
+      return n;
     },
     applyBureauStatus(elderId, status, since, version) {
       const before = elders.details(elderId);

@@ -1,7 +1,7 @@
 /**
  * Each centre's config document (common/contract.ts CentreConfigSchema) and its way down to the
- * boxes: built from the centre's settings (centres/), the bureau's decisions and the pending
- * erasures; issued with the next `version` whenever its content changes (server migration 010
+ * boxes: built from the centre's settings (centres/), the bureau's decisions, the pending
+ * erasures and the server's public ID-number key (elders/id-number-key.ts); issued with the next `version` whenever its content changes (server migration 010
  * `centre_configs`); published RETAINED, QoS 1, on `topics.config(centreId)`, so a box that
  * connects later gets the newest at once. At start every issued document is published again
  * (the embedded broker keeps retained messages in memory only).
@@ -18,6 +18,7 @@ import type { Db } from '../../../../common/sqlite.ts';
 import type { CentreRepository } from '../centres/centre-repository.ts';
 import type { DecisionRepository } from './decision-repository.ts';
 import type { ErasureRepository } from './erasure-repository.ts';
+import { idNumberKeyOf } from '../elders/id-number-key.ts';
 
 /** Publishes one retained message (the ingest's MQTT client); resolves on the broker's PUBACK. */
 export type RetainedPublish = (topic: string, payload: string) => Promise<void>;
@@ -75,12 +76,15 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
     `INSERT INTO centre_configs (centre_id, version, issued_at, content, document) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (centre_id) DO UPDATE SET version = excluded.version, issued_at = excluded.issued_at, content = excluded.content, document = excluded.document`,
   );
+  const idKey = idNumberKeyOf(db);
+  const boxCentres = db.prepare<[], string>('SELECT centre_id FROM device_credentials UNION SELECT centre_id FROM devices').pluck();
+  const boxStamp = db.prepare<[], string>("SELECT (SELECT count(*) FROM device_credentials) || ':' || (SELECT count(*) FROM devices)").pluck();
   const centreStamp = db.prepare<[], string>("SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM centres").pluck();
-  const stamp = () => `${centreStamp.get() ?? ''}|${decisions.stamp()}|${erasures.stamp()}`;
+  const stamp = () => `${centreStamp.get() ?? ''}|${decisions.stamp()}|${erasures.stamp()}|${boxStamp.get() ?? ''}`;
 
   const build = (centreId: string): Content => {
     const c = centres.get(centreId);
-    const content: Content = { v: CONTRACT_VERSION, centreId, elders: [], erasures: erasures.pending(centreId), rules: [] };
+    const content: Content = { v: CONTRACT_VERSION, centreId, elders: [], erasures: erasures.pending(centreId), rules: [], idNumberKey: idKey.public };
     // Only what the bureau set for this centre goes down: a centre never set keeps the box's own.
     if (c.updatedAt !== null) {
       content.mealWindows = c.mealWindows;
@@ -123,7 +127,8 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
     return r;
   };
 
-  const candidates = (): string[] => [...new Set([...centres.list().map((c) => c.centreId), ...decisions.centres(), ...erasures.centres()])].sort();
+  // Every centre a box is registered or heard from gets a document (it carries the ID-number key).
+  const candidates = (): string[] => [...new Set([...centres.list().map((c) => c.centreId), ...decisions.centres(), ...erasures.centres(), ...boxCentres.all()])].sort();
 
   const refreshAll = (): void => {
     for (const id of candidates()) {

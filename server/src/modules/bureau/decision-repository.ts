@@ -10,6 +10,7 @@
  */
 import type { ElderStatus } from '../../../../common/records.ts';
 import type { Db } from '../../../../common/sqlite.ts';
+import { idNumberKeyOf } from '../elders/id-number-key.ts';
 
 export interface Decision {
   id: number;
@@ -82,7 +83,7 @@ interface EffectiveRow {
 
 const decisionCols = 'id, centre_id AS centreId, elder_id AS elderId, status, category, effective_on AS effectiveOn, reason, decided_by AS decidedBy, decided_at AS decidedAt';
 
-function toEffective(r: EffectiveRow): EffectiveElder {
+function toEffective(r: EffectiveRow, reveal: (sealed: string | null) => string | null): EffectiveElder {
   const decision: Decision | null =
     r.dId === null
       ? null
@@ -91,7 +92,7 @@ function toEffective(r: EffectiveRow): EffectiveElder {
     centreId: r.centreId,
     elderId: r.elderId,
     name: r.name,
-    idNumber: r.idNumber,
+    idNumber: reveal(r.idNumber),
     removed: r.removed === 1,
     status: decision ? decision.status : r.boxStatus,
     category: decision?.category ?? r.boxCategory,
@@ -103,6 +104,8 @@ function toEffective(r: EffectiveRow): EffectiveElder {
 }
 
 export function createDecisionRepository(db: Db): DecisionRepository {
+  // ID numbers are stored sealed (elders/id-number-key.ts): opened here as they are read.
+  const key = idNumberKeyOf(db);
   const insert = db.prepare<{ centreId: string; elderId: string; status: string; category: string | null; effectiveOn: string; reason: string; decidedBy: string; decidedAt: string }>(
     `INSERT INTO elder_decisions (centre_id, elder_id, status, category, effective_on, reason, decided_by, decided_at)
      VALUES (@centreId, @elderId, @status, @category, @effectiveOn, @reason, @decidedBy, @decidedAt)`,
@@ -142,11 +145,11 @@ export function createDecisionRepository(db: Db): DecisionRepository {
     current: (centreId) => current.all(centreId),
     effective(q) {
       const args = { centreId: q.centreId, status: q.status ?? null, includeRemoved: q.includeRemoved ? 1 : 0 };
-      return { elders: effective.all({ ...args, limit: q.limit, offset: q.offset }).map(toEffective), total: effectiveCount.get(args) ?? 0 };
+      return { elders: effective.all({ ...args, limit: q.limit, offset: q.offset }).map((r) => toEffective(r, key.reveal)), total: effectiveCount.get(args) ?? 0 };
     },
     effectiveOne(centreId, elderId) {
       const r = effectiveOne.get({ centreId, elderId });
-      return r && toEffective(r);
+      return r && toEffective(r, key.reveal);
     },
     centres: () => centres.all(),
     stamp: () => stamp.get() ?? 0,

@@ -7,10 +7,19 @@
  *
  * A removal keeps the row, flagged `removed`, with the last fields known: the meals and subsidies
  * already paid refer to the elder. Nothing here is biometric: the contract carries no face data.
+ *
+ * ID-card numbers arrive sealed to the server's key and are stored sealed (id-number-key.ts);
+ * this repository opens them as it reads, so callers see the number (and the routes mask it).
+ * One sealed to another key (the server's key file was replaced) is stored as unknown: the box
+ * forwards it again, sealed to the new key, once the new key reaches it.
  */
 import type { ElderRecord, ElderStatus } from '../../../../common/records.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 import type { RecordHandler } from '../records/record-ingest.ts';
+import { ID_NUMBER_PATTERN } from '../../../../common/id-card.ts';
+import { idNumberKeyOf } from './id-number-key.ts';
+
+const ID_RE = new RegExp(ID_NUMBER_PATTERN);
 
 export interface RegistryElder {
   centreId: string;
@@ -76,7 +85,7 @@ const columns = `centre_id AS centreId, elder_id AS elderId, device_id AS device
   consent_version AS consentVersion, consent_signed_on AS consentSignedOn, consent_signed_by AS consentSignedBy, consent_guardian AS consentGuardian,
   consent_staff_id AS consentStaffId, change, staff_id AS staffId, changed_at AS changedAt, received_at AS receivedAt`;
 
-function toElder(r: Row): RegistryElder {
+function rowToElder(r: Row): RegistryElder {
   const { removed, consentVersion, consentSignedOn, consentSignedBy, consentGuardian, consentStaffId, ...rest } = r;
   return {
     ...rest,
@@ -86,6 +95,11 @@ function toElder(r: Row): RegistryElder {
 }
 
 export function createElderRegistryRepository(db: Db): ElderRegistryRepository {
+  const key = idNumberKeyOf(db);
+  const toElder = (r: Row): RegistryElder => {
+    const e = rowToElder(r);
+    return { ...e, idNumber: key.reveal(e.idNumber) };
+  };
   // Newer revisions only: `WHERE excluded.revision > revision` makes a late, older record a no-op.
   // A removal keeps the fields last known (see the file comment).
   const upsert = db.prepare(
@@ -125,7 +139,7 @@ export function createElderRegistryRepository(db: Db): ElderRegistryRepository {
         revision: r.revision,
         removed: r.removed ? 1 : 0,
         name: r.name ?? null,
-        idNumber: r.idNumber ?? null,
+        idNumber: r.idNumberSealed !== undefined && ID_RE.test(key.reveal(r.idNumberSealed) ?? '') ? r.idNumberSealed : null,
         phone: r.phone ?? null,
         category: r.category ?? null,
         status: r.status ?? null,
