@@ -7,6 +7,7 @@
  * server's statistics table (meals and voided).
  */
 import { mkdtempSync, mkdirSync } from 'node:fs';
+import { idNumberCheckChar } from '../../common/id-card.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseOptions, type CommandSpec } from '../../common/config.ts';
@@ -73,13 +74,20 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean>
   return true;
 }
 
+/** A made-up resident ID-card number with a valid check character (born 1940-1949), for the demo's i-th elder. */
+export function demoIdNumber(i: number): string {
+  const first17 = `110105194${i % 10}0101${String(101 + i).padStart(3, '0')}`;
+  return first17 + idNumberCheckChar(first17);
+}
+
 const DEMO = {
-  usage: 'mealcheck demo [--once] [--json] [--data DIR]',
+  usage: 'mealcheck demo [--once] [--json] [--data DIR] [--mqtt-url URL]',
   about: 'The whole system on one machine: a server with its embedded broker, elders enrolled from the photos\nshipped in @vladmandic/face-api, an edge over a camera sequence made from them, the statistics table.',
   options: {
     once: { flag: 'once', type: 'boolean', default: false, doc: 'exit after the statistics table' },
     json: { flag: 'json', type: 'boolean', default: false, doc: 'last line of output is a JSON summary' },
     data: { flag: 'data', type: 'string', default: undefined, arg: 'DIR', doc: "keep the demo's databases and frames in DIR (default: a new temporary folder)" },
+    mqttUrl: { flag: 'mqtt-url', type: 'string', default: undefined, arg: 'URL', doc: 'run server and edge over this MQTT broker (e.g. Mosquitto at mqtt://127.0.0.1:1883, open to the demo centre) instead of the embedded one' },
   },
 } as const satisfies CommandSpec;
 
@@ -128,8 +136,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const t0 = Date.now();
 
   out(`mealcheck demo: data in ${dir}`);
-  const server = await startServer(serverSettings({ dataDir: join(dir, 'server'), httpPort: 0, mqttPort: 0 }), { logger: logger.child({ program: 'server' }) });
-  out(`server: HTTP ${server.httpUrl}  MQTT ${server.mqttUrl} (embedded broker)`);
+  const external = p.options.mqttUrl;
+  const server = await startServer(serverSettings({ dataDir: join(dir, 'server'), httpPort: 0, ...(external !== undefined ? { mqttUrl: external } : { mqttPort: 0 }) }), { logger: logger.child({ program: 'server' }) });
+  out(`server: HTTP ${server.httpUrl}  MQTT ${server.mqttUrl} (${server.embeddedBroker ? 'embedded' : 'external'} broker)`);
   // The server checks every meal against the centre's windows: give it the demo edge's, through
   // the admin API as an operator would (or \`mealcheck centre set\`), else its meals go to review.
   const centre = await fetch(`${server.httpUrl}/api/v1/centres/${CENTRE}`, {
@@ -162,7 +171,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
       ['--centre', CENTRE, '--device', DEVICE, '--data', join(dir, 'edge'), '--server', server.mqttUrl, '--camera', join(dir, 'frames'), '--http-port', '0', '--meal-windows', DEMO_MEAL_WINDOWS, '--elder-categories', DEMO_CATEGORIES.map((c) => c.name).join(',')],
       // The demo registers its box like an operator would (`mealcheck device add`), so the
       // embedded broker runs with credentials and topic rules on, as in production.
-      { MEALCHECK_MQTT_USERNAME: `${CENTRE}/${DEVICE}`, MEALCHECK_MQTT_PASSWORD: await server.registerDevice(CENTRE, DEVICE) },
+      // An external broker has its own users (for Mosquitto: `mealcheck broker-config`); the demo's URL carries any it needs.
+      server.embeddedBroker ? { MEALCHECK_MQTT_USERNAME: `${CENTRE}/${DEVICE}`, MEALCHECK_MQTT_PASSWORD: await server.registerDevice(CENTRE, DEVICE) } : {},
     );
     const db = openEdgeDatabase(edgeConfig.dbFile);
     const elders = createElderRepository(db);
@@ -182,7 +192,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       consentTexts,
     });
     for (const [i, p] of people.filter((x) => x.enrolled).entries()) {
-      registry.create({ elderId: p.id, name: p.name, category: edgeConfig.elders.categories[i % edgeConfig.elders.categories.length]! }, DEMO_STAFF.staffId, { signedBy: 'elder' });
+      registry.create({ elderId: p.id, name: p.name, idNumber: demoIdNumber(i), category: edgeConfig.elders.categories[i % edgeConfig.elders.categories.length]! }, DEMO_STAFF.staffId, { signedBy: 'elder' });
       const photos = p.enrolPhotos.map((bytes, j) => ({ name: `${p.id}-${j + 1}.jpg`, bytes }));
       const r = await enrolElder({ engine, elders: { ...elders, validConsent: registry.validConsent, transaction: (fn) => db.transaction(fn)() }, elderId: p.id, photos, staffId: DEMO_STAFF.staffId });
       out(`enrolled ${p.id} ${p.name} with consent (${r.templates.length} photos, face from ${p.source})`);

@@ -11,6 +11,7 @@ import type { Db } from '../../common/sqlite.ts';
 import type { ElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import type { CheckInService } from '../../edge/src/meals/check-in-service.ts';
 import { cropFace, type ReviewService } from '../../edge/src/review/review-service.ts';
+import { createReviewRepository } from '../../edge/src/review/review-repository.ts';
 import type { OutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import type { AuditLog } from '../../edge/src/audit/audit-log.ts';
 import type { DetectedFace } from '../../edge/src/vision/face-engine.ts';
@@ -218,5 +219,31 @@ describe('cropFace', () => {
     await reviews.idle();
     expect(reviews.list()).toMatchObject([{ kind: 'unknown', hasCrop: false, nearest: [] }]);
     expect(lines.some((l) => l.msg === 'review crop failed')).toBe(true);
+  });
+});
+
+describe('review crops at rest', () => {
+  const faceJpeg = () => sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 120, g: 110, b: 100 } } }).jpeg().toBuffer();
+  const item = (id: string) => ({ id, kind: 'unknown' as const, at: LUNCH, cameraId: 'door', nearest: [] });
+
+  it('are sealed with the box key: the column holds no JPEG, the repository gives the JPEG back', async () => {
+    const jpeg = await faceJpeg();
+    const repo = createReviewRepository(db);
+    repo.insert(item('r1'), jpeg);
+    const stored = db.prepare("SELECT crop FROM review_items WHERE id = 'r1'").pluck().get() as Buffer;
+    expect(stored.includes(Buffer.from([0xff, 0xd8, 0xff]))).toBe(false);
+    expect(stored.length).toBeGreaterThan(jpeg.length);
+    expect(repo.crop('r1')).toEqual(jpeg);
+    // Moved to another item's row, it does not open.
+    db.prepare("INSERT INTO review_items (id, kind, at, camera_id, nearest, crop) VALUES ('r2', 'unknown', @at, 'door', '[]', @crop)").run({ at: LUNCH, crop: stored });
+    expect(repo.crop('r2')).toBeUndefined();
+  });
+
+  it('kept in clear by an older box are sealed when the repository opens', async () => {
+    const jpeg = await faceJpeg();
+    db.prepare("INSERT INTO review_items (id, kind, at, camera_id, nearest, crop) VALUES ('old', 'unknown', @at, 'door', '[]', @crop)").run({ at: LUNCH, crop: jpeg });
+    const repo = createReviewRepository(db);
+    expect((db.prepare("SELECT crop FROM review_items WHERE id = 'old'").pluck().get() as Buffer).subarray(0, 2)).not.toEqual(Buffer.from([0xff, 0xd8]));
+    expect(repo.crop('old')).toEqual(jpeg);
   });
 });

@@ -3,6 +3,7 @@
  * with a small face crop kept on this box until it is decided or expires.
  */
 import type { Db } from '../../../common/sqlite.ts';
+import { templateVaultOf, TemplateKeyError } from '../elders/template-vault.ts';
 
 export const REVIEW_KINDS = ['unknown', 'margin', 'antispoof'] as const;
 /**
@@ -88,7 +89,22 @@ function toRecord(r: Row): ReviewRecord {
   return rec;
 }
 
+/**
+ * Crops rest sealed with the box's template key (elders/template-vault.ts, AES-256-GCM, the item
+ * id as associated data), like the templates: a copy of the database (a backup, a stolen card)
+ * holds no face image. A box whose key is missing keeps its review items without crops.
+ */
 export function createReviewRepository(db: Db): ReviewRepository {
+  const vault = templateVaultOf(db);
+  const sealCrop = (id: string, jpeg: Buffer | null): Buffer | null => (jpeg === null || vault.problem !== undefined ? null : vault.seal(`review:${id}`, 'crop', jpeg));
+  const openCrop = (id: string, sealed: Buffer): Buffer | undefined => {
+    try {
+      return vault.open(`review:${id}`, 'crop', sealed);
+    } catch (err) {
+      if (err instanceof TemplateKeyError) return undefined;
+      throw err;
+    }
+  };
   const cols = 'id, kind, at, camera_id, nearest, crop IS NOT NULL AS has_crop, confirmation_id, status, decided_at, decided_by, elder_id, event_id';
   const insert = db.prepare<[string, string, string, string, string, Buffer | null, string | null]>(
     'INSERT INTO review_items (id, kind, at, camera_id, nearest, crop, confirmation_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -104,6 +120,13 @@ export function createReviewRepository(db: Db): ReviewRepository {
   );
   const expire = db.prepare<[string, string]>("UPDATE review_items SET status = 'expired', decided_at = ?, crop = NULL WHERE status = 'pending' AND at < ?");
 
+  // Crops kept in clear by a box from before they were sealed (a JPEG starts FF D8): sealed now.
+  const clearCrops = db.prepare<[], { id: string; crop: Buffer }>("SELECT id, crop FROM review_items WHERE crop IS NOT NULL AND substr(crop, 1, 2) = x'FFD8'").all();
+  if (clearCrops.length && vault.problem === undefined) {
+    const reseal = db.prepare<[Buffer, string]>('UPDATE review_items SET crop = ? WHERE id = ?');
+    db.transaction(() => clearCrops.forEach((c) => reseal.run(vault.seal(`review:${c.id}`, 'crop', c.crop), c.id)))();
+  }
+
   const ofElder = "crop IS NOT NULL AND (elder_id = @elderId OR EXISTS (SELECT 1 FROM json_each(review_items.nearest) n WHERE json_extract(n.value, '$.elderId') = @elderId))";
   const dropOf = db.prepare<{ elderId: string }>(`UPDATE review_items SET crop = NULL WHERE ${ofElder}`);
   const countOf = db.prepare<{ elderId: string }, number>(`SELECT count(*) FROM review_items WHERE ${ofElder}`).pluck();
@@ -112,13 +135,16 @@ export function createReviewRepository(db: Db): ReviewRepository {
     dropCropsOf: (elderId) => dropOf.run({ elderId }).changes,
     countCropsOf: (elderId) => countOf.get({ elderId }) ?? 0,
     insert(r, c) {
-      insert.run(r.id, r.kind, r.at, r.cameraId, JSON.stringify(r.nearest), c, r.confirmationId ?? null);
+      insert.run(r.id, r.kind, r.at, r.cameraId, JSON.stringify(r.nearest), sealCrop(r.id, c), r.confirmationId ?? null);
     },
     get(id) {
       const r = get.get(id);
       return r && toRecord(r);
     },
-    crop: (id) => crop.get(id)?.crop,
+    crop(id) {
+      const stored = crop.get(id)?.crop;
+      return stored && openCrop(id, stored);
+    },
     listPending: (limit) => listPending.all(limit).map(toRecord),
     countPending: () => countPending.get()?.n ?? 0,
     countCrops: () => countCrops.get()?.n ?? 0,
