@@ -62,6 +62,8 @@ describe('the review queue through the edge program', () => {
     await waitUntil(() => edge.forwarder.stats().pending === 0 && edge.checkIns.countAll() === 1, 'the assigned meal delivered', 20_000);
     const res = await server.app.inject({ url: '/api/v1/stats/meals?from=2026-11-28&to=2026-11-28&groupBy=centre,day,meal', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     expect(res.json()).toMatchObject({ total: 1, rows: [{ centreId: 'c-101', day: '2026-11-28', meal: 'lunch', meals: 1 }] });
+    // The server keeps who assigned it (server migration 014).
+    expect(server.db.prepare('SELECT elder_id AS elderId, method, reviewed_by AS reviewedBy, staff_id AS staffId FROM meals').all()).toEqual([{ elderId: 'E1', method: 'face', reviewedBy: 'S01', staffId: null }]);
     expect(edge.reviews.crop(item!.id)).toBeUndefined();
     const logged = JSON.stringify(lines);
     expect(logged).not.toContain(jpeg.toString('base64').slice(20, 80));
