@@ -72,7 +72,7 @@ describe('status server', () => {
       cameras: [{ id: 'cam1', state: 'running', frames: 12, lastFrameAt: null }],
       unknown: 3,
       pendingConfirmations: 0,
-      reviews: { pending: 0, oldestAt: null, byKind: { unknown: 0, margin: 0, antispoof: 0 } },
+      reviews: { pending: 0, oldestAt: null, byKind: { unknown: 0, margin: 0, antispoof: 0, clock: 0 } },
       rssMb: expect.any(Number) as number,
       startedAt: '2025-03-09T00:00:00.000Z',
     });
@@ -81,21 +81,21 @@ describe('status server', () => {
 
   it('counts the undecided review items by kind, with the oldest one\'s time; decided ones and holds decided elsewhere do not count', async () => {
     clock.set('2025-03-10T03:00:00.000Z');
-    const item = (id: string, kind: 'unknown' | 'margin' | 'antispoof', at: string, confirmationId?: string) =>
+    const item = (id: string, kind: 'unknown' | 'margin' | 'antispoof' | 'clock', at: string, confirmationId?: string) =>
       reviewRepo.insert({ id, kind, at, cameraId: 'door', nearest: [{ elderId: 'e1', distance: 0.52 }], ...(confirmationId ? { confirmationId } : {}) }, Buffer.from([0xff, 0xd8]));
     item('r1', 'unknown', '2025-03-10T03:10:00.000Z');
     item('r2', 'unknown', '2025-03-10T02:58:00.000Z');
-    item('r3', 'margin', '2025-03-10T03:05:00.000Z');
+    item('r3', 'clock', '2025-03-10T03:05:00.000Z');
     item('r4', 'margin', '2025-03-10T02:30:00.000Z');
     const held = service.record({ elderId: 'e2', method: 'face', antispoof: 0.1 });
     if (held.status !== 'pending-confirmation') throw new Error(held.status);
     item('r5', 'antispoof', '2025-03-10T02:00:00.000Z', held.confirmation.id);
     const get = async () => (await server.build().inject({ method: 'GET', url: '/api/v1/status' })).json<EdgeStatus>().reviews;
-    expect(await get()).toEqual({ pending: 5, oldestAt: '2025-03-10T02:00:00.000Z', byKind: { unknown: 2, margin: 2, antispoof: 1 } });
+    expect(await get()).toEqual({ pending: 5, oldestAt: '2025-03-10T02:00:00.000Z', byKind: { unknown: 2, margin: 1, antispoof: 1, clock: 1 } });
     // Staff dismiss one; the anti-spoof hold is rejected through the confirmations API, not the queue.
     expect(reviews.dismiss({ staffId: 'S1', role: 'staff' }, 'r4').status).toBe('dismissed');
     expect(service.reject(held.confirmation.id, 'S1').status).toBe('rejected');
-    expect(await get()).toEqual({ pending: 3, oldestAt: '2025-03-10T02:58:00.000Z', byKind: { unknown: 2, margin: 1, antispoof: 0 } });
+    expect(await get()).toEqual({ pending: 3, oldestAt: '2025-03-10T02:58:00.000Z', byKind: { unknown: 2, margin: 0, antispoof: 0, clock: 1 } });
     expect(reviewRepo.get('r5')).toMatchObject({ status: 'dismissed', hasCrop: false });
   });
 

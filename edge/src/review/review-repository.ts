@@ -1,14 +1,16 @@
 /**
- * SQL for `review_items` (edge migration 009): decisions at the door that need a person, each
+ * SQL for `review_items` (edge migrations 009, 013): decisions at the door that need a person, each
  * with a small face crop kept on this box until it is decided or expires.
  */
 import type { Db } from '../../../common/sqlite.ts';
 
-export const REVIEW_KINDS = ['unknown', 'margin', 'antispoof'] as const;
+export const REVIEW_KINDS = ['unknown', 'margin', 'antispoof', 'clock'] as const;
 /**
  * `unknown`: a face that stayed at the door and matched no elder. `margin`: close to an elder
  * but not surely them (inside the margin, the cohort test, the frames disagreed). `antispoof`: a
- * check-in held as a possible photo or screen (its hold is `confirmationId`).
+ * check-in held as a possible photo or screen (its hold is `confirmationId`). `clock`: a check-in
+ * the clock rules held for staff (edge migration 013): a suspect face while the box's clock was
+ * untrusted, which gets no hold (its date and meal would be guesses), so nothing was recorded.
  */
 export type ReviewKind = (typeof REVIEW_KINDS)[number];
 export const REVIEW_STATUSES = ['pending', 'assigned', 'dismissed', 'expired'] as const;

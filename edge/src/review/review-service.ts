@@ -2,7 +2,10 @@
  * The review queue (issue 13, item 3): what the door was unsure of, for staff to decide.
  *
  * The pipeline hands over a face it could not settle (recognition/pipeline.ts ReviewSink): a
- * stranger who stayed, a match inside the margin, a check-in held as an anti-spoof suspect. This
+ * stranger who stayed, a match inside the margin, a check-in held as an anti-spoof suspect, a
+ * suspect face the clock rules held while the box's clock was untrusted (`clock`: no hold, nothing
+ * recorded; assigning records the meal at the time of the decision, itself held until the time
+ * is known if the clock is still untrusted). This
  * keeps a small JPEG crop of it (≤ CROP_MAX px a side) in SQLite on this box with the nearest
  * elders, and staff then either
  *
