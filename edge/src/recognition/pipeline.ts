@@ -181,7 +181,7 @@ export interface PipelineCounters {
   /** Recognised tracks handed to the recorder, and how many of those it recorded. */
   recognised: number;
   recorded: number;
-  /** Recognised tracks held for staff confirmation (anti-spoof hint below the threshold). */
+  /** Recognised tracks held for staff: confirmation (anti-spoof hint below the threshold), or the review queue (the clock rules). */
   held: number;
   /** Tracks decided unknown: one per stranger, not per frame. */
   unknown: number;
@@ -418,7 +418,7 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
           result = { status: 'not-recorded', reason: err instanceof Error ? err.message : String(err) };
         }
         if (result.status === 'recorded') this.counts.recorded++;
-        if (result.status === 'pending-confirmation') this.counts.held++;
+        if (result.status === 'pending-confirmation' || (result.status === 'not-recorded' && result.review !== undefined)) this.counts.held++;
         const antispoof = d.antispoof === undefined ? undefined : round(d.antispoof);
         this.log.info({ camera: cameraId, trackId, elderId: d.elderId, distance: round(d.distance), votes: d.votes, antispoof, status: result.status }, 'face check-in');
         const ev: CheckInEvent = { cameraId, trackId, elderId: d.elderId, distance: d.distance, agreeing: d.agreeing, votes: d.votes, result, frame };
