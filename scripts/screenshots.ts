@@ -66,6 +66,7 @@ function sampleStatus(): EdgeStatus {
       { id: 'side', state: 'down', kind: 'stream', source: 'rtsp://192.168.1.31/stream1', frames: 0, lastFrameAt: null, lastFrameAgeMs: null, restarts: 3, error: 'connection refused (retrying)' },
     ],
     clock: { state: 'server', offsetMs: 38, syncedAt: new Date(Date.now() - 600_000).toISOString(), floor: '2025-03-10T00:00:00.000Z', heldCheckIns: 0 },
+    reviews: { pending: 3, oldestAt: new Date(Date.now() - 25 * 60_000).toISOString(), byKind: { unknown: 2, margin: 0, antispoof: 0, clock: 1 } },
     kiosk: { clients: 1, voice: { engine: 'espeak-ng', voice: 'cmn', state: 'ready', cached: 9 } },
     disk: { path: '/var/lib/mealcheck', freeBytes: 21.4e9, totalBytes: 31.1e9 },
     cpuTemperatureC: 52.6,

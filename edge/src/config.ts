@@ -147,7 +147,7 @@ export const edgeSettings = {
     default: 24,
     min: 0.01,
     max: 720,
-    doc: 'hours the face crop of an undecided review item (unknown face, doubtful match, anti-spoof hold) is kept on the box; crops are also dropped when staff decide',
+    doc: 'hours the face crop of an undecided review item (unknown face, doubtful match, anti-spoof or clock hold) is kept on the box; crops are also dropped when staff decide',
   },
   kioskShowSeconds: { flag: 'kiosk-show-seconds', env: 'MEALCHECK_KIOSK_SHOW_SECONDS', type: 'number', default: 5, min: 1, max: 60, doc: 'seconds the kiosk shows a name and message before it returns to the idle screen' },
   ...recognitionSettings,

@@ -444,6 +444,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
         cameras: this.cameraStatus(),
       }),
       clock: () => ({ ...clock.status(), heldCheckIns: outbox.heldCount() }),
+      reviews: () => reviews.summary(),
       box: () => ({
         outboxOldestAt: outbox.oldestCreatedAt?.() ?? null,
         kiosk: { clients: kiosk.clients, voice: speech.status() },

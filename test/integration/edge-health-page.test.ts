@@ -24,6 +24,7 @@ const base: Omit<EdgeStatus, 'state' | 'problems'> = {
     { id: 'side', state: 'down', kind: 'stream', source: 'rtsp://cam/<x>', frames: 0, lastFrameAt: null, lastFrameAgeMs: null, error: 'cannot open <rtsp>' },
   ],
   clock: { state: 'server', offsetMs: 12.4, floor: '2025-03-10T00:00:00.000Z', heldCheckIns: 0 },
+  reviews: { pending: 4, oldestAt: '2025-03-10T03:20:00.000Z', byKind: { unknown: 2, margin: 0, antispoof: 1, clock: 1 } },
   kiosk: { clients: 2, voice: { engine: 'espeak-ng', voice: 'cmn', state: 'missing', error: 'kiosk voice: espeak-ng is not installed (apt-get install espeak-ng); the kiosk shows text only', cached: 0 } },
   disk: { path: '/var/lib/mealcheck', freeBytes: 12.3e9, totalBytes: 32e9 },
   cpuTemperatureC: 51.2,
@@ -31,15 +32,17 @@ const base: Omit<EdgeStatus, 'state' | 'problems'> = {
   rssMb: 210,
   startedAt: '2025-03-10T00:00:00.000Z',
 };
+let reviews: EdgeStatus['reviews'];
 const status = (): EdgeStatus => {
   const problems = problemsOf(base);
-  return { ...base, state: problems.length ? 'degraded' : 'ok', problems };
+  return { ...base, ...(reviews ? { reviews } : {}), state: problems.length ? 'degraded' : 'ok', problems };
 };
 
 let tmp: ReturnType<typeof edgeTempDir>;
 let db: Db;
 let edge: ReturnType<typeof staffTestApp>;
 beforeEach(() => {
+  reviews = base.reviews;
   tmp = edgeTempDir();
   db = openEdgeDb(tmp.dir);
   edge = staffTestApp(db, new TestClock('2025-03-10T04:00:00.000Z'), { plugins: [healthWebPlugin({ status })] });
@@ -80,6 +83,15 @@ describe('/staff/health', () => {
     expect(html).toContain('1 秒前');
     expect(html).toContain('故障（正在重试）');
     expect(html).toContain('data-refresh="10"');
+    // The review queue: how many, the oldest (11:20 in Shanghai), the kinds there are; a link to it.
+    expect(html).toMatch(/<tr id="reviews"><th scope="row">待复核<\/th><td><a href="\/staff\/review">4 条，最早 [^<]*11:20[^<]*<\/a><br><small>未识别 2 · 疑似照片 1 · 时间未校准 1<\/small><\/td>/);
+  });
+
+  it('shows 0 to review when the queue is empty', async () => {
+    reviews = { pending: 0, oldestAt: null, byKind: { unknown: 0, margin: 0, antispoof: 0, clock: 0 } };
+    const s = await loginAs(edge.app, edge.staff, { role: 'staff' });
+    const res = await edge.app.inject({ method: 'GET', url: '/staff/health', headers: { cookie: s.cookie } });
+    expect(res.body).toMatch(/<tr id="reviews"><th scope="row">待复核<\/th><td>0<\/td>/);
   });
 
   it('in English after the switch', async () => {
@@ -88,6 +100,7 @@ describe('/staff/health', () => {
     expect(res.body).toContain('Needs attention');
     expect(res.body).toContain('12.3 GB free of 32.0 GB (38%)');
     expect(res.body).toContain('espeak-ng not installed: text only');
+    expect(res.body).toMatch(/<tr id="reviews"><th scope="row">To review<\/th><td><a href="\/staff\/review">4, oldest [^<]*<\/a><br><small>Not recognised 2 · Possible photo 1 · Clock not set 1<\/small>/);
   });
 
   it('is on the home menu for staff', async () => {

@@ -5,6 +5,7 @@ import type { MealEvent } from '../../common/contract.ts';
 import { openDatabase, type Db } from '../../common/sqlite.ts';
 import { SEAL_OVERHEAD, templateVaultOf } from '../../edge/src/elders/template-vault.ts';
 import { createElderRepository, DESCRIPTOR_LENGTH, encodeDescriptor, FACE_API_MODEL, type TemplateModel } from '../../edge/src/elders/elder-repository.ts';
+import { createReviewRepository } from '../../edge/src/review/review-repository.ts';
 import { createOutboxRepository } from '../../edge/src/sync/outbox-repository.ts';
 import { counterIds, EDGE_MIGRATIONS, edgeTempDir, openEdgeDb } from '../helpers/edge-fixtures.ts';
 
@@ -276,6 +277,36 @@ describe('templates know their model', () => {
       expect(elders.removeElder('e2')).toEqual({ name: '李建国', templates: 1 });
       expect(() => elders.addTemplate('nobody', descriptor(1), 'x', FACE_API_MODEL)).toThrow(/FOREIGN KEY/);
       expect(after.pragma('foreign_key_check')).toEqual([]);
+    } finally {
+      after.close();
+    }
+  });
+});
+
+describe('review items (edge migration 013)', () => {
+  it('upgrades a queue kept before the kind `clock`: items and crops stay, and `clock` items can be kept', () => {
+    const old = join(tmp.dir, 'before-013');
+    mkdirSync(old);
+    for (const f of readdirSync(EDGE_MIGRATIONS).filter((f) => /^0(0\d|1[0-2])-/.test(f))) copyFileSync(join(EDGE_MIGRATIONS, f), join(old, f));
+    const file = join(tmp.dir, 'before.db');
+    const before = openDatabase(file, { migrationsDir: old });
+    expect(before.pragma('user_version', { simple: true })).toBe(12);
+    before.prepare("INSERT INTO review_items (id, kind, at, camera_id, nearest, crop) VALUES ('r1', 'unknown', '2026-11-28T04:00:00.000Z', 'door', '[{\"elderId\":\"E1\",\"distance\":0.6}]', x'ffd8ff')").run();
+    before.prepare("INSERT INTO review_items (id, kind, at, camera_id, status, decided_at, decided_by, elder_id, event_id) VALUES ('r2', 'margin', '2026-11-28T04:01:00.000Z', 'door', 'assigned', '2026-11-28T04:05:00.000Z', 'S01', 'E2', 'ev2')").run();
+    expect(() => before.prepare("INSERT INTO review_items (id, kind, at, camera_id) VALUES ('r3', 'clock', '2026-11-28T04:02:00.000Z', 'door')").run()).toThrow(/CHECK/);
+    before.close();
+
+    const after = openDatabase(file, { migrationsDir: EDGE_MIGRATIONS });
+    try {
+      const reviews = createReviewRepository(after);
+      expect(reviews.get('r1')).toMatchObject({ kind: 'unknown', status: 'pending', hasCrop: true, nearest: [{ elderId: 'E1', distance: 0.6 }] });
+      expect(reviews.crop('r1')).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+      expect(reviews.get('r2')).toMatchObject({ kind: 'margin', status: 'assigned', decidedBy: 'S01', elderId: 'E2', eventId: 'ev2', hasCrop: false });
+      reviews.insert({ id: 'r3', kind: 'clock', at: '2026-11-28T04:02:00.000Z', cameraId: 'door', nearest: [] }, null);
+      expect(reviews.summary()).toEqual({ pending: 2, oldestAt: '2026-11-28T04:00:00.000Z', byKind: { unknown: 1, margin: 0, antispoof: 0, clock: 1 } });
+      expect(() => after.prepare("INSERT INTO review_items (id, kind, at, camera_id) VALUES ('r4', 'bogus', '2026-11-28T04:02:00.000Z', 'door')").run()).toThrow(/CHECK/);
+      // The index of the pending list survived the rebuild.
+      expect(after.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'review_items'").pluck().all()).toContain('review_items_status_at');
     } finally {
       after.close();
     }

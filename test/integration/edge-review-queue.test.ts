@@ -6,7 +6,7 @@
  */
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MealEvent } from '../../common/contract.ts';
+import { isMealEvent, type MealEvent } from '../../common/contract.ts';
 import type { Db } from '../../common/sqlite.ts';
 import type { ElderRepository } from '../../edge/src/elders/elder-repository.ts';
 import type { CheckInService } from '../../edge/src/meals/check-in-service.ts';
@@ -18,6 +18,10 @@ import type { DetectedFace } from '../../edge/src/vision/face-engine.ts';
 import { captureLogger, edgeTempDir, openEdgeDb, TestClock, testCheckInService, type LogLine } from '../helpers/edge-fixtures.ts';
 import { descriptorAt, FakeEngine, fakeFace, labelledJpeg, MemoryFrameSource, syntheticDescriptor } from '../helpers/fake-engine.ts';
 import { reviewParts, reviewPipeline } from '../helpers/review-fixtures.ts';
+import { TrustedClock } from '../../edge/src/clock/trusted-clock.ts';
+import { kioskMessage } from '../../edge/src/meals/kiosk-message.ts';
+import type { CheckInEvent, RecognitionPipeline } from '../../edge/src/recognition/pipeline.ts';
+import { quietEdgeLogger } from '../helpers/edge-fixtures.ts';
 
 // 12:00 in Shanghai on 2025-03-10: lunch (11:00-13:30).
 const LUNCH = '2025-03-10T04:00:00.000Z';
@@ -167,6 +171,80 @@ describe('staff decide', () => {
     expect(reviews.get(wang.id)).toMatchObject({ status: 'assigned', decidedBy: 'S09', elderId: 'E1', hasCrop: false });
     expect(reviews.get(li.id)).toMatchObject({ status: 'assigned', elderId: 'E2', hasCrop: false });
     expect(crops()).toBe(0);
+  });
+});
+
+describe('check-ins the clock rules hold (kind clock)', () => {
+  // A box that booted at 1970 with no network: its clock is untrusted until the server answers.
+  const mono = { ms: 1_000, nowMs(): number { return this.ms; } };
+  let trusted: TrustedClock;
+  let held: CheckInService;
+  let queue: ReviewService;
+  let heldOutbox: OutboxRepository;
+  let seen: CheckInEvent[];
+
+  beforeEach(() => {
+    trusted = new TrustedClock({ system: new TestClock('1970-01-01T00:05:00.000Z'), mono, bootId: '0190f5a2-0000-4000-8000-00000000c001', logger: quietEdgeLogger });
+    trusted.start();
+    ({ service: held, outbox: heldOutbox } = testCheckInService(db, trusted, { antispoofThreshold: 0.5 }));
+    ({ reviews: queue } = reviewParts(db, trusted, held, elders, { retentionMs: 3600_000 }));
+    seen = [];
+  });
+  afterEach(async () => {
+    await queue.stop();
+    trusted.stop();
+  });
+
+  async function untrustedDoor(scenes: Record<string, DetectedFace[]>, frames: string[]): Promise<ReturnType<RecognitionPipeline['counters']>> {
+    const images = await Promise.all(frames.map((f) => labelledJpeg(f)));
+    const pipeline = reviewPipeline(new MemoryFrameSource(images, 'door'), new FakeEngine(scenes), [{ elderId: 'E1', descriptor: A }, { elderId: 'E2', descriptor: B }], held, queue);
+    pipeline.on('check-in', (e) => seen.push(e));
+    await pipeline.start();
+    await pipeline.done();
+    await queue.idle();
+    return pipeline.counters();
+  }
+
+  it('keeps a suspect face seen while the clock is untrusted: no hold, nothing recorded, the elder asked to wait', async () => {
+    // Counted as held for staff (the metrics' `held` outcome), not recorded.
+    expect(await untrustedDoor({ p: [at(A, 4, { antispoof: 0.1 })] }, ['p', 'p', 'p'])).toMatchObject({ recognised: 1, recorded: 0, held: 1 });
+    expect(seen.map((e) => e.result)).toEqual([{ status: 'not-recorded', reason: expect.stringMatching(/review queue/) as string, review: 'clock' }]);
+    expect(kioskMessage(seen[0]!.result)).toEqual({ tone: 'info', text: '请稍候，工作人员确认' });
+    const [item] = queue.list();
+    expect(item).toMatchObject({ kind: 'clock', cameraId: 'door', status: 'pending', hasCrop: true, at: new Date(1_700_000_000_000).toISOString() });
+    expect(item!.confirmationId).toBeUndefined();
+    expect(item!.nearest[0]).toMatchObject({ elderId: 'E1', name: '王秀英' });
+    expect((await sharp(queue.crop(item!.id)!).metadata()).format).toBe('jpeg');
+    expect(held.listConfirmations()).toEqual([]);
+    expect(held.countAll()).toBe(0);
+    expect(heldOutbox.takeOldest(10)).toEqual([]);
+    // A live face meanwhile is recorded as usual (held until the time is known), not kept.
+    await untrustedDoor({ w: [at(B, 5, { antispoof: 0.9 })] }, ['w', 'w', 'w']);
+    expect(queue.list().map((i) => i.kind)).toEqual(['clock']);
+    expect(held.countAll()).toBe(1);
+  });
+
+  it('assigned once the time is known: recorded as that meal with reviewedBy; the crop is gone; audited', async () => {
+    await untrustedDoor({ p: [at(A, 4, { antispoof: 0.1 })] }, ['p', 'p', 'p']);
+    const [item] = queue.list();
+    // 12:00 in Shanghai on 2026-11-28 (a server time must be after this release's build).
+    mono.ms += 20;
+    expect(trusted.addSample({ serverMs: Date.parse('2026-11-28T04:00:00.000Z'), sentMono: mono.ms - 20, receivedMono: mono.ms })).toMatchObject({ used: true });
+    const r = queue.assign(STAFF, item!.id, 'E1');
+    expect(r).toMatchObject({ status: 'assigned', item: { kind: 'clock', status: 'assigned', hasCrop: false, elderId: 'E1', decidedBy: 'S01' }, checkIn: { elderId: 'E1', method: 'face', serviceDate: '2026-11-28', meal: 'lunch', reviewedBy: 'S01', cameraId: 'door' } });
+    const meals = heldOutbox.takeOldest(10).map((o) => o.event).filter(isMealEvent);
+    expect(meals.map((e) => [e.elderId, e.method, e.meal, e.reviewedBy, e.clock])).toEqual([['E1', 'face', 'lunch', 'S01', 'server']]);
+    expect(audit.recent(5).map((a) => [a.action, a.subject, a.staffId])).toContainEqual(['review-assign', item!.id, 'S01']);
+    expect(queue.crop(item!.id)).toBeUndefined();
+    expect(queue.assign(STAFF, item!.id, 'E1').status).toBe('already-decided');
+  });
+
+  it('dismissed: nothing recorded, the crop is gone', async () => {
+    await untrustedDoor({ p: [at(A, 4, { antispoof: 0.1 })] }, ['p', 'p', 'p']);
+    const [item] = queue.list();
+    expect(queue.dismiss(STAFF, item!.id)).toMatchObject({ status: 'dismissed', item: { kind: 'clock', hasCrop: false } });
+    expect(held.countAll()).toBe(0);
+    expect(queue.list()).toEqual([]);
   });
 });
 

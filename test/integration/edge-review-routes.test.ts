@@ -52,8 +52,8 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
-async function keepOne(): Promise<string> {
-  reviews.keep({ kind: 'unknown', cameraId: 'door', at: Date.parse(LUNCH) - 60_000, image: await labelledJpeg('x'), box: { x: 100, y: 60, width: 100, height: 100 }, nearest: [{ elderId: 'E1', distance: 0.61 }, { elderId: 'E2', distance: 0.7 }] });
+async function keepOne(kind: 'unknown' | 'clock' = 'unknown'): Promise<string> {
+  reviews.keep({ kind, cameraId: 'door', at: Date.parse(LUNCH) - 60_000, image: await labelledJpeg('x'), box: { x: 100, y: 60, width: 100, height: 100 }, nearest: [{ elderId: 'E1', distance: 0.61 }, { elderId: 'E2', distance: 0.7 }] });
   await reviews.idle();
   return reviews.list()[0]!.id;
 }
@@ -137,5 +137,18 @@ describe('review routes', () => {
     expect((await form('/staff/review/dismiss', worker, { id: other })).statusCode).toBe(303);
     expect(reviews.get(other)).toMatchObject({ status: 'dismissed', hasCrop: false });
     expect((await form('/staff/review/dismiss', worker, { id: other })).statusCode).toBe(409);
+  });
+
+  it('a clock item is listed as kind clock and shown as 时间未校准 (Clock not set); assigning it records the meal', async () => {
+    const id = await keepOne('clock');
+    expect((await get('/api/v1/review', worker)).json()).toMatchObject({ items: [{ id, kind: 'clock', hasCrop: true }] });
+    const page = await get('/staff/review', worker);
+    expect(page.body).toContain(`data-kind="clock"`);
+    expect(page.body).toContain('<h2>时间未校准</h2>');
+    expect((await app.inject({ method: 'GET', url: '/staff/review', headers: { cookie: `${worker.cookie}; mealcheck_lang=en` } })).body).toContain('<h2>Clock not set</h2>');
+    const r = await post(`/api/v1/review/${id}/assign`, worker, { elderId: 'E1' });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ item: { kind: 'clock', status: 'assigned', hasCrop: false }, checkIn: { elderId: 'E1', method: 'face', meal: 'lunch' } });
+    expect((outbox.takeOldest(10).map((o) => o.event) as MealEvent[]).map((e) => [e.elderId, e.method, e.reviewedBy])).toEqual([['E1', 'face', worker.staffId]]);
   });
 });

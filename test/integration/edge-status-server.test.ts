@@ -4,7 +4,10 @@ import type { Db } from '../../common/sqlite.ts';
 import type { CheckInService } from '../../edge/src/meals/check-in-service.ts';
 import { Forwarder } from '../../edge/src/sync/forwarder.ts';
 import { problemsOf, StatusServer, statusSource, type EdgeStatus, type PipelineStatus } from '../../edge/src/web/status-server.ts';
+import { createReviewRepository, type ReviewRepository } from '../../edge/src/review/review-repository.ts';
+import type { ReviewService } from '../../edge/src/review/review-service.ts';
 import { edgeTempDir, openEdgeDb, quietEdgeLogger, TestClock, testCheckInService } from '../helpers/edge-fixtures.ts';
+import { reviewParts } from '../helpers/review-fixtures.ts';
 
 let tmp: ReturnType<typeof edgeTempDir>;
 let db: Db;
@@ -12,6 +15,8 @@ let service: CheckInService;
 let clock: TestClock;
 let server: StatusServer;
 let pipeline: PipelineStatus = {};
+let reviews: ReviewService;
+let reviewRepo: ReviewRepository;
 
 beforeEach(() => {
   tmp = edgeTempDir();
@@ -22,6 +27,8 @@ beforeEach(() => {
   service = built.service;
   elders.upsertElder('e1', '王秀英');
   elders.upsertElder('e2', '李建国');
+  ({ reviews } = reviewParts(db, clock, service, elders));
+  reviewRepo = createReviewRepository(db);
   // Not started: its stats are what an edge with no broker reports.
   const forwarder = new Forwarder({ url: 'mqtt://127.0.0.1:1', centreId: 'c-001', deviceId: 'door1' }, { outbox, clock, logger: quietEdgeLogger });
   pipeline = {};
@@ -29,7 +36,7 @@ beforeEach(() => {
     port: 0,
     logger: quietEdgeLogger,
     confirmations: service,
-    status: statusSource({ centreId: 'c-001', deviceId: 'door1', startedAt: new Date('2025-03-09T00:00:00Z'), checkIns: service, forwarder, pipeline: () => pipeline }),
+    status: statusSource({ centreId: 'c-001', deviceId: 'door1', startedAt: new Date('2025-03-09T00:00:00Z'), checkIns: service, forwarder, pipeline: () => pipeline, reviews: () => reviews.summary() }),
   });
 });
 
@@ -65,10 +72,31 @@ describe('status server', () => {
       cameras: [{ id: 'cam1', state: 'running', frames: 12, lastFrameAt: null }],
       unknown: 3,
       pendingConfirmations: 0,
+      reviews: { pending: 0, oldestAt: null, byKind: { unknown: 0, margin: 0, antispoof: 0, clock: 0 } },
       rssMb: expect.any(Number) as number,
       startedAt: '2025-03-09T00:00:00.000Z',
     });
     expect(res.json<EdgeStatus>().rssMb).toBeGreaterThan(10);
+  });
+
+  it('counts the undecided review items by kind, with the oldest one\'s time; decided ones and holds decided elsewhere do not count', async () => {
+    clock.set('2025-03-10T03:00:00.000Z');
+    const item = (id: string, kind: 'unknown' | 'margin' | 'antispoof' | 'clock', at: string, confirmationId?: string) =>
+      reviewRepo.insert({ id, kind, at, cameraId: 'door', nearest: [{ elderId: 'e1', distance: 0.52 }], ...(confirmationId ? { confirmationId } : {}) }, Buffer.from([0xff, 0xd8]));
+    item('r1', 'unknown', '2025-03-10T03:10:00.000Z');
+    item('r2', 'unknown', '2025-03-10T02:58:00.000Z');
+    item('r3', 'clock', '2025-03-10T03:05:00.000Z');
+    item('r4', 'margin', '2025-03-10T02:30:00.000Z');
+    const held = service.record({ elderId: 'e2', method: 'face', antispoof: 0.1 });
+    if (held.status !== 'pending-confirmation') throw new Error(held.status);
+    item('r5', 'antispoof', '2025-03-10T02:00:00.000Z', held.confirmation.id);
+    const get = async () => (await server.build().inject({ method: 'GET', url: '/api/v1/status' })).json<EdgeStatus>().reviews;
+    expect(await get()).toEqual({ pending: 5, oldestAt: '2025-03-10T02:00:00.000Z', byKind: { unknown: 2, margin: 1, antispoof: 1, clock: 1 } });
+    // Staff dismiss one; the anti-spoof hold is rejected through the confirmations API, not the queue.
+    expect(reviews.dismiss({ staffId: 'S1', role: 'staff' }, 'r4').status).toBe('dismissed');
+    expect(service.reject(held.confirmation.id, 'S1').status).toBe('rejected');
+    expect(await get()).toEqual({ pending: 3, oldestAt: '2025-03-10T02:58:00.000Z', byKind: { unknown: 2, margin: 0, antispoof: 0, clock: 1 } });
+    expect(reviewRepo.get('r5')).toMatchObject({ status: 'dismissed', hasCrop: false });
   });
 
   it('says degraded, and why, on /api/v1/status and GET /health (200: a watchdog must not restart the box for it)', async () => {

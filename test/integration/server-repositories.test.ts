@@ -48,6 +48,7 @@ describe('meal repository', () => {
       monoMs: null,
       staffId: null,
       proxyName: null,
+      reviewedBy: null,
     });
     expect(meals.findByEventId(b.eventId)).toMatchObject({ score: null, cameraId: null, staffId: 'S1' });
   });

@@ -156,6 +156,14 @@ export interface Confirmation extends DoorVisit {
   eventId?: string;
 }
 
+/**
+ * Why a check-in the recorder did not record goes to the review queue: `clock`, a face the
+ * anti-spoof hint finds suspect while the box's clock is untrusted (held-check-in-service.ts).
+ * A hold would carry a guessed date and meal that nothing corrects later, so there is none; staff
+ * decide from the queue instead.
+ */
+export type CheckInReviewKind = 'clock';
+
 /** Expected outcomes are values, not exceptions. */
 export type CheckInResult =
   | { status: 'recorded'; checkIn: CheckIn }
@@ -165,8 +173,13 @@ export type CheckInResult =
   | { status: 'unknown-elder'; elderId: string }
   /** The elder is in the registry but not served meals now (suspended, deceased, moved away): nothing recorded. */
   | { status: 'elder-inactive'; elderId: string; elderName: string; elderStatus: string }
-  /** The commit failed (disk full, I/O error): the elder must be told it was NOT recorded. */
-  | { status: 'not-recorded'; reason: string }
+  /**
+   * Nothing recorded. Either the commit failed (disk full, I/O error): the elder must be told it
+   * was NOT recorded; or, with `review`, a rule held the check-in for staff, and the door keeps
+   * the face in the review queue as that kind (review/review-service.ts), where staff assign it
+   * (the meal is then recorded) or dismiss it.
+   */
+  | { status: 'not-recorded'; reason: string; review?: CheckInReviewKind }
   /** The face may be a photo or a screen: nothing recorded yet, staff confirm or reject it. */
   | { status: 'pending-confirmation'; confirmation: Confirmation };
 

@@ -68,10 +68,11 @@ export function createHeldCheckInService(deps: HeldCheckInServiceDeps): HeldChec
           return { status: 'already-checked-in', checkIn: c };
         }
         // A hold for staff would carry the guessed date and meal, which nothing corrects later:
-        // while the time is unknown a suspect face is sent to staff to check in by hand instead.
+        // while the time is unknown a suspect face goes to staff through the review queue
+        // (kind `clock`), where assigning records the meal then; or they check the elder in by hand.
         if (isSuspect(req)) {
-          logger?.warn({ elderId: elder.elderId, antispoof: req.antispoof }, 'suspect face while the clock is untrusted: not recorded, staff to check in by hand');
-          return { status: 'not-recorded', reason: 'face needs staff confirmation while the clock is not set: check this elder in by hand' };
+          logger?.warn({ elderId: elder.elderId, antispoof: req.antispoof }, 'suspect face while the clock is untrusted: not recorded, kept for staff review');
+          return { status: 'not-recorded', reason: 'face needs staff confirmation while the clock is not set: staff decide it in the review queue, or check this elder in by hand', review: 'clock' };
         }
         // No anti-spoof hint: unsynced_check_ins has no column for it, so the corrected check-in
         // could not keep it.

@@ -38,6 +38,8 @@ export function kioskMessageParts(result: CheckInResult): KioskMessageParts {
     case 'elder-inactive':
       return { ...UNKNOWN_FACE_MESSAGE };
     case 'not-recorded':
+      // Held for staff review (the clock rules): like an anti-spoof hold, the elder waits for staff, no name shown.
+      if (result.review !== undefined) return { tone: 'info', message: '请稍候，工作人员确认' };
       return { tone: 'error', message: '签到未成功，请联系工作人员' };
     case 'pending-confirmation':
       // No name: whoever holds a photo up to the camera should not learn whose face it matched.

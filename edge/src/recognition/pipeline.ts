@@ -11,7 +11,7 @@ import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/prom
 import type { Logger } from '../../../common/logger.ts';
 import type { FrameSource, Frame } from '../capture/frame-source.ts';
 import type { FrameGate } from '../capture/motion-gate.ts';
-import type { CheckInRecorder, CheckInResult } from '../meals/check-in.ts';
+import type { CheckInRecorder, CheckInResult, CheckInReviewKind } from '../meals/check-in.ts';
 import { ImageError, type DetectedFace, type DetectOptions, type EngineImage, type FaceBox, type FaceEngine } from '../vision/face-engine.ts';
 import { withDefaults } from './defaults.ts';
 import { checkQuality, type QualityOptions } from './quality.ts';
@@ -61,7 +61,8 @@ export interface RecognitionPipelineDeps {
   gate?: FrameGate;
   /**
    * Where faces that need a person go (review/review-service.ts): a stranger who stayed, a
-   * match inside the margin, a held anti-spoof suspect. None: nothing is kept.
+   * match inside the margin, a held anti-spoof suspect, a check-in the recorder held for review
+   * (`not-recorded` with `review`: the clock rules). None: nothing is kept.
    */
   review?: ReviewSink;
 }
@@ -74,7 +75,7 @@ export const REVIEW_MIN_VOTES = 2;
  * elders it came closest to. The image stays on the box (the sink crops and stores it there).
  */
 export interface ReviewFace {
-  kind: 'unknown' | 'margin' | 'antispoof';
+  kind: 'unknown' | 'margin' | 'antispoof' | CheckInReviewKind;
   cameraId: string;
   /** When it was at the door, ms since epoch (the frame's capture time). */
   at: number;
@@ -180,7 +181,7 @@ export interface PipelineCounters {
   /** Recognised tracks handed to the recorder, and how many of those it recorded. */
   recognised: number;
   recorded: number;
-  /** Recognised tracks held for staff confirmation (anti-spoof hint below the threshold). */
+  /** Recognised tracks held for staff: confirmation (anti-spoof hint below the threshold), or the review queue (the clock rules). */
   held: number;
   /** Tracks decided unknown: one per stranger, not per frame. */
   unknown: number;
@@ -417,12 +418,13 @@ export class RecognitionPipeline extends EventEmitter<PipelineEvents> {
           result = { status: 'not-recorded', reason: err instanceof Error ? err.message : String(err) };
         }
         if (result.status === 'recorded') this.counts.recorded++;
-        if (result.status === 'pending-confirmation') this.counts.held++;
+        if (result.status === 'pending-confirmation' || (result.status === 'not-recorded' && result.review !== undefined)) this.counts.held++;
         const antispoof = d.antispoof === undefined ? undefined : round(d.antispoof);
         this.log.info({ camera: cameraId, trackId, elderId: d.elderId, distance: round(d.distance), votes: d.votes, antispoof, status: result.status }, 'face check-in');
         const ev: CheckInEvent = { cameraId, trackId, elderId: d.elderId, distance: d.distance, agreeing: d.agreeing, votes: d.votes, result, frame };
         if (d.antispoof !== undefined) ev.antispoof = d.antispoof;
         if (result.status === 'pending-confirmation') this.keepForReview(trackId, 'antispoof', result.confirmation.id);
+        else if (result.status === 'not-recorded' && result.review !== undefined) this.keepForReview(trackId, result.review);
         else this.looks.delete(trackId);
         this.safeEmit('check-in', ev);
         break;

@@ -1,15 +1,17 @@
 /**
- * SQL for `review_items` (edge migration 009): decisions at the door that need a person, each
+ * SQL for `review_items` (edge migrations 009, 013): decisions at the door that need a person, each
  * with a small face crop kept on this box until it is decided or expires.
  */
 import type { Db } from '../../../common/sqlite.ts';
 import { templateVaultOf, TemplateKeyError } from '../elders/template-vault.ts';
 
-export const REVIEW_KINDS = ['unknown', 'margin', 'antispoof'] as const;
+export const REVIEW_KINDS = ['unknown', 'margin', 'antispoof', 'clock'] as const;
 /**
  * `unknown`: a face that stayed at the door and matched no elder. `margin`: close to an elder
  * but not surely them (inside the margin, the cohort test, the frames disagreed). `antispoof`: a
- * check-in held as a possible photo or screen (its hold is `confirmationId`).
+ * check-in held as a possible photo or screen (its hold is `confirmationId`). `clock`: a check-in
+ * the clock rules held for staff (edge migration 013): a suspect face while the box's clock was
+ * untrusted, which gets no hold (its date and meal would be guesses), so nothing was recorded.
  */
 export type ReviewKind = (typeof REVIEW_KINDS)[number];
 export const REVIEW_STATUSES = ['pending', 'assigned', 'dismissed', 'expired'] as const;
@@ -39,6 +41,15 @@ export interface ReviewRecord {
   eventId?: string;
 }
 
+/** The undecided items at a glance, for the status (GET /api/v1/status `reviews`) and the health page. */
+export interface ReviewSummary {
+  pending: number;
+  /** When the oldest undecided face was at the door, ISO 8601; null when none is. */
+  oldestAt: string | null;
+  /** Undecided items per kind, every kind present (0 when none). */
+  byKind: Record<ReviewKind, number>;
+}
+
 export interface ReviewRepository {
   insert(r: Omit<ReviewRecord, 'status' | 'hasCrop'>, crop: Buffer | null): void;
   get(id: string): ReviewRecord | undefined;
@@ -47,6 +58,10 @@ export interface ReviewRepository {
   /** Pending items, newest first. */
   listPending(limit: number): ReviewRecord[];
   countPending(): number;
+  /** Pending items per kind and the oldest one's time, in one statement. */
+  summary(): ReviewSummary;
+  /** Pending items that name an anti-spoof hold, oldest first (few: one per held check-in). */
+  listPendingHolds(): ReviewRecord[];
   /** Decides a pending item and drops its crop; false when it was not pending. */
   decide(id: string, d: { status: 'assigned' | 'dismissed'; at: string; by: string; elderId?: string; eventId?: string }): boolean;
   /** Pending items from before `before` expire: their crops are dropped. Returns how many. */
@@ -113,6 +128,8 @@ export function createReviewRepository(db: Db): ReviewRepository {
   const crop = db.prepare<[string], { crop: Buffer }>("SELECT crop FROM review_items WHERE id = ? AND status = 'pending' AND crop IS NOT NULL");
   const listPending = db.prepare<[number], Row>(`SELECT ${cols} FROM review_items WHERE status = 'pending' ORDER BY at DESC, id DESC LIMIT ?`);
   const countPending = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM review_items WHERE status = 'pending'");
+  const byKind = db.prepare<[], { kind: string; n: number; oldest: string }>("SELECT kind, count(*) AS n, min(at) AS oldest FROM review_items WHERE status = 'pending' GROUP BY kind");
+  const pendingHolds = db.prepare<[], Row>(`SELECT ${cols} FROM review_items WHERE status = 'pending' AND confirmation_id IS NOT NULL ORDER BY at, id`);
   const countCrops = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM review_items WHERE crop IS NOT NULL');
   // `status = 'pending'` in the WHERE: an item is decided once, whoever asks twice.
   const decide = db.prepare<[string, string, string, string | null, string | null, string]>(
@@ -147,6 +164,18 @@ export function createReviewRepository(db: Db): ReviewRepository {
     },
     listPending: (limit) => listPending.all(limit).map(toRecord),
     countPending: () => countPending.get()?.n ?? 0,
+    summary() {
+      const out: ReviewSummary = { pending: 0, oldestAt: null, byKind: Object.fromEntries(REVIEW_KINDS.map((k) => [k, 0])) as Record<ReviewKind, number> };
+      for (const r of byKind.all()) {
+        // The CHECK constraint keeps kind within REVIEW_KINDS.
+        out.byKind[r.kind as ReviewKind] = r.n;
+        out.pending += r.n;
+        // ISO 8601 UTC strings of one format compare in time order.
+        if (out.oldestAt === null || r.oldest < out.oldestAt) out.oldestAt = r.oldest;
+      }
+      return out;
+    },
+    listPendingHolds: () => pendingHolds.all().map(toRecord),
     countCrops: () => countCrops.get()?.n ?? 0,
     decide(id, d) {
       return decide.run(d.status, d.at, d.by, d.elderId ?? null, d.eventId ?? null, id).changes === 1;

@@ -2,7 +2,10 @@
  * The review queue (issue 13, item 3): what the door was unsure of, for staff to decide.
  *
  * The pipeline hands over a face it could not settle (recognition/pipeline.ts ReviewSink): a
- * stranger who stayed, a match inside the margin, a check-in held as an anti-spoof suspect. This
+ * stranger who stayed, a match inside the margin, a check-in held as an anti-spoof suspect, a
+ * suspect face the clock rules held while the box's clock was untrusted (`clock`: no hold, nothing
+ * recorded; assigning records the meal at the time of the decision, itself held until the time
+ * is known if the clock is still untrusted). This
  * keeps a small JPEG crop of it (≤ CROP_MAX px a side) in SQLite on this box with the nearest
  * elders, and staff then either
  *
@@ -28,7 +31,7 @@ import type { CheckInService } from '../meals/check-in-service.ts';
 import type { StaffActor } from '../meals/staff-meal-service.ts';
 import type { ReviewFace, ReviewSink } from '../recognition/pipeline.ts';
 import type { EngineImage, FaceBox } from '../vision/face-engine.ts';
-import type { NearElder, ReviewRecord, ReviewRepository } from './review-repository.ts';
+import type { NearElder, ReviewRecord, ReviewRepository, ReviewSummary } from './review-repository.ts';
 
 /** Longest side of a stored crop, px. */
 export const CROP_MAX = 160;
@@ -74,6 +77,8 @@ export interface ReviewService extends ReviewSink {
   get(id: string): ReviewItem | undefined;
   crop(id: string): Buffer | undefined;
   countPending(): number;
+  /** Undecided items per kind and the oldest one's time (holds decided elsewhere closed first, as list() does). */
+  summary(): ReviewSummary;
   assign(staff: StaffActor, id: string, elderId: string): ReviewDecision;
   dismiss(staff: StaffActor, id: string): ReviewDecision;
   /** Drops the crops of items older than the retention period; returns how many. */
@@ -172,6 +177,20 @@ export function createReviewService(deps: ReviewServiceDeps): ReviewService {
     logger?.info({ reviewId: id, kind: face.kind, camera: face.cameraId }, 'face kept for staff review');
   }
 
+  /**
+   * False for an anti-spoof item whose hold was decided elsewhere (/api/v1/confirmations, or
+   * superseded by a check-in of the elder): nothing is left to review, so the item closes as the
+   * hold went, and its crop goes.
+   */
+  const stillOpen = (r: ReviewRecord): boolean => {
+    if (r.confirmationId === undefined) return true;
+    const hold = checkIns.getConfirmation(r.confirmationId);
+    if (hold?.status === 'pending') return true;
+    const status = hold?.status === 'confirmed' || hold?.status === 'superseded' ? 'assigned' : 'dismissed';
+    reviews.decide(r.id, { status, at: hold?.decidedAt ?? clock.now().toISOString(), by: hold?.decidedBy ?? 'box', ...(hold ? { elderId: hold.elderId } : {}), ...(hold?.eventId !== undefined ? { eventId: hold.eventId } : {}) });
+    return false;
+  };
+
   const purge = (): number => {
     const now = clock.now();
     const n = reviews.expire(new Date(now.getTime() - retentionMs).toISOString(), now.toISOString());
@@ -205,18 +224,11 @@ export function createReviewService(deps: ReviewServiceDeps): ReviewService {
     },
     idle: async () => void (await Promise.all(inFlight)),
     list(limit = 100) {
-      // An anti-spoof hold decided elsewhere (/api/v1/confirmations, or superseded by a check-in
-      // of the elder) leaves nothing to review: its item closes, and its crop goes.
-      const items = reviews.listPending(limit);
-      const open = items.filter((r) => {
-        if (r.confirmationId === undefined) return true;
-        const hold = checkIns.getConfirmation(r.confirmationId);
-        if (hold?.status === 'pending') return true;
-        const status = hold?.status === 'confirmed' || hold?.status === 'superseded' ? 'assigned' : 'dismissed';
-        reviews.decide(r.id, { status, at: hold?.decidedAt ?? clock.now().toISOString(), by: hold?.decidedBy ?? 'box', ...(hold ? { elderId: hold.elderId } : {}), ...(hold?.eventId !== undefined ? { eventId: hold.eventId } : {}) });
-        return false;
-      });
-      return open.map(named);
+      return reviews.listPending(limit).filter(stillOpen).map(named);
+    },
+    summary() {
+      for (const r of reviews.listPendingHolds()) stillOpen(r);
+      return reviews.summary();
     },
     get(id) {
       const r = reviews.get(id);

@@ -8,7 +8,7 @@
  * client cannot forge, unlike a Host header); staff on the LAN use the pages, behind login. The composition root passes functions that supply
  * live figures and decisions, so this module knows nothing of SQLite, MQTT or the pipeline.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TInteger, type TObject } from '@sinclair/typebox';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { CHECK_IN_METHODS, ID_PATTERN, MEALS, type Meal } from '../../../common/contract.ts';
@@ -16,8 +16,12 @@ import type { MealTally } from '../meals/check-in-repository.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { CONFIRMATION_STATUSES, type ConfirmationResult } from '../meals/check-in.ts';
 import type { CheckInService } from '../meals/check-in-service.ts';
+import { REVIEW_KINDS, type ReviewKind, type ReviewSummary } from '../review/review-repository.ts';
 
 const Iso = Type.String({ maxLength: 40 });
+
+/** One integer per review kind, every kind required (built from REVIEW_KINDS, so a new kind is in it). */
+const ReviewsByKindSchema = Type.Object(Object.fromEntries(REVIEW_KINDS.map((k) => [k, Type.Integer()]))) as TObject<Record<ReviewKind, TInteger>>;
 
 export const CameraStatusSchema = Type.Object({
   id: Type.String(),
@@ -96,6 +100,18 @@ export const EdgeStatusSchema = Type.Object({
   unknown: Type.Optional(Type.Integer()),
   /** Face check-ins held for staff (low anti-spoof score), waiting for a decision. */
   pendingConfirmations: Type.Optional(Type.Integer()),
+  /**
+   * The review queue (review/review-service.ts): faces the door was unsure of, not yet decided
+   * by staff: how many, when the oldest was at the door (null when none), and how many of each
+   * kind (`unknown`, `margin`, `antispoof`, `clock`; every kind present).
+   */
+  reviews: Type.Optional(
+    Type.Object({
+      pending: Type.Integer(),
+      oldestAt: Type.Union([Iso, Type.Null()]),
+      byKind: ReviewsByKindSchema,
+    }),
+  ),
   /**
    * Where the box's time comes from (edge/src/clock/trusted-clock.ts): `server` (learnt over
    * MQTT), `system` (plausible system clock) or `untrusted` (check-ins are then recorded but
@@ -425,6 +441,8 @@ export interface StatusSourceDeps {
   forwarder: { stats(): { connected: boolean; pending: number; lastReceiptAt: string | null; outboxAlarm?: boolean; conflicts?: number } };
   pipeline?: () => PipelineStatus;
   clock?: () => NonNullable<EdgeStatus['clock']>;
+  /** The review queue's undecided items. */
+  reviews?: () => ReviewSummary;
   /** The box itself and the kiosk (disk, temperature, version, outbox age, kiosk screens and voice). */
   box?: () => BoxStatus;
 }
@@ -454,6 +472,7 @@ export function statusSource(deps: StatusSourceDeps): () => EdgeStatus {
       ...deps.pipeline?.(),
       ...(deps.checkIns.countPendingConfirmations ? { pendingConfirmations: deps.checkIns.countPendingConfirmations() } : {}),
       ...(deps.clock ? { clock: deps.clock() } : {}),
+      ...(deps.reviews ? { reviews: deps.reviews() } : {}),
       ...deps.box?.(),
       rssMb: Math.round(process.memoryUsage.rss() / 1e6),
       startedAt: deps.startedAt.toISOString(),

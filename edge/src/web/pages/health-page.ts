@@ -12,6 +12,9 @@ import { html, type Html } from '../../../../common/web/html.ts';
 import { pageContext, renderPage, sendPage } from './layout.ts';
 import { formatTime } from './staff-pages.ts';
 import type { MessageKey } from '../i18n/index.ts';
+import { REVIEW_KINDS } from '../../review/review-repository.ts';
+
+const REVIEW_PATH = '/staff/review';
 
 export const HEALTH_PATH = '/staff/health';
 
@@ -56,6 +59,16 @@ ${cameras.map(
 </tbody></table>`;
 
     const voice = s.kiosk?.voice;
+    // Undecided review items, the oldest first named, then the kinds there are (a link to the queue).
+    const r = s.reviews;
+    const reviewsValue: Html | string =
+      r === undefined
+        ? '–'
+        : r.pending === 0
+          ? '0'
+          : html`<a href="${REVIEW_PATH}">${t('health.reviews.value', { pending: r.pending, oldest: when(r.oldestAt) })}</a><br><small>${REVIEW_KINDS.filter((k) => r.byKind[k] > 0)
+              .map((k) => t('health.reviews.kind', { kind: t(`review.kind.${k}`), n: r.byKind[k] }))
+              .join(' · ')}</small>`;
     const body = html`<h1>${t('health.title')}</h1>
 <section class="card" id="verdict" data-state="${s.state}">
   <p class="notice ${s.state === 'ok' ? 'ok' : 'error'}" role="status"><strong>${s.state === 'ok' ? t('health.state.ok') : t('health.state.degraded')}</strong></p>
@@ -68,6 +81,7 @@ ${cameras.map(
   ${row(t('health.version'), s.version ?? '–', 'version')}
   ${row(t('health.started'), when(s.startedAt))}
   ${row(t('health.checkIns'), t('health.checkIns.value', { today: s.checkIns.today, total: s.checkIns.total }))}
+  ${row(t('health.reviews'), reviewsValue, 'reviews')}
   ${row(t('health.disk'), s.disk ? t('health.disk.value', { free: gb(s.disk.freeBytes), total: gb(s.disk.totalBytes), percent: s.disk.totalBytes ? Math.round((100 * s.disk.freeBytes) / s.disk.totalBytes) : 0 }) : t('health.unavailable'), 'disk')}
   ${row(t('health.temperature'), s.cpuTemperatureC == null ? t('health.unavailable') : t('health.celsius', { c: s.cpuTemperatureC }), 'temperature')}
   ${row(t('health.memory'), s.rssMb === undefined ? '–' : t('health.mb', { mb: s.rssMb }))}

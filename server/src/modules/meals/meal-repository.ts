@@ -67,6 +67,8 @@ export interface MealRow {
   /** Who recorded a meal by hand, and who collected a proxy meal (server migration 009). */
   staffId: string | null;
   proxyName: string | null;
+  /** A face meal staff assigned from the box's review queue: their staff id (server migration 014). */
+  reviewedBy: string | null;
 }
 
 export interface MealRepository {
@@ -110,7 +112,8 @@ function sameEvent(k: KnownRow, e: MealEvent): boolean {
     k.edgeAt === (e.edgeAt ?? null) &&
     k.monoMs === (e.monoMs ?? null) &&
     k.staffId === (e.staffId ?? null) &&
-    k.proxyName === (e.proxyName ?? null)
+    k.proxyName === (e.proxyName ?? null) &&
+    k.reviewedBy === (e.reviewedBy ?? null)
   );
 }
 
@@ -126,10 +129,11 @@ export function canonicalEventJson(e: MealEvent): string {
 const mealColumns = `event_id AS eventId, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId,
   service_date AS serviceDate, meal, at, method, score, camera_id AS cameraId, received_at AS receivedAt,
   boot_id AS bootId, seq, clock_flag AS clockFlag, clock_state AS clockState, edge_at AS edgeAt, mono_ms AS monoMs,
-  staff_id AS staffId, proxy_name AS proxyName`;
+  staff_id AS staffId, proxy_name AS proxyName, reviewed_by AS reviewedBy`;
 
 const knownColumns = `centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate, meal, at, method, score,
-  camera_id AS cameraId, boot_id AS bootId, seq, clock_state AS clockState, edge_at AS edgeAt, mono_ms AS monoMs, staff_id AS staffId, proxy_name AS proxyName`;
+  camera_id AS cameraId, boot_id AS bootId, seq, clock_state AS clockState, edge_at AS edgeAt, mono_ms AS monoMs, staff_id AS staffId, proxy_name AS proxyName,
+  reviewed_by AS reviewedBy`;
 
 export function createMealRepository(db: Db, deps: MealRepositoryDeps = {}): MealRepository {
   const centres = deps.centres ?? createCentreRepository(db);
@@ -145,20 +149,20 @@ export function createMealRepository(db: Db, deps: MealRepositoryDeps = {}): Mea
     'INSERT INTO event_conflicts (event_id, original_table, fingerprint, version, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING',
   );
   const insertMeal = db.prepare(
-    `INSERT INTO meals (event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name)
-     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName)
+    `INSERT INTO meals (event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name, reviewed_by)
+     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName, @reviewedBy)
      ON CONFLICT (elder_id, service_date, meal) DO NOTHING`,
   );
   const findOriginal = db.prepare<[string, string, string], { eventId: string }>(
     'SELECT event_id AS eventId FROM meals WHERE elder_id = ? AND service_date = ? AND meal = ?',
   );
   const insertDuplicate = db.prepare(
-    `INSERT INTO duplicate_attempts (event_id, original_event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name)
-     VALUES (@eventId, @originalEventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName)`,
+    `INSERT INTO duplicate_attempts (event_id, original_event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name, reviewed_by)
+     VALUES (@eventId, @originalEventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName, @reviewedBy)`,
   );
   const insertReview = db.prepare(
-    `INSERT INTO event_reviews (event_id, reason, detail, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name)
-     VALUES (@eventId, @reason, @detail, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName)`,
+    `INSERT INTO event_reviews (event_id, reason, detail, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name, reviewed_by)
+     VALUES (@eventId, @reason, @detail, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName, @reviewedBy)`,
   );
   const findByEventId = db.prepare<[string], MealRow>(`SELECT ${mealColumns} FROM meals WHERE event_id = ?`);
   const countMeals = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM meals');
@@ -221,6 +225,7 @@ export function createMealRepository(db: Db, deps: MealRepositoryDeps = {}): Mea
         monoMs: e.monoMs ?? null,
         staffId: e.staffId ?? null,
         proxyName: e.proxyName ?? null,
+        reviewedBy: e.reviewedBy ?? null,
       };
       const review = reviewOf(e, rules, closed, receivedAt);
       // A void that arrived before its meal takes it now: stored, not counted, its slot left free.

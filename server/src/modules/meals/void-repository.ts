@@ -43,7 +43,7 @@ export interface VoidRepository extends RecordHandler<'void'> {
 }
 
 const mealCols =
-  'event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name';
+  'event_id, centre_id, device_id, elder_id, service_date, meal, at, method, score, camera_id, received_at, boot_id, seq, clock_flag, clock_state, edge_at, mono_ms, staff_id, proxy_name, reviewed_by';
 
 type Target = { source: 'meals' | 'duplicate_attempts' | 'voided_meals' | 'event_reviews'; centreId: string; serviceDate: string; elderId: string; meal: string };
 
@@ -78,7 +78,7 @@ export function createVoidRepository(db: Db, deps: VoidRepositoryDeps = {}): Voi
   const promote = db.prepare<[string]>(`INSERT INTO meals (${mealCols}) SELECT ${mealCols} FROM duplicate_attempts WHERE event_id = ?`);
   const insertVoided = db.prepare(
     `INSERT INTO voided_meals (${mealCols}, void_event_id, voided_at)
-     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName, @voidEventId, @voidedAt)`,
+     VALUES (@eventId, @centreId, @deviceId, @elderId, @serviceDate, @meal, @at, @method, @score, @cameraId, @receivedAt, @bootId, @seq, @clockFlag, @clockState, @edgeAt, @monoMs, @staffId, @proxyName, @reviewedBy, @voidEventId, @voidedAt)`,
   );
   const waitingFor = db.prepare<[string], { eventId: string; centreId: string }>(
     "SELECT event_id AS eventId, centre_id AS centreId FROM meal_voids WHERE voids = ? AND state = 'waiting' ORDER BY received_at, event_id",

@@ -123,7 +123,8 @@ export function createStatsRepository(db: Db): StatsRepository {
   const reviewCount = db.prepare<{ visible: string | null }, { n: number }>(`SELECT count(*) AS n FROM event_reviews WHERE ${IN_VISIBLE}`);
   const reviews = db.prepare<{ limit: number; visible: string | null }, ClockReviewItem>(
     `SELECT event_id AS eventId, reason, detail, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate,
-            meal, at, method, received_at AS receivedAt, clock_state AS clockState, edge_at AS edgeAt, boot_id AS bootId, seq, mono_ms AS monoMs
+            meal, at, method, received_at AS receivedAt, clock_state AS clockState, edge_at AS edgeAt, boot_id AS bootId, seq, mono_ms AS monoMs,
+            reviewed_by AS reviewedBy
      FROM event_reviews WHERE ${IN_VISIBLE} ORDER BY received_at DESC, event_id DESC LIMIT @limit`,
   );
   const conflictCount = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM event_conflicts');
@@ -131,7 +132,7 @@ export function createStatsRepository(db: Db): StatsRepository {
     'SELECT event_id AS eventId, original_table AS originalTable, version, received_at AS receivedAt FROM event_conflicts ORDER BY id DESC LIMIT ?',
   );
   const stored = `event_id AS eventId, centre_id AS centreId, device_id AS deviceId, elder_id AS elderId, service_date AS serviceDate, meal, at, method, score,
-    camera_id AS cameraId, boot_id AS bootId, seq, clock_state AS clock, edge_at AS edgeAt, mono_ms AS monoMs, received_at AS receivedAt`;
+    camera_id AS cameraId, boot_id AS bootId, seq, clock_state AS clock, edge_at AS edgeAt, mono_ms AS monoMs, reviewed_by AS reviewedBy, received_at AS receivedAt`;
   const original = db.prepare<[string, string, string, string], StoredEvent>(
     `SELECT ${stored} FROM meals WHERE event_id = ? UNION ALL SELECT ${stored} FROM duplicate_attempts WHERE event_id = ?
      UNION ALL SELECT ${stored} FROM event_reviews WHERE event_id = ? UNION ALL SELECT ${stored} FROM voided_meals WHERE event_id = ? LIMIT 1`,

@@ -76,6 +76,8 @@ export const ClockReviewListSchema = Type.Object({
       bootId: Nullable(Type.String()),
       seq: Nullable(Type.Integer()),
       monoMs: Nullable(Type.Integer()),
+      /** A face meal staff assigned from the box's review queue: their staff id. */
+      reviewedBy: Nullable(Type.String()),
     }),
   ),
   total: Type.Integer(),
@@ -97,6 +99,8 @@ const StoredEventSchema = Type.Object({
   clock: Nullable(Type.String()),
   edgeAt: Nullable(Type.String()),
   monoMs: Nullable(Type.Integer()),
+  /** A face meal staff assigned from the box's review queue: their staff id. */
+  reviewedBy: Nullable(Type.String()),
   receivedAt: Type.String(),
 });
 
