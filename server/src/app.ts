@@ -134,7 +134,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(featureTag('devices', deviceRoutes), { devices: createDeviceRepository(opts.db), credentials: createDeviceCredentialRepository(opts.db) });
       // Closing a month also stores each centre's settlement as it stood (settlement-service.ts).
       await api.register(featureTag('months', monthRoutes), { months, audit, now, close: settlement.closeMonth });
-      await api.register(featureTag('settlement', settlementRoutes), { rules, settlement, now });
+      // Rules are city-wide: a change re-issues every centre's config document for its boxes.
+      await api.register(featureTag('settlement', settlementRoutes), { rules, settlement, now, changed: () => bureau.configs.changedAll() });
       await api.register(featureTag('elders', elderRoutes), { registry: createElderRegistryRepository(opts.db) });
       await api.register(featureTag('bureau', bureauRoutes), { service: bureau.service, decisions: bureau.decisions, erasures: bureau.erasures, configs: bureau.configs, now });
       await api.register(featureTag('reconciliation', reconciliationRoutes), { reconciliation: createReconciliationRepository(opts.db) });
