@@ -13,7 +13,7 @@
  * ended yesterday leaves the documents on the next day.
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { CONFIG_MAX_BYTES, CONFIG_RULE_VERSION, CONTRACT_VERSION, CentreConfigSchema, topics, type CentreConfig, type ConfigRule } from '../../../../common/contract.ts';
+import { CONFIG_MAX_BYTES, CONFIG_MAX_RULES, CONFIG_RULE_VERSION, CONTRACT_VERSION, CentreConfigSchema, topics, type CentreConfig, type ConfigRule } from '../../../../common/contract.ts';
 import type { Clock } from '../../../../common/clock.ts';
 import type { Logger } from '../../../../common/logger.ts';
 import type { Db } from '../../../../common/sqlite.ts';
@@ -113,7 +113,12 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
       content.timeZone = c.timeZone;
     }
     // The rules in force on the centre's today and those starting later: what its boxes apply next.
-    if (rules) content.rules = configRules(rules.effectiveRules(centreId, serviceDateOf(clock.now(), c.timeZone)));
+    if (rules) {
+      const all = configRules(rules.effectiveRules(centreId, serviceDateOf(clock.now(), c.timeZone)));
+      // Too many rules must not hold back a deceased status or an erasure: the first go, the rest are logged.
+      if (all.length > CONFIG_MAX_RULES) logger.error({ centreId, rules: all.length, sent: CONFIG_MAX_RULES }, `config document: ${all.length} subsidy rules in force, only the first ${CONFIG_MAX_RULES} go down (end or remove old rules)`);
+      content.rules = all.slice(0, CONFIG_MAX_RULES);
+    }
     content.elders = decisions.current(centreId).map((d) => (d.category !== null ? { elderId: d.elderId, status: d.status, since: d.effectiveOn, category: d.category } : { elderId: d.elderId, status: d.status, since: d.effectiveOn }));
     return content;
   };
