@@ -276,7 +276,7 @@ describe('bureau → config document → boxes → acks', () => {
     expect(rows).toEqual([
       [lunch.id, '|低保|午餐|5.00 元|每日 1 餐|2026-01-01 至 2026-11-30|'],
       [newLunch.id, '|低保|午餐|6.00 元|每日 1 餐|2026-12-01 起|'],
-      [any.id, '|高龄老人|每餐|3.00 元|每月 40 餐 · 每月 90.00 元|2026-01-01 起|'],
+      [any.id, '|高龄老人|不限餐次|3.00 元|每月 40 餐 · 每月 90.00 元|2026-01-01 起|'],
     ]);
 
     // A rule of a later format in an otherwise good document: skipped and counted, the rest applied.

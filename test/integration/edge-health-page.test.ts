@@ -92,7 +92,7 @@ describe('/staff/health', () => {
     // The subsidy rules the bureau sent down, names escaped, fen shown as yuan.
     expect(html).toContain('配置版本 7');
     expect(html).toMatch(/<tr data-rule="3"><td>低保&lt;b&gt;<\/td><td>午餐<\/td><td class="amount">5\.50 元<\/td><td>每日 1 餐<\/td><td>2025-01-01 至 2025-03-31<\/td><\/tr>/);
-    expect(html).toMatch(/<tr data-rule="4"><td>高龄<\/td><td>每餐<\/td><td class="amount">3\.00 元<\/td><td>每月 40 餐 · 每月 90\.00 元<\/td><td>2025-01-01 起<\/td><\/tr>/);
+    expect(html).toMatch(/<tr data-rule="4"><td>高龄<\/td><td>不限餐次<\/td><td class="amount">3\.00 元<\/td><td>每月 40 餐 · 每月 90\.00 元<\/td><td>2025-01-01 起<\/td><\/tr>/);
     expect(html).not.toContain('id="rules-skipped"');
   });
 

@@ -246,7 +246,7 @@ export const zhCN = {
   'health.rules.caps': '上限',
   'health.rules.dates': '有效期',
   'health.rules.yuan': '{yuan} 元',
-  'health.rules.anyMeal': '每餐',
+  'health.rules.anyMeal': '不限餐次',
   'health.rules.perDay': '每日 {n} 餐',
   'health.rules.mealsPerMonth': '每月 {n} 餐',
   'health.rules.fenPerMonth': '每月 {yuan} 元',
