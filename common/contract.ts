@@ -244,6 +244,8 @@ export function parseReceipt(payload: Buffer | string): Parsed<Receipt> {
 export const CONFIG_MAX_ELDERS = 1000;
 /** Pending erasures one document may hold (as many as an ack can answer). */
 export const CONFIG_MAX_ERASURES = ACK_MAX_ERASURES;
+/** Rules a document may carry: categories x meals, with a change or two ahead each. */
+export const CONFIG_MAX_RULES = 200;
 /**
  * Largest config document either side handles, in bytes: 1,000 elders at ~90 bytes and 500
  * erasures at ~120 fit in about half of it. The server refuses to publish a bigger one; the edge
@@ -276,6 +278,55 @@ export const ConfigErasureSchema = Type.Object(
 );
 export type ConfigErasure = Static<typeof ConfigErasureSchema>;
 
+/** A bureau category's code (`low-income`): lower-case letters, digits and `-`, at most 32. */
+export const CATEGORY_CODE_PATTERN = '^[a-z0-9][a-z0-9-]{0,31}$';
+/** The format of a rule item in the config document; a box applies the items of a version it knows. */
+export const CONFIG_RULE_VERSION = 1;
+const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
+const Count = Type.Integer({ minimum: 1, maximum: 1_000 });
+const Fen = Type.Integer({ minimum: 0, maximum: 100_000_000 });
+
+/**
+ * One subsidy rule as a box gets it (issue 14 item 3; the server's subsidy_rules): the amount
+ * paid for a meal of an elder of the category, its caps and the days it is in force. Money in
+ * fen. `category` is the category as the boxes record it on an elder (低保), `code` the bureau's
+ * code. An absent cap is no cap; an absent `effectiveTo` is open.
+ */
+export const ConfigRuleSchema = Type.Object(
+  {
+    v: Type.Literal(CONFIG_RULE_VERSION),
+    /** The server's rule id. */
+    id: Type.Integer({ minimum: 1 }),
+    code: Type.String({ pattern: CATEGORY_CODE_PATTERN }),
+    category: Type.String({ minLength: 1, maxLength: 32 }),
+    /** `any`: every meal. */
+    meal: Type.Union([...MEALS, 'any' as const].map((m) => Type.Literal(m))),
+    amountFen: Fen,
+    maxPerDay: Type.Optional(Count),
+    maxMealsPerMonth: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    maxFenPerMonth: Type.Optional(Fen),
+    /** YYYY-MM-DD, inclusive. */
+    effectiveFrom: Day,
+    /** YYYY-MM-DD, inclusive; absent: open. */
+    effectiveTo: Type.Optional(Day),
+  },
+  { additionalProperties: false },
+);
+export type ConfigRule = Static<typeof ConfigRuleSchema>;
+
+const configRuleCheck = TypeCompiler.Compile(ConfigRuleSchema);
+
+/**
+ * The rule items of a config document that this box understands, and how many it skipped (an
+ * item of a later rule format, or one off the schema): a rule it cannot read never makes the
+ * whole document, with its statuses and erasures, unusable.
+ */
+export function readConfigRules(items: readonly unknown[]): { rules: ConfigRule[]; skipped: number } {
+  const rules: ConfigRule[] = [];
+  for (const item of items) if (configRuleCheck.Check(item)) rules.push(item);
+  return { rules, skipped: items.length - rules.length };
+}
+
 /**
  * Server -> edge, retained, QoS 1, on `topics.config(centreId)`: everything the bureau decides
  * for one centre, in one document, so a box that connects after a week learns the newest state
@@ -300,10 +351,12 @@ export const CentreConfigSchema = Type.Object(
     /** Erasures pending for this centre: delete the elder's face templates and crops, then ack. */
     erasures: Type.Array(ConfigErasureSchema, { maxItems: CONFIG_MAX_ERASURES }),
     /**
-     * Subsidy rules per category (issue 14, item 3): an empty slot until that feature fills in its
-     * item schema here. Items are objects, so a box of today ignores rules it does not know yet.
+     * The subsidy rules in force at the centre from the day of issue on (issue 14, item 3), each
+     * a ConfigRule with its own `v`. Kept as plain objects here so that an item of a later rule
+     * format leaves the document valid: a box reads them with readConfigRules and skips those
+     * it does not know.
      */
-    rules: Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown()), { maxItems: 200 }),
+    rules: Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown()), { maxItems: CONFIG_MAX_RULES }),
     /** The server's ID-number key (common/id-number-seal.ts): the box seals every ID number it forwards to it. */
     idNumberKey: Type.Optional(
       Type.Object(

@@ -452,6 +452,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
         cpuTemperatureC: cpuTemperature(),
         version: edgeVersion(),
         templates: templatesStatus(templateVaultOf(db)),
+        centreConfig: centreConfigStatus(this.centreConfig),
       }),
     });
     const metrics = createEdgeMetrics({
@@ -554,6 +555,12 @@ function optional<K extends string, V>(key: K, value: V | null): Partial<Record<
 
 /** Elders listed by id in the status's and the start log's re-enrolment field; the count is whole. */
 const REENROLMENT_LISTED = 50;
+
+/** The applied config document's version and subsidy rules, for the status and the health page. */
+function centreConfigStatus(service: ConfigService): EdgeStatus['centreConfig'] {
+  const r = service.rules();
+  return { version: r.version, appliedAt: r.appliedAt, rules: r.rules, skippedRules: r.skipped };
+}
 
 function templatesStatus(vault: TemplateVault): EdgeStatus['templates'] {
   return vault.problem === undefined ? { sealed: true, keyFile: vault.keyFile } : { sealed: true, keyFile: vault.keyFile, problem: vault.problem };

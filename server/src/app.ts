@@ -45,6 +45,7 @@ import { createUserRepository } from './modules/users/user-repository.ts';
 import { userRoutes } from './modules/users/user-routes.ts';
 import { createBureau, type Bureau } from './modules/bureau/bureau.ts';
 import { bureauRoutes } from './modules/bureau/bureau-routes.ts';
+import { featureTag, installOpenApi, openApiRoutes } from './plugins/openapi.ts';
 import { ErrorSchema, type ErrorReply } from './schemas.ts';
 
 export interface AppOptions {
@@ -99,10 +100,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const audit = createServerAuditRepository(opts.db);
   // Before every route: the onRoute check must see them all, and root hooks cover every plugin.
   installAuth(app, { adminToken: opts.adminToken, resolver: createPrincipalResolver({ users, sessions, tokens, now }) });
+  // Also before every route: the generator collects them as they are added (GET /openapi.json).
+  await installOpenApi(app);
 
   app.get(
     '/health',
-    { schema: { description: 'Liveness: the database answers (no credentials needed)', response: { 200: Type.Object({ status: Type.Literal('ok') }), 500: ErrorSchema } } },
+    { schema: { tags: ['status'], description: 'Liveness: the database answers (no credentials needed)', response: { 200: Type.Object({ status: Type.Literal('ok') }), 500: ErrorSchema } } },
     async () => {
       opts.db.prepare('SELECT 1').get();
       return { status: 'ok' as const };
@@ -119,31 +122,33 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     async (api) => {
       // Unknown /api paths answer 401 before 404 (the auth hook), so they reveal nothing to a stranger.
       api.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
-      await api.register(loginRoutes, { users, sessions, limiter: createLoginLimiter(opts.db), audit, now, secureCookies: opts.sessions?.secureCookies ?? false, sessionMaxMs: maxMs });
-      await api.register(userRoutes, { users, sessions, tokens, audit, now });
-      await api.register(serverAuditRoutes, { audit });
-      await api.register(statsRoutes, { stats: createStatsRepository(opts.db) });
+      await api.register(featureTag('login', loginRoutes), { users, sessions, limiter: createLoginLimiter(opts.db), audit, now, secureCookies: opts.sessions?.secureCookies ?? false, sessionMaxMs: maxMs });
+      await api.register(featureTag('users', userRoutes), { users, sessions, tokens, audit, now });
+      await api.register(featureTag('audit', serverAuditRoutes), { audit });
+      await api.register(featureTag('stats', statsRoutes), { stats: createStatsRepository(opts.db) });
       const deadLetters = opts.deadLetters ?? createDeadLetterRepository(opts.db);
-      await api.register(deadLetterRoutes, { deadLetters });
-      await api.register(statusRoutes, { status: createStatusRepository(opts.db), deadLetters, now });
+      await api.register(featureTag('status', deadLetterRoutes), { deadLetters });
+      await api.register(featureTag('status', statusRoutes), { status: createStatusRepository(opts.db), deadLetters, now });
       const bureau = opts.bureau ?? createBureau(opts.db, { clock: opts.clock ?? systemClock, logger: opts.logger });
-      await api.register(centreRoutes, { centres: createCentreRepository(opts.db), districts: createDistrictRepository(opts.db), audit, now, changed: (centreId) => bureau.configs.changed(centreId) });
-      await api.register(deviceRoutes, { devices: createDeviceRepository(opts.db), credentials: createDeviceCredentialRepository(opts.db) });
+      await api.register(featureTag('centres', centreRoutes), { centres: createCentreRepository(opts.db), districts: createDistrictRepository(opts.db), audit, now, changed: (centreId) => bureau.configs.changed(centreId) });
+      await api.register(featureTag('devices', deviceRoutes), { devices: createDeviceRepository(opts.db), credentials: createDeviceCredentialRepository(opts.db) });
       // Closing a month also stores each centre's settlement as it stood (settlement-service.ts).
-      await api.register(monthRoutes, { months, audit, now, close: settlement.closeMonth });
-      await api.register(settlementRoutes, { rules, settlement, now });
-      await api.register(elderRoutes, { registry: createElderRegistryRepository(opts.db) });
-      await api.register(bureauRoutes, { service: bureau.service, decisions: bureau.decisions, erasures: bureau.erasures, configs: bureau.configs, now });
-      await api.register(reconciliationRoutes, { reconciliation: createReconciliationRepository(opts.db) });
+      await api.register(featureTag('months', monthRoutes), { months, audit, now, close: settlement.closeMonth });
+      // Rules are city-wide: a change re-issues every centre's config document for its boxes.
+      await api.register(featureTag('settlement', settlementRoutes), { rules, settlement, now, changed: () => bureau.configs.changedAll() });
+      await api.register(featureTag('elders', elderRoutes), { registry: createElderRegistryRepository(opts.db) });
+      await api.register(featureTag('bureau', bureauRoutes), { service: bureau.service, decisions: bureau.decisions, erasures: bureau.erasures, configs: bureau.configs, now });
+      await api.register(featureTag('reconciliation', reconciliationRoutes), { reconciliation: createReconciliationRepository(opts.db) });
     },
     { prefix: API_PREFIX },
   );
   // The printable settlement pages: signed in (page session or bearer token) like the API.
-  await app.register(settlementPages, { settlement, now });
+  await app.register(featureTag('settlement', settlementPages), { settlement, now });
   const registry = opts.metrics;
   if (registry) {
-    await app.register(metricsRoutes, { registry });
+    await app.register(featureTag('status', metricsRoutes), { registry });
   }
+  await app.register(openApiRoutes);
 
   return app;
 }

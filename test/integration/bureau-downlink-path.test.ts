@@ -8,16 +8,19 @@
  * - an erasure is acknowledged by both boxes of a centre, whose databases then hold none of the
  *   elder's templates or crops; the server lists it completed; meals stay counted;
  * - stale, malformed, oversize and foreign config payloads are ignored with a log line and a count;
- * - the config document carries no names, ID numbers or face data.
+ * - the config document carries no names, ID numbers or face data;
+ * - the subsidy rules go down in it: the box keeps and shows them, a change of rule issues a new
+ *   version that reaches the box, and a rule of a format the box does not know is skipped.
  */
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONFIG_MAX_BYTES, topics, type CentreConfig } from '../../common/contract.ts';
+import { CONFIG_MAX_BYTES, topics, type CentreConfig, type ConfigRule } from '../../common/contract.ts';
 import { loadEdgeConfig } from '../../edge/src/config.ts';
 import { FACE_API_MODEL } from '../../edge/src/elders/elder-repository.ts';
 import { ElderInputError } from '../../edge/src/elders/registry-service.ts';
 import { Edge } from '../../edge/src/main.ts';
 import { createReviewRepository } from '../../edge/src/review/review-repository.ts';
+import type { EdgeStatus } from '../../edge/src/web/status-server.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { startServer, type RunningServer } from '../../server/src/server.ts';
 import { idNumberKeyOf } from '../../server/src/modules/elders/id-number-key.ts';
@@ -221,6 +224,81 @@ describe('bureau → config document → boxes → acks', () => {
     expect(server.db.prepare('SELECT action FROM server_audit ORDER BY id').pluck().all()).toEqual(['erasure-request', 'erasure-ack', 'erasure-ack', 'erasure-complete']);
     const acks = JSON.stringify(server.db.prepare("SELECT payload FROM records WHERE type = 'ack'").pluck().all());
     expect(acks).not.toMatch(/descriptor|embedding|photo|image|jpeg/i);
+  });
+
+  it('subsidy rules go down in the config document: the box keeps and shows them, a rule change reaches it as a new version', async () => {
+    const s = await setUp();
+    const { server } = s;
+    const api = async (method: 'PUT' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) => {
+      const res = await server.app.inject({ method, url: `/api/v1${url}`, headers: auth, ...(payload ? { payload } : {}) });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      return res.json<{ id: number }>();
+    };
+    await api('PUT', '/categories/low-income', { name: '低保' });
+    await api('PUT', '/categories/over-80', { name: '高龄' });
+    const lunch = await api('POST', '/subsidy-rules', { category: 'low-income', meal: 'lunch', amountFen: 500, maxPerDay: 1, effectiveFrom: '2026-01-01' });
+    // Ended before the centre's today: not sent.
+    await api('POST', '/subsidy-rules', { category: 'over-80', meal: 'any', amountFen: 200, effectiveFrom: '2025-01-01', effectiveTo: '2025-12-31' });
+    const any = await api('POST', '/subsidy-rules', { category: 'over-80', meal: 'any', amountFen: 300, maxMealsPerMonth: 40, maxFenPerMonth: 9000, effectiveFrom: '2026-01-01' });
+
+    // A box of a centre the bureau set nothing else for: it gets a document for the rules alone.
+    const edge = await startBox(s, 'door-1');
+    await waitUntil(() => edge.centreConfig.rules().rules.length === 2, 'rules on the box', 20_000);
+    const first = edge.centreConfig.rules();
+    const lunchRule: ConfigRule = { v: 1, id: lunch.id, code: 'low-income', category: '低保', meal: 'lunch', amountFen: 500, maxPerDay: 1, effectiveFrom: '2026-01-01' };
+    const anyRule: ConfigRule = { v: 1, id: any.id, code: 'over-80', category: '高龄', meal: 'any', amountFen: 300, maxMealsPerMonth: 40, maxFenPerMonth: 9000, effectiveFrom: '2026-01-01' };
+    expect(first).toMatchObject({ rules: [lunchRule, anyRule], skipped: 0 });
+    const issued = (await configOf(server)).document!;
+    expect(issued).toMatchObject({ version: first.version, elders: [], erasures: [], rules: [lunchRule, anyRule] });
+    expect(issued.mealWindows).toBeUndefined();
+    const acked = (version: number) => server.db.prepare('SELECT config_version FROM device_configs WHERE device_id = ?').pluck().get('door-1') === version;
+    await waitUntil(() => acked(first.version!), 'ack of the rules version', 20_000);
+
+    // A new lunch amount from 12-01: the old rule ends the day before. Each change re-issues the document.
+    await api('PATCH', `/subsidy-rules/${lunch.id}`, { effectiveTo: '2026-11-30' });
+    const newLunch = await api('POST', '/subsidy-rules', { category: 'low-income', meal: 'lunch', amountFen: 600, maxPerDay: 1, effectiveFrom: '2026-12-01' });
+    await waitUntil(() => edge.centreConfig.rules().rules.length === 3, 'the changed rules on the box', 20_000);
+    const second = edge.centreConfig.rules();
+    expect(second.version).toBeGreaterThan(first.version!);
+    expect(second.rules).toEqual([{ ...lunchRule, effectiveTo: '2026-11-30' }, { ...lunchRule, id: newLunch.id, amountFen: 600, effectiveFrom: '2026-12-01' }, anyRule]);
+    await waitUntil(() => acked(second.version!), 'ack of the new version', 20_000);
+    // A category renamed on the server: the boxes get the new name (what they record on an elder).
+    await api('PUT', '/categories/over-80', { name: '高龄老人' });
+    await waitUntil(() => edge.centreConfig.rules().rules.at(-1)?.category === '高龄老人', 'renamed category on the box', 20_000);
+    // Nothing personal in the rules.
+    expect(JSON.stringify((await configOf(server)).document).replace('"idNumberKey"', '')).not.toMatch(/name|idNumber|descriptor|template/i);
+
+    // The box's status and its health page show them to staff.
+    const status = (await (await fetch(`${edge.statusUrl}/api/v1/status`)).json()) as EdgeStatus;
+    expect(status.centreConfig).toMatchObject({ version: edge.centreConfig.rules().version, skippedRules: 0 });
+    expect(status.centreConfig?.rules).toHaveLength(3);
+    await edge.staff.add({ staffId: 'S01', name: '张丽', role: 'staff', pin: '246810' }, null);
+    const login = await fetch(`${edge.statusUrl}/api/v1/staff/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ staffId: 'S01', pin: '246810' }) });
+    const cookie = login.headers.getSetCookie().find((c) => c.startsWith('mealcheck_staff='))!.split(';')[0]!;
+    const page = await (await fetch(`${edge.statusUrl}/staff/health`, { headers: { cookie } })).text();
+    expect(page).toContain('id="subsidy-rules"');
+    const rows = [...page.matchAll(/<tr data-rule="(\d+)">(.*?)<\/tr>/g)].map((m) => [Number(m[1]), m[2]!.replace(/<[^>]+>/g, '|').replace(/\|+/g, '|')]);
+    expect(rows).toEqual([
+      [lunch.id, '|低保|午餐|5.00 元|每日 1 餐|2026-01-01 至 2026-11-30|'],
+      [newLunch.id, '|低保|午餐|6.00 元|每日 1 餐|2026-12-01 起|'],
+      [any.id, '|高龄老人|不限餐次|3.00 元|每月 40 餐 · 每月 90.00 元|2026-01-01 起|'],
+    ]);
+
+    // A rule of a later format in an otherwise good document: skipped and counted, the rest applied.
+    const c = await mqtt.connectAsync(server.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0 });
+    cleanups.push(() => c.endAsync(true));
+    const held = edge.centreConfig.applied()!.document;
+    await c.publishAsync(topics.config(CENTRE), JSON.stringify({ ...held, version: held.version + 10, rules: [...held.rules, { v: 2, id: 99, code: 'x', perMeal: { fen: 1 } }] }), { qos: 1, retain: true });
+    await waitUntil(() => edge.centreConfig.rules().version === held.version + 10, 'the later-format document applied', 20_000);
+    expect(edge.centreConfig.rules()).toMatchObject({ skipped: 1 });
+    expect(edge.centreConfig.rules().rules).toHaveLength(3);
+    const skippedPage = await (await fetch(`${edge.statusUrl}/staff/health`, { headers: { cookie } })).text();
+    expect(skippedPage).toContain('id="rules-skipped"');
+
+    // Restarted offline: the rules are still there (kept with the applied document).
+    await edge.stop();
+    const offline = await startBox(s, 'door-1', { serverUrl: `mqtt://127.0.0.1:${await reservePort()}` });
+    expect(offline.centreConfig.rules().rules.map((r) => r.id)).toEqual([lunch.id, newLunch.id, any.id]);
   });
 
   it('stale, malformed, oversize and foreign config payloads are ignored with a log line and a count', async () => {

@@ -30,6 +30,15 @@ const base: Omit<EdgeStatus, 'state' | 'problems'> = {
   cpuTemperatureC: 51.2,
   version: 'mealcheck 0.1.0',
   rssMb: 210,
+  centreConfig: {
+    version: 7,
+    appliedAt: '2025-03-10T01:00:00.000Z',
+    rules: [
+      { v: 1, id: 3, code: 'low-income', category: '低保<b>', meal: 'lunch', amountFen: 550, maxPerDay: 1, effectiveFrom: '2025-01-01', effectiveTo: '2025-03-31' },
+      { v: 1, id: 4, code: 'over-80', category: '高龄', meal: 'any', amountFen: 300, maxMealsPerMonth: 40, maxFenPerMonth: 9000, effectiveFrom: '2025-01-01' },
+    ],
+    skippedRules: 0,
+  },
   startedAt: '2025-03-10T00:00:00.000Z',
 };
 let reviews: EdgeStatus['reviews'];
@@ -85,6 +94,27 @@ describe('/staff/health', () => {
     expect(html).toContain('data-refresh="10"');
     // The review queue: how many, the oldest (11:20 in Shanghai), the kinds there are; a link to it.
     expect(html).toMatch(/<tr id="reviews"><th scope="row">待复核<\/th><td><a href="\/staff\/review">4 条，最早 [^<]*11:20[^<]*<\/a><br><small>未识别 2 · 疑似照片 1 · 时间未校准 1<\/small><\/td>/);
+    // The subsidy rules the bureau sent down, names escaped, fen shown as yuan.
+    expect(html).toContain('配置版本 7');
+    expect(html).toMatch(/<tr data-rule="3"><td>低保&lt;b&gt;<\/td><td>午餐<\/td><td class="amount">5\.50 元<\/td><td>每日 1 餐<\/td><td>2025-01-01 至 2025-03-31<\/td><\/tr>/);
+    expect(html).toMatch(/<tr data-rule="4"><td>高龄<\/td><td>不限餐次<\/td><td class="amount">3\.00 元<\/td><td>每月 40 餐 · 每月 90\.00 元<\/td><td>2025-01-01 起<\/td><\/tr>/);
+    expect(html).not.toContain('id="rules-skipped"');
+  });
+
+  it('says when no config has come yet, when it has no rules, and when rules were skipped', async () => {
+    const s = await loginAs(edge.app, edge.staff, { role: 'staff' });
+    const page = async (centreConfig: EdgeStatus['centreConfig']) => {
+      base.centreConfig = centreConfig;
+      return (await edge.app.inject({ method: 'GET', url: '/staff/health', headers: { cookie: s.cookie } })).body;
+    };
+    const held = base.centreConfig;
+    try {
+      expect(await page({ version: null, appliedAt: null, rules: [], skippedRules: 0 })).toContain('尚未收到民政局的配置');
+      expect(await page({ version: 2, appliedAt: '2025-03-10T01:00:00.000Z', rules: [], skippedRules: 0 })).toContain('民政局尚未设置补贴标准');
+      expect(await page({ ...held!, skippedRules: 2 })).toMatch(/id="rules-skipped">有 2 条补贴标准是本设备不认识的新格式/);
+    } finally {
+      base.centreConfig = held;
+    }
   });
 
   it('shows 0 to review when the queue is empty', async () => {
@@ -101,6 +131,8 @@ describe('/staff/health', () => {
     expect(res.body).toContain('12.3 GB free of 32.0 GB (38%)');
     expect(res.body).toContain('espeak-ng not installed: text only');
     expect(res.body).toMatch(/<tr id="reviews"><th scope="row">To review<\/th><td><a href="\/staff\/review">4, oldest [^<]*<\/a><br><small>Not recognised 2 · Possible photo 1 · Clock not set 1<\/small>/);
+    expect(res.body).toContain('Subsidy rules (from the bureau)');
+    expect(res.body).toMatch(/<td>any meal<\/td><td class="amount">¥3\.00<\/td><td>40 meals a month · ¥90\.00 a month<\/td><td>from 2025-01-01<\/td>/);
   });
 
   it('is on the home menu for staff', async () => {

@@ -95,6 +95,7 @@ const SAMPLES: Record<string, () => Sample> = {
   'GET /bureau/settlement': () => ({ url: `/bureau/settlement?centreId=${CENTRE_N1}&month=2025-03` }),
   'GET /bureau/settlement/summary': () => ({ url: '/bureau/settlement/summary?month=2025-03' }),
   'GET /api/v1/centres/:centreId/config': () => ({ url: `/api/v1/centres/${CENTRE_N1}/config` }),
+  'GET /openapi.json': () => ({ url: '/openapi.json' }),
 };
 
 const rulesRepo = () => createSubsidyRuleRepository(db, createServerAuditRepository(db));

@@ -164,6 +164,34 @@ describe('GET /settlement', () => {
     expect(r.categories.map((c) => [c.category, c.amountFen])).toEqual([['low-income', 2200], ['over-80', 900], [null, 0]]);
   });
 
+  it("counts the bureau's confirmed category over the box's, for meals from the decision's day on", async () => {
+    await setUpMonth();
+    const decide = async (elderId: string, body: { category?: string; effectiveOn: string }) => {
+      const res = await api('POST', `/centres/c1/elders/${elderId}/decisions`, { status: 'active', reason: '民政核定', ...body });
+      expect(res.statusCode, res.body).toBe(201);
+    };
+    // 李建国: the box says 高龄; the bureau confirms 低保 (by code) from 03-03.
+    await decide('E2', { category: 'low-income', effectiveOn: '2025-03-03' });
+    // 张桂兰: the box forwarded no category; the bureau said 高龄, then corrected it to 低保 for the same day.
+    await decide('E3', { category: '高龄', effectiveOn: '2025-03-01' });
+    await decide('E3', { category: '低保', effectiveOn: '2025-03-01' });
+    // 王秀英: a decision without a category leaves the box's; one from April does not touch March.
+    await decide('E1', { effectiveOn: '2025-03-01' });
+    await decide('E1', { category: 'over-80', effectiveOn: '2025-04-01' });
+
+    const r = (await api('GET', '/settlement?centreId=c1&month=2025-03')).json() as SettlementReport;
+    const [e1, e2, e3] = r.elders;
+    expect(e1).toMatchObject({ elderId: 'E1', category: 'low-income', subsidised: 4, amountFen: 2200, flags: [] });
+    // 03-01 and 03-02 as 高龄 (3.00 any meal), 03-03 and 03-04 as 低保 (5.00 a lunch): no month cap reached.
+    expect(e2).toMatchObject({ elderId: 'E2', category: 'low-income', categoryName: '低保', meals: 5, subsidised: 5, amountFen: 300 * 3 + 500 * 2, unsubsidised: [], flags: [] });
+    expect(e3).toMatchObject({ elderId: 'E3', category: 'low-income', meals: 1, subsidised: 1, amountFen: 500, flags: [] });
+    expect(r.totals).toMatchObject({ elders: 3, meals: 10, subsidised: 10, unsubsidised: 0, amountFen: 2200 + 1900 + 500 });
+    expect(r.categories.map((c) => [c.category, c.amountFen])).toEqual([['low-income', 2200 + 1000 + 500], ['over-80', 900]]);
+    // The city-wide summary settles the same way.
+    const summary = (await api('GET', '/settlement/summary?month=2025-03')).json() as { centres: Array<{ centreId: string; amountFen: number }> };
+    expect(summary.centres.find((c) => c.centreId === 'c1')?.amountFen).toBe(4600);
+  });
+
   it.each([
     ['no month', '/settlement?centreId=c1'],
     ['a month that is not one', '/settlement?centreId=c1&month=2025-13'],

@@ -17,8 +17,12 @@
  *   its counts (outbox + receipts: an ack survives a box offline or killed).
  * Then (after the commit) `onApplied` reloads the matcher, wakes the forwarder and hands the meal
  * windows and time zone on (the composition root decides what they override, main.ts).
+ *
+ * The subsidy rules come with the document and stay in it (no table of their own): `rules()`
+ * reads the applied document's items this box understands (readConfigRules) for the status and
+ * the health page; an item of a later rule format is skipped and counted, never fatal.
  */
-import { parseCentreConfig, type CentreConfig } from '../../../common/contract.ts';
+import { parseCentreConfig, readConfigRules, type CentreConfig, type ConfigRule } from '../../../common/contract.ts';
 import type { Clock, Ids } from '../../../common/clock.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { AckRecord } from '../../../common/records.ts';
@@ -49,12 +53,24 @@ export interface AppliedConfig {
   resealed: number;
 }
 
+/** The subsidy rules of the applied document, as staff see them. */
+export interface AppliedRules {
+  /** The document's version; null before the first. */
+  version: number | null;
+  appliedAt: string | null;
+  rules: ConfigRule[];
+  /** Items of the document this box could not read (a later rule format). */
+  skipped: number;
+}
+
 export interface ConfigService {
   /** A payload from the config topic. Never throws. */
   receive(payload: Buffer): AppliedConfig | 'ignored';
   /** The document applied last (stored), or undefined. */
   applied(): { version: number; document: CentreConfig; appliedAt: string } | undefined;
   counters(): ConfigCounters;
+  /** The applied document's subsidy rules. */
+  rules(): AppliedRules;
 }
 
 export interface ConfigServiceDeps {
@@ -130,7 +146,9 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigService {
         }
         const applied = applyTx.immediate(doc);
         counters.applied++;
-        logger.info({ version: doc.version, elders: doc.elders.length, statusChanges: applied.statusChanges, erasures: applied.erasures.length, resealed: applied.resealed }, 'config document applied');
+        const read = readConfigRules(doc.rules);
+        logger.info({ version: doc.version, elders: doc.elders.length, statusChanges: applied.statusChanges, erasures: applied.erasures.length, rules: read.rules.length, resealed: applied.resealed }, 'config document applied');
+        if (read.skipped > 0) logger.warn({ version: doc.version, skipped: read.skipped }, `config document: ${read.skipped} subsidy rule(s) of a format this box does not know were skipped (update the box)`);
         try {
           deps.onApplied?.(applied);
         } catch (err) {
@@ -145,5 +163,10 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigService {
     },
     applied: () => configs.applied(),
     counters: () => ({ ...counters }),
+    rules() {
+      const held = configs.applied();
+      if (!held) return { version: null, appliedAt: null, rules: [], skipped: 0 };
+      return { version: held.version, appliedAt: held.appliedAt, ...readConfigRules(held.document.rules) };
+    },
   };
 }

@@ -11,7 +11,7 @@
 import { Type, type Static, type TInteger, type TObject } from '@sinclair/typebox';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { CHECK_IN_METHODS, ID_PATTERN, MEALS, type Meal } from '../../../common/contract.ts';
+import { CHECK_IN_METHODS, ConfigRuleSchema, ID_PATTERN, MEALS, type Meal } from '../../../common/contract.ts';
 import type { MealTally } from '../meals/check-in-repository.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { CONFIRMATION_STATUSES, type ConfirmationResult } from '../meals/check-in.ts';
@@ -148,6 +148,18 @@ export const EdgeStatusSchema = Type.Object({
   disk: Type.Optional(Type.Object({ path: Type.String(), freeBytes: Type.Integer(), totalBytes: Type.Integer() })),
   /** The CPU's temperature, °C, where the board exposes it (/sys/class/thermal); null where not. */
   cpuTemperatureC: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  /**
+   * The centre's config document from the server (edge/src/bureau/): its version, when it came,
+   * and the subsidy rules in it this box can read (`skippedRules`: items of a later format).
+   */
+  centreConfig: Type.Optional(
+    Type.Object({
+      version: Type.Union([Type.Integer(), Type.Null()]),
+      appliedAt: Type.Union([Iso, Type.Null()]),
+      rules: Type.Array(ConfigRuleSchema),
+      skippedRules: Type.Integer(),
+    }),
+  ),
   /** The program and its version (package.json). */
   version: Type.Optional(Type.String()),
   /** Resident memory of the edge process (main thread, model worker and native memory), MB. */

@@ -1,8 +1,9 @@
 /**
  * The box health page, /staff/health (staff login): the same data as GET /api/v1/status (which
  * answers only on the box itself), in words staff can act on: cameras, face engine, outbox,
- * MQTT link, clock, disk, CPU temperature, kiosk screens and voice, version. Refreshes itself
- * every 10 s (staff.js, `data-refresh`).
+ * MQTT link, clock, disk, CPU temperature, kiosk screens and voice, version, and the subsidy
+ * rules the bureau sent down in the centre's config document. Refreshes itself every 10 s
+ * (staff.js, `data-refresh`).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Translate } from '../i18n/index.ts';
@@ -12,6 +13,7 @@ import { html, type Html } from '../../../../common/web/html.ts';
 import { pageContext, renderPage, sendPage } from './layout.ts';
 import { formatTime } from './staff-pages.ts';
 import type { MessageKey } from '../i18n/index.ts';
+import type { ConfigRule } from '../../../../common/contract.ts';
 import { REVIEW_KINDS } from '../../review/review-repository.ts';
 
 const REVIEW_PATH = '/staff/review';
@@ -29,6 +31,37 @@ export function healthWebPlugin(opts: HealthPageOptions): EdgeWebPlugin {
 
 const row = (label: string, value: Html | string | number, id?: string) => html`<tr${id ? html` id="${id}"` : ''}><th scope="row">${label}</th><td>${value}</td></tr>`;
 const gb = (b: number) => (Math.round(b / 1e8) / 10).toFixed(1);
+/** Fen as yuan with two decimals (500 -> 5.00): money is integer fen on the wire. */
+const yuan = (fen: number) => `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
+
+/** The subsidy rules section: a rule per row, by category then start day (as the server sends them). */
+function rulesSection(t: Translate, s: EdgeStatus, when: (iso: string) => string): Html {
+  const c = s.centreConfig;
+  let content: Html;
+  if (!c || c.version === null) content = html`<p id="rules-none">${t('health.rules.noConfig')}</p>`;
+  else {
+    const caps = (r: ConfigRule) => {
+      const parts = [
+        r.maxPerDay !== undefined ? t('health.rules.perDay', { n: r.maxPerDay }) : '',
+        r.maxMealsPerMonth !== undefined ? t('health.rules.mealsPerMonth', { n: r.maxMealsPerMonth }) : '',
+        r.maxFenPerMonth !== undefined ? t('health.rules.fenPerMonth', { yuan: yuan(r.maxFenPerMonth) }) : '',
+      ].filter(Boolean);
+      return parts.length ? parts.join(' · ') : t('health.rules.noCap');
+    };
+    const table =
+      c.rules.length === 0
+        ? html`<p id="rules-none">${t('health.rules.none')}</p>`
+        : html`<table id="rules"><thead><tr><th>${t('health.rules.category')}</th><th>${t('health.rules.meal')}</th><th>${t('health.rules.amount')}</th><th>${t('health.rules.caps')}</th><th>${t('health.rules.dates')}</th></tr></thead><tbody>
+${c.rules.map(
+  (r) => html`<tr data-rule="${r.id}"><td>${r.category}</td><td>${r.meal === 'any' ? t('health.rules.anyMeal') : t(`meal.${r.meal}`)}</td><td class="amount">${t('health.rules.yuan', { yuan: yuan(r.amountFen) })}</td><td>${caps(r)}</td><td>${r.effectiveTo === undefined ? t('health.rules.from', { from: r.effectiveFrom }) : t('health.rules.range', { from: r.effectiveFrom, to: r.effectiveTo })}</td></tr>`,
+)}
+</tbody></table>`;
+    content = html`<p id="config-version"><small>${t('health.rules.version', { version: c.version, time: c.appliedAt ? when(c.appliedAt) : '–' })}</small></p>
+${table}
+${c.skippedRules > 0 ? html`<p class="notice error" id="rules-skipped">${t('health.rules.skipped', { n: c.skippedRules })}</p>` : ''}`;
+  }
+  return html`<section class="card" id="subsidy-rules"><h2>${t('health.rules')}</h2>${content}</section>`;
+}
 
 /** The catalogue's word for a state (`health.cameraState.down`), or the state itself when it has none. */
 function known(t: Translate, prefix: string, value: string): string {
@@ -114,6 +147,7 @@ ${cameras.map(
 </table></section>
 </div>
 <section class="card"><h2>${t('health.cameras')}</h2>${cameraTable}</section>
+${rulesSection(t, s, when)}
 <div data-refresh="10"></div>`;
     return sendPage(reply, renderPage({ ...page, title: t('health.title'), body }));
   });

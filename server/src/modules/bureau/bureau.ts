@@ -9,6 +9,8 @@ import type { Logger } from '../../../../common/logger.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 import { createCentreRepository } from '../centres/centre-repository.ts';
 import { createElderRegistryRepository } from '../elders/elder-registry.ts';
+import { createSettlementAudit } from '../settlement/settlement-audit.ts';
+import { createSubsidyRuleRepository } from '../settlement/subsidy-rule-repository.ts';
 import { createBureauAudit, type BureauAudit } from './bureau-audit.ts';
 import { createBureauService, type BureauService } from './bureau-service.ts';
 import { createCentreConfigService, type CentreConfigService, type RetainedPublish } from './centre-config.ts';
@@ -39,7 +41,9 @@ export function createBureau(db: Db, opts: BureauOptions): Bureau {
   // Late-bound: the config service needs the erasures, and an ack completing one re-issues it.
   const late: { configs?: CentreConfigService } = {};
   const erasures = createErasureRepository(db, { audit, logger: opts.logger, onCompleted: (centreId) => late.configs?.changed(centreId) });
-  const configs = createCentreConfigService({ db, centres: createCentreRepository(db), decisions, erasures, clock: opts.clock, logger: opts.logger, ...(opts.publish ? { publish: opts.publish } : {}), ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) });
+  // The documents carry the subsidy rules (read only here: changes go through settlement/).
+  const rules = createSubsidyRuleRepository(db, createSettlementAudit(db));
+  const configs = createCentreConfigService({ db, centres: createCentreRepository(db), decisions, erasures, rules, clock: opts.clock, logger: opts.logger, ...(opts.publish ? { publish: opts.publish } : {}), ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) });
   late.configs = configs;
   const service = createBureauService({ db, registry: createElderRegistryRepository(db), decisions, erasures, audit, ...(opts.passive ? {} : { changed: (centreId: string) => configs.changed(centreId) }) });
   return { audit, decisions, erasures, configs, service };

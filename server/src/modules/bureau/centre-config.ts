@@ -1,21 +1,26 @@
 /**
  * Each centre's config document (common/contract.ts CentreConfigSchema) and its way down to the
  * boxes: built from the centre's settings (centres/), the bureau's decisions, the pending
- * erasures and the server's public ID-number key (elders/id-number-key.ts); issued with the next `version` whenever its content changes (server migration 010
+ * erasures, the subsidy rules in force at the centre from today on (settlement/) and the server's
+ * public ID-number key (elders/id-number-key.ts); issued with the next `version` whenever its content changes (server migration 010
  * `centre_configs`); published RETAINED, QoS 1, on `topics.config(centreId)`, so a box that
  * connects later gets the newest at once. At start every issued document is published again
  * (the embedded broker keeps retained messages in memory only).
  *
- * Changes made in this process (routes, acks) call `changed(centreId)`. Changes made by another
- * process on the same database (`mealcheck centre set`, `mealcheck erasure request`) are found by
- * a poll of a cheap stamp over the inputs, every `pollMs`.
+ * Changes made in this process (routes, acks) call `changed(centreId)`, or `changedAll()` for a
+ * change of the city-wide rules. Changes made by another process on the same database
+ * (`mealcheck centre set`, `mealcheck erasure request`, `mealcheck rule add`) are found by a poll
+ * of a cheap stamp over the inputs, every `pollMs`; the stamp holds the day too, so a rule that
+ * ended yesterday leaves the documents on the next day.
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { CONFIG_MAX_BYTES, CONTRACT_VERSION, CentreConfigSchema, topics, type CentreConfig } from '../../../../common/contract.ts';
+import { CONFIG_MAX_BYTES, CONFIG_MAX_RULES, CONFIG_RULE_VERSION, CONTRACT_VERSION, CentreConfigSchema, topics, type CentreConfig, type ConfigRule } from '../../../../common/contract.ts';
 import type { Clock } from '../../../../common/clock.ts';
 import type { Logger } from '../../../../common/logger.ts';
 import type { Db } from '../../../../common/sqlite.ts';
+import { serviceDateOf } from '../../../../common/meal-windows.ts';
 import type { CentreRepository } from '../centres/centre-repository.ts';
+import type { EffectiveRules, SubsidyRuleRepository } from '../settlement/subsidy-rule-repository.ts';
 import type { DecisionRepository } from './decision-repository.ts';
 import type { ErasureRepository } from './erasure-repository.ts';
 import { idNumberKeyOf } from '../elders/id-number-key.ts';
@@ -39,6 +44,8 @@ export interface CentreConfigService {
   refresh(centreId: string): IssuedConfig | null;
   /** Something of this centre changed: refresh it after the current transaction (setImmediate). */
   changed(centreId: string): void;
+  /** Something of every centre changed (a category or subsidy rule): refresh them all, likewise. */
+  changedAll(): void;
   /** Publishes every issued document, refreshes every centre, then polls for outside changes. */
   start(): void;
   stop(): void;
@@ -49,6 +56,8 @@ export interface CentreConfigDeps {
   centres: CentreRepository;
   decisions: DecisionRepository;
   erasures: ErasureRepository;
+  /** The subsidy rules (settlement/); none: the document's `rules` stay empty. */
+  rules?: Pick<SubsidyRuleRepository, 'effectiveRules' | 'stamp'>;
   clock: Clock;
   logger: Logger;
   /** None: documents are issued but not published (an app without a broker, e.g. route tests). */
@@ -68,8 +77,21 @@ export class ConfigTooLargeError extends Error {
   }
 }
 
+/** The rules as a box gets them: the category's name (what the boxes record) beside its code. */
+export function configRules(effective: EffectiveRules): ConfigRule[] {
+  const names = new Map(effective.categories.map((c) => [c.code, c.name]));
+  return effective.rules.map((r) => {
+    const rule: ConfigRule = { v: CONFIG_RULE_VERSION, id: r.id, code: r.category, category: names.get(r.category) ?? r.category, meal: r.meal, amountFen: r.amountFen, effectiveFrom: r.effectiveFrom };
+    if (r.maxPerDay !== null) rule.maxPerDay = r.maxPerDay;
+    if (r.maxMealsPerMonth !== null) rule.maxMealsPerMonth = r.maxMealsPerMonth;
+    if (r.maxFenPerMonth !== null) rule.maxFenPerMonth = r.maxFenPerMonth;
+    if (r.effectiveTo !== null) rule.effectiveTo = r.effectiveTo;
+    return rule;
+  });
+}
+
 export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigService {
-  const { db, centres, decisions, erasures, clock, logger } = deps;
+  const { db, centres, decisions, erasures, rules, clock, logger } = deps;
   const getStored = db.prepare<[string], { version: number; content: string; document: string }>('SELECT version, content, document FROM centre_configs WHERE centre_id = ?');
   const allStored = db.prepare<[], { centreId: string; document: string }>('SELECT centre_id AS centreId, document FROM centre_configs ORDER BY centre_id');
   const store = db.prepare<[string, number, string, string, string]>(
@@ -77,10 +99,13 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
      ON CONFLICT (centre_id) DO UPDATE SET version = excluded.version, issued_at = excluded.issued_at, content = excluded.content, document = excluded.document`,
   );
   const idKey = idNumberKeyOf(db);
-  const boxCentres = db.prepare<[], string>('SELECT centre_id FROM device_credentials UNION SELECT centre_id FROM devices').pluck();
-  const boxStamp = db.prepare<[], string>("SELECT (SELECT count(*) FROM device_credentials) || ':' || (SELECT count(*) FROM devices)").pluck();
-  const centreStamp = db.prepare<[], string>("SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM centres").pluck();
-  const stamp = () => `${centreStamp.get() ?? ''}|${decisions.stamp()}|${erasures.stamp()}|${boxStamp.get() ?? ''}`;
+  const centreStamp = db.prepare<[], string>(
+    "SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM centres) || ':' || (SELECT count(*) FROM devices) || ':' || (SELECT count(*) FROM device_credentials)",
+  ).pluck();
+  // Centres with boxes (heard from or registered): they get the rules even if nothing else was set for them.
+  const boxCentres = db.prepare<[], string>('SELECT centre_id FROM devices UNION SELECT centre_id FROM device_credentials').pluck();
+  // The UTC day: a day change rebuilds every document, and each compares its own content.
+  const stamp = () => `${centreStamp.get() ?? ''}|${decisions.stamp()}|${erasures.stamp()}|${rules?.stamp() ?? ''}|${clock.now().toISOString().slice(0, 10)}`;
 
   const build = (centreId: string): Content => {
     const c = centres.get(centreId);
@@ -89,6 +114,13 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
     if (c.updatedAt !== null) {
       content.mealWindows = c.mealWindows;
       content.timeZone = c.timeZone;
+    }
+    // The rules in force on the centre's today and those starting later: what its boxes apply next.
+    if (rules) {
+      const all = configRules(rules.effectiveRules(centreId, serviceDateOf(clock.now(), c.timeZone)));
+      // Too many rules must not hold back a deceased status or an erasure: the first go, the rest are logged.
+      if (all.length > CONFIG_MAX_RULES) logger.error({ centreId, rules: all.length, sent: CONFIG_MAX_RULES }, `config document: ${all.length} subsidy rules in force, only the first ${CONFIG_MAX_RULES} go down (end or remove old rules)`);
+      content.rules = all.slice(0, CONFIG_MAX_RULES);
     }
     content.elders = decisions.current(centreId).map((d) => (d.category !== null ? { elderId: d.elderId, status: d.status, since: d.effectiveOn, category: d.category } : { elderId: d.elderId, status: d.status, since: d.effectiveOn }));
     return content;
@@ -103,10 +135,11 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
     );
   };
 
-  const issueTx = db.transaction((centreId: string): IssuedConfig => {
+  const issueTx = db.transaction((centreId: string): IssuedConfig | null => {
     const content = build(centreId);
     const contentJson = JSON.stringify(content);
     const held = getStored.get(centreId);
+    // Every centre with a box gets a document, if only for the ID-number key its boxes seal numbers to.
     if (held && held.content === contentJson) return { document: JSON.parse(held.document) as CentreConfig, issued: false };
     const document: CentreConfig = { ...content, version: (held?.version ?? 0) + 1, issuedAt: clock.now().toISOString() };
     const json = JSON.stringify(document);
@@ -120,14 +153,14 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
 
   const refresh = (centreId: string): IssuedConfig | null => {
     const r = issueTx.immediate(centreId);
-    if (r.issued) {
-      logger.info({ centreId, version: r.document.version, elders: r.document.elders.length, erasures: r.document.erasures.length }, 'config issued');
+    if (r?.issued) {
+      logger.info({ centreId, version: r.document.version, elders: r.document.elders.length, erasures: r.document.erasures.length, rules: r.document.rules.length }, 'config issued');
       publish(centreId, JSON.stringify(r.document), r.document.version);
     }
     return r;
   };
 
-  // Every centre a box is registered or heard from gets a document (it carries the ID-number key).
+  // Every centre with a box (registered or heard from) gets a document: the rules, and the ID-number key its boxes seal numbers to.
   const candidates = (): string[] => [...new Set([...centres.list().map((c) => c.centreId), ...decisions.centres(), ...erasures.centres(), ...boxCentres.all()])].sort();
 
   const refreshAll = (): void => {
@@ -143,6 +176,7 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
   let timer: NodeJS.Timeout | undefined;
   let lastStamp = '';
   const scheduled = new Set<string>();
+  let allScheduled = false;
 
   return {
     current(centreId) {
@@ -160,6 +194,14 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
         } catch (err) {
           logger.error({ err, centreId }, 'config not issued');
         }
+      });
+    },
+    changedAll() {
+      if (allScheduled) return;
+      allScheduled = true;
+      setImmediate(() => {
+        allScheduled = false;
+        refreshAll();
       });
     },
     start() {

@@ -1,7 +1,8 @@
 /**
  * What a month's settlement is computed from, read in one pass per table for one centre or for
  * all (the city-wide summary): counted meals, voided meals, duplicate attempts and events in
- * review dated in the month, adjustments, and the registry's names and categories. Also the
+ * review dated in the month, adjustments, and the registry's names and categories (as the boxes
+ * report them, and as the bureau confirmed them: elder_decisions). Also the
  * adjustments and snapshots this module writes. No query per elder.
  */
 import type { CheckInMethod, Meal } from '../../../../common/contract.ts';
@@ -21,6 +22,16 @@ export interface RegistryEntry {
   name: string | null;
   /** As the box recorded it: a category's name (低保) or code. */
   category: string | null;
+  /** The categories the bureau confirmed (decisions with a category), oldest decision first. */
+  confirmed: ConfirmedCategory[];
+}
+
+/** A bureau decision that confirmed an elder's category (bureau/decision-repository.ts). */
+export interface ConfirmedCategory {
+  decisionId: number;
+  /** YYYY-MM-DD: the decision applies to meals served on or after it. */
+  effectiveOn: string;
+  category: string;
 }
 
 export interface Snapshot {
@@ -42,7 +53,7 @@ export interface AdjustmentInput {
 export interface SettlementRepository {
   /** The month's data per centre (only `centreId`'s when given). */
   monthData(month: string, centreId?: string): Map<string, MonthData>;
-  /** The registry per centre: elder id -> name and recorded category. */
+  /** The registry per centre: elder id -> name, recorded category and the bureau's confirmed ones. */
   registry(centreId?: string): Map<string, Map<string, RegistryEntry>>;
   addAdjustment(a: AdjustmentInput, by: string, at: Date): Adjustment;
   snapshot(centreId: string, month: string): Snapshot | undefined;
@@ -73,6 +84,10 @@ export function createSettlementRepository(db: Db): SettlementRepository {
   const insertAdjustment = db.prepare('INSERT INTO settlement_adjustments (centre_id, month, elder_id, amount_fen, reason, created_at, created_by) VALUES (@centreId, @month, @elderId, @amountFen, @reason, @createdAt, @createdBy)');
   const registry = db.prepare<{ centreId: string | null }, { centreId: string; elderId: string; name: string | null; category: string | null }>(
     'SELECT centre_id AS centreId, elder_id AS elderId, name, category FROM elder_registry WHERE @centreId IS NULL OR centre_id = @centreId',
+  );
+  const confirmed = db.prepare<{ centreId: string | null }, { centreId: string; elderId: string } & ConfirmedCategory>(
+    `SELECT centre_id AS centreId, elder_id AS elderId, id AS decisionId, effective_on AS effectiveOn, category FROM elder_decisions
+     WHERE category IS NOT NULL AND (@centreId IS NULL OR centre_id = @centreId) ORDER BY id`,
   );
   const snapshot = db.prepare<[string, string], { centreId: string; month: string; closedAt: string; totals: string; rowsHash: string }>(
     'SELECT centre_id AS centreId, month, closed_at AS closedAt, totals, rows_hash AS rowsHash FROM settlement_snapshots WHERE centre_id = ? AND month = ?',
@@ -106,7 +121,15 @@ export function createSettlementRepository(db: Db): SettlementRepository {
       for (const r of registry.iterate({ centreId: centreId ?? null })) {
         let m = out.get(r.centreId);
         if (!m) out.set(r.centreId, (m = new Map()));
-        m.set(r.elderId, { name: r.name, category: r.category });
+        m.set(r.elderId, { name: r.name, category: r.category, confirmed: [] });
+      }
+      for (const { centreId: c, elderId, ...d } of confirmed.iterate({ centreId: centreId ?? null })) {
+        let m = out.get(c);
+        if (!m) out.set(c, (m = new Map()));
+        let e = m.get(elderId);
+        // A decision on an elder no box reported (yet): the bureau's category still counts.
+        if (!e) m.set(elderId, (e = { name: null, category: null, confirmed: [] }));
+        e.confirmed.push(d);
       }
       return out;
     },
@@ -123,12 +146,15 @@ export function createSettlementRepository(db: Db): SettlementRepository {
   };
 }
 
-/** The category source settlement reads through (the lead may point it at confirmed categories). */
+/** The category source settlement reads through: the category code of an elder's meal on `date`. */
 export type CategoryOf = (centreId: string, elderId: string, date: string) => string | null;
 
 /**
- * categoryOf from the registry as the boxes report it: the elder's recorded category matched to
- * a bureau category by name (低保) or by code. No history there, so the date does not matter yet.
+ * categoryOf from the registry: the category the bureau confirmed for the elder where one applies
+ * on the meal's date (the newest decision with a category effective on or before it: a later
+ * decision, a backdated correction included, replaces an earlier one), else the category the box
+ * recorded; either matched to a bureau category by name (低保) or by code. A confirmed category
+ * that names no bureau category is null (flagged), never the box's instead: the bureau decided.
  */
 export function registryCategoryOf(registry: ReadonlyMap<string, ReadonlyMap<string, RegistryEntry>>, categories: readonly Category[]): CategoryOf {
   const byText = new Map<string, string>();
@@ -136,9 +162,12 @@ export function registryCategoryOf(registry: ReadonlyMap<string, ReadonlyMap<str
     byText.set(c.code, c.code);
     byText.set(c.name, c.code);
   }
-  return (centreId, elderId) => {
-    const text = registry.get(centreId)?.get(elderId)?.category;
+  return (centreId, elderId, date) => {
+    const entry = registry.get(centreId)?.get(elderId);
+    if (!entry) return null;
+    let applies: ConfirmedCategory | undefined;
+    for (const c of entry.confirmed) if (c.effectiveOn <= date && (!applies || c.decisionId > applies.decisionId)) applies = c;
+    const text = applies ? applies.category : entry.category;
     return text == null ? null : (byText.get(text.trim()) ?? null);
   };
 }
-

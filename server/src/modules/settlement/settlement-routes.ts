@@ -167,6 +167,8 @@ export interface SettlementRoutesOptions {
   rules: SubsidyRuleRepository;
   settlement: SettlementService;
   now: () => Date;
+  /** A category or rule changed: the centres' config documents carry them down (bureau/centre-config.ts). */
+  changed?: () => void;
 }
 
 function err(reply: FastifyReply, statusCode: 400 | 403 | 404 | 409, message: string) {
@@ -176,7 +178,7 @@ function err(reply: FastifyReply, statusCode: 400 | 403 | 404 | 409, message: st
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
-export const settlementRoutes: FastifyPluginAsync<SettlementRoutesOptions> = async (app, { rules, settlement, now }) => {
+export const settlementRoutes: FastifyPluginAsync<SettlementRoutesOptions> = async (app, { rules, settlement, now, changed }) => {
   const ruleError = (reply: FastifyReply, e: unknown) => {
     if (e instanceof RuleError) return err(reply, e.notFound ? 404 : 400, e.message);
     throw e;
@@ -193,6 +195,7 @@ export const settlementRoutes: FastifyPluginAsync<SettlementRoutesOptions> = asy
     async (request, reply) => {
       try {
         const { created, ...category } = rules.setCategory({ code: request.params.code, name: request.body.name }, actorOf(request), now());
+        changed?.();
         return { category, created };
       } catch (e) {
         return ruleError(reply, e);
@@ -211,7 +214,9 @@ export const settlementRoutes: FastifyPluginAsync<SettlementRoutesOptions> = asy
     { config: ADMIN_WRITE, schema: { description: 'Adds a rule; one overlapping another of its category for the same meal (`any` overlaps all) is a 400', body: RuleBody, response: { 201: RuleSchema, ...Errors } } },
     async (request, reply) => {
       try {
-        return reply.code(201).send(rules.addRule(request.body, actorOf(request), now()));
+        const added = rules.addRule(request.body, actorOf(request), now());
+        changed?.();
+        return reply.code(201).send(added);
       } catch (e) {
         return ruleError(reply, e);
       }
@@ -223,7 +228,9 @@ export const settlementRoutes: FastifyPluginAsync<SettlementRoutesOptions> = asy
     { config: ADMIN_WRITE, schema: { description: "Sets a rule's last day (null: open again), e.g. the day before a new amount starts", params: RuleParams, body: RuleEndBody, response: { 200: RuleSchema, ...Errors } } },
     async (request, reply) => {
       try {
-        return rules.endRule(request.params.id, request.body.effectiveTo, actorOf(request), now());
+        const ended = rules.endRule(request.params.id, request.body.effectiveTo, actorOf(request), now());
+        changed?.();
+        return ended;
       } catch (e) {
         return ruleError(reply, e);
       }
@@ -236,6 +243,7 @@ export const settlementRoutes: FastifyPluginAsync<SettlementRoutesOptions> = asy
     async (request, reply) => {
       try {
         rules.removeRule(request.params.id, actorOf(request), now());
+        changed?.();
         return { removed: request.params.id };
       } catch (e) {
         return ruleError(reply, e);
@@ -248,7 +256,7 @@ export const settlementRoutes: FastifyPluginAsync<SettlementRoutesOptions> = asy
     {
       config: READ_CENTRES,
       schema: {
-        description: "The rules a centre's boxes apply from `date` (default today, UTC) on, as sent down in its config",
+        description: "The rules a centre applies from `date` (default today, UTC) on; its config document carries these from the centre's today on",
         params: Type.Object({ centreId: Type.String({ pattern: ID_PATTERN }) }),
         querystring: Type.Object({ date: Type.Optional(Type.String({ pattern: DATE_PATTERN })) }, { additionalProperties: false }),
         response: { 200: EffectiveRulesSchema, ...Errors },

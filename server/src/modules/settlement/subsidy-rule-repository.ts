@@ -4,12 +4,14 @@
  * exactly one rule for a meal on a day, so an overlap is refused naming the rule it overlaps.
  * Every change is audited through SettlementAudit, in the change's transaction.
  */
+import { CATEGORY_CODE_PATTERN } from '../../../../common/contract.ts';
 import type { Db } from '../../../../common/sqlite.ts';
 import { dayNumber } from '../stats/stats-query.ts';
 import { RULE_MEALS, rulesOverlap, type Category, type RuleMeal, type SubsidyRule } from './settlement-calc.ts';
 import type { SettlementAudit } from './settlement-audit.ts';
 
-export const CATEGORY_CODE_PATTERN = '^[a-z0-9][a-z0-9-]{0,31}$';
+// The code's pattern is the wire contract's: the boxes get it in their config documents.
+export { CATEGORY_CODE_PATTERN };
 const codeRe = new RegExp(CATEGORY_CODE_PATTERN);
 
 /** A change refused for a reason the caller can fix: a 400 (or 404 with `notFound`). */
@@ -63,6 +65,8 @@ export interface SubsidyRuleRepository {
    * city-wide today; the centre is in the signature for when they are not.
    */
   effectiveRules(centreId: string, date: string): EffectiveRules;
+  /** Changes with every change of a category or rule, by any process (the config publisher polls it). */
+  stamp(): string;
 }
 
 type RuleRow = Omit<StoredRule, 'meal'> & { meal: string };
@@ -106,6 +110,11 @@ export function createSubsidyRuleRepository(db: Db, audit: SettlementAudit): Sub
   );
   const updateEnd = db.prepare<[string | null, number]>('UPDATE subsidy_rules SET effective_to = ? WHERE id = ?');
   const deleteRule = db.prepare<[number]>('DELETE FROM subsidy_rules WHERE id = ?');
+  // Rules have no updated_at: an end date changes in place, so the stamp covers each rule's end.
+  const stamp = db.prepare<[], string>(
+    `SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM categories) || '|' ||
+            (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || coalesce(group_concat(id || '=' || coalesce(effective_to, '-')), '') FROM subsidy_rules)`,
+  ).pluck();
 
   const overlapping = (r: Pick<SubsidyRule, 'category' | 'meal' | 'effectiveFrom' | 'effectiveTo'>, exceptId?: number) =>
     rulesOf.all(r.category).map(toRule).find((o) => o.id !== exceptId && rulesOverlap(o, r));
@@ -175,5 +184,6 @@ export function createSubsidyRuleRepository(db: Db, audit: SettlementAudit): Sub
         return rule;
       }),
     }),
+    stamp: () => stamp.get() ?? '',
   };
 }

@@ -5,10 +5,12 @@
  * broker link, the tables' own counts (meals, reviews, conflicts, voids) and the dead letters,
  * plus the process's own. Counts only: no elder, no name.
  */
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { createRegistry, cumulativeCounter, Gauge, scrape, type Registry } from '../../../../common/metrics.ts';
 import type { DeadLetterRepository } from '../meals/dead-letter-repository.ts';
 import type { IngestStats } from '../meals/mqtt-ingest.ts';
+import { GuardedErrors } from '../../schemas.ts';
 import type { StatusRepository } from './status-repository.ts';
 
 export interface ServerMetricsSources {
@@ -66,8 +68,15 @@ export function createServerMetrics(src: ServerMetricsSources): Registry {
 
 /** `GET /metrics`: for the bureau admin (the admin token, as Prometheus' `authorization` setting, or an admin's API token). */
 export const metricsRoutes: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
-  app.get('/metrics', { config: { access: { roles: ['admin'], scope: 'all' } } }, async (_request, reply) => {
-    const { contentType, body } = await scrape(registry);
-    return reply.type(contentType).send(body);
-  });
+  app.get(
+    '/metrics',
+    {
+      config: { access: { roles: ['admin'], scope: 'all' } },
+      schema: { description: "The server's figures in Prometheus text format (ingest and dead letters)", response: { 200: Type.String(), ...GuardedErrors } },
+    },
+    async (_request, reply) => {
+      const { contentType, body } = await scrape(registry);
+      return reply.type(contentType).send(body);
+    },
+  );
 };
