@@ -1,0 +1,115 @@
+/**
+ * The bureau's pages, served by the server (issue 14, item 7), zh-CN first:
+ *
+ *   GET /bureau/login                   sign-in (POST /api/v1/login from its script), `?next=` a /bureau/ page
+ *   GET /bureau/lang/:lang              the language switch (cookie), back to the page it came from
+ *   GET /bureau/                        dashboard: city totals, charts by day and centre, centres and their health
+ *   GET /bureau/assets/<file>           the stylesheet, the pages' scripts, echarts (from node_modules, no CDN)
+ *
+ * Each page is a shell the server renders (pages/layout.ts: navigation for the role, fixed
+ * texts); its script fills it from the API the way any client would. Page routes declare their
+ * roles like the API's (`page: true`): without a live session a GET is sent to the sign-in page,
+ * another role gets a 403 page. No inline script or style: the pages' CSP forbids both.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { DEFAULT_TIME_ZONE, serviceDateOf } from '../../../common/meal-windows.ts';
+import { html } from '../../../common/web/html.ts';
+import type { RouteAccess } from '../plugins/auth.ts';
+import { LANGS } from './i18n/index.ts';
+import { LANG_COOKIE, PAGE_ROLES, pageContext, renderPage, sendPage, type PageId } from './pages/layout.ts';
+
+/** The access declaration of a page: its roles (layout.ts PAGE_ROLES), sign-in redirect on 401. */
+export const pageAccess = (id: PageId): { access: RouteAccess } => ({ access: { roles: PAGE_ROLES[id], scope: 'centre', page: true } });
+
+const ASSET_TYPES: Record<string, string> = { css: 'text/css; charset=utf-8', js: 'text/javascript; charset=utf-8' };
+const ASSET_FILES = ['bureau.css', 'common.js', 'login.js', 'dashboard.js'] as const;
+
+/** The assets, read once at start: the files beside this module, and echarts' browser build. */
+function loadAssets(): Map<string, { type: string; body: Buffer }> {
+  const out = new Map<string, { type: string; body: Buffer }>();
+  for (const f of ASSET_FILES) out.set(f, { type: ASSET_TYPES[f.split('.').pop()!]!, body: readFileSync(new URL(`./pages/assets/${f}`, import.meta.url)) });
+  const echarts = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
+  out.set('echarts.min.js', { type: ASSET_TYPES.js!, body: readFileSync(echarts) });
+  return out;
+}
+
+const NextQuery = Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })), out: Type.Optional(Type.String({ maxLength: 8 })), lang: Type.Optional(Type.String({ maxLength: 8 })) });
+const LangQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 8 })) });
+
+export interface BureauPagesOptions {
+  now: () => Date;
+}
+
+export const bureauPages: FastifyPluginAsync<BureauPagesOptions> = async (app, { now }) => {
+  const assets = loadAssets();
+  /** Today and this month as the bureau's city sees them (the default time zone). */
+  const today = () => serviceDateOf(now(), DEFAULT_TIME_ZONE);
+
+  app.get<{ Params: { file: string } }>('/bureau/assets/:file', { schema: { hide: true } }, async (request, reply: FastifyReply) => {
+    const a = assets.get(request.params.file);
+    if (!a) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no asset ${request.params.file.slice(0, 64)}` });
+    return reply.type(a.type).header('cache-control', 'max-age=300').header('x-content-type-options', 'nosniff').send(a.body);
+  });
+
+  app.get<{ Params: { lang: string } }>('/bureau/lang/:lang', { schema: { hide: true } }, async (request, reply) => {
+    const lang = (LANGS as readonly string[]).includes(request.params.lang) ? request.params.lang : 'zh-CN';
+    // Back to the page it came from, when that is one of ours.
+    let back = '/bureau/';
+    const referer = request.headers.referer;
+    if (referer) {
+      try {
+        const u = new URL(referer);
+        if (u.host === request.headers.host && u.pathname.startsWith('/bureau/')) back = u.pathname + u.search.replace(/([?&])lang=[^&]*&?/, '$1').replace(/[?&]$/, '');
+      } catch {
+        // A malformed Referer: home.
+      }
+    }
+    return reply.code(303).header('set-cookie', `${LANG_COOKIE}=${lang}; Path=/bureau; SameSite=Lax; Max-Age=31536000`).header('location', back).send();
+  });
+
+  app.get<{ Querystring: Static<typeof NextQuery> }>('/bureau/login', { schema: { hide: true, querystring: NextQuery } }, async (request, reply) => {
+    const page = pageContext(request);
+    const { t } = page;
+    const body = html`<div class="narrow card">
+<h1>${t('bureau.login.title')}</h1>
+${request.query.out ? html`<p class="notice ok" id="signed-out">${t('bureau.login.signedOut')}</p>` : ''}
+<form id="login-form" autocomplete="on">
+<label for="userId">${t('bureau.login.userId')}</label><input id="userId" name="userId" autocomplete="username" required maxlength="64" autofocus>
+<label for="password">${t('bureau.login.password')}</label><input id="password" name="password" type="password" autocomplete="current-password" required maxlength="200">
+<div class="actions"><button type="submit">${t('bureau.login.submit')}</button></div>
+</form></div>`;
+    return sendPage(reply, renderPage({ ...page, title: t('bureau.login.title'), body, script: 'login', month: today().slice(0, 7) }));
+  });
+
+  app.get('/bureau', { schema: { hide: true } }, async (_request, reply) => reply.code(308).header('location', '/bureau/').send());
+
+  app.get<{ Querystring: Static<typeof LangQuery> }>('/bureau/', { config: pageAccess('dashboard'), schema: { hide: true, querystring: LangQuery } }, async (request, reply) => {
+    const page = pageContext(request);
+    const { t } = page;
+    const day = today();
+    const month = day.slice(0, 7);
+    const figures = (prefix: string) => html`<dl class="figures">
+<div><dt>${t('bureau.dashboard.meals')}</dt><dd id="${prefix}-meals">…</dd></div>
+<div><dt>${t('bureau.dashboard.elders')}</dt><dd id="${prefix}-elders">…</dd></div>
+<div><dt>${t('bureau.dashboard.amount')}</dt><dd id="${prefix}-amount">…</dd></div></dl>`;
+    const cols = ['bureau.col.centre', 'bureau.col.district', 'bureau.col.today', 'bureau.col.month', 'bureau.col.monthElders', 'bureau.col.monthAmount', 'bureau.col.devices', 'bureau.col.lastSeen', 'bureau.col.health'] as const;
+    const num = new Set<string>(['bureau.col.today', 'bureau.col.month', 'bureau.col.monthElders', 'bureau.col.monthAmount', 'bureau.col.devices']);
+    const body = html`<h1>${t('bureau.dashboard.title')}</h1>
+<section class="totals">
+<div class="card" id="today"><h2>${t('bureau.dashboard.today', { date: day })}</h2>${figures('today')}</div>
+<div class="card" id="month"><h2>${t('bureau.dashboard.month', { month })}</h2>${figures('month')}</div>
+</section>
+<section class="charts">
+<div class="card"><h2>${t('bureau.dashboard.byDay')}</h2><div class="chart" id="chart-day"></div></div>
+<div class="card"><h2>${t('bureau.dashboard.byCentre')}</h2><div class="chart" id="chart-centre"></div></div>
+</section>
+<section class="card" id="welfare" hidden><h2>${t('bureau.dashboard.welfare')}</h2><p class="hint">${t('bureau.dashboard.welfareHint')}</p>
+<div class="table-wrap"><table><thead><tr><th>${t('bureau.col.elderId')}</th><th>${t('bureau.col.name')}</th><th>${t('bureau.col.centre')}</th><th>${t('bureau.col.lastMeal')}</th><th class="num">${t('bureau.col.meals')}</th></tr></thead><tbody></tbody></table></div></section>
+<section class="card"><h2>${t('bureau.dashboard.centres')}</h2>
+<div class="table-wrap"><table id="centre-table"><thead><tr>${cols.map((c) => html`<th${num.has(c) ? html` class="num"` : ''}>${t(c)}</th>`)}</tr></thead><tbody><tr><td colspan="9">${t('ui.loading')}</td></tr></tbody></table></div></section>`;
+    return sendPage(reply, renderPage({ ...page, id: 'dashboard', title: t('bureau.nav.dashboard'), body, script: 'dashboard', charts: true, month, data: { today: day, month, monthStart: `${month}-01` } }));
+  });
+};

