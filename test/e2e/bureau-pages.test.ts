@@ -198,6 +198,54 @@ describe('bureau pages in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('marks an elder deceased from the registry: the decision is recorded and shown, and goes down to the centre', async () => {
+    page = await open();
+    await signIn(ROLE_USERS.admin, `/bureau/registry?centreId=${CENTRE_N1}`);
+    await page.waitForSelector('body[data-loaded=true]');
+    expect(await page.inputValue('#centre')).toBe(CENTRE_N1);
+    expect(await page.locator('#elders tbody tr').count()).toBe(4);
+    const row = page.locator(`#elders tr[data-elder-id="${CENTRE_N1}-e1"]`);
+    expect(await row.locator('td.status').textContent()).toBe('正常');
+    await row.locator('button.decide').click();
+    expect(await page.textContent('#d-elder')).toBe(`王秀英（${CENTRE_N1}-e1）`);
+    await page.selectOption('#d-status', 'deceased');
+    await page.fill('#d-date', '2025-03-08');
+    await page.fill('#d-reason', '家属告知已去世');
+    await page.screenshot({ path: join(SHOTS, 'bureau-registry.png'), fullPage: true });
+    await page.click('#decision-form button[type=submit]');
+    await page.waitForSelector('#notice.ok');
+    expect(await page.textContent('#notice')).toBe('已登记：王秀英 身故（2025-03-08 起）。');
+    await page.waitForSelector(`#elders tr[data-elder-id="${CENTRE_N1}-e1"][data-status=deceased]`);
+    expect(await row.locator('td.status').textContent()).toBe('身故');
+    expect(await row.locator('td').nth(5).textContent()).toBe('民政局决定');
+    // Recorded on the server as the signed-in admin, and in the centre's config document for its boxes.
+    const admin = { authorization: `Bearer ${TEST_TOKEN}` };
+    const history = (await server.app.inject({ method: 'GET', url: `/api/v1/centres/${CENTRE_N1}/elders/${CENTRE_N1}-e1/decisions`, headers: admin })).json();
+    expect(history.decisions[0]).toMatchObject({ status: 'deceased', effectiveOn: '2025-03-08', reason: '家属告知已去世', decidedBy: ROLE_USERS.admin });
+    const config = (await server.app.inject({ method: 'GET', url: `/api/v1/centres/${CENTRE_N1}/config`, headers: admin })).json();
+    expect(JSON.stringify(config.document)).toContain(`${CENTRE_N1}-e1`);
+    expect(problems).toEqual([]);
+  });
+
+  it("sends an erasure of an elder's face data to the centre's boxes and lists it as pending per box", async () => {
+    page = await open();
+    await signIn(ROLE_USERS.manager, '/bureau/erasures');
+    await page.waitForSelector('body[data-loaded=true]');
+    // The manager has one centre, and may ask for an erasure there.
+    expect(await page.locator('#centre option').allTextContents()).toEqual([`北一照料中心（${CENTRE_N1}）`]);
+    await page.selectOption('#e-elder', `${CENTRE_N1}-e2`);
+    await page.fill('#e-reason', '老人撤回同意');
+    await page.click('#erasure-form button[type=submit]');
+    await page.waitForSelector('#notice.ok');
+    const row = page.locator(`#erasures tr[data-elder-id="${CENTRE_N1}-e2"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('data-state')).toBe('pending');
+    expect(await row.locator('td').nth(0).textContent()).toContain('李桂兰');
+    expect(await row.locator('td').nth(4).textContent()).toBe(`box-${CENTRE_N1} 等待回执`);
+    await page.screenshot({ path: join(SHOTS, 'bureau-erasures.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
   it('keeps the settlement page working: signed in, printable, in the shared script', async () => {
     page = await open();
     await signIn(ROLE_USERS.admin, '/bureau/settlement/summary?month=2025-03');

@@ -95,6 +95,8 @@ const SAMPLES: Record<string, () => Sample> = {
   'GET /bureau/settlement/summary': () => ({ url: '/bureau/settlement/summary?month=2025-03' }),
   'GET /api/v1/centres/:centreId/config': () => ({ url: `/api/v1/centres/${CENTRE_N1}/config` }),
   'GET /bureau/': () => ({ url: '/bureau/' }),
+  'GET /bureau/registry': () => ({ url: '/bureau/registry' }),
+  'GET /bureau/erasures': () => ({ url: '/bureau/erasures' }),
 };
 
 const rulesRepo = () => createSubsidyRuleRepository(db, createServerAuditRepository(db));

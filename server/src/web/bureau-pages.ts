@@ -4,6 +4,8 @@
  *   GET /bureau/login                   sign-in (POST /api/v1/login from its script), `?next=` a /bureau/ page
  *   GET /bureau/lang/:lang              the language switch (cookie), back to the page it came from
  *   GET /bureau/                        dashboard: city totals, charts by day and centre, centres and their health
+ *   GET /bureau/registry[?centreId=]    a centre's elders; the admin records decisions (category, suspended, deceased, moved)
+ *   GET /bureau/erasures[?centreId=]    a centre's erasures per box; the admin or the centre's manager requests one
  *   GET /bureau/assets/<file>           the stylesheet, the pages' scripts, echarts (from node_modules, no CDN)
  *
  * Each page is a shell the server renders (pages/layout.ts: navigation for the role, fixed
@@ -16,16 +18,17 @@ import { createRequire } from 'node:module';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { DEFAULT_TIME_ZONE, serviceDateOf } from '../../../common/meal-windows.ts';
+import { ELDER_STATUSES } from '../../../common/records.ts';
 import { html } from '../../../common/web/html.ts';
 import type { RouteAccess } from '../plugins/auth.ts';
-import { LANGS } from './i18n/index.ts';
+import { LANGS, type MessageKey, type Translate } from './i18n/index.ts';
 import { LANG_COOKIE, PAGE_ROLES, pageContext, renderPage, sendPage, type PageId } from './pages/layout.ts';
 
 /** The access declaration of a page: its roles (layout.ts PAGE_ROLES), sign-in redirect on 401. */
 export const pageAccess = (id: PageId): { access: RouteAccess } => ({ access: { roles: PAGE_ROLES[id], scope: 'centre', page: true } });
 
 const ASSET_TYPES: Record<string, string> = { css: 'text/css; charset=utf-8', js: 'text/javascript; charset=utf-8' };
-const ASSET_FILES = ['bureau.css', 'common.js', 'login.js', 'dashboard.js'] as const;
+const ASSET_FILES = ['bureau.css', 'common.js', 'login.js', 'dashboard.js', 'registry.js', 'erasures.js'] as const;
 
 /** The assets, read once at start: the files beside this module, and echarts' browser build. */
 function loadAssets(): Map<string, { type: string; body: Buffer }> {
@@ -38,6 +41,7 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
 
 const NextQuery = Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })), out: Type.Optional(Type.String({ maxLength: 8 })), lang: Type.Optional(Type.String({ maxLength: 8 })) });
 const LangQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 8 })) });
+const CentreQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 8 })), centreId: Type.Optional(Type.String({ maxLength: 64 })) });
 
 export interface BureauPagesOptions {
   now: () => Date;
@@ -111,5 +115,52 @@ ${request.query.out ? html`<p class="notice ok" id="signed-out">${t('bureau.logi
 <section class="card"><h2>${t('bureau.dashboard.centres')}</h2>
 <div class="table-wrap"><table id="centre-table"><thead><tr>${cols.map((c) => html`<th${num.has(c) ? html` class="num"` : ''}>${t(c)}</th>`)}</tr></thead><tbody><tr><td colspan="9">${t('ui.loading')}</td></tr></tbody></table></div></section>`;
     return sendPage(reply, renderPage({ ...page, id: 'dashboard', title: t('bureau.nav.dashboard'), body, script: 'dashboard', charts: true, month, data: { today: day, month, monthStart: `${month}-01` } }));
+  });
+
+  const filterCentre = (t: Translate) => html`<div><label for="centre">${t('bureau.field.centre')}</label><select id="centre" name="centreId"></select></div>`;
+  const th = (t: Translate, keys: readonly MessageKey[]) => html`<thead><tr>${keys.map((k) => html`<th>${t(k)}</th>`)}</tr></thead>`;
+
+  app.get<{ Querystring: Static<typeof CentreQuery> }>('/bureau/registry', { config: pageAccess('registry'), schema: { hide: true, querystring: CentreQuery } }, async (request, reply) => {
+    const page = pageContext(request);
+    const { t } = page;
+    const day = today();
+    const admin = page.principal?.role === 'admin';
+    const decision = admin
+      ? html`<section class="card" id="decision" hidden><h2>${t('bureau.registry.decide')}: <span id="d-elder"></span></h2>
+<p class="hint">${t('bureau.registry.hint')}</p>
+<form id="decision-form"><div class="form-grid">
+<div><label for="d-status">${t('bureau.field.status')}</label><select id="d-status" name="status" required>${ELDER_STATUSES.map((s) => html`<option value="${s}">${t(`ui.status.${s}`)}</option>`)}</select></div>
+<div><label for="d-category">${t('bureau.field.category')}</label><select id="d-category" name="category"><option value="">${t('bureau.field.keepCategory')}</option></select></div>
+<div><label for="d-date">${t('bureau.field.effectiveOn')}</label><input id="d-date" name="effectiveOn" type="date" required></div>
+<div><label for="d-reason">${t('bureau.field.reason')}</label><input id="d-reason" name="reason" required maxlength="200"></div>
+</div><div class="actions"><button type="submit">${t('bureau.registry.save')}</button><button type="button" class="secondary" id="d-cancel">${t('bureau.registry.cancel')}</button></div></form></section>`
+      : '';
+    const body = html`<h1>${t('bureau.registry.title')}</h1>
+<div class="filters card">${filterCentre(t)}
+<div><label for="status">${t('bureau.field.status')}</label><select id="status"><option value="">${t('bureau.field.allStatuses')}</option>${ELDER_STATUSES.map((s) => html`<option value="${s}">${t(`ui.status.${s}`)}</option>`)}</select></div></div>
+${decision}
+<section class="card"><div class="table-wrap"><table id="elders">${th(t, ['bureau.col.elderId', 'bureau.col.name', 'bureau.col.idNumber', 'bureau.col.category', 'bureau.col.status', 'bureau.col.source', 'bureau.col.decision', 'bureau.col.actions'])}<tbody><tr><td colspan="8">${t('ui.loading')}</td></tr></tbody></table></div></section>`;
+    return sendPage(reply, renderPage({ ...page, id: 'registry', title: t('bureau.registry.title'), body, script: 'registry', month: day.slice(0, 7), data: { today: day } }));
+  });
+
+  app.get<{ Querystring: Static<typeof CentreQuery> }>('/bureau/erasures', { config: pageAccess('erasures'), schema: { hide: true, querystring: CentreQuery } }, async (request, reply) => {
+    const page = pageContext(request);
+    const { t } = page;
+    const day = today();
+    const role = page.principal?.role;
+    const request_ = role === 'admin' || role === 'manager'
+      ? html`<section class="card"><h2>${t('bureau.erasures.request')}</h2><p class="hint">${t('bureau.erasures.hint')}</p>
+<form id="erasure-form"><div class="form-grid">
+<div><label for="e-elder">${t('bureau.field.elder')}</label><select id="e-elder" name="elderId" required></select></div>
+<div><label for="e-reason">${t('bureau.field.reason')}</label><input id="e-reason" name="reason" required maxlength="200"></div>
+</div><div class="actions"><button type="submit" class="danger">${t('bureau.erasures.submit')}</button></div></form></section>`
+      : '';
+    const body = html`<h1>${t('bureau.erasures.title')}</h1>
+<div class="filters card">${filterCentre(t)}
+<div><label for="state">${t('bureau.field.state')}</label><select id="state"><option value="">${t('bureau.field.allStates')}</option><option value="pending">${t('ui.state.pending')}</option><option value="completed">${t('ui.state.completed')}</option></select></div>
+<div><button type="button" class="secondary" id="refresh">${t('bureau.refresh')}</button></div></div>
+${request_}
+<section class="card"><h2>${t('bureau.erasures.list')}</h2><div class="table-wrap"><table id="erasures">${th(t, ['bureau.field.elder', 'bureau.col.reason', 'bureau.col.requested', 'bureau.col.state', 'bureau.col.boxes'])}<tbody><tr><td colspan="5">${t('ui.loading')}</td></tr></tbody></table></div></section>`;
+    return sendPage(reply, renderPage({ ...page, id: 'erasures', title: t('bureau.erasures.title'), body, script: 'erasures', month: day.slice(0, 7), data: { today: day } }));
   });
 };
