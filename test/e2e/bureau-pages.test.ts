@@ -195,6 +195,9 @@ describe('bureau pages in Chromium', () => {
     expect(await page.textContent('#today-meals')).toBe(String(4 + 3));
     expect(await page.locator('#nav a').allTextContents()).toEqual(['概览', '结算', '老人名册', '人脸数据删除']);
     expect(await page.content()).not.toContain(CENTRE_S1);
+    const users = await page.goto(`${base}/bureau/users`);
+    expect(users!.status()).toBe(403);
+    expect(await page.textContent('h1')).toContain('无权访问');
     expect(problems).toEqual([]);
   });
 
@@ -243,6 +246,56 @@ describe('bureau pages in Chromium', () => {
     expect(await row.locator('td').nth(0).textContent()).toContain('李桂兰');
     expect(await row.locator('td').nth(4).textContent()).toBe(`box-${CENTRE_N1} 等待回执`);
     await page.screenshot({ path: join(SHOTS, 'bureau-erasures.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('lets the admin add a user and make an API token (shown once), then revoke it', async () => {
+    page = await open();
+    page.on('dialog', (d) => void d.accept());
+    await signIn(ROLE_USERS.admin, '/bureau/users');
+    await page.waitForSelector('body[data-loaded=true]');
+    await page.fill('#u-id', 'u-west');
+    await page.fill('#u-name', '西区分析员');
+    await page.selectOption('#u-role', 'analyst');
+    await page.fill('#u-password', 'a long enough password');
+    await page.fill('#u-districts', 'district-north');
+    await page.click('#user-form button[type=submit]');
+    await page.waitForSelector('#users tr[data-user-id="u-west"]');
+    expect(await page.textContent('#notice')).toBe('已添加用户 u-west。');
+    expect(await page.locator('#users tr[data-user-id="u-west"] td').nth(2).textContent()).toBe('区分析员');
+    expect(await page.locator('#users tr[data-user-id="u-west"] td').nth(3).textContent()).toBe('district-north');
+
+    await page.selectOption('#t-user', 'u-west');
+    await page.fill('#t-name', '财务系统对接');
+    await page.click('#token-form button[type=submit]');
+    await page.waitForSelector('#new-token:not([hidden])');
+    const token = (await page.textContent('#new-token .secret'))!.trim();
+    // The token works as u-west: their district only.
+    const me = await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await me.json()) as { userId: string }).userId).toBe('u-west');
+    await page.screenshot({ path: join(SHOTS, 'bureau-users.png'), fullPage: true });
+    const row = page.locator('#tokens tbody tr', { hasText: '财务系统对接' });
+    await row.locator('button.revoke').click();
+    await page.waitForFunction(() => [...(globalThis as unknown as { document: { querySelectorAll(s: string): Array<{ textContent: string }> } }).document.querySelectorAll('#tokens tbody tr')].some((tr) => tr.textContent.includes('财务系统对接') && !tr.textContent.includes('吊销')));
+    expect((await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect(problems).toEqual([]);
+  });
+
+  it("shows the auditor the server's audit log, its hash chain checked, filtered by action", async () => {
+    page = await open();
+    await signIn(ROLE_USERS.auditor, '/bureau/audit');
+    await page.waitForSelector('body[data-loaded=true]');
+    expect(await page.locator('#nav a').allTextContents()).toEqual(['概览', '结算', '老人名册', '人脸数据删除', '审计日志']);
+    expect(await page.getAttribute('#chain', 'data-ok')).toBe('true');
+    expect(await page.locator('#audit tbody tr').count()).toBeGreaterThan(3);
+    await page.screenshot({ path: join(SHOTS, 'bureau-audit.png'), fullPage: true });
+    await page.fill('#a-action', 'login');
+    await page.click('#audit-filter button[type=submit]');
+    await page.waitForFunction(() => {
+      const rows = [...(globalThis as unknown as { document: { querySelectorAll(s: string): Array<{ dataset: Record<string, string> }> } }).document.querySelectorAll('#audit tbody tr')];
+      return rows.length > 0 && rows.every((r) => r.dataset.action === 'login');
+    });
+    expect(await page.locator('#audit tbody tr', { hasText: ROLE_USERS.auditor }).count()).toBeGreaterThan(0);
     expect(problems).toEqual([]);
   });
 

@@ -97,6 +97,8 @@ const SAMPLES: Record<string, () => Sample> = {
   'GET /bureau/': () => ({ url: '/bureau/' }),
   'GET /bureau/registry': () => ({ url: '/bureau/registry' }),
   'GET /bureau/erasures': () => ({ url: '/bureau/erasures' }),
+  'GET /bureau/users': () => ({ url: '/bureau/users' }),
+  'GET /bureau/audit': () => ({ url: '/bureau/audit' }),
 };
 
 const rulesRepo = () => createSubsidyRuleRepository(db, createServerAuditRepository(db));

@@ -6,6 +6,8 @@
  *   GET /bureau/                        dashboard: city totals, charts by day and centre, centres and their health
  *   GET /bureau/registry[?centreId=]    a centre's elders; the admin records decisions (category, suspended, deceased, moved)
  *   GET /bureau/erasures[?centreId=]    a centre's erasures per box; the admin or the centre's manager requests one
+ *   GET /bureau/users                   admin: users (add, disable, enable) and API tokens (make, shown once; revoke)
+ *   GET /bureau/audit                   admin and auditor: the server's audit log and its hash chain
  *   GET /bureau/assets/<file>           the stylesheet, the pages' scripts, echarts (from node_modules, no CDN)
  *
  * Each page is a shell the server renders (pages/layout.ts: navigation for the role, fixed
@@ -19,8 +21,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { DEFAULT_TIME_ZONE, serviceDateOf } from '../../../common/meal-windows.ts';
 import { ELDER_STATUSES } from '../../../common/records.ts';
-import { html } from '../../../common/web/html.ts';
-import type { RouteAccess } from '../plugins/auth.ts';
+import { html, rawHtml, type Html } from '../../../common/web/html.ts';
+import { ROLES, type RouteAccess } from '../plugins/auth.ts';
 import { LANGS, type MessageKey, type Translate } from './i18n/index.ts';
 import { LANG_COOKIE, PAGE_ROLES, pageContext, renderPage, sendPage, type PageId } from './pages/layout.ts';
 
@@ -28,7 +30,7 @@ import { LANG_COOKIE, PAGE_ROLES, pageContext, renderPage, sendPage, type PageId
 export const pageAccess = (id: PageId): { access: RouteAccess } => ({ access: { roles: PAGE_ROLES[id], scope: 'centre', page: true } });
 
 const ASSET_TYPES: Record<string, string> = { css: 'text/css; charset=utf-8', js: 'text/javascript; charset=utf-8' };
-const ASSET_FILES = ['bureau.css', 'common.js', 'login.js', 'dashboard.js', 'registry.js', 'erasures.js'] as const;
+const ASSET_FILES = ['bureau.css', 'common.js', 'login.js', 'dashboard.js', 'registry.js', 'erasures.js', 'users.js', 'audit.js'] as const;
 
 /** The assets, read once at start: the files beside this module, and echarts' browser build. */
 function loadAssets(): Map<string, { type: string; body: Buffer }> {
@@ -162,5 +164,45 @@ ${decision}
 ${request_}
 <section class="card"><h2>${t('bureau.erasures.list')}</h2><div class="table-wrap"><table id="erasures">${th(t, ['bureau.field.elder', 'bureau.col.reason', 'bureau.col.requested', 'bureau.col.state', 'bureau.col.boxes'])}<tbody><tr><td colspan="5">${t('ui.loading')}</td></tr></tbody></table></div></section>`;
     return sendPage(reply, renderPage({ ...page, id: 'erasures', title: t('bureau.erasures.title'), body, script: 'erasures', month: day.slice(0, 7), data: { today: day } }));
+  });
+
+  app.get<{ Querystring: Static<typeof LangQuery> }>('/bureau/users', { config: pageAccess('users'), schema: { hide: true, querystring: LangQuery } }, async (request, reply) => {
+    const page = pageContext(request);
+    const { t } = page;
+    const field = (id: string, name: string, key: MessageKey, attrs: Html) => html`<div><label for="${id}">${t(key)}</label><input id="${id}" name="${name}"${attrs}></div>`;
+    const body = html`<h1>${t('bureau.users.title')}</h1>
+<section class="card"><div class="table-wrap"><table id="users">${th(t, ['bureau.col.userId', 'bureau.col.name', 'bureau.col.role', 'bureau.col.districts', 'bureau.col.centre', 'bureau.col.status', 'bureau.col.actions'])}<tbody><tr><td colspan="7">${t('ui.loading')}</td></tr></tbody></table></div></section>
+<section class="card"><h2>${t('bureau.users.add')}</h2>
+<form id="user-form" autocomplete="off"><div class="form-grid">
+${field('u-id', 'userId', 'bureau.field.userId', rawHtml(' required maxlength="64" pattern="[A-Za-z0-9][A-Za-z0-9._\\-]*"'))}
+${field('u-name', 'displayName', 'bureau.field.displayName', rawHtml(' required maxlength="100"'))}
+<div><label for="u-role">${t('bureau.field.role')}</label><select id="u-role" name="role">${ROLES.map((r) => html`<option value="${r}">${t(`bureau.role.${r}`)}</option>`)}</select></div>
+${field('u-password', 'password', 'bureau.field.password', rawHtml(' type="password" required minlength="10" maxlength="200" autocomplete="new-password"'))}
+${field('u-districts', 'districtIds', 'bureau.field.districtIds', rawHtml(' maxlength="500"'))}
+${field('u-centre', 'centreId', 'bureau.field.centreId', rawHtml(' maxlength="64"'))}
+</div><div class="actions"><button type="submit">${t('bureau.users.submitAdd')}</button></div></form></section>
+<section class="card"><h2>${t('bureau.users.tokens')}</h2>
+<div id="new-token" hidden><p class="notice ok">${t('ui.tokenMade')}</p><p class="secret"></p></div>
+<div class="table-wrap"><table id="tokens">${th(t, ['bureau.col.tokenId', 'bureau.col.userId', 'bureau.col.tokenName', 'bureau.col.created', 'bureau.col.lastUsed', 'bureau.col.revoked', 'bureau.col.actions'])}<tbody></tbody></table></div>
+<h2>${t('bureau.users.addToken')}</h2>
+<form id="token-form"><div class="form-grid">
+<div><label for="t-user">${t('bureau.field.tokenUser')}</label><select id="t-user" name="userId" required></select></div>
+${field('t-name', 'name', 'bureau.field.tokenName', rawHtml(' required maxlength="100"'))}
+</div><div class="actions"><button type="submit">${t('bureau.users.submitToken')}</button></div></form></section>`;
+    return sendPage(reply, renderPage({ ...page, id: 'users', title: t('bureau.users.title'), body, script: 'users', month: today().slice(0, 7) }));
+  });
+
+  app.get<{ Querystring: Static<typeof LangQuery> }>('/bureau/audit', { config: pageAccess('audit'), schema: { hide: true, querystring: LangQuery } }, async (request, reply) => {
+    const page = pageContext(request);
+    const { t } = page;
+    const body = html`<h1>${t('bureau.audit.title')}</h1>
+<p id="chain" class="notice" role="status"></p>
+<form id="audit-filter" class="filters card">
+<div><label for="a-action">${t('bureau.field.action')}</label><input id="a-action" name="action" maxlength="64"></div>
+<div><label for="a-user">${t('bureau.field.user')}</label><input id="a-user" name="userId" maxlength="100"></div>
+<div><button type="submit">${t('bureau.audit.filter')}</button></div></form>
+<section class="card"><div class="table-wrap"><table id="audit">${th(t, ['bureau.col.at', 'bureau.col.user', 'bureau.col.action', 'bureau.col.subject', 'bureau.col.details'])}<tbody><tr><td colspan="5">${t('ui.loading')}</td></tr></tbody></table></div>
+<div class="actions"><button type="button" class="secondary" id="prev">${t('bureau.audit.prev')}</button><button type="button" class="secondary" id="next">${t('bureau.audit.next')}</button><span id="range" class="hint"></span></div></section>`;
+    return sendPage(reply, renderPage({ ...page, id: 'audit', title: t('bureau.audit.title'), body, script: 'audit', month: today().slice(0, 7) }));
   });
 };
