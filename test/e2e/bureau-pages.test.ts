@@ -187,6 +187,43 @@ describe('bureau pages in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/bureau/login');
   });
 
+  // /stats/summary, /stats/health and /stats/welfare are being added to the server in parallel:
+  // until they are there, the page's answers for them are given here, at the browser's network,
+  // in the shape the page documents (pages/assets/dashboard.js), to check it uses them.
+  it('uses the summary, health and welfare statistics where the server has them', async () => {
+    page = await open();
+    const asked: string[] = [];
+    await page.route(/\/api\/v1\/stats\/(summary|health|welfare)/, (route) => {
+      const u = new URL(route.request().url());
+      asked.push(u.pathname + u.search);
+      const json = (body: unknown) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+      if (u.pathname.endsWith('/summary')) {
+        const today = u.searchParams.get('from') === '2025-03-10';
+        return json({ rows: [CENTRE_N1, CENTRE_N2, CENTRE_S1].map((key) => ({ key, label: key, meals: today ? 3 : 10, distinctElders: today ? 2 : 5, subsidisedMeals: 3, amountFen: today ? 1500 : 5000, voids: 0, duplicates: 1 })) });
+      }
+      if (u.pathname.endsWith('/health')) {
+        return json({ centres: [
+          { centreId: CENTRE_N1, name: '北一照料中心', devices: [{ deviceId: `box-${CENTRE_N1}`, lastSeenAt: '2025-03-10T11:00:00.000Z', online: true }], silent: true },
+          { centreId: CENTRE_N2, name: '北二照料中心', devices: [{ deviceId: `box-${CENTRE_N2}`, lastSeenAt: '2025-03-09T11:00:00.000Z', online: false }], silent: false },
+          { centreId: CENTRE_S1, name: '南一照料中心', devices: [], silent: false },
+        ] });
+      }
+      return json({ rows: [{ elderId: `${CENTRE_N2}-e3`, name: '张玉珍', centreId: CENTRE_N2, lastMealDate: '2025-03-04', meals: 9 }] });
+    });
+    await signIn(ROLE_USERS.admin);
+    await page.waitForSelector('body[data-loaded=true]');
+    expect(asked).toContain('/api/v1/stats/summary?from=2025-03-10&to=2025-03-10&groupBy=centre');
+    expect(asked).toContain('/api/v1/stats/summary?from=2025-03-01&to=2025-03-10&groupBy=centre');
+    expect(await page.textContent('#today-elders')).toBe('6');
+    expect(await page.textContent('#today-amount')).toBe('45.00');
+    const health = (id: string) => page.locator(`#centre-table tr[data-centre-id="${id}"] td`).nth(8).textContent();
+    expect([await health(CENTRE_N1), await health(CENTRE_N2), await health(CENTRE_S1)]).toEqual(['异常沉默', '设备离线', '无设备']);
+    expect(await page.locator(`#centre-table tr[data-centre-id="${CENTRE_N1}"] td`).nth(4).textContent()).toBe('5');
+    expect(await page.isVisible('#welfare')).toBe(true);
+    expect(await page.locator('#welfare tbody td').allTextContents()).toEqual([`${CENTRE_N2}-e3`, '张玉珍', '北二照料中心', '2025-03-04', '9']);
+    expect(problems).toEqual([]);
+  });
+
   it("shows a district analyst only their district's centres, and no admin pages", async () => {
     page = await open();
     await signIn(ROLE_USERS.analyst);
@@ -195,6 +232,13 @@ describe('bureau pages in Chromium', () => {
     expect(await page.textContent('#today-meals')).toBe(String(4 + 3));
     expect(await page.locator('#nav a').allTextContents()).toEqual(['概览', '结算', '老人名册', '人脸数据删除']);
     expect(await page.content()).not.toContain(CENTRE_S1);
+    // English on request, the same page and centres.
+    await Promise.all([page.waitForURL(`${base}/bureau/`), page.click('header .lang')]);
+    await page.waitForSelector('body[data-loaded=true]');
+    expect(await page.textContent('h1')).toBe('City-wide meal service');
+    expect(await page.locator('#nav a').allTextContents()).toEqual(['Overview', 'Settlement', 'Elder registry', 'Face data erasure']);
+    expect(await page.locator(`#centre-table tr[data-centre-id="${CENTRE_N1}"] td`).nth(8).textContent()).toBe('OK');
+    await page.screenshot({ path: join(SHOTS, 'bureau-dashboard-en.png') });
     const users = await page.goto(`${base}/bureau/users`);
     expect(users!.status()).toBe(403);
     expect(await page.textContent('h1')).toContain('无权访问');

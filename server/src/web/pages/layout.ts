@@ -33,9 +33,10 @@ export const PAGE_ROLES: Record<PageId, readonly Role[]> = {
   audit: ['admin', 'auditor'],
 };
 
-const NAV: Array<{ id: PageId; key: MessageKey; href: (month: string) => string }> = [
+const NAV: Array<{ id: PageId; key: MessageKey; href: (month: string, lang: Lang) => string }> = [
   { id: 'dashboard', key: 'bureau.nav.dashboard', href: () => '/bureau/' },
-  { id: 'settlement', key: 'bureau.nav.settlement', href: (month) => `/bureau/settlement/summary?month=${month}` },
+  // The settlement pages take their language from `lang=` only (their exports share the parameter).
+  { id: 'settlement', key: 'bureau.nav.settlement', href: (month, lang) => `/bureau/settlement/summary?month=${month}${lang === 'en' ? '&lang=en' : ''}` },
   { id: 'registry', key: 'bureau.nav.registry', href: () => '/bureau/registry' },
   { id: 'erasures', key: 'bureau.nav.erasures', href: () => '/bureau/erasures' },
   { id: 'users', key: 'bureau.nav.users', href: () => '/bureau/users' },
@@ -115,7 +116,7 @@ ${p.script ? html`<script src="/bureau/assets/${p.script}.js" defer></script>` :
 <body${p.id ? html` data-page="${p.id}"` : ''}>
 <header class="bar">
   <a class="app" href="/bureau/">${t('bureau.app')}</a>
-  ${nav.length ? html`<nav aria-label="${t('bureau.nav.label')}" id="nav">${nav.map((n) => html`<a href="${n.href(p.month)}" id="nav-${n.id}"${n.id === p.id ? rawHtml(' aria-current="page"') : ''}>${t(n.key)}</a>`)}</nav>` : ''}
+  ${nav.length ? html`<nav aria-label="${t('bureau.nav.label')}" id="nav">${nav.map((n) => html`<a href="${n.href(p.month, p.lang)}" id="nav-${n.id}"${n.id === p.id ? rawHtml(' aria-current="page"') : ''}>${t(n.key)}</a>`)}</nav>` : ''}
   <div class="tools">
     <a class="lang" href="/bureau/lang/${other}" lang="${other}" title="${t('bureau.lang.switch')}">${translator(other)('bureau.lang.name')}</a>
     ${principal

@@ -146,7 +146,7 @@
         b.fill(document.querySelector('#centre-table tbody'), list.map(function (x) {
           var h = health(x);
           return el('tr', { dataset: { centreId: x.c.centreId } }, [
-            el('td', null, [el('strong', null, x.c.name || x.c.centreId), el('br'), el('span', { className: 'details' }, x.c.centreId)]),
+            el('td', null, [el('a', { href: '/bureau/settlement?centreId=' + encodeURIComponent(x.c.centreId) + '&month=' + d.month + (d.lang === 'en' ? '&lang=en' : '') }, el('strong', null, x.c.name || x.c.centreId)), el('br'), el('span', { className: 'details' }, x.c.centreId)]),
             el('td', null, b.dash(x.c.districtId ? districtName[x.c.districtId] || x.c.districtId : null)),
             el('td', { className: 'num' }, String(x.today)),
             el('td', { className: 'num' }, String(x.month)),
