@@ -14,7 +14,7 @@ import { topics, type EventBatch, type ElderRecord } from '../../common/contract
 import { serverSettings } from '../../server/src/config.ts';
 import { createElderRegistryRepository } from '../../server/src/modules/elders/elder-registry.ts';
 import { startServer, type RunningServer } from '../../server/src/server.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, TABLET } from '../helpers/browser.ts';
 import { CENTRE_N1, CENTRE_N2, CENTRE_S1, PASSWORD, ROLE_USERS, seedBureau } from '../helpers/bureau-users.ts';
 import { batch, connectDevice, mealEvent, nextMessage, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
 
@@ -179,6 +179,10 @@ describe('bureau pages in Chromium', () => {
     expect(parseFloat(await page.locator('body').evaluate((b) => (globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } }).getComputedStyle(b).fontSize))).toBeGreaterThanOrEqual(18);
     expect((await page.locator('#logout').boundingBox())!.height).toBeGreaterThanOrEqual(44);
     await page.screenshot({ path: join(SHOTS, 'bureau-dashboard.png'), fullPage: true });
+    // On a 1024 px tablet the page does not scroll sideways (wide tables scroll in their card).
+    await page.setViewportSize(TABLET);
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(TABLET.width);
     expect(problems).toEqual([]);
 
     await Promise.all([page.waitForURL((u) => u.pathname === '/bureau/login'), page.click('#logout')]);
@@ -251,6 +255,7 @@ describe('bureau pages in Chromium', () => {
     await page.waitForSelector('body[data-loaded=true]');
     expect(await page.inputValue('#centre')).toBe(CENTRE_N1);
     expect(await page.locator('#elders tbody tr').count()).toBe(4);
+    expect(await page.textContent('#elder-count')).toBe('共 4 位老人，显示 4 位');
     const row = page.locator(`#elders tr[data-elder-id="${CENTRE_N1}-e1"]`);
     expect(await row.locator('td.status').textContent()).toBe('正常');
     await row.locator('button.decide').click();

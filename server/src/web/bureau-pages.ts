@@ -109,8 +109,8 @@ ${request.query.out ? html`<p class="notice ok" id="signed-out">${t('bureau.logi
 <div class="card" id="month"><h2>${t('bureau.dashboard.month', { month })}</h2>${figures('month')}</div>
 </section>
 <section class="charts">
-<div class="card"><h2>${t('bureau.dashboard.byDay')}</h2><div class="chart" id="chart-day"></div></div>
-<div class="card"><h2>${t('bureau.dashboard.byCentre')}</h2><div class="chart" id="chart-centre"></div></div>
+<div class="card"><h2 id="chart-day-title">${t('bureau.dashboard.byDay')}</h2><div class="chart" id="chart-day" role="img" aria-labelledby="chart-day-title"></div></div>
+<div class="card"><h2 id="chart-centre-title">${t('bureau.dashboard.byCentre')}</h2><div class="chart" id="chart-centre" role="img" aria-labelledby="chart-centre-title"></div></div>
 </section>
 <section class="card" id="welfare" hidden><h2>${t('bureau.dashboard.welfare')}</h2><p class="hint">${t('bureau.dashboard.welfareHint')}</p>
 <div class="table-wrap"><table><thead><tr><th>${t('bureau.col.elderId')}</th><th>${t('bureau.col.name')}</th><th>${t('bureau.col.centre')}</th><th>${t('bureau.col.lastMeal')}</th><th class="num">${t('bureau.col.meals')}</th></tr></thead><tbody></tbody></table></div></section>
@@ -141,7 +141,7 @@ ${request.query.out ? html`<p class="notice ok" id="signed-out">${t('bureau.logi
 <div class="filters card">${filterCentre(t)}
 <div><label for="status">${t('bureau.field.status')}</label><select id="status"><option value="">${t('bureau.field.allStatuses')}</option>${ELDER_STATUSES.map((s) => html`<option value="${s}">${t(`ui.status.${s}`)}</option>`)}</select></div></div>
 ${decision}
-<section class="card"><div class="table-wrap"><table id="elders">${th(t, ['bureau.col.elderId', 'bureau.col.name', 'bureau.col.idNumber', 'bureau.col.category', 'bureau.col.status', 'bureau.col.source', 'bureau.col.decision', 'bureau.col.actions'])}<tbody><tr><td colspan="8">${t('ui.loading')}</td></tr></tbody></table></div></section>`;
+<section class="card"><p id="elder-count" class="hint"></p><div class="table-wrap"><table id="elders">${th(t, ['bureau.col.elderId', 'bureau.col.name', 'bureau.col.idNumber', 'bureau.col.category', 'bureau.col.status', 'bureau.col.source', 'bureau.col.decision', 'bureau.col.actions'])}<tbody><tr><td colspan="8">${t('ui.loading')}</td></tr></tbody></table></div></section>`;
     return sendPage(reply, renderPage({ ...page, id: 'registry', title: t('bureau.registry.title'), body, script: 'registry', month: day.slice(0, 7), data: { today: day } }));
   });
 

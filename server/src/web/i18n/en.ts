@@ -193,6 +193,7 @@ export const en: Record<MessageKey, string> = {
   'ui.userAdded': 'User {userId} added.',
   'ui.tokenMade': 'The new token (shown this once: keep it safe):',
   'ui.decide': 'Decide',
+  'ui.elderCount': '{total} elders, {shown} shown',
   'ui.disable': 'Disable',
   'ui.enable': 'Enable',
   'ui.disabled': 'disabled',

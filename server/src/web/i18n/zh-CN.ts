@@ -198,6 +198,7 @@ export const zhCN = {
   'ui.userAdded': '已添加用户 {userId}。',
   'ui.tokenMade': '新令牌（只显示这一次，请妥善保存）：',
   'ui.decide': '登记决定',
+  'ui.elderCount': '共 {total} 位老人，显示 {shown} 位',
   'ui.disable': '停用',
   'ui.enable': '启用',
   'ui.disabled': '已停用',

@@ -35,6 +35,7 @@
           el('td', null, canDecide ? el('button', { type: 'button', className: 'small secondary decide', dataset: { elderId: e.elderId, name: e.name || e.elderId, category: e.category || '' } }, b.t('ui.decide')) : null),
         ]);
       }), 8);
+      document.getElementById('elder-count').textContent = b.t('ui.elderCount', { total: r.total, shown: r.elders.length });
       document.body.dataset.loaded = 'true';
     }).catch(b.failed);
   }
