@@ -191,9 +191,9 @@ describe('bureau pages in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/bureau/login');
   });
 
-  // /stats/summary, /stats/health and /stats/welfare are being added to the server in parallel:
-  // until they are there, the page's answers for them are given here, at the browser's network,
-  // in the shape the page documents (pages/assets/dashboard.js), to check it uses them.
+  // /stats/summary, /stats/health and /stats/welfare are being added to the server in parallel
+  // (branch wt-stats): until they are here, their answers are given at the browser's network, in
+  // the shape those routes' schemas give them, to check the page uses them.
   it('uses the summary, health and welfare statistics where the server has them', async () => {
     page = await open();
     const asked: string[] = [];
@@ -203,22 +203,26 @@ describe('bureau pages in Chromium', () => {
       const json = (body: unknown) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
       if (u.pathname.endsWith('/summary')) {
         const today = u.searchParams.get('from') === '2025-03-10';
-        return json({ rows: [CENTRE_N1, CENTRE_N2, CENTRE_S1].map((key) => ({ key, label: key, meals: today ? 3 : 10, distinctElders: today ? 2 : 5, subsidisedMeals: 3, amountFen: today ? 1500 : 5000, voids: 0, duplicates: 1 })) });
+        const figures = { meals: today ? 3 : 10, distinctElders: today ? 2 : 5, subsidisedMeals: 3, amountFen: today ? 1500 : 5000, voids: 0, duplicates: 1 };
+        const rows = [CENTRE_N1, CENTRE_N2, CENTRE_S1].map((key) => ({ key, label: key, ...figures }));
+        // totals as the route gives them: distinct elders city-wide (one elder ate at two centres today).
+        return json({ rows, totals: { ...figures, meals: figures.meals * 3, distinctElders: figures.distinctElders * 3 - (today ? 1 : 0), amountFen: figures.amountFen * 3 } });
       }
       if (u.pathname.endsWith('/health')) {
-        return json({ centres: [
-          { centreId: CENTRE_N1, name: '北一照料中心', devices: [{ deviceId: `box-${CENTRE_N1}`, lastSeenAt: '2025-03-10T11:00:00.000Z', online: true }], silent: true },
-          { centreId: CENTRE_N2, name: '北二照料中心', devices: [{ deviceId: `box-${CENTRE_N2}`, lastSeenAt: '2025-03-09T11:00:00.000Z', online: false }], silent: false },
-          { centreId: CENTRE_S1, name: '南一照料中心', devices: [], silent: false },
+        const box = (centreId: string, lastSeen: string, online: boolean) => ({ deviceId: `box-${centreId}`, status: online ? 'online' : 'offline', statusAt: lastSeen, lastSeen, online });
+        return json({ at: NOW.toISOString(), offlineAfterMinutes: 10, silentGraceMinutes: 30, centres: [
+          { centreId: CENTRE_N1, name: '北一照料中心', boxes: [box(CENTRE_N1, '2025-03-10T11:00:00.000Z', true)], boxesOnline: 1, boxesOffline: 0, meals: [], offline: false, silent: true },
+          { centreId: CENTRE_N2, name: '北二照料中心', boxes: [box(CENTRE_N2, '2025-03-09T11:00:00.000Z', false)], boxesOnline: 0, boxesOffline: 1, meals: [], offline: true, silent: false },
+          { centreId: CENTRE_S1, name: '南一照料中心', boxes: [], boxesOnline: 0, boxesOffline: 0, meals: [], offline: false, silent: false },
         ] });
       }
-      return json({ rows: [{ elderId: `${CENTRE_N2}-e3`, name: '张玉珍', centreId: CENTRE_N2, lastMealDate: '2025-03-04', meals: 9 }] });
+      return json({ at: NOW.toISOString(), minMeals: 8, absentDays: 3, windowDays: 28, elders: [{ centreId: CENTRE_N2, centreName: '北二照料中心', elderId: `${CENTRE_N2}-e3`, name: '张玉珍', lastMealDate: '2025-03-04', daysAbsent: 6, mealsInWindow: 9 }], total: 1 });
     });
     await signIn(ROLE_USERS.admin);
     await page.waitForSelector('body[data-loaded=true]');
     expect(asked).toContain('/api/v1/stats/summary?from=2025-03-10&to=2025-03-10&groupBy=centre');
     expect(asked).toContain('/api/v1/stats/summary?from=2025-03-01&to=2025-03-10&groupBy=centre');
-    expect(await page.textContent('#today-elders')).toBe('6');
+    expect(await page.textContent('#today-elders')).toBe('5');
     expect(await page.textContent('#today-amount')).toBe('45.00');
     const health = (id: string) => page.locator(`#centre-table tr[data-centre-id="${id}"] td`).nth(8).textContent();
     expect([await health(CENTRE_N1), await health(CENTRE_N2), await health(CENTRE_S1)]).toEqual(['异常沉默', '设备离线', '无设备']);

@@ -7,8 +7,10 @@
 //   GET /centres, /districts, /devices                 names, districts, boxes' status
 //   optional, each part hidden or falling back when the route answers 404 (or 400):
 //   GET /stats/summary?from=&to=&groupBy=centre|day    {rows: [{key, label, meals, distinctElders, subsidisedMeals, amountFen, voids, duplicates}], totals?}
-//   GET /stats/health                                  {centres: [{centreId, name, devices: [{deviceId, lastSeenAt, online}], silent}]}
-//   GET /stats/welfare                                 {rows: [{elderId, name, centreId, lastMealDate, meals}]}
+//   GET /stats/health                                  {centres: [{centreId, name, boxes: [{deviceId, lastSeen, online}], silent}]}
+//                                                      (also read: devices: [{deviceId, lastSeenAt, online}])
+//   GET /stats/welfare                                 {elders: [{elderId, name, centreId, centreName, lastMealDate, mealsInWindow}]}
+//                                                      (also read: rows, meals)
 (function () {
   'use strict';
   var b = window.bureau;
@@ -109,9 +111,10 @@
             var rr = row[h.centreId];
             if (!rr) return;
             rr.silent = !!h.silent;
-            (h.devices || []).forEach(function (x) {
+            (h.boxes || h.devices || []).forEach(function (x) {
+              var seen = x.lastSeen || x.lastSeenAt;
               rr.devices++; if (x.online) rr.online++; else rr.offline++;
-              if (x.lastSeenAt && (!rr.lastSeen || x.lastSeenAt > rr.lastSeen)) rr.lastSeen = x.lastSeenAt;
+              if (seen && (!rr.lastSeen || seen > rr.lastSeen)) rr.lastSeen = seen;
             });
           });
         } else {
@@ -164,7 +167,8 @@
           var names = {};
           centres.forEach(function (c) { names[c.centreId] = c.name || c.centreId; });
           b.fill(w.querySelector('tbody'), welfare.map(function (x) {
-            return el('tr', null, [el('td', null, x.elderId), el('td', null, b.dash(x.name)), el('td', null, names[x.centreId] || x.centreId), el('td', null, b.dash(x.lastMealDate)), el('td', { className: 'num' }, String(x.meals))]);
+            var meals = typeof x.mealsInWindow === 'number' ? x.mealsInWindow : x.meals;
+            return el('tr', null, [el('td', null, x.elderId), el('td', null, b.dash(x.name)), el('td', null, x.centreName || names[x.centreId] || x.centreId), el('td', null, b.dash(x.lastMealDate)), el('td', { className: 'num' }, b.dash(meals))]);
           }), 5);
         }
         document.body.dataset.loaded = 'true';
