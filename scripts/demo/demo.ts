@@ -6,6 +6,7 @@
  * API, records a meal by hand and a delivered meal and voids one face check-in, and prints the
  * server's statistics table (meals and voided).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { idNumberCheckChar } from '../../common/id-card.ts';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,8 @@ const ELDERS = 8;
 const STRANGERS = 3;
 /** The demo's staff login, printed for a new user to try the staff pages with; its registrations and consents are recorded by it too. */
 const DEMO_STAFF = { staffId: 'DEMO01', name: '演示员', pin: '246810' };
+/** The demo's bureau login (an admin, so every bureau page shows); its password is new each run and printed. */
+const DEMO_BUREAU_USER = { userId: 'demo-bureau', displayName: '演示管理员', role: 'admin' } as const;
 /**
  * The demo's subsidy rules (fen per meal, any meal, no caps): its elders are 低保 and 高龄 in
  * turn, so the month's settlement is their meals times these amounts.
@@ -298,7 +301,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
         `${summary.meals} meals counted by the server (${summary.checkIns} + ${summary.manual} + ${summary.delivery} - ${summary.voided}), ${summary.unknown} faces not recognised.`,
     );
     if (!once) {
+      // A bureau user of the demo's own server, to try the bureau pages with (POST /api/v1/users, as an admin would).
+      const password = randomBytes(9).toString('base64url');
+      await admin('POST', '/users', { ...DEMO_BUREAU_USER, password });
       out(`\nstill serving: GET ${server.httpUrl}/api/v1/stats/meals (Authorization: Bearer ${server.token})`);
+      out(`bureau pages:  ${server.httpUrl}/bureau/  (log in as ${DEMO_BUREAU_USER.userId}, password ${password}; the dashboard, registry, erasures, users, audit, settlement)`);
       out(`edge status:   GET ${e.statusUrl}/api/v1/status`);
       out(`staff pages:   ${e.staffUrl}  (log in as ${DEMO_STAFF.staffId}, PIN ${DEMO_STAFF.pin}; today's list: ${e.staffUrl}today, a meal by hand: ${e.staffUrl}meals)`);
       out(`kiosk page:    ${e.kioskUrl}`);

@@ -22,6 +22,7 @@ import { settlementRoutes } from './modules/settlement/settlement-routes.ts';
 import { createSettlementService } from './modules/settlement/settlement-service.ts';
 import { createSubsidyRuleRepository } from './modules/settlement/subsidy-rule-repository.ts';
 import { settlementPages } from './web/settlement-page.ts';
+import { bureauPages } from './web/bureau-pages.ts';
 import { createReconciliationRepository } from './modules/reconciliation/reconciliation-repository.ts';
 import { reconciliationRoutes } from './modules/reconciliation/reconciliation-routes.ts';
 import { createStatsRepository } from './modules/stats/stats-repository.ts';
@@ -144,6 +145,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
   // The printable settlement pages: signed in (page session or bearer token) like the API.
   await app.register(featureTag('settlement', settlementPages), { settlement, now });
+  // The bureau's pages (dashboard, registry, erasures, users, audit) and the sign-in page.
+  await app.register(featureTag('pages', bureauPages), { now });
   const registry = opts.metrics;
   if (registry) {
     await app.register(featureTag('status', metricsRoutes), { registry });

@@ -38,6 +38,11 @@ export interface RouteAccess {
   roles: readonly Role[];
   /** `centre`: filter to the caller's centres (visibleCentres); `all`: the data is bureau-wide. */
   scope: 'all' | 'centre';
+  /**
+   * A page for a browser (server/src/web/): a GET without a live session is sent to the sign-in
+   * page (303 to PAGE_LOGIN with `next`) instead of a 401, and a 403 is a short HTML page.
+   */
+  page?: boolean;
 }
 /** Sign-in itself, and nothing else: no credentials needed. */
 export interface PublicAccess {
@@ -184,8 +189,22 @@ function crossSite(request: FastifyRequest): boolean {
   }
 }
 
+/** Where a page request without a live session is sent (server/src/web/bureau-pages.ts). */
+export const PAGE_LOGIN = '/bureau/login';
+
 const STATUS_ERROR: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden' };
 function refuse(reply: FastifyReply, status: 401 | 403, message: string) {
+  const request = reply.request;
+  const access = request.routeOptions.config?.access;
+  if (access && !('public' in access) && access.page && (request.method === 'GET' || request.method === 'HEAD')) {
+    if (status === 401) return reply.code(303).header('location', `${PAGE_LOGIN}?next=${encodeURIComponent(request.url)}`).header('cache-control', 'no-store').send();
+    const text = message.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+    return reply
+      .code(403)
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+      .send(`<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>403</title><h1>无权访问 · Forbidden</h1><p>${text}</p><p><a href="/bureau/">返回首页 · Home</a></p></html>`);
+  }
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="mealcheck"');
   return reply.code(status).send({ statusCode: status, error: STATUS_ERROR[status], message });
 }

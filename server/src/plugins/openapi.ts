@@ -36,6 +36,7 @@ export const TAGS = {
   stats: { name: 'stats', description: 'Meal statistics, reviews, conflicts and voids' },
   reconciliation: { name: 'reconciliation', description: "The boxes' daily counts against the server's" },
   status: { name: 'status', description: 'Health, status of the boxes, dead letters and Prometheus metrics' },
+  pages: { name: 'pages', description: "The bureau's pages (HTML, zh-CN first); a browser without a session is sent to /bureau/login" },
   docs: { name: 'docs', description: 'This document' },
 } as const;
 export type Tag = keyof typeof TAGS;

@@ -1,5 +1,5 @@
 /**
- * The printable settlement pages, rendered on the server (no CDN, no script but the print button): a centre's month
+ * The printable settlement pages, rendered on the server (no CDN; the one script, the bureau pages' common.js, runs the print button): a centre's month
  * (`/bureau/settlement?centreId=&month=`) and the city-wide summary
  * (`/bureau/settlement/summary?month=`). zh-CN by default, `lang=en`. The same service and
  * table as the exports, so the page, the CSV and the XLSX cannot disagree. Print CSS: A4
@@ -36,7 +36,7 @@ function tableHtml(table: Table): Html {
 }
 
 function page(lang: Lang, title: string, body: Html): string {
-  return `<!doctype html>${html`<html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title><style>${rawHtml(CSS)}</style></head><body>${body}</body></html>`}`;
+  return `<!doctype html>${html`<html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title><style>${rawHtml(CSS)}</style><script src="/bureau/assets/common.js" defer></script></head><body>${body}</body></html>`}`;
 }
 
 function statusLine(t: Translate, status: 'open' | 'closed', closedAt: string | null): string {
@@ -56,6 +56,8 @@ function details(r: SettlementReport, t: Translate): Html {
 const Lang = Type.Optional(Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]));
 const CentreQuery = Type.Object({ centreId: Type.String({ pattern: ID_PATTERN }), month: Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$' }), lang: Lang }, { additionalProperties: false });
 const SummaryQuery = Type.Object({ month: Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$' }), lang: Lang }, { additionalProperties: false });
+/** Like the API's READ_CENTRES, as a page: a browser without a session is sent to sign in. */
+const PAGE_READ_CENTRES = { access: { ...READ_CENTRES.access, page: true } };
 const PageErrors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 500: ErrorSchema } as const;
 
 export interface SettlementPageOptions {
@@ -66,7 +68,7 @@ export interface SettlementPageOptions {
 export const settlementPages: FastifyPluginAsync<SettlementPageOptions> = async (app, { settlement, now }) => {
   app.get<{ Querystring: Static<typeof CentreQuery> }>(
     '/bureau/settlement',
-    { config: READ_CENTRES, schema: { description: "A centre's monthly settlement as a printable page", querystring: CentreQuery, response: { 200: Type.String(), ...PageErrors } } },
+    { config: PAGE_READ_CENTRES, schema: { description: "A centre's monthly settlement as a printable page", querystring: CentreQuery, response: { 200: Type.String(), ...PageErrors } } },
     async (request, reply) => {
       const { centreId, month, lang = 'zh-CN' } = request.query;
       if (!canSeeCentre(request, centreId)) return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: `centre ${centreId} is not yours` });
@@ -74,7 +76,7 @@ export const settlementPages: FastifyPluginAsync<SettlementPageOptions> = async 
       const r = settlement.report(centreId, month);
       const table = settlementTable(r, t);
       const snap = r.snapshot && !r.snapshot.matches ? html`<p class="warn">${t('settlement.snapshot.changed', { total: yuan(r.snapshot.totals.totalFen) })}</p>` : r.snapshot ? html`<p>${t('settlement.snapshot.same')}</p>` : '';
-      const body = html`<p class="no-print"><button onclick="window.print()">${t('settlement.print')}</button></p>
+      const body = html`<p class="no-print"><a href="/bureau/">${t('bureau.nav.dashboard')}</a> <button type="button" data-print>${t('settlement.print')}</button></p>
         <h1>${table.title}</h1><p class="meta">${statusLine(t, r.status, r.closedAt)} · ${t('settlement.generated', { at: now().toISOString() })}</p>${snap}
         ${tableHtml(table)}${details(r, t)}`;
       return reply.type('text/html; charset=utf-8').send(page(lang, table.title, body));
@@ -83,13 +85,13 @@ export const settlementPages: FastifyPluginAsync<SettlementPageOptions> = async 
 
   app.get<{ Querystring: Static<typeof SummaryQuery> }>(
     '/bureau/settlement/summary',
-    { config: READ_CENTRES, schema: { description: "The month's totals per centre as a printable page", querystring: SummaryQuery, response: { 200: Type.String(), ...PageErrors } } },
+    { config: PAGE_READ_CENTRES, schema: { description: "The month's totals per centre as a printable page", querystring: SummaryQuery, response: { 200: Type.String(), ...PageErrors } } },
     async (request, reply) => {
       const { month, lang = 'zh-CN' } = request.query;
       const t = translator(lang);
       const s = settlement.summary(month, visibleCentres(request));
       const table = summaryTable(s, t);
-      const body = html`<p class="no-print"><button onclick="window.print()">${t('settlement.print')}</button></p>
+      const body = html`<p class="no-print"><a href="/bureau/">${t('bureau.nav.dashboard')}</a> <button type="button" data-print>${t('settlement.print')}</button></p>
         <h1>${table.title}</h1><p class="meta">${statusLine(t, s.status, s.closedAt)} · ${t('settlement.generated', { at: now().toISOString() })}</p>${tableHtml(table)}`;
       return reply.type('text/html; charset=utf-8').send(page(lang, table.title, body));
     },
