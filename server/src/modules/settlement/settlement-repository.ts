@@ -48,6 +48,8 @@ export interface SettlementRepository {
   snapshot(centreId: string, month: string): Snapshot | undefined;
   /** Keeps the first snapshot of a centre-month: a month closes once. */
   saveSnapshot(s: Snapshot): boolean;
+  /** Duplicate attempts dated `from`..`to` (only `centreId`'s when given), one row each. */
+  duplicateSlots(from: string, to: string, centreId?: string): Array<{ centreId: string; elderId: string; serviceDate: string; meal: Meal; method: CheckInMethod }>;
   /** Centres with anything dated in the month (meals, voids, duplicates, reviews, adjustments). */
   centresOf(month: string): string[];
 }
@@ -66,6 +68,9 @@ export function createSettlementRepository(db: Db): SettlementRepository {
   const meals = db.prepare<P, MealSqlRow>(`SELECT ${mealCols} FROM meals WHERE ${where}`);
   const voided = db.prepare<P, MealSqlRow>(`SELECT ${mealCols} FROM voided_meals WHERE ${where}`);
   const duplicates = db.prepare<P, { centreId: string; elderId: string; n: number }>(`SELECT centre_id AS centreId, elder_id AS elderId, count(*) AS n FROM duplicate_attempts WHERE ${where} GROUP BY centre_id, elder_id`);
+  const duplicateSlots = db.prepare<P, { centreId: string; elderId: string; serviceDate: string; meal: Meal; method: CheckInMethod }>(
+    `SELECT centre_id AS centreId, elder_id AS elderId, service_date AS serviceDate, meal, method FROM duplicate_attempts WHERE ${where}`,
+  );
   const reviews = db.prepare<P, { centreId: string; elderId: string; n: number }>(`SELECT centre_id AS centreId, elder_id AS elderId, count(*) AS n FROM event_reviews WHERE ${where} GROUP BY centre_id, elder_id`);
   const adjCols = 'id, centre_id AS centreId, month, elder_id AS elderId, amount_fen AS amountFen, reason, created_at AS createdAt, created_by AS createdBy';
   const adjustments = db.prepare<{ month: string; centreId: string | null }, Adjustment>(`SELECT ${adjCols} FROM settlement_adjustments WHERE month = @month AND (@centreId IS NULL OR centre_id = @centreId) ORDER BY id`);
@@ -119,6 +124,7 @@ export function createSettlementRepository(db: Db): SettlementRepository {
       return s ? { ...s, totals: JSON.parse(s.totals) as SettlementTotals } : undefined;
     },
     saveSnapshot: (s) => insertSnapshot.run(s.centreId, s.month, s.closedAt, JSON.stringify(s.totals), s.rowsHash).changes === 1,
+    duplicateSlots: (from, to, centreId) => duplicateSlots.all({ from, to, centreId: centreId ?? null }),
     centresOf: (month) => centres.all({ ...range(month), centreId: null, month }),
   };
 }
