@@ -161,8 +161,9 @@ function compareKeys(group: SummaryGroup): (a: string | null, b: string | null) 
 }
 
 /**
- * Folds facts into a summary. `facts(from, to, visit)` hands over the facts of a period (the
- * caller reads them already filtered to the caller's centres and the query's filters).
+ * Folds facts into a summary. `facts(from, to, visit)` hands over the facts dated `from`..`to`
+ * (asked once, for the previous period and this one together), already filtered to the caller's
+ * centres and the query's filters.
  */
 export function summarise(query: SummaryQuery, labels: SummaryLabels, facts: (from: string, to: string, visit: (f: MealFact) => void) => void): Summary {
   const { from, to, groupBy } = query;
@@ -195,13 +196,15 @@ export function summarise(query: SummaryQuery, labels: SummaryLabels, facts: (fr
     return r;
   };
   const total = { now: new Acc(), before: new Acc() };
-  facts(from, to, (f) => {
-    rowOf(keyOf(f, 0)).now.add(f);
-    total.now.add(f);
-  });
-  facts(prev.from, prev.to, (f) => {
-    rowOf(keyOf(f, prev.days)).before.add(f);
-    total.before.add(f);
+  // One pass over both periods: a month they share is settled once.
+  facts(prev.from, to, (f) => {
+    if (f.serviceDate >= from) {
+      rowOf(keyOf(f, 0)).now.add(f);
+      total.now.add(f);
+    } else {
+      rowOf(keyOf(f, prev.days)).before.add(f);
+      total.before.add(f);
+    }
   });
   const label = (key: string | null): string | null => {
     if (key === null) return null;
