@@ -140,9 +140,11 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
 
   /** Settlements of the month per centre, every table read once (for one centre or all). */
   function compute(month: string, centreId?: string, observer?: Observer): Map<string, Settlement> {
-    const data = repo.monthData(month, centreId);
+    // Only the observer's centres are read (a district analyst's statistics), or only centreId's.
+    const read = centreId ?? (observer?.only ? [...observer.only] : undefined);
+    const data = repo.monthData(month, read);
     if (centreId !== undefined && !data.has(centreId)) data.set(centreId, EMPTY);
-    const registry = repo.registry(centreId);
+    const registry = repo.registry(read);
     const categories = rules.categories();
     const categoryOf = categorySource(registry, categories);
     const known = new Set(categories.map((c) => c.code));
@@ -239,10 +241,10 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
     facts(from, to, centres, visit) {
       const only = centres === 'all' ? undefined : new Set(centres);
       const inRange = (date: string) => date >= from && date <= to;
-      const single = only?.size === 1 ? [...only][0] : undefined;
+      const list = only ? [...only] : undefined;
       for (const month of monthsBetween(from, to)) {
         let lookup: (centreId: string, elderId: string, date: string) => string | null = () => null;
-        compute(month, single, {
+        compute(month, undefined, {
           ...(only ? { only } : {}),
           onMeal: (centreId, m, o) => {
             if (inRange(m.serviceDate)) visit({ kind: 'meal', centreId, elderId: m.elderId, serviceDate: m.serviceDate, meal: m.meal, method: m.method, category: o.category, amountFen: o.amountFen, subsidised: o.reason === null });
@@ -254,8 +256,7 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
         });
         const lo = month === from.slice(0, 7) ? from : `${month}-01`;
         const hi = month === to.slice(0, 7) ? to : `${month}-31`;
-        for (const d of repo.duplicateSlots(lo, hi, single)) {
-          if (only && !only.has(d.centreId)) continue;
+        for (const d of repo.duplicateSlots(lo, hi, list)) {
           visit({ kind: 'duplicate', ...d, category: lookup(d.centreId, d.elderId, d.serviceDate), amountFen: 0, subsidised: false });
         }
       }
