@@ -12,6 +12,7 @@ import type { ElderRecord, VoidRecord } from '../../common/records.ts';
 import type { Db } from '../../common/sqlite.ts';
 import { buildApp } from '../../server/src/app.ts';
 import { createCentreRepository } from '../../server/src/modules/centres/centre-repository.ts';
+import { createDecisionRepository } from '../../server/src/modules/bureau/decision-repository.ts';
 import { createDistrictRepository } from '../../server/src/modules/centres/district-repository.ts';
 import { createElderRegistryRepository } from '../../server/src/modules/elders/elder-registry.ts';
 import { createDeviceRepository } from '../../server/src/modules/meals/device-repository.ts';
@@ -212,7 +213,7 @@ describe('GET /stats/health', () => {
 describe('GET /stats/welfare', () => {
   const NOW = new Date('2025-03-10T06:00:00.000Z');
 
-  it('lists regulars not seen for the days set, except those whose absence is explained or who eat elsewhere', async () => {
+  it('lists regulars not seen for the days set, except those whose absence is explained (by the box or the bureau) or who eat elsewhere', async () => {
     createCentreRepository(db).set('c1', { name: '一中心' }, NOW);
     registerElder('R1', '王秀英', undefined);
     registerElder('R2', '李建国', undefined, 'c1', 'deceased');
@@ -221,6 +222,10 @@ describe('GET /stats/welfare', () => {
     for (const d of ['02', '03']) eat({ elderId: 'R4', serviceDate: `2025-03-${d}` }); // not a regular
     eat({ elderId: 'R3', serviceDate: '2025-03-09', centreId: 'c3' }); // eats at another centre now
     eat({ elderId: 'R5', serviceDate: '2025-03-08' }); // seen 2 days ago
+    // R6: active on the box, but the bureau has recorded the move.
+    registerElder('R6', '赵淑珍', undefined);
+    for (const d of ['01', '02', '03']) eat({ elderId: 'R6', serviceDate: `2025-03-${d}` });
+    createDecisionRepository(db).add({ centreId: 'c1', elderId: 'R6', status: 'moved', category: null, effectiveOn: '2025-03-04', reason: '随子女迁居', decidedBy: 'u-admin' }, NOW);
     await start(NOW, { welfare: { minMeals: 3, absentDays: 3 } });
     const w = await get<WelfareReport>('/stats/welfare');
     expect(w).toMatchObject({ minMeals: 3, absentDays: 3, windowDays: 28, total: 1 });
