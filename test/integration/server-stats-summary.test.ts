@@ -123,6 +123,9 @@ describe('GET /stats/summary', () => {
     ]);
     // Against March 1-2, the first three meals at 3.00.
     expect(s.totals.previous).toMatchObject({ meals: 3, subsidisedMeals: 3, amountFen: 900 });
+    // Across a month's end: February 11 (5.00) and March 1 (two at 3.00); February 10 is outside.
+    const across = await get<Summary>('/stats/summary?from=2025-02-11&to=2025-03-01&groupBy=centre');
+    expect(across.totals).toMatchObject({ meals: 3, subsidisedMeals: 3, amountFen: 1100, distinctElders: 2 });
   });
 
   it('groups by district, week, month, meal and method; filters by district', async () => {
