@@ -33,6 +33,7 @@ describe('periods', () => {
     [{ from: '2025-02-30', to: '2025-03-01' }, /calendar date/],
     [{ from: '2025-03-01', to: '2025-03-02', groupBy: 'week' }, /groupBy: "week" is not one of centre, district, day, isoWeek/],
     [{ to: '2025-03-02' }, /from is required/],
+    [{ from: '2024-01-01', to: '2025-01-01' }, /covers 367 days; at most 366/],
   ])('refuses %o', (q, message) => {
     const c = checkSummaryQuery(q);
     expect(c.ok).toBe(false);

@@ -211,7 +211,7 @@ export interface MealOutcome {
 
 /**
  * The month's settlement. `onMeal`, when given, hears the outcome of every counted meal, in the
- * order the caps are applied (statistics group them by other keys: stats/stats-service.ts).
+ * order the caps are applied (statistics group them by other keys: SettlementService.facts, stats/stats-summary.ts).
  */
 export function settle(input: SettlementInput, onMeal?: (meal: SettlementMeal, outcome: MealOutcome) => void): Settlement {
   const names = new Map(input.categories.map((c) => [c.code, c.name]));
