@@ -146,6 +146,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         centres: createCentreRepository(opts.db),
         districts: createDistrictRepository(opts.db),
         devices: createDeviceRepository(opts.db),
+        credentials: createDeviceCredentialRepository(opts.db),
         activity: createActivityRepository(opts.db),
         now,
         health: {

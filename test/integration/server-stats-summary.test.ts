@@ -15,6 +15,7 @@ import { createCentreRepository } from '../../server/src/modules/centres/centre-
 import { createDecisionRepository } from '../../server/src/modules/bureau/decision-repository.ts';
 import { createDistrictRepository } from '../../server/src/modules/centres/district-repository.ts';
 import { createElderRegistryRepository } from '../../server/src/modules/elders/elder-registry.ts';
+import { createDeviceCredentialRepository } from '../../server/src/modules/devices/credential-repository.ts';
 import { createDeviceRepository } from '../../server/src/modules/meals/device-repository.ts';
 import { createMealRepository } from '../../server/src/modules/meals/meal-repository.ts';
 import { createVoidRepository } from '../../server/src/modules/meals/void-repository.ts';
@@ -202,6 +203,19 @@ describe('GET /stats/health', () => {
     // d2 said offline an hour ago; d3 never said, but sent a batch 10 minutes ago.
     expect(c2!.boxes.map((b) => [b.deviceId, b.status, b.online])).toEqual([['d2', 'offline', false], ['d3', 'unknown', true]]);
     expect(h.totals).toEqual({ centres: 2, offline: 1, silent: 1, boxes: 3, boxesOffline: 1 });
+  });
+
+  it('lists a registered box never heard from as offline, and not a box whose credential was removed', async () => {
+    await setUp();
+    const credentials = createDeviceCredentialRepository(db);
+    for (const [c, d] of [['c1', 'd1'], ['c1', 'd9'], ['c2', 'd2'], ['c2', 'd3']]) await credentials.add(c!, d!, NOW);
+    credentials.remove('c2', 'd3');
+    await start(NOW);
+    const h = await get<HealthReport>('/stats/health');
+    expect(h.centres.map((c) => [c.centreId, c.boxes.map((b) => [b.deviceId, b.status, b.lastSeen, b.online]), c.offline])).toEqual([
+      ['c1', [['d1', 'online', '2025-03-10T00:00:00.000Z', true], ['d9', 'unknown', null, false]], true],
+      ['c2', [['d2', 'offline', '2025-03-10T05:00:00.000Z', false]], true],
+    ]);
   });
 
   it('takes the grace and the offline time from the settings', async () => {

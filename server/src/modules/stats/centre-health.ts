@@ -37,8 +37,8 @@ export interface BoxHealth {
   /** The retained status topic: online, offline (last will or shutdown), unknown (never said). */
   status: DeviceState;
   statusAt: string | null;
-  /** Last event batch or status change received from it. */
-  lastSeen: string;
+  /** Last event batch or status change received from it; null: registered, never heard from. */
+  lastSeen: string | null;
   online: boolean;
 }
 
@@ -86,7 +86,38 @@ export interface HealthReport {
 export interface HealthDeps {
   centres: { list(visible?: Visible): Centre[]; get(centreId: string): Centre; rules(centreId: string): CentreRules };
   devices: { list(): DeviceRow[] };
+  /** The boxes registered with `mealcheck device add` (devices/credential-repository.ts). */
+  credentials: { list(): Array<{ centreId: string; deviceId: string }> };
   activity: ActivityRepository;
+}
+
+const inVisible = (v: Visible, centreId: string) => v === 'all' || v.includes(centreId);
+type Box = Pick<DeviceRow, 'deviceId' | 'status' | 'statusAt'> & { lastSeen: string | null };
+
+/**
+ * The boxes of each centre: those the server heard from and those registered but never heard
+ * from. Once boxes are registered, one whose credential was removed is gone: not listed.
+ */
+function boxesOf(deps: HealthDeps, visible: Visible): Map<string, Box[]> {
+  const registered = deps.credentials.list();
+  const key = (c: string, d: string) => `${c}\0${d}`;
+  const isRegistered = new Set(registered.map((r) => key(r.centreId, r.deviceId)));
+  const out = new Map<string, Box[]>();
+  const add = (centreId: string, box: Box) => {
+    if (!inVisible(visible, centreId)) return;
+    let list = out.get(centreId);
+    if (!list) out.set(centreId, (list = []));
+    list.push(box);
+  };
+  const heard = new Set<string>();
+  for (const d of deps.devices.list()) {
+    if (registered.length > 0 && !isRegistered.has(key(d.centreId, d.deviceId))) continue;
+    heard.add(key(d.centreId, d.deviceId));
+    add(d.centreId, d);
+  }
+  for (const r of registered) if (!heard.has(key(r.centreId, r.deviceId))) add(r.centreId, { deviceId: r.deviceId, status: 'unknown', statusAt: null, lastSeen: null });
+  for (const list of out.values()) list.sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
+  return out;
 }
 
 /** The median of a list of counts (mean of the middle two for an even length); 0 for none. */
@@ -97,8 +128,9 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-export function boxOnline(d: Pick<DeviceRow, 'status' | 'lastSeen'>, now: Date, offlineAfterMinutes: number): boolean {
+export function boxOnline(d: Pick<Box, 'status' | 'lastSeen'>, now: Date, offlineAfterMinutes: number): boolean {
   if (d.status === 'online') return true;
+  if (d.lastSeen === null) return false;
   // A box that said offline (or never said) but sent something lately: a short drop, not an outage.
   return now.getTime() - Date.parse(d.lastSeen) < offlineAfterMinutes * 60_000;
 }
@@ -118,18 +150,11 @@ export function mealHealth(w: MealWindow, minutes: number, today: number, sameWe
   };
 }
 
-const inVisible = (v: Visible, centreId: string) => v === 'all' || v.includes(centreId);
 const shift = (date: string, days: number) => dateOf(dayNumber(date)! + days);
 
 export function centreHealth(deps: HealthDeps, now: Date, visible: Visible, s: HealthSettings): HealthReport {
   const known = new Map(deps.centres.list(visible).map((c) => [c.centreId, c]));
-  const boxes = new Map<string, DeviceRow[]>();
-  for (const d of deps.devices.list()) {
-    if (!inVisible(visible, d.centreId)) continue;
-    let list = boxes.get(d.centreId);
-    if (!list) boxes.set(d.centreId, (list = []));
-    list.push(d);
-  }
+  const boxes = boxesOf(deps, visible);
   // One read covers every zone: from the earliest local date 4 weeks back to the latest today.
   const zones = new Set([...known.values()].map((c) => c.timeZone));
   zones.add(DEFAULT_TIME_ZONE);

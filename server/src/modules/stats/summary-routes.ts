@@ -64,7 +64,8 @@ const BoxSchema = Type.Object({
   deviceId: Type.String(),
   status: Type.Union([Type.Literal('unknown'), Type.Literal('online'), Type.Literal('offline')]),
   statusAt: Nullable(Type.String()),
-  lastSeen: Type.String(),
+  /** Null: registered, never heard from. */
+  lastSeen: Nullable(Type.String()),
   online: Type.Boolean(),
 });
 const MealHealthSchema = Type.Object({
