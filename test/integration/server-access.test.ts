@@ -151,9 +151,10 @@ beforeAll(async () => {
     meals.ingest(batch(r), c, r.deviceId, NOW);
     devices.seen(c, `box-${c}`, NOW);
     registry.handler.apply(elder(c, `elder-of-${c}`), NOW);
-    // A regular (8 lunches in February) not seen since: on the welfare list of their centre only.
+    // A regular (8 lunches in February) not seen since: on the welfare list of their centre only
+    // (not in the registry, so GET /elders stays as it was: no name).
     for (let d = 21; d <= 28; d++) {
-      const m = mealEvent({ centreId: c, deviceId: `box-${c}`, elderId: `elder-of-${c}`, serviceDate: `2025-02-${d}` });
+      const m = mealEvent({ centreId: c, deviceId: `box-${c}`, elderId: `regular-of-${c}`, serviceDate: `2025-02-${d}` });
       meals.ingest(batch(m), c, m.deviceId, NOW);
     }
   }
@@ -185,8 +186,8 @@ const callers = (): Caller[] => [
 
 /** Ids an analyst of the north district, or the manager of centre-north-1, must never see. */
 const FORBIDDEN: Partial<Record<Role, string[]>> = {
-  analyst: [CENTRE_S1, SOUTH, `elder-of-${CENTRE_S1}`, `box-${CENTRE_S1}`],
-  manager: [CENTRE_N2, CENTRE_S1, SOUTH, `elder-of-${CENTRE_N2}`, `elder-of-${CENTRE_S1}`, `box-${CENTRE_N2}`],
+  analyst: [CENTRE_S1, SOUTH, `elder-of-${CENTRE_S1}`, `regular-of-${CENTRE_S1}`, `box-${CENTRE_S1}`],
+  manager: [CENTRE_N2, CENTRE_S1, SOUTH, `elder-of-${CENTRE_N2}`, `elder-of-${CENTRE_S1}`, `regular-of-${CENTRE_N2}`, `regular-of-${CENTRE_S1}`, `box-${CENTRE_N2}`],
 };
 
 describe('the access matrix', () => {
@@ -254,7 +255,7 @@ describe('the access matrix', () => {
     expect(health.centres.map((c: { centreId: string }) => c.centreId)).toEqual([CENTRE_N1, CENTRE_N2]);
     const manager = seed.tokenHeaders(ROLE_USERS.manager, NOW);
     const welfare = await get('/api/v1/stats/welfare', manager);
-    expect(welfare.elders).toEqual([{ centreId: CENTRE_N1, centreName: '北一照料中心', elderId: `elder-of-${CENTRE_N1}`, name: '王秀英', lastMealDate: '2025-03-10', daysAbsent: 10, mealsInWindow: 9 }]);
+    expect(welfare.elders).toEqual([{ centreId: CENTRE_N1, centreName: '北一照料中心', elderId: `regular-of-${CENTRE_N1}`, name: null, lastMealDate: '2025-02-28', daysAbsent: 20, mealsInWindow: 8 }]);
     expect((await get('/api/v1/stats/welfare', { authorization: `Bearer ${TEST_TOKEN}` })).total).toBe(3);
   });
 
