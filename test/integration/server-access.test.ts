@@ -255,7 +255,7 @@ describe('the access matrix', () => {
     expect(health.centres.map((c: { centreId: string }) => c.centreId)).toEqual([CENTRE_N1, CENTRE_N2]);
     const manager = seed.tokenHeaders(ROLE_USERS.manager, NOW);
     const welfare = await get('/api/v1/stats/welfare', manager);
-    expect(welfare.elders).toEqual([{ centreId: CENTRE_N1, centreName: '北一照料中心', elderId: `regular-of-${CENTRE_N1}`, name: null, lastMealDate: '2025-02-28', daysAbsent: 20, mealsInWindow: 8 }]);
+    expect(welfare.elders).toEqual([{ centreId: CENTRE_N1, centreName: '北一照料中心', elderId: `regular-of-${CENTRE_N1}`, name: null, phone: null, lastMealDate: '2025-02-28', daysAbsent: 20, mealsInWindow: 8 }]);
     expect((await get('/api/v1/stats/welfare', { authorization: `Bearer ${TEST_TOKEN}` })).total).toBe(3);
   });
 

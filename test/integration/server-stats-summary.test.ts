@@ -50,8 +50,8 @@ const get = async <T>(url: string) => {
 };
 const send = (method: 'PUT' | 'POST', url: string, payload: object) => app!.inject({ method, url: `/api/v1${url}`, headers: auth, payload });
 
-function registerElder(elderId: string, name: string, category: string | undefined, centreId = 'c1', status: ElderRecord['status'] = 'active') {
-  const r: ElderRecord = { type: 'elder', eventId: uuidv7(), centreId, deviceId: 'd1', at: '2025-02-01T02:00:00.000Z', elderId, revision: 1, removed: false, change: 'created', name, ...(category ? { category } : {}), status, staffId: 'S01' };
+function registerElder(elderId: string, name: string, category: string | undefined, centreId = 'c1', status: ElderRecord['status'] = 'active', phone?: string) {
+  const r: ElderRecord = { type: 'elder', eventId: uuidv7(), centreId, deviceId: 'd1', at: '2025-02-01T02:00:00.000Z', elderId, revision: 1, removed: false, change: 'created', name, ...(category ? { category } : {}), ...(phone ? { phone } : {}), status, staffId: 'S01' };
   createElderRegistryRepository(db).handler.apply(r, new Date('2025-02-01T03:00:00Z'));
 }
 /** Ingests a meal as the server does, received the same evening. */
@@ -232,7 +232,7 @@ describe('GET /stats/welfare', () => {
 
   it('lists regulars not seen for the days set, except those whose absence is explained (by the box or the bureau) or who eat elsewhere', async () => {
     createCentreRepository(db).set('c1', { name: '一中心' }, NOW);
-    registerElder('R1', '王秀英', undefined);
+    registerElder('R1', '王秀英', undefined, 'c1', 'active', '13800138000');
     registerElder('R2', '李建国', undefined, 'c1', 'deceased');
     registerElder('R3', '张桂兰', undefined);
     for (const d of ['01', '02', '03']) for (const e of ['R1', 'R2', 'R3', 'R5']) eat({ elderId: e, serviceDate: `2025-03-${d}` });
@@ -246,7 +246,7 @@ describe('GET /stats/welfare', () => {
     await start(NOW, { welfare: { minMeals: 3, absentDays: 3 } });
     const w = await get<WelfareReport>('/stats/welfare');
     expect(w).toMatchObject({ minMeals: 3, absentDays: 3, windowDays: 28, total: 1 });
-    expect(w.elders).toEqual([{ centreId: 'c1', centreName: '一中心', elderId: 'R1', name: '王秀英', lastMealDate: '2025-03-03', daysAbsent: 7, mealsInWindow: 3 }]);
+    expect(w.elders).toEqual([{ centreId: 'c1', centreName: '一中心', elderId: 'R1', name: '王秀英', phone: '13800138000', lastMealDate: '2025-03-03', daysAbsent: 7, mealsInWindow: 3 }]);
   });
 
   it('uses the defaults: 8 meals in 28 days, 3 days absent', async () => {

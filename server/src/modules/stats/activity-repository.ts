@@ -23,6 +23,7 @@ export interface RegularElder {
   lastMealDate: string;
   /** The centre's registry: null when the centre's box never reported the elder. */
   name: string | null;
+  phone: string | null;
   /** The bureau's decision in force (elder_decisions), else the box's (as EffectiveElder in bureau/). */
   status: string | null;
   removed: boolean;
@@ -49,7 +50,7 @@ export function createActivityRepository(db: Db): ActivityRepository {
   const regulars = db.prepare<{ from: string; to: string; minMeals: number; visible: string | null }, Omit<RegularElder, 'removed'> & { removed: number | null }>(
     `SELECT m.centre_id AS centreId, m.elder_id AS elderId, count(*) AS meals,
             (SELECT max(x.service_date) FROM meals x WHERE x.elder_id = m.elder_id) AS lastMealDate,
-            r.name, r.removed,
+            r.name, r.phone, r.removed,
             coalesce((SELECT d.status FROM elder_decisions d WHERE d.centre_id = m.centre_id AND d.elder_id = m.elder_id ORDER BY d.id DESC LIMIT 1), r.status) AS status
      FROM meals m LEFT JOIN elder_registry r ON r.centre_id = m.centre_id AND r.elder_id = m.elder_id
      WHERE m.service_date BETWEEN @from AND @to AND ${IN_VISIBLE}

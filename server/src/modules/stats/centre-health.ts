@@ -211,8 +211,10 @@ export interface WelfareElder {
   centreId: string;
   centreName: string | null;
   elderId: string;
-  /** From the centre's registry; null when its box never reported the elder. */
+  /** From the centre's registry (as GET /elders shows them); null when its box never reported the elder. */
   name: string | null;
+  /** For the call. */
+  phone: string | null;
   /** The last counted meal, at any centre. */
   lastMealDate: string;
   daysAbsent: number;
@@ -254,7 +256,7 @@ export function welfareList(deps: HealthDeps, now: Date, visible: Visible, s: We
       if (!accept(r.centreId) || r.removed || (r.status !== null && NOT_EXPECTED.has(r.status))) continue;
       const last = dayNumber(r.lastMealDate)!;
       if (last > cutoff) continue;
-      elders.push({ centreId: r.centreId, centreName: names.get(r.centreId) ?? null, elderId: r.elderId, name: r.name, lastMealDate: r.lastMealDate, daysAbsent: dayNumber(today)! - last, mealsInWindow: r.meals });
+      elders.push({ centreId: r.centreId, centreName: names.get(r.centreId) ?? null, elderId: r.elderId, name: r.name, phone: r.phone, lastMealDate: r.lastMealDate, daysAbsent: dayNumber(today)! - last, mealsInWindow: r.meals });
     }
   };
   collect(defaultZone, visible, (c) => !elsewhere.has(c));

@@ -111,6 +111,7 @@ export const WelfareSchema = Type.Object({
       centreName: Nullable(Type.String()),
       elderId: Type.String(),
       name: Nullable(Type.String()),
+      phone: Nullable(Type.String()),
       lastMealDate: Type.String(),
       daysAbsent: Type.Integer(),
       mealsInWindow: Type.Integer(),
