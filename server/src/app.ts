@@ -27,6 +27,10 @@ import { createReconciliationRepository } from './modules/reconciliation/reconci
 import { reconciliationRoutes } from './modules/reconciliation/reconciliation-routes.ts';
 import { createStatsRepository } from './modules/stats/stats-repository.ts';
 import { statsRoutes } from './modules/stats/stats-routes.ts';
+import { createActivityRepository } from './modules/stats/activity-repository.ts';
+import type { HealthSettings, WelfareSettings } from './modules/stats/centre-health.ts';
+import { summaryRoutes } from './modules/stats/summary-routes.ts';
+import { serverSettingsSpec } from './config.ts';
 import { createStatusRepository } from './modules/status/status-repository.ts';
 import { statusRoutes } from './modules/status/status-routes.ts';
 import { metricsRoutes } from './modules/status/server-metrics.ts';
@@ -66,6 +70,8 @@ export interface AppOptions {
   settlementAudit?: SettlementAudit;
   /** Decisions, erasures, config documents (modules/bureau/); default: one on `db` that publishes nothing. */
   bureau?: Bureau;
+  /** Centre health and the welfare list (GET /stats/health, /stats/welfare); default: the settings' defaults. */
+  stats?: { health?: Partial<HealthSettings>; welfare?: Partial<WelfareSettings> };
 }
 
 export const API_PREFIX = '/api/v1';
@@ -139,6 +145,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(featureTag('settlement', settlementRoutes), { rules, settlement, now, changed: () => bureau.configs.changedAll() });
       await api.register(featureTag('elders', elderRoutes), { registry: createElderRegistryRepository(opts.db) });
       await api.register(featureTag('bureau', bureauRoutes), { service: bureau.service, decisions: bureau.decisions, erasures: bureau.erasures, configs: bureau.configs, now });
+      await api.register(featureTag('stats', summaryRoutes), {
+        settlement,
+        rules,
+        centres: createCentreRepository(opts.db),
+        districts: createDistrictRepository(opts.db),
+        devices: createDeviceRepository(opts.db),
+        credentials: createDeviceCredentialRepository(opts.db),
+        activity: createActivityRepository(opts.db),
+        now,
+        health: {
+          offlineAfterMinutes: opts.stats?.health?.offlineAfterMinutes ?? serverSettingsSpec.boxOfflineMinutes.default,
+          silentGraceMinutes: opts.stats?.health?.silentGraceMinutes ?? serverSettingsSpec.silentGraceMinutes.default,
+        },
+        welfare: {
+          minMeals: opts.stats?.welfare?.minMeals ?? serverSettingsSpec.welfareMinMeals.default,
+          absentDays: opts.stats?.welfare?.absentDays ?? serverSettingsSpec.welfareAbsentDays.default,
+        },
+      });
       await api.register(featureTag('reconciliation', reconciliationRoutes), { reconciliation: createReconciliationRepository(opts.db) });
     },
     { prefix: API_PREFIX },

@@ -33,6 +33,14 @@ export const serverSettingsSpec = {
   sessionMaxDays: { flag: 'session-max-days', env: 'MEALCHECK_SESSION_MAX_DAYS', type: 'int', default: 7, min: 1, max: 90, doc: 'bureau page sessions end this many days after sign-in' },
   /** Behind a TLS-terminating proxy the server sees plain HTTP; the browser must still keep the cookie to HTTPS. */
   secureCookies: { flag: 'secure-cookies', env: 'MEALCHECK_SECURE_COOKIES', type: 'boolean', default: false, doc: 'mark the session cookie Secure (set it behind an HTTPS proxy; requests arriving over HTTPS get it anyway)' },
+  /** Centre health: a box whose status is not `online` and that sent nothing for this long is offline. */
+  boxOfflineMinutes: { flag: 'box-offline-minutes', env: 'MEALCHECK_BOX_OFFLINE_MINUTES', type: 'int', default: 15, min: 1, max: 24 * 60, doc: 'centre health: a box is offline when its status is not online and nothing came from it for this many minutes' },
+  /** Centre health: how long after a meal window's end a usually served meal with none today is `silent`. */
+  silentGraceMinutes: { flag: 'silent-grace-minutes', env: 'MEALCHECK_SILENT_GRACE_MINUTES', type: 'int', default: 30, min: 0, max: 12 * 60, doc: 'centre health: a meal usually served but with none today is silent this many minutes after its window ends' },
+  /** Welfare list: counted meals at a centre in the last 28 days that make an elder a regular there. */
+  welfareMinMeals: { flag: 'welfare-min-meals', env: 'MEALCHECK_WELFARE_MIN_MEALS', type: 'int', default: 8, min: 1, max: 84, doc: 'welfare list: an elder with at least this many meals at a centre in the last 28 days is a regular there' },
+  /** Welfare list: days without a meal (at any centre) from which a regular is listed for the centre to call. */
+  welfareAbsentDays: { flag: 'welfare-absent-days', env: 'MEALCHECK_WELFARE_ABSENT_DAYS', type: 'int', default: 3, min: 1, max: 27, doc: 'welfare list: a regular with no meal for this many days is listed for the centre to call' },
   logLevel: {
     flag: 'log-level',
     env: 'MEALCHECK_LOG_LEVEL',

@@ -199,6 +199,10 @@ export async function startServer(settings: ServerSettings, opts: StartOptions =
       metrics,
       bureau,
       sessions: { idleHours: settings.sessionIdleHours, maxDays: settings.sessionMaxDays, secureCookies: settings.secureCookies },
+      stats: {
+        health: { offlineAfterMinutes: settings.boxOfflineMinutes, silentGraceMinutes: settings.silentGraceMinutes },
+        welfare: { minMeals: settings.welfareMinMeals, absentDays: settings.welfareAbsentDays },
+      },
     });
     stops.push(() => app.close());
     await app.listen({ host: settings.httpHost, port: settings.httpPort });

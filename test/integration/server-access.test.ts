@@ -18,6 +18,7 @@ import { createMealRepository } from '../../server/src/modules/meals/meal-reposi
 import { createServerAuditRepository } from '../../server/src/modules/audit/server-audit.ts';
 import { createSubsidyRuleRepository } from '../../server/src/modules/settlement/subsidy-rule-repository.ts';
 import { createApiTokenRepository } from '../../server/src/modules/users/api-token-repository.ts';
+import { SUMMARY_GROUPS } from '../../server/src/modules/stats/stats-summary.ts';
 import type { DeclaredRoute, Role } from '../../server/src/plugins/auth.ts';
 import { CENTRE_N1, CENTRE_N2, CENTRE_S1, NORTH, PASSWORD, ROLE_USERS, SOUTH, seedBureau, type BureauSeed } from '../helpers/bureau-users.ts';
 import { batch, mealEvent, openServerDb, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
@@ -53,6 +54,9 @@ const SAMPLES: Record<string, () => Sample> = {
   'GET /api/v1/stats/clock-review': () => ({ url: '/api/v1/stats/clock-review' }),
   'GET /api/v1/stats/conflicts': () => ({ url: '/api/v1/stats/conflicts' }),
   'GET /api/v1/stats/voids': () => ({ url: '/api/v1/stats/voids?all=true' }),
+  'GET /api/v1/stats/summary': () => ({ url: `/api/v1/stats/summary?from=2025-03-01&to=2025-03-31&groupBy=${SUMMARY_GROUPS[++n % SUMMARY_GROUPS.length]}` }),
+  'GET /api/v1/stats/health': () => ({ url: '/api/v1/stats/health' }),
+  'GET /api/v1/stats/welfare': () => ({ url: '/api/v1/stats/welfare' }),
   'GET /api/v1/dead-letters': () => ({ url: '/api/v1/dead-letters' }),
   'DELETE /api/v1/dead-letters': () => ({ url: '/api/v1/dead-letters' }),
   'GET /api/v1/status': () => ({ url: '/api/v1/status' }),
@@ -154,6 +158,12 @@ beforeAll(async () => {
     meals.ingest(batch(r), c, r.deviceId, NOW);
     devices.seen(c, `box-${c}`, NOW);
     registry.handler.apply(elder(c, `elder-of-${c}`), NOW);
+    // A regular (8 lunches in February) not seen since: on the welfare list of their centre only
+    // (not in the registry, so GET /elders stays as it was: no name).
+    for (let d = 21; d <= 28; d++) {
+      const m = mealEvent({ centreId: c, deviceId: `box-${c}`, elderId: `regular-of-${c}`, serviceDate: `2025-02-${d}` });
+      meals.ingest(batch(m), c, m.deviceId, NOW);
+    }
   }
   app = await buildApp({ db, logger: quietLogger, adminToken: TEST_TOKEN, clock: { now: () => NOW }, metrics: createRegistry('mealcheck_test_') });
   await app.ready();
@@ -183,8 +193,8 @@ const callers = (): Caller[] => [
 
 /** Ids an analyst of the north district, or the manager of centre-north-1, must never see. */
 const FORBIDDEN: Partial<Record<Role, string[]>> = {
-  analyst: [CENTRE_S1, SOUTH, `elder-of-${CENTRE_S1}`, `box-${CENTRE_S1}`],
-  manager: [CENTRE_N2, CENTRE_S1, SOUTH, `elder-of-${CENTRE_N2}`, `elder-of-${CENTRE_S1}`, `box-${CENTRE_N2}`],
+  analyst: [CENTRE_S1, SOUTH, `elder-of-${CENTRE_S1}`, `regular-of-${CENTRE_S1}`, `box-${CENTRE_S1}`],
+  manager: [CENTRE_N2, CENTRE_S1, SOUTH, `elder-of-${CENTRE_N2}`, `elder-of-${CENTRE_S1}`, `regular-of-${CENTRE_N2}`, `regular-of-${CENTRE_S1}`, `box-${CENTRE_N2}`],
 };
 
 describe('the access matrix', () => {
@@ -239,6 +249,23 @@ describe('the access matrix', () => {
     const admin = { authorization: `Bearer ${TEST_TOKEN}` };
     const all = (await app.inject({ method: 'GET', url: '/api/v1/stats/meals?from=2025-03-01&to=2025-03-31&groupBy=centre', headers: admin })).json();
     expect(all.total).toBe(3);
+  });
+
+  it('gives a scoped role the summary, health and welfare of its own centres only', async () => {
+    const get = async (url: string, headers: Record<string, string>) => (await app.inject({ method: 'GET', url, headers })).json();
+    const analyst = seed.sessionHeaders(ROLE_USERS.analyst, NOW);
+    const byDistrict = await get('/api/v1/stats/summary?from=2025-03-01&to=2025-03-31&groupBy=district', analyst);
+    expect(byDistrict.rows.map((r: { key: string; label: string; meals: number }) => [r.key, r.label, r.meals])).toEqual([[NORTH, '北区', 2]]);
+    // The previous period (February) holds the regulars' 8 lunches per centre.
+    expect(byDistrict.totals).toMatchObject({ meals: 2, distinctElders: 2, previous: { meals: 16, distinctElders: 2 }, change: { meals: -14 } });
+    const south = await app.inject({ method: 'GET', url: `/api/v1/stats/summary?from=2025-03-01&to=2025-03-31&districtId=${SOUTH}`, headers: analyst });
+    expect(south.statusCode).toBe(403);
+    const health = await get('/api/v1/stats/health', analyst);
+    expect(health.centres.map((c: { centreId: string }) => c.centreId)).toEqual([CENTRE_N1, CENTRE_N2]);
+    const manager = seed.tokenHeaders(ROLE_USERS.manager, NOW);
+    const welfare = await get('/api/v1/stats/welfare', manager);
+    expect(welfare.elders).toEqual([{ centreId: CENTRE_N1, centreName: '北一照料中心', elderId: `regular-of-${CENTRE_N1}`, name: null, phone: null, lastMealDate: '2025-02-28', daysAbsent: 20, mealsInWindow: 8 }]);
+    expect((await get('/api/v1/stats/welfare', { authorization: `Bearer ${TEST_TOKEN}` })).total).toBe(3);
   });
 
   it("refuses a scoped role another centre's id in a param or query with 403", async () => {

@@ -49,7 +49,21 @@ describe('server settings', () => {
       sessionIdleHours: 12,
       sessionMaxDays: 7,
       secureCookies: false,
+      boxOfflineMinutes: 15,
+      silentGraceMinutes: 30,
+      welfareMinMeals: 8,
+      welfareAbsentDays: 3,
     });
+  });
+
+  it('reads the statistics settings from flags and env, and refuses nonsense', () => {
+    expect(readServerSettings(['--welfare-min-meals', '12', '--box-offline-minutes=5'], { MEALCHECK_WELFARE_ABSENT_DAYS: '7', MEALCHECK_SILENT_GRACE_MINUTES: '0' })).toMatchObject({
+      welfareMinMeals: 12,
+      welfareAbsentDays: 7,
+      boxOfflineMinutes: 5,
+      silentGraceMinutes: 0,
+    });
+    expect(() => readServerSettings(['--welfare-min-meals', '0', '--welfare-absent-days', '30'], {})).toThrow(ConfigError);
   });
 
   it('reads flags over env', () => {

@@ -199,7 +199,21 @@ interface ElderAcc {
   lastDate: string;
 }
 
-export function settle(input: SettlementInput): Settlement {
+/** What settle() made of one counted meal: its category that day, and what the bureau pays for it. */
+export interface MealOutcome {
+  /** The elder's (known) category code on the meal's day; null: none, or one the bureau has not defined. */
+  category: string | null;
+  /** The rule's amount when subsidised, else 0. */
+  amountFen: number;
+  /** Why it is not subsidised; null when it is. */
+  reason: UnsubsidisedReason | null;
+}
+
+/**
+ * The month's settlement. `onMeal`, when given, hears the outcome of every counted meal, in the
+ * order the caps are applied (statistics group them by other keys: SettlementService.facts, stats/stats-summary.ts).
+ */
+export function settle(input: SettlementInput, onMeal?: (meal: SettlementMeal, outcome: MealOutcome) => void): Settlement {
   const names = new Map(input.categories.map((c) => [c.code, c.name]));
   const elders = new Map<string, ElderAcc>();
   const acc = (elderId: string): ElderAcc => {
@@ -262,7 +276,10 @@ export function settle(input: SettlementInput): Settlement {
     }
     const c = cat(known);
     c.meals++;
-    const cut = (reason: UnsubsidisedReason) => row.unsubsidised.push({ eventId: m.eventId, serviceDate: m.serviceDate, meal: m.meal, reason });
+    const cut = (reason: UnsubsidisedReason) => {
+      row.unsubsidised.push({ eventId: m.eventId, serviceDate: m.serviceDate, meal: m.meal, reason });
+      onMeal?.(m, { category: known, amountFen: 0, reason });
+    };
     if (known === null) {
       cut('no-category');
       flag(row, 'no-category');
@@ -287,6 +304,7 @@ export function settle(input: SettlementInput): Settlement {
       row.amountFen += rule.amountFen;
       c.subsidised++;
       c.amountFen += rule.amountFen;
+      onMeal?.(m, { category: known, amountFen: rule.amountFen, reason: null });
     }
   }
 

@@ -51,14 +51,16 @@ export interface AdjustmentInput {
 }
 
 export interface SettlementRepository {
-  /** The month's data per centre (only `centreId`'s when given). */
-  monthData(month: string, centreId?: string): Map<string, MonthData>;
+  /** The month's data per centre (only the centre's, or those centres', when given). */
+  monthData(month: string, centres?: Centres): Map<string, MonthData>;
   /** The registry per centre: elder id -> name, recorded category and the bureau's confirmed ones. */
-  registry(centreId?: string): Map<string, Map<string, RegistryEntry>>;
+  registry(centres?: Centres): Map<string, Map<string, RegistryEntry>>;
   addAdjustment(a: AdjustmentInput, by: string, at: Date): Adjustment;
   snapshot(centreId: string, month: string): Snapshot | undefined;
   /** Keeps the first snapshot of a centre-month: a month closes once. */
   saveSnapshot(s: Snapshot): boolean;
+  /** Duplicate attempts dated `from`..`to` (of the centres given), one row each. */
+  duplicateSlots(from: string, to: string, centres?: Centres): Array<{ centreId: string; elderId: string; serviceDate: string; meal: Meal; method: CheckInMethod }>;
   /** Centres with anything dated in the month (meals, voids, duplicates, reviews, adjustments). */
   centresOf(month: string): string[];
 }
@@ -70,38 +72,46 @@ function range(month: string): { from: string; to: string } {
 
 type MealSqlRow = SettlementMeal & { centreId: string };
 
+/** One centre, or several (a district analyst's statistics): bound as one JSON array, whatever its length. */
+export type Centres = string | readonly string[];
+const centresArg = (c: Centres | undefined): string | null => (c === undefined ? null : JSON.stringify(typeof c === 'string' ? [c] : c));
+const IN_CENTRES = '(@centres IS NULL OR centre_id IN (SELECT value FROM json_each(@centres)))';
+
 export function createSettlementRepository(db: Db): SettlementRepository {
   const mealCols = 'centre_id AS centreId, event_id AS eventId, elder_id AS elderId, service_date AS serviceDate, meal, method, at';
-  const where = 'service_date BETWEEN @from AND @to AND (@centreId IS NULL OR centre_id = @centreId)';
-  type P = { from: string; to: string; centreId: string | null };
+  const where = `service_date BETWEEN @from AND @to AND ${IN_CENTRES}`;
+  type P = { from: string; to: string; centres: string | null };
   const meals = db.prepare<P, MealSqlRow>(`SELECT ${mealCols} FROM meals WHERE ${where}`);
   const voided = db.prepare<P, MealSqlRow>(`SELECT ${mealCols} FROM voided_meals WHERE ${where}`);
   const duplicates = db.prepare<P, { centreId: string; elderId: string; n: number }>(`SELECT centre_id AS centreId, elder_id AS elderId, count(*) AS n FROM duplicate_attempts WHERE ${where} GROUP BY centre_id, elder_id`);
+  const duplicateSlots = db.prepare<P, { centreId: string; elderId: string; serviceDate: string; meal: Meal; method: CheckInMethod }>(
+    `SELECT centre_id AS centreId, elder_id AS elderId, service_date AS serviceDate, meal, method FROM duplicate_attempts WHERE ${where}`,
+  );
   const reviews = db.prepare<P, { centreId: string; elderId: string; n: number }>(`SELECT centre_id AS centreId, elder_id AS elderId, count(*) AS n FROM event_reviews WHERE ${where} GROUP BY centre_id, elder_id`);
   const adjCols = 'id, centre_id AS centreId, month, elder_id AS elderId, amount_fen AS amountFen, reason, created_at AS createdAt, created_by AS createdBy';
-  const adjustments = db.prepare<{ month: string; centreId: string | null }, Adjustment>(`SELECT ${adjCols} FROM settlement_adjustments WHERE month = @month AND (@centreId IS NULL OR centre_id = @centreId) ORDER BY id`);
+  const adjustments = db.prepare<{ month: string; centres: string | null }, Adjustment>(`SELECT ${adjCols} FROM settlement_adjustments WHERE month = @month AND ${IN_CENTRES} ORDER BY id`);
   const oneAdjustment = db.prepare<[number], Adjustment>(`SELECT ${adjCols} FROM settlement_adjustments WHERE id = ?`);
   const insertAdjustment = db.prepare('INSERT INTO settlement_adjustments (centre_id, month, elder_id, amount_fen, reason, created_at, created_by) VALUES (@centreId, @month, @elderId, @amountFen, @reason, @createdAt, @createdBy)');
-  const registry = db.prepare<{ centreId: string | null }, { centreId: string; elderId: string; name: string | null; category: string | null }>(
-    'SELECT centre_id AS centreId, elder_id AS elderId, name, category FROM elder_registry WHERE @centreId IS NULL OR centre_id = @centreId',
+  const registry = db.prepare<{ centres: string | null }, { centreId: string; elderId: string; name: string | null; category: string | null }>(
+    `SELECT centre_id AS centreId, elder_id AS elderId, name, category FROM elder_registry WHERE ${IN_CENTRES}`,
   );
-  const confirmed = db.prepare<{ centreId: string | null }, { centreId: string; elderId: string } & ConfirmedCategory>(
+  const confirmed = db.prepare<{ centres: string | null }, { centreId: string; elderId: string } & ConfirmedCategory>(
     `SELECT centre_id AS centreId, elder_id AS elderId, id AS decisionId, effective_on AS effectiveOn, category FROM elder_decisions
-     WHERE category IS NOT NULL AND (@centreId IS NULL OR centre_id = @centreId) ORDER BY id`,
+     WHERE category IS NOT NULL AND ${IN_CENTRES} ORDER BY id`,
   );
   const snapshot = db.prepare<[string, string], { centreId: string; month: string; closedAt: string; totals: string; rowsHash: string }>(
     'SELECT centre_id AS centreId, month, closed_at AS closedAt, totals, rows_hash AS rowsHash FROM settlement_snapshots WHERE centre_id = ? AND month = ?',
   );
   const insertSnapshot = db.prepare<[string, string, string, string, string]>('INSERT INTO settlement_snapshots (centre_id, month, closed_at, totals, rows_hash) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
-  const centres = db.prepare<P & { month: string }, string>(
+  const centresOfMonth = db.prepare<P & { month: string }, string>(
     `SELECT centre_id FROM meals WHERE ${where} UNION SELECT centre_id FROM voided_meals WHERE ${where}
      UNION SELECT centre_id FROM duplicate_attempts WHERE ${where} UNION SELECT centre_id FROM event_reviews WHERE ${where}
      UNION SELECT centre_id FROM settlement_adjustments WHERE month = @month ORDER BY 1`,
   ).pluck();
 
   return {
-    monthData(month, centreId) {
-      const p = { ...range(month), centreId: centreId ?? null };
+    monthData(month, centres) {
+      const p = { ...range(month), centres: centresArg(centres) };
       const out = new Map<string, MonthData>();
       const of = (c: string) => {
         let d = out.get(c);
@@ -113,17 +123,17 @@ export function createSettlementRepository(db: Db): SettlementRepository {
       for (const m of voided.iterate(p)) of(m.centreId).voided.push(plain(m));
       for (const r of duplicates.iterate(p)) of(r.centreId).duplicates.set(r.elderId, r.n);
       for (const r of reviews.iterate(p)) of(r.centreId).inReview.set(r.elderId, r.n);
-      for (const a of adjustments.iterate({ month, centreId: centreId ?? null })) of(a.centreId).adjustments.push(a);
+      for (const a of adjustments.iterate({ month, centres: p.centres })) of(a.centreId).adjustments.push(a);
       return out;
     },
-    registry(centreId) {
+    registry(centres) {
       const out = new Map<string, Map<string, RegistryEntry>>();
-      for (const r of registry.iterate({ centreId: centreId ?? null })) {
+      for (const r of registry.iterate({ centres: centresArg(centres) })) {
         let m = out.get(r.centreId);
         if (!m) out.set(r.centreId, (m = new Map()));
         m.set(r.elderId, { name: r.name, category: r.category, confirmed: [] });
       }
-      for (const { centreId: c, elderId, ...d } of confirmed.iterate({ centreId: centreId ?? null })) {
+      for (const { centreId: c, elderId, ...d } of confirmed.iterate({ centres: centresArg(centres) })) {
         let m = out.get(c);
         if (!m) out.set(c, (m = new Map()));
         let e = m.get(elderId);
@@ -142,7 +152,8 @@ export function createSettlementRepository(db: Db): SettlementRepository {
       return s ? { ...s, totals: JSON.parse(s.totals) as SettlementTotals } : undefined;
     },
     saveSnapshot: (s) => insertSnapshot.run(s.centreId, s.month, s.closedAt, JSON.stringify(s.totals), s.rowsHash).changes === 1,
-    centresOf: (month) => centres.all({ ...range(month), centreId: null, month }),
+    duplicateSlots: (from, to, centres) => duplicateSlots.all({ from, to, centres: centresArg(centres) }),
+    centresOf: (month) => centresOfMonth.all({ ...range(month), centres: null, month }),
   };
 }
 
