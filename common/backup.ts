@@ -52,14 +52,24 @@ function check(file: string, expectTable: string): number {
 
 /**
  * Copies the open database `db` into `out` (refused if it exists), checks the copy and makes it
- * 0600. `expectTable` names a table the copy must have (a check that it is the right kind).
+ * 0600. `expectTable` names a table the copy must have (a check that it is the right kind);
+ * `prepare` changes the copy first (the edge seals its ID numbers away in it).
  */
-export async function backupDatabase(db: Database.Database, out: string, expectTable: string): Promise<BackupResult> {
+export async function backupDatabase(db: Database.Database, out: string, expectTable: string, prepare?: (copy: Database.Database) => void): Promise<BackupResult> {
   if (existsSync(out)) throw new BackupError(`${out} exists already: name a new file`);
   const tmp = `${out}.${process.pid}.tmp`;
   try {
     await db.backup(tmp);
     chmodSync(tmp, 0o600);
+    if (prepare) {
+      // What must not travel in clear is sealed in the copy before it is checked and named.
+      const copy = new Database(tmp);
+      try {
+        prepare(copy);
+      } finally {
+        copy.close();
+      }
+    }
     const version = check(tmp, expectTable);
     renameSync(tmp, out);
     return { file: out, bytes: statSync(out).size, version };

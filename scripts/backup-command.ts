@@ -3,7 +3,8 @@
  * `mealcheck restore [--server] [--data DIR] --from FILE [--force]` (common/backup.ts).
  *
  * The edge's backup holds sealed templates only (it refuses to write a copy holding a plain
- * one) and never the template key: the command says where the key is, to be kept apart.
+ * one), sealed review crops, its ID-card numbers sealed away (edge/src/elders/id-number-backup.ts)
+ * and never the template key: the command says where the key is, to be kept apart.
  */
 import { join } from 'node:path';
 import { parseOptions, type CommandSpec } from '../common/config.ts';
@@ -68,8 +69,10 @@ export async function backupCommand(argv: string[], out: (s: string) => void = (
   try {
     const plain = db.prepare('SELECT count(*) FROM templates WHERE sealed = 0').pluck().get() as number;
     if (plain > 0) throw new BackupError(`${plain} template(s) in ${t.file} are not sealed (${templateVaultOf(db).problem ?? 'the key did not open'}): no backup with plain face templates`);
-    const r = await backupDatabase(db, o.out, t.expectTable);
-    out(`backup of ${t.file} -> ${r.file} (${Math.round(r.bytes / 1024)} KB, migration ${r.version}); its face templates are sealed.`);
+    const { sealIdNumbersInCopy } = await import('../edge/src/elders/id-number-backup.ts');
+    let ids = 0;
+    const r = await backupDatabase(db, o.out, t.expectTable, (copy) => void (ids = sealIdNumbersInCopy(copy, templateVaultOf(db))));
+    out(`backup of ${t.file} -> ${r.file} (${Math.round(r.bytes / 1024)} KB, migration ${r.version}); its face templates and review crops are sealed, and its ${ids} ID-card number(s) too.`);
     out(`The template key is not in it: keep ${templateVaultOf(db).keyFile} apart (without it, a restored box's elders need enrolling again).`);
     return 0;
   } finally {

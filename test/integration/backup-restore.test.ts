@@ -4,7 +4,7 @@
  * back, so the edge sends them again: the server still counts each meal once, and the edge's
  * outbox drains. The edge's backup holds sealed templates only, 0600; the server's restores too.
  */
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { Edge, openEdgeDatabase } from '../../edge/src/main.ts';
 import { serverSettings } from '../../server/src/config.ts';
 import { startServer, type RunningServer } from '../../server/src/server.ts';
 import { backupCommand, restoreCommand } from '../../scripts/backup-command.ts';
+import { testRegistry } from '../helpers/elder-registry.ts';
 import { edgeTempDir, quietEdgeLogger, reservePort, TestClock, waitUntil } from '../helpers/edge-fixtures.ts';
 import { FakeEngine, fakeFace, MemoryFrameSource, syntheticDescriptor } from '../helpers/fake-engine.ts';
 import { quietLogger, TEST_TOKEN } from '../helpers/server-fixtures.ts';
@@ -58,7 +59,7 @@ describe('backup and restore', () => {
     const backup = join(tmp.dir, 'edge-backup.db');
     const out: string[] = [];
     expect(await backupCommand(['--data', edgeData, '--out', backup], (s) => out.push(s))).toBe(0);
-    expect(out.join('\n')).toMatch(/its face templates are sealed[\s\S]*The template key is not in it: keep .*edge\.key apart/);
+    expect(out.join('\n')).toMatch(/its face templates and review crops are sealed[\s\S]*The template key is not in it: keep .*edge\.key apart/);
     expect(statSync(backup).mode & 0o777).toBe(0o600);
     // Sealed templates only: no descriptor in the backup's bytes, every row sealed.
     const bytes = readFileSync(backup);
@@ -90,6 +91,42 @@ describe('backup and restore', () => {
     expect(server.db.prepare('SELECT count(*) FROM duplicate_attempts').pluck().get()).toBe(0);
     // The restored templates open with the key: the door still knows them.
     expect(edge.elders.loadTemplates(FACE_API_MODEL.id).elderIds).toEqual(['E1', 'E2']);
+  });
+
+  it("seals the box's ID-card numbers away in its backup, and a restore with the box's key puts them back", async () => {
+    const tmp = edgeTempDir();
+    cleanups.push(() => tmp.cleanup());
+    const edgeData = join(tmp.dir, 'edge');
+    const file = join(edgeData, 'edge.db');
+    const ID = '11010519491231002X';
+    let db = openEdgeDatabase(file);
+    testRegistry(db).registry.create({ elderId: 'E1', name: '王秀英', idNumber: ID }, 'S01', { signedBy: 'elder' });
+    createElderRepository(db).addTemplate('E1', people.wang, 'synthetic', FACE_API_MODEL);
+    db.close();
+    const backup = join(tmp.dir, 'edge-backup.db');
+    const out: string[] = [];
+    expect(await backupCommand(['--data', edgeData, '--out', backup], (s) => out.push(s))).toBe(0);
+    expect(out.join('\n')).toContain('its 1 ID-card number(s) too');
+    // Not in the backup's bytes (free pages included: the copy is vacuumed); the box's own database still has it.
+    expect(readFileSync(backup).includes(Buffer.from(ID))).toBe(false);
+    db = openEdgeDatabase(file);
+    expect(createElderRepository(db).details('E1')!.idNumber).toBe(ID);
+    db.close();
+
+    // Restored while the box's key is away (the restore opens the database): the number stays sealed.
+    const key = join(tmp.dir, 'edge.key');
+    renameSync(key, `${key}.away`);
+    expect(await restoreCommand(['--data', edgeData, '--from', backup, '--force'], () => {})).toBe(0);
+    db = openEdgeDatabase(file);
+    expect(createElderRepository(db).details('E1')!.idNumber).toBeUndefined();
+    expect(db.prepare('SELECT count(*) FROM backup_sealed_id_numbers').pluck().get()).toBe(1);
+    db.close();
+    // With the box's key back: the number too, and the sealed table gone.
+    renameSync(`${key}.away`, key);
+    db = openEdgeDatabase(file);
+    expect(createElderRepository(db).details('E1')!.idNumber).toBe(ID);
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'backup_sealed_id_numbers'").pluck().get()).toBe(0);
+    db.close();
   });
 
   it('backs up and restores the server database; refuses a file that is not one', async () => {

@@ -3,10 +3,10 @@
  * machine has. One engine for the file (start-up and warm-up take seconds on wasm).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import sharp from 'sharp';
@@ -25,10 +25,12 @@ const engine = new FaceApiEngine({ logger: quiet, recognizer: 'face-api' });
 /** Faces found in sample1..6, by sample number. */
 const group = new Map<number, DetectedFace[]>();
 
+/** tfjs-node with its native binding (its install script fetched libtensorflow); a package without one falls back to wasm. */
 function hasTfjsNode(): boolean {
   try {
-    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
-    return true;
+    const dir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-node/package.json'));
+    const lib = join(dir, 'lib');
+    return existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
   } catch {
     return false;
   }

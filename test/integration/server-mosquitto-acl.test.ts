@@ -125,8 +125,9 @@ describe.skipIf(!hasMosquitto)('Mosquitto from broker-config: logins bound to se
     await d2.publishAsync(topics.status('c2', 'd2'), '{"v":1,"state":"online"}', { qos: 1, retain: true });
     await d1.subscribeAsync(topics.receipts('c1', 'd1'), { qos: 1 });
     const leaked: string[] = [];
+    // Its own receipts and its own centre's config document (every centre with a box gets one) are its to read.
     d1.on('message', (t) => {
-      if (t !== topics.receipts('c1', 'd1')) leaked.push(t);
+      if (t !== topics.receipts('c1', 'd1') && t !== topics.config('c1')) leaked.push(t);
     });
     // Mosquitto 2.0's acl_file does not check SUBSCRIBE (it grants it) and filters every
     // message, retained ones included, by the read rules when it would deliver it.
