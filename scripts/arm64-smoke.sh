@@ -140,9 +140,9 @@ fi
 
 # The program as checked out (no .git, no node_modules, no data), over the arm64 node_modules.
 RUN="$CACHE/run"
-step "the program, with the arm64 node_modules, in $RUN; models installed by the arm64 node"
+step "the program, with the arm64 node_modules, in $RUN; models checked by the arm64 node"
 rm -rf "$RUN"; mkdir -p "$RUN"
-tar -C "$REPO" --exclude=./node_modules --exclude=./.git --exclude=./models --exclude=./data -cf - . | tar -C "$RUN" -xf -
+tar -C "$REPO" --exclude=./node_modules --exclude=./.git --exclude=./data -cf - . | tar -C "$RUN" -xf -
 ln -s "$APP/node_modules" "$RUN/node_modules"
 (cd "$RUN" && arm scripts/install-models.js) || fail "install-models"
 ok
