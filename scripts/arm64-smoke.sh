@@ -51,6 +51,7 @@ step() { CURRENT="$*"; T=$(date +%s); printf '\n== %s\n' "$*"; }
 ok() { printf -- '-- ok (%ss): %s\n' "$(( $(date +%s) - T ))" "${1:-$CURRENT}"; }
 fail() { printf -- '-- FAILED (%ss): %s: %s\n' "$(( $(date +%s) - T ))" "$CURRENT" "$1" >&2; exit 1; }
 trap 'rc=$?; [ $rc = 0 ] || printf "\narm64 smoke: FAILED at \"%s\" after %ss\n" "$CURRENT" "$(( $(date +%s) - START ))" >&2' EXIT
+trap 'exit 143' TERM
 
 step "apt: qemu-user-static, binfmt-support, arm64 libc6/libstdc++6, g++-aarch64-linux-gnu"
 PKGS=(qemu-user-static binfmt-support libc6:arm64 libstdc++6:arm64 g++-aarch64-linux-gnu)
@@ -122,6 +123,12 @@ if [ "$(cat "$APP/.installed" 2>/dev/null || true)" != "$LOCK_SUM" ]; then
   ok "$(ls "$APP/node_modules" | wc -l) packages installed"
 else
   ok "cached for this package-lock.json"
+fi
+if [ ${#QEMU[@]} -gt 0 ]; then
+  # esbuild (the bundle, tsx) starts its arm64 binary as a child process: through qemu here.
+  printf '#!/bin/sh\nexec qemu-aarch64-static %s/node_modules/@esbuild/linux-arm64/bin/esbuild "$@"\n' "$APP" > "$CACHE/esbuild-qemu"
+  chmod +x "$CACHE/esbuild-qemu"
+  export ESBUILD_BINARY_PATH="$CACHE/esbuild-qemu"
 fi
 
 step "better-sqlite3 cross-compiled for arm64 (node-gyp, aarch64-linux-gnu-g++, the arm64 Node's headers)"
