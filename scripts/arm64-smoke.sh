@@ -219,7 +219,8 @@ step "one check-in: mealcheck edge over the folder camera (arm64 node, no server
   --camera "$FIX/frames" --camera-loop --fps 2 --http-port 0 \
   --meal-windows 'breakfast=00:00-08:00,lunch=08:00-16:00,dinner=16:00-24:00') > "$FIX/edge.log" 2>&1 &
 EDGE=$!
-stop_edge() { kill -TERM "$EDGE" 2>/dev/null || true; wait "$EDGE" 2>/dev/null || true; }
+# `exec` all the way down: $EDGE is the arm64 node itself, which a TERM stops cleanly.
+stop_edge() { kill -TERM "$EDGE" 2>/dev/null || true; edge_rc=0; wait "$EDGE" 2>/dev/null || edge_rc=$?; }
 total=""
 while kill -0 "$EDGE" 2>/dev/null; do
   url="$(grep -o 'status http://[^ ]*' "$FIX/edge.log" | head -1 | cut -c8- || true)"
@@ -235,8 +236,9 @@ if [ "${total:-0}" -lt 1 ]; then
   tail -20 "$FIX/edge.log" >&2
   fail "no check-in (edge log: $FIX/edge.log)"
 fi
-grep -o '"msg":"[^"]*backend[^"]*"[^}]*' "$FIX/edge.log" | head -2 || true
-ok "status says checkIns.total=$total ($seen 'face check-in' log line(s))"
+grep -o '"msg":"face engine ready[^"]*"\|"msg":"face recognizer ready[^"]*"\|"elderId":"E1"[^}]*"msg":"face check-in"' "$FIX/edge.log" | sort -u || true
+[ "$edge_rc" = 0 ] || fail "the edge exited with $edge_rc when stopped"
+ok "status says checkIns.total=$total ($seen 'face check-in' log line(s)); the edge stopped cleanly"
 
 printf '\narm64 smoke passed in %ss (emulated: these times say nothing about a Pi).\n' "$(( $(date +%s) - START ))"
 cat <<'EOF_LEFT'
