@@ -138,7 +138,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(featureTag('status', statusRoutes), { status: createStatusRepository(opts.db), deadLetters, now });
       const bureau = opts.bureau ?? createBureau(opts.db, { clock: opts.clock ?? systemClock, logger: opts.logger });
       await api.register(featureTag('centres', centreRoutes), { centres: createCentreRepository(opts.db), districts: createDistrictRepository(opts.db), audit, now, changed: (centreId) => bureau.configs.changed(centreId) });
-      await api.register(featureTag('devices', deviceRoutes), { devices: createDeviceRepository(opts.db), credentials: createDeviceCredentialRepository(opts.db) });
+      await api.register(featureTag('devices', deviceRoutes), { devices: createDeviceRepository(opts.db), credentials: createDeviceCredentialRepository(opts.db), audit, now });
       // Closing a month also stores each centre's settlement as it stood (settlement-service.ts).
       await api.register(featureTag('months', monthRoutes), { months, audit, now, close: settlement.closeMonth });
       // Rules are city-wide: a change re-issues every centre's config document for its boxes.

@@ -66,6 +66,12 @@ const SAMPLES: Record<string, () => Sample> = {
   'POST /api/v1/districts': () => ({ url: '/api/v1/districts', payload: { districtId: `district-new-${++n}`, name: '新区' } }),
   'PUT /api/v1/districts/:districtId': () => ({ url: `/api/v1/districts/${NORTH}`, payload: { name: '北区' } }),
   'GET /api/v1/devices': () => ({ url: '/api/v1/devices' }),
+  'POST /api/v1/devices': () => ({ url: '/api/v1/devices', payload: { centreId: CENTRE_N1, deviceId: `box-new-${++n}` } }),
+  'DELETE /api/v1/devices/:centreId/:deviceId': () => {
+    const deviceId = `box-gone-${++n}`;
+    db.prepare("INSERT INTO device_credentials (centre_id, device_id, username, password_hash, mosquitto_hash, created_at) VALUES (?, ?, ?, 'x', 'x', '2025-03-01T00:00:00Z')").run(CENTRE_N1, deviceId, `${CENTRE_N1}/${deviceId}`);
+    return { url: `/api/v1/devices/${CENTRE_N1}/${deviceId}` };
+  },
   'GET /api/v1/months': () => ({ url: '/api/v1/months' }),
   'POST /api/v1/months/:month/close': () => ({ url: '/api/v1/months/2024-01/close' }),
   'GET /api/v1/elders': () => ({ url: '/api/v1/elders' }),

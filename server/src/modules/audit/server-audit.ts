@@ -20,6 +20,8 @@ export type ServerAuditAction =
   | 'token-revoke'
   | 'district-change'
   | 'centre-change'
+  | 'device-add'
+  | 'device-remove'
   | 'month-close'
   | (string & {});
 
