@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { migrate, type Db } from '../../common/sqlite.ts';
 import { MIGRATIONS_DIR } from '../../server/src/server.ts';
 
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 export interface CitySize {
   centres: number;
@@ -71,7 +71,11 @@ export function generateCity(db: Db, size: CitySize, seed = 1): GenerateResult {
   const start = Date.parse(`${size.from}T00:00:00Z`);
   const dates = Array.from({ length: size.days }, (_, d) => new Date(start + d * 86_400_000).toISOString().slice(0, 10));
   const weekday = dates.map((_, d) => new Date(start + d * 86_400_000).getUTCDay());
-  db.exec('DROP INDEX IF EXISTS meals_by_date; DROP INDEX IF EXISTS voided_meals_by_date; DROP INDEX IF EXISTS duplicate_attempts_slot');
+  // The migrations' indexes on the big tables are dropped for the load and built after it.
+  const indexes = db
+    .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('meals', 'voided_meals', 'duplicate_attempts')")
+    .all() as Array<{ name: string; sql: string }>;
+  for (const i of indexes) db.exec(`DROP INDEX "${i.name}"`);
   let meals = 0;
   let voids = 0;
   let duplicates = 0;
@@ -139,10 +143,8 @@ export function generateCity(db: Db, size: CitySize, seed = 1): GenerateResult {
       }
     })();
   }
-  db.exec(`CREATE INDEX meals_by_date ON meals (service_date, centre_id, meal);
-    CREATE INDEX voided_meals_by_date ON voided_meals (service_date, centre_id, meal);
-    CREATE INDEX duplicate_attempts_slot ON duplicate_attempts (elder_id, service_date, meal);
-    ANALYZE;`);
+  for (const i of indexes) db.exec(i.sql);
+  db.exec('ANALYZE');
   return { meals, voids, duplicates, ms: performance.now() - t0 };
 }
 
