@@ -221,7 +221,8 @@ export function parseEventBatch(payload: Buffer | string): Parsed<EventBatch> {
   if (parsed.ok || !parsed.error.startsWith('schema:')) return parsed;
   // A union's errors say only "expected union value": name what is wrong with the first event
   // that is wrong, checked as the kind it says it is (a meal event has no `type`).
-  const events = (JSON.parse(payload.toString()) as { events?: unknown }).events;
+  // The payload may be JSON `null` (no object to read `events` from).
+  const events = (JSON.parse(payload.toString()) as { events?: unknown } | null)?.events;
   if (!Array.isArray(events)) return parsed;
   for (const [i, e] of events.entries()) {
     const type = e && typeof e === 'object' && 'type' in e ? (e as { type: unknown }).type : undefined;
