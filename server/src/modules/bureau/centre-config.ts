@@ -164,6 +164,8 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
   const candidates = (): string[] => [...new Set([...centres.list().map((c) => c.centreId), ...decisions.centres(), ...erasures.centres(), ...boxCentres.all()])].sort();
 
   const refreshAll = (): void => {
+    // A change scheduled just before the database closed (the server stopping) has nothing to do.
+    if (!db.open) return;
     for (const id of candidates()) {
       try {
         refresh(id);
@@ -189,6 +191,7 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
       scheduled.add(centreId);
       setImmediate(() => {
         scheduled.delete(centreId);
+        if (!db.open) return;
         try {
           refresh(centreId);
         } catch (err) {
