@@ -10,6 +10,12 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import { openDatabase, type Db } from '../../common/sqlite.ts';
 import { DEFAULT_TIME_ZONE, mealAt, parseMealWindows } from '../../common/meal-windows.ts';
 import { createCentreRepository } from '../../server/src/modules/centres/centre-repository.ts';
+import { createDeadLetterRepository } from '../../server/src/modules/meals/dead-letter-repository.ts';
+import { createDeviceRepository } from '../../server/src/modules/meals/device-repository.ts';
+import { createMealRepository } from '../../server/src/modules/meals/meal-repository.ts';
+import { createMqttIngest, type MqttIngest } from '../../server/src/modules/meals/mqtt-ingest.ts';
+import { createVoidRepository } from '../../server/src/modules/meals/void-repository.ts';
+import { createRecordIngest } from '../../server/src/modules/records/record-ingest.ts';
 import { MIGRATIONS_DIR } from '../../server/src/server.ts';
 import { ALL_DAY_WINDOWS } from './all-day.ts';
 
@@ -33,6 +39,26 @@ export function openServerDb(dir: string): Db {
  * after that day's three default meal windows, so the events of mealEvent() pass the server's
  * date checks. Give it to startServer/buildApp as `clock`, or to ingest as the receive time.
  */
+/**
+ * The server's MQTT ingest on `db` with meals and void records, never connected (url port 1):
+ * tests call its `handle(topic, payload)` as the broker's message handler would.
+ */
+export function testIngest(db: Db): MqttIngest {
+  const voids = createVoidRepository(db);
+  return createMqttIngest({
+    url: 'mqtt://127.0.0.1:1',
+    protocolVersion: 4,
+    clientId: 'test',
+    db,
+    meals: createMealRepository(db, { voids }),
+    records: createRecordIngest(db, [voids]),
+    deadLetters: createDeadLetterRepository(db),
+    devices: createDeviceRepository(db),
+    clock: fixtureClock,
+    logger: quietLogger,
+  });
+}
+
 export const FIXTURE_NOW = '2025-03-10T12:00:00.000Z';
 export const fixtureClock: Clock = { now: () => new Date(FIXTURE_NOW) };
 

@@ -16,7 +16,7 @@ import { createMealRepository } from '../../server/src/modules/meals/meal-reposi
 import { createMqttIngest, type MessageOutcome } from '../../server/src/modules/meals/mqtt-ingest.ts';
 import { createVoidRepository } from '../../server/src/modules/meals/void-repository.ts';
 import { createRecordIngest } from '../../server/src/modules/records/record-ingest.ts';
-import { fixtureClock, mealEvent, openServerDb, quietLogger, tempDir } from '../helpers/server-fixtures.ts';
+import { fixtureClock, mealEvent, openServerDb, quietLogger, tempDir, testIngest } from '../helpers/server-fixtures.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const TOPIC = topics.events('c1', 'd1');
@@ -62,19 +62,7 @@ describe('fuzz: MQTT ingest message handling', () => {
   beforeAll(() => {
     tmp = tempDir();
     db = openServerDb(tmp.dir);
-    const voids = createVoidRepository(db);
-    ingest = createMqttIngest({
-      url: 'mqtt://127.0.0.1:1',
-      protocolVersion: 4,
-      clientId: 'test',
-      db,
-      meals: createMealRepository(db, { voids }),
-      records: createRecordIngest(db, [voids]),
-      deadLetters: createDeadLetterRepository(db),
-      devices: createDeviceRepository(db),
-      clock: fixtureClock,
-      logger: quietLogger,
-    });
+    ingest = testIngest(db);
   });
   afterAll(() => {
     db.close();

@@ -9,15 +9,11 @@ import { v7 as uuidv7 } from 'uuid';
 import { topics, type BatchEvent, type MealEvent, type VoidRecord } from '../../common/contract.ts';
 import type { Db } from '../../common/sqlite.ts';
 import { buildApp } from '../../server/src/app.ts';
-import { createDeadLetterRepository } from '../../server/src/modules/meals/dead-letter-repository.ts';
-import { createDeviceRepository } from '../../server/src/modules/meals/device-repository.ts';
-import { createMealRepository } from '../../server/src/modules/meals/meal-repository.ts';
 import { createMqttIngest, type MessageOutcome } from '../../server/src/modules/meals/mqtt-ingest.ts';
-import { createVoidRepository, type VoidState } from '../../server/src/modules/meals/void-repository.ts';
+import { type VoidState } from '../../server/src/modules/meals/void-repository.ts';
 import { createClosedMonthRepository } from '../../server/src/modules/months/closed-month-repository.ts';
-import { createRecordIngest } from '../../server/src/modules/records/record-ingest.ts';
 import { createStatsRepository } from '../../server/src/modules/stats/stats-repository.ts';
-import { fixtureClock, mealEvent, openServerDb, quietLogger, TEST_TOKEN, tempDir } from '../helpers/server-fixtures.ts';
+import { fixtureClock, mealEvent, openServerDb, quietLogger, TEST_TOKEN, tempDir, testIngest } from '../helpers/server-fixtures.ts';
 
 const DAY = { from: '2025-03-10', to: '2025-03-10' };
 
@@ -33,19 +29,7 @@ describe('server: voids', () => {
   beforeEach(() => {
     tmp = tempDir();
     db = openServerDb(tmp.dir);
-    const voids = createVoidRepository(db);
-    ingest = createMqttIngest({
-      url: 'mqtt://127.0.0.1:1',
-      protocolVersion: 4,
-      clientId: 'test',
-      db,
-      meals: createMealRepository(db, { voids }),
-      records: createRecordIngest(db, [voids]),
-      deadLetters: createDeadLetterRepository(db),
-      devices: createDeviceRepository(db),
-      clock: fixtureClock,
-      logger: quietLogger,
-    });
+    ingest = testIngest(db);
   });
   afterEach(() => {
     db.close();
