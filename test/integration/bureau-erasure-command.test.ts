@@ -59,9 +59,9 @@ describe('mealcheck erasure', () => {
     const bureau = createBureau(db2, { clock: new TestClock('2026-11-28T05:00:00Z'), logger: quietLogger });
     const configs = createCentreConfigService({ db: db2, centres: createCentreRepository(db2), decisions: bureau.decisions, erasures: bureau.erasures, clock: new TestClock('2026-11-28T05:00:00Z'), logger: quietLogger });
     const issued = configs.refresh('c001');
-    expect(issued?.document).toMatchObject({ centreId: 'c001', version: 1, elders: [], erasures: [{ elderId: 'E0012' }], rules: [] });
-    expect(issued?.document.mealWindows).toBeUndefined();
-    expect(configs.refresh('c001')?.issued).toBe(false);
+    expect(issued.document).toMatchObject({ centreId: 'c001', version: 1, elders: [], erasures: [{ elderId: 'E0012' }], rules: [] });
+    expect(issued.document.mealWindows).toBeUndefined();
+    expect(configs.refresh('c001').issued).toBe(false);
     expect(db2.prepare('SELECT user_id, action FROM server_audit').all()).toEqual([{ user_id: 'ops', action: 'erasure-request' }]);
   });
 

@@ -41,7 +41,7 @@ export interface CentreConfigService {
    * Builds the centre's document and, when its content changed, issues the next version and
    * publishes it. Throws when the document would be over CONFIG_MAX_BYTES or its item limits.
    */
-  refresh(centreId: string): IssuedConfig | null;
+  refresh(centreId: string): IssuedConfig;
   /** Something of this centre changed: refresh it after the current transaction (setImmediate). */
   changed(centreId: string): void;
   /** Something of every centre changed (a category or subsidy rule): refresh them all, likewise. */
@@ -135,7 +135,7 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
     );
   };
 
-  const issueTx = db.transaction((centreId: string): IssuedConfig | null => {
+  const issueTx = db.transaction((centreId: string): IssuedConfig => {
     const content = build(centreId);
     const contentJson = JSON.stringify(content);
     const held = getStored.get(centreId);
@@ -151,9 +151,9 @@ export function createCentreConfigService(deps: CentreConfigDeps): CentreConfigS
     return { document, issued: true };
   });
 
-  const refresh = (centreId: string): IssuedConfig | null => {
+  const refresh = (centreId: string): IssuedConfig => {
     const r = issueTx.immediate(centreId);
-    if (r?.issued) {
+    if (r.issued) {
       logger.info({ centreId, version: r.document.version, elders: r.document.elders.length, erasures: r.document.erasures.length, rules: r.document.rules.length }, 'config issued');
       publish(centreId, JSON.stringify(r.document), r.document.version);
     }

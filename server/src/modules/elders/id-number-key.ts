@@ -86,7 +86,8 @@ export function idNumberKeyOf(db: Db): IdNumberKey {
 
 /** Seals, in place, registry values stored in clear by a server before the key existed (run at start). */
 export function sealClearIdNumbers(db: Db, key: IdNumberKey): number {
-  const rows = db.prepare<[], { rowid: number; idNumber: string }>('SELECT rowid, id_number AS idNumber FROM elder_registry WHERE id_number IS NOT NULL').all();
+  // Only values not in the sealed form ('v1.' ...), so a start after the first reads none.
+  const rows = db.prepare<[], { rowid: number; idNumber: string }>("SELECT rowid, id_number AS idNumber FROM elder_registry WHERE id_number IS NOT NULL AND substr(id_number, 1, 3) <> 'v1.'").all();
   const update = db.prepare<[string, number]>('UPDATE elder_registry SET id_number = ? WHERE rowid = ?');
   let n = 0;
   db.transaction(() => {
