@@ -46,8 +46,8 @@ export function parseGroupBy(raw: string | undefined): { ok: true; groupBy: Grou
   return { ok: true, groupBy: GROUP_BY_KEYS.filter((k) => parts.includes(k)) };
 }
 
-export function checkStatsQuery(q: { from?: string; to?: string; groupBy?: string }): QueryCheck {
-  const problems: string[] = [];
+/** Checks a from/to pair of calendar dates, at most `maxDays` apart, into `problems`; their day numbers (null when bad). */
+export function checkDateRange(q: { from?: string | undefined; to?: string | undefined }, maxDays: number, problems: string[]): { from: number | null; to: number | null } {
   const from = q.from === undefined ? null : dayNumber(q.from);
   const to = q.to === undefined ? null : dayNumber(q.to);
   if (q.from === undefined) problems.push('from is required (YYYY-MM-DD)');
@@ -56,8 +56,14 @@ export function checkStatsQuery(q: { from?: string; to?: string; groupBy?: strin
   else if (to === null) problems.push(`to must be a calendar date YYYY-MM-DD, got "${q.to.slice(0, 20)}"`);
   if (from !== null && to !== null) {
     if (to < from) problems.push(`to (${q.to}) is before from (${q.from})`);
-    else if (to - from + 1 > MAX_RANGE_DAYS) problems.push(`the period covers ${to - from + 1} days; at most ${MAX_RANGE_DAYS} per request`);
+    else if (to - from + 1 > maxDays) problems.push(`the period covers ${to - from + 1} days; at most ${maxDays} per request`);
   }
+  return { from, to };
+}
+
+export function checkStatsQuery(q: { from?: string; to?: string; groupBy?: string }): QueryCheck {
+  const problems: string[] = [];
+  checkDateRange(q, MAX_RANGE_DAYS, problems);
   const g = parseGroupBy(q.groupBy);
   if (!g.ok) problems.push(g.error);
   if (problems.length > 0 || !g.ok) return { ok: false, error: problems.join('; ') };

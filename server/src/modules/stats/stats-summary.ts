@@ -12,7 +12,7 @@
  */
 import { CHECK_IN_METHODS, MEALS } from '../../../../common/contract.ts';
 import type { MealFact } from '../settlement/settlement-service.ts';
-import { dayNumber } from './stats-query.ts';
+import { checkDateRange, dayNumber } from './stats-query.ts';
 
 export const SUMMARY_GROUPS = ['centre', 'district', 'day', 'isoWeek', 'month', 'meal', 'method', 'category'] as const;
 export type SummaryGroup = (typeof SUMMARY_GROUPS)[number];
@@ -102,16 +102,7 @@ export type SummaryCheck = { ok: true; query: SummaryQuery } | { ok: false; erro
 
 export function checkSummaryQuery(q: { from?: string; to?: string; groupBy?: string; centreId?: string; districtId?: string }): SummaryCheck {
   const problems: string[] = [];
-  const from = q.from === undefined ? null : dayNumber(q.from);
-  const to = q.to === undefined ? null : dayNumber(q.to);
-  if (q.from === undefined) problems.push('from is required (YYYY-MM-DD)');
-  else if (from === null) problems.push(`from must be a calendar date YYYY-MM-DD, got "${q.from.slice(0, 20)}"`);
-  if (q.to === undefined) problems.push('to is required (YYYY-MM-DD)');
-  else if (to === null) problems.push(`to must be a calendar date YYYY-MM-DD, got "${q.to.slice(0, 20)}"`);
-  if (from !== null && to !== null) {
-    if (to < from) problems.push(`to (${q.to}) is before from (${q.from})`);
-    else if (to - from + 1 > MAX_SUMMARY_DAYS) problems.push(`the period covers ${to - from + 1} days; at most ${MAX_SUMMARY_DAYS} per request`);
-  }
+  checkDateRange(q, MAX_SUMMARY_DAYS, problems);
   const groupBy = q.groupBy ?? 'centre';
   if (!(SUMMARY_GROUPS as readonly string[]).includes(groupBy)) problems.push(`groupBy: "${groupBy.slice(0, 20)}" is not one of ${SUMMARY_GROUPS.join(', ')}`);
   if (problems.length > 0) return { ok: false, error: problems.join('; ') };
